@@ -1,0 +1,1 @@
+"""Pantau's Plotly Dash application (layouts in pages/, callbacks in callbacks/)."""

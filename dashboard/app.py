@@ -1,0 +1,185 @@
+"""The Pantau Dash application.
+
+``create_app(settings=None, database=None)`` builds a Dash app (Dash Pages from
+``dashboard/pages``, callbacks registered from ``dashboard/callbacks``, Flask routes beside it).
+Production servers import the WSGI callable ``dashboard.app:server``, e.g.::
+
+    gunicorn -w 4 -b 0.0.0.0:8050 'dashboard.app:server'
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard import context
+from dashboard.i18n import current_lang, t
+from pantau.settings import ASSETS_DIR, Settings, get_settings
+from store.db import Database
+
+logger = logging.getLogger(__name__)
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+
+def _nav_links(lang: str) -> list:
+    """Links for the registered pages that ask to be in the navigation, in their order."""
+    items = []
+    for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 99):
+        nav_key = page.get("nav_key")
+        if not nav_key:
+            continue
+        items.append(
+            dbc.NavItem(
+                dbc.NavLink(
+                    [
+                        html.I(className=f"bi {page.get('icon', 'bi-circle')} me-1"),
+                        t(nav_key, lang),
+                    ],
+                    href=page["relative_path"],
+                    active="exact",
+                    className="px-2",
+                )
+            )
+        )
+    return items
+
+
+def _has_demo_data() -> bool:
+    from sqlalchemy import select
+
+    from store.models import Camera
+
+    try:
+        with context.db().session() as s:
+            return bool(s.scalar(select(Camera.id).where(Camera.is_demo.is_(True)).limit(1)))
+    except Exception:  # pragma: no cover - shell must render even if the DB is down
+        logger.exception("could not check for demo data")
+        return False
+
+
+def serve_layout() -> html.Div:
+    """The page shell, rendered per request (language and demo badge come from the request)."""
+    lang = current_lang()
+    cfg = context.settings()
+    other = "en" if lang == "id" else "id"
+    demo = (
+        html.Span(
+            t("app.demo_badge", lang),
+            className="badge text-bg-warning ms-2",
+            id="demo-badge",
+            title=t("app.demo_hint", lang),
+        )
+        if _has_demo_data()
+        else None
+    )
+    navbar = dbc.Navbar(
+        dbc.Container(
+            [
+                html.A(
+                    [
+                        html.Img(
+                            src=dash.get_asset_url("logo.svg"), height="32px", className="me-2"
+                        ),
+                        html.Span("Pantau", className="fw-bold fs-5 me-2"),
+                        html.Span(cfg.city_name, className="text-white-50 d-none d-md-inline"),
+                        demo,
+                    ],
+                    href="/",
+                    className="navbar-brand d-flex align-items-center text-decoration-none",
+                ),
+                dbc.NavbarToggler(id="navbar-toggler"),
+                dbc.Collapse(
+                    dbc.Nav(
+                        [
+                            *_nav_links(lang),
+                            dbc.NavItem(
+                                html.A(
+                                    [html.I(className="bi bi-translate me-1"), other.upper()],
+                                    href=f"/lang/{other}",
+                                    id="lang-toggle",
+                                    className="nav-link",
+                                    title=t("app.language", lang),
+                                )
+                            ),
+                        ],
+                        className="ms-auto",
+                        navbar=True,
+                    ),
+                    id="navbar-collapse",
+                    navbar=True,
+                ),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="pantau-navbar py-1",
+        id="pantau-navbar",
+    )
+    return html.Div(
+        [
+            dcc.Location(id="url"),
+            navbar,
+            html.Main(dash.page_container, className="pantau-main"),
+        ],
+        id="pantau-shell",
+        lang=lang,
+    )
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> dash.Dash:
+    """Build the Dash app for the given settings (default: from the environment)."""
+    settings = settings or get_settings()
+    settings.ensure_dirs()
+    database = database or Database(settings.sqlalchemy_url)
+    database.migrate()
+
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        assets_folder=str(ASSETS_DIR),
+        title="Pantau",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        # vendored CSS is linked explicitly so it loads before Pantau's own stylesheets
+        external_stylesheets=[
+            "/assets/vendor/bootstrap/bootstrap.min.css",
+            "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css",
+        ],
+        assets_ignore=r"vendor/.*",
+        meta_tags=[
+            {"name": "viewport", "content": "width=device-width, initial-scale=1"},
+            {"name": "theme-color", "content": "#0b1f33"},
+        ],
+    )
+    server = app.server
+    server.config["PANTAU_SETTINGS"] = settings
+    server.config["PANTAU_DB"] = database
+    server.config["SECRET_KEY"] = settings.resolved_secret_key()
+    server.config["MAX_CONTENT_LENGTH"] = settings.upload_max_bytes + 64 * 1024
+
+    from dashboard.routes import bp
+
+    server.register_blueprint(bp)
+    from dashboard.callbacks import register_all
+
+    register_all(app)
+    app.layout = serve_layout
+    logger.info("Pantau dashboard ready (database %s)", database.engine.url.render_as_string(True))
+    return app
+
+
+def __getattr__(name: str):
+    """``dashboard.app:server`` for WSGI servers, built on first access."""
+    if name == "server":
+        global server
+        server = create_app().server
+        return server
+    raise AttributeError(name)

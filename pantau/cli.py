@@ -1,0 +1,235 @@
+"""The ``pantau`` command line.
+
+Each subsystem keeps its own commands next to its code; this module wires them together:
+``pantau run`` (everything on one machine), ``seed``, ``import``, ``db`` here, and the ingestion,
+analytics and user commands registered from their packages at the bottom.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pantau.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="pantau",
+    help="Pantau: situation room for city command centers (CCTV analytics, map, complaints).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema: upgrade, check.", no_args_is_help=True)
+import_app = typer.Typer(help="Import a city's own registries (cameras...).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+console = Console(stderr=True)
+logger = logging.getLogger("pantau")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a clear error and return the exit to raise."""
+    console.print(f"[bold red]Error:[/] {message}")
+    return typer.Exit(code)
+
+
+def open_database(settings: Settings):
+    from store.db import Database
+
+    settings.ensure_dirs()
+    try:
+        database = Database(settings.sqlalchemy_url)
+        database.migrate()
+    except Exception as exc:
+        raise fail(f"cannot open the database {settings.sqlalchemy_url!r}: {exc}") from exc
+    return database
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations up to the newest schema (safe to run again)."""
+    settings = get_settings()
+    open_database(settings)
+    console.print(f"[green]Schema up to date[/] ({settings.sqlalchemy_url})")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    from store.schema_tool import check
+
+    diff = check(get_settings().database_url or None)
+    if diff:
+        raise fail("models and migrations differ: " + "; ".join(map(str, diff)))
+    console.print("[green]Models and migrations agree[/]")
+
+
+# --------------------------------------------------------------------------------------------
+@app.command()
+def seed(
+    demo: bool = typer.Option(False, "--demo", help="Also write a year of demo history."),
+    days: int = typer.Option(365, min=1, max=3660, help="Days of demo history."),
+    seed_value: int = typer.Option(20261123, "--seed", help="Random seed (same seed, same data)."),
+) -> None:
+    """Load reference data (cameras, OPD, indicators, sensors); with --demo, demo history too."""
+    from store.seed import DemoSpec, seed_demo, seed_reference
+
+    settings = get_settings()
+    database = open_database(settings)
+    with database.session() as session:
+        if not demo:
+            counts = seed_reference(session)
+        else:
+            with progress_bar() as bar:
+                tasks: dict[str, int] = {}
+
+                def report(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+                try:
+                    counts = seed_demo(session, DemoSpec(days=days, seed=seed_value), report)
+                except RuntimeError as exc:
+                    raise fail(str(exc)) from exc
+    for key, value in counts.items():
+        console.print(f"  {key}: {value:,}")
+    console.print("[green]Seed complete[/]")
+
+
+@import_app.command("cameras")
+def import_cameras_cmd(
+    file: Path = typer.Argument(
+        ..., help="CSV, GeoJSON or XLSX camera registry (see data/README.md)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate only, write nothing."),
+) -> None:
+    """Import or update cameras from a registry file. All rows or none."""
+    from ingestion.importers import (
+        RegistryImportError,
+        import_cameras,
+        read_camera_rows,
+        validate_cameras,
+    )
+
+    settings = get_settings()
+    try:
+        if dry_run:
+            records = validate_cameras(read_camera_rows(file))
+            console.print(f"[green]{len(records)} camera rows are valid[/] (nothing written)")
+            return
+        database = open_database(settings)
+        with database.session() as session:
+            result = import_cameras(session, file)
+    except RegistryImportError as exc:
+        raise fail(f"{file}: {exc}") from exc
+    console.print(
+        f"[green]Imported {result.total} cameras[/] ({result.created} new, {result.updated} updated)"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+def ensure_ready(settings: Settings, *, demo: bool) -> None:
+    """Migrate, and seed reference data (and demo history) into an empty database."""
+    from sqlalchemy import func, select
+
+    from store.models import Camera
+
+    database = open_database(settings)
+    with database.session() as session:
+        empty = not session.scalar(select(func.count()).select_from(Camera))
+    if empty:
+        console.print(
+            "[bold]Empty database:[/] seeding reference data"
+            + (" and demo history" if demo else "")
+        )
+        seed(demo=demo, days=365, seed_value=20261123)
+    database.dispose()
+
+
+@app.command()
+def run(
+    host: str | None = typer.Option(None, help="Address to listen on (default PANTAU_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default PANTAU_PORT, 8050)."),
+    demo: bool = typer.Option(True, "--demo/--no-demo", help="Seed demo history into an empty DB."),
+    ingest: bool | None = typer.Option(
+        None,
+        "--ingest/--no-ingest",
+        help="Run local ingestion workers (default PANTAU_INGEST_ENABLED).",
+    ),
+    threads: int = typer.Option(8, help="Web server threads."),
+) -> None:
+    """Run everything on this machine: database, demo data, ingestion workers and dashboard."""
+    from waitress import serve
+
+    setup_logging()
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    ensure_ready(settings, demo=demo)
+    background = None
+    if ingest if ingest is not None else settings.ingest_enabled:
+        background = start_local_ingestion(settings)
+    from dashboard.app import create_app
+
+    dash_app = create_app(settings)
+    console.print(f"[bold green]Pantau is running:[/] http://{host}:{port}  (Ctrl+C to stop)")
+    try:
+        serve(dash_app.server, host=host, port=port, threads=threads, ident="pantau")
+    finally:
+        if background is not None:
+            background.stop()
+
+
+def start_local_ingestion(settings: Settings):
+    """Start the camera simulator and local ingestion workers, if ingestion is installed.
+
+    Returns an object with ``stop()``, or None when this build has no ingestion runtime yet.
+    """
+    try:
+        from ingestion.local import start_background
+    except ImportError:
+        console.print(
+            "[yellow]Ingestion workers are not available in this build; dashboard only.[/]"
+        )
+        return None
+    return start_background(settings)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+# Commands that live with their subsystems register themselves here.
+for _module in ("ingestion.commands", "analytics.commands", "dashboard.commands"):
+    try:
+        __import__(_module)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != _module:
+            raise

@@ -1,0 +1,188 @@
+"""Pantau settings: one pydantic model, every field has a default and a description.
+
+Every field can be set with an environment variable named ``PANTAU_<FIELD>`` (for example
+``PANTAU_DATABASE_URL``) or in a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Repository root (the folder holding pyproject.toml, data/ and assets/).
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+ASSETS_DIR = ROOT / "assets"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of a Pantau installation."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_", env_file=".env", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------
+    var_dir: Path = Field(
+        default=ROOT / "var",
+        description="Runtime state: SQLite file, snapshots, evidence frames, logs. Git ignores it.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty means an embedded SQLite file var_dir/pantau.db. "
+        "Production: postgresql+psycopg://user:pass@host:5432/pantau",
+    )
+
+    # --- web -----------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="Address the dashboard listens on.")
+    port: int = Field(default=8050, ge=1, le=65535, description="Port the dashboard listens on.")
+    secret_key: str = Field(
+        default="",
+        description="Secret for session cookies. Empty: a random key is generated and kept in "
+        "var_dir/secret_key.",
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set true behind HTTPS)."
+    )
+    language: str = Field(default="id", description="Default UI language: 'id' or 'en'.")
+    kiosk_rotate_seconds: int = Field(
+        default=30, ge=5, description="Seconds each page stays on the wall screen in kiosk mode."
+    )
+    refresh_seconds: int = Field(
+        default=10, ge=2, description="How often live pages refresh their data."
+    )
+
+    # --- city ----------------------------------------------------------------------------
+    city_name: str = Field(default="Kota Palembang", description="City shown in the header.")
+    command_center_name: str = Field(
+        default="Lawang Jabo Command Center", description="Name of the command center."
+    )
+    timezone: str = Field(default="Asia/Jakarta", description="Display time zone (WIB).")
+    map_center_lat: float = Field(default=-2.976, description="Map centre latitude.")
+    map_center_lon: float = Field(default=104.745, description="Map centre longitude.")
+    map_zoom: int = Field(default=13, description="Initial map zoom.")
+    map_tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tile URL template; point it at a city tile server on an intranet. "
+        "Empty disables tiles (the map still shows kecamatan boundaries from data/).",
+    )
+    map_tile_attribution: str = Field(
+        default="&copy; OpenStreetMap contributors", description="Attribution for map tiles."
+    )
+    holidays_file: Path = Field(
+        default=DATA_DIR / "holidays_id.csv",
+        description="CSV of public holidays (date,name) skipped when counting working days.",
+    )
+
+    # --- ingestion -----------------------------------------------------------------------
+    ingest_enabled: bool = Field(
+        default=True, description="Run local ingestion workers inside `pantau run`."
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        ge=1,
+        description="Local ingestion worker processes (default: one per core).",
+    )
+    simulate_cameras: int = Field(
+        default=12,
+        ge=0,
+        description="Simulated cameras `pantau run` serves on loopback for the demo (0: none).",
+    )
+    simulator_port: int = Field(default=8554, description="Port of the camera simulator.")
+    default_sample_interval_s: int = Field(
+        default=60, ge=1, description="Default seconds between samples of one camera."
+    )
+    connect_timeout_s: float = Field(default=5.0, description="Camera connect timeout.")
+    read_timeout_s: float = Field(default=10.0, description="Camera read timeout.")
+    detector: str = Field(
+        default="auto",
+        description="People/vehicle detector: auto, mediapipe, hog, blob. 'auto' uses MediaPipe "
+        "when its model file exists, OpenCV otherwise.",
+    )
+    mediapipe_model_path: Path = Field(
+        default=ROOT / "var" / "models" / "efficientdet_lite0.tflite",
+        description="MediaPipe Tasks object detector model (EfficientDet-Lite COCO).",
+    )
+    face_model_path: Path = Field(
+        default=ROOT / "var" / "models" / "blaze_face_short_range.tflite",
+        description="MediaPipe face detector model for privacy blurring (Haar cascades if absent).",
+    )
+    snapshot_max_width: int = Field(
+        default=960, description="Width of stored annotated snapshots, in pixels."
+    )
+
+    # --- scale-out -----------------------------------------------------------------------
+    celery_broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Celery broker for scaled-out ingestion."
+    )
+    celery_result_backend: str = Field(
+        default="redis://127.0.0.1:6379/1", description="Celery result backend."
+    )
+    mqtt_url: str = Field(
+        default="mqtt://127.0.0.1:1883", description="MQTT broker for IoT sensors (water level...)."
+    )
+    mqtt_topic: str = Field(
+        default="pantau/sensors/#", description="MQTT topic filter for sensor readings."
+    )
+
+    # --- complaints ----------------------------------------------------------------------
+    open311_api_keys: str = Field(
+        default="", description="Comma-separated API keys allowed to POST Open311 requests."
+    )
+    sms_webhook_token: str = Field(
+        default="", description="Shared token the SMS gateway sends (empty: webhook disabled)."
+    )
+    upload_max_bytes: int = Field(
+        default=5 * 1024 * 1024, description="Largest complaint photo accepted, in bytes."
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in {"id", "en"}:
+            raise ValueError("language must be 'id' or 'en'")
+        return value
+
+    # --- derived -------------------------------------------------------------------------
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'pantau.db').resolve()}"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.var_dir / "snapshots"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.var_dir / "evidence"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.var_dir / "uploads"
+
+    def ensure_dirs(self) -> None:
+        """Create the runtime folders."""
+        for path in (self.var_dir, self.snapshot_dir, self.evidence_dir, self.upload_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in var_dir."""
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_dirs()
+        key_file = self.var_dir / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(os.urandom(32).hex())
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings read from the environment once."""
+    return Settings()

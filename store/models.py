@@ -1,0 +1,452 @@
+"""The Pantau schema: SQLAlchemy 2 typed ORM models, one schema for SQLite and PostgreSQL.
+
+Enumerated values are stored as short strings (portable, readable in SQL) and listed in the
+``StrEnum`` classes below, which the code uses instead of literals.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.types import BigIntPK, UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+# --------------------------------------------------------------------------------------------
+# Enumerations
+# --------------------------------------------------------------------------------------------
+class CameraOwner(StrEnum):
+    DISKOMINFO = "diskominfo"
+    POLRESTA = "polresta"
+    DISHUB = "dishub"  # Dinas Perhubungan / ATCS
+    RT = "rt"  # neighbourhood (rukun tetangga) cameras
+    PRIVATE = "private"
+
+
+class CameraProtocol(StrEnum):
+    RTSP = "rtsp"
+    HLS = "hls"
+    MJPEG = "mjpeg"
+    SNAPSHOT = "snapshot"  # HTTP JPEG snapshot URL
+    FILE = "file"
+
+
+class CameraStatus(StrEnum):
+    UNKNOWN = "unknown"
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+    DISABLED = "disabled"
+
+
+class AlertSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"  # waspada
+    CRITICAL = "critical"  # siaga / awas
+
+
+class IncidentKind(StrEnum):
+    CRIME = "crime"
+    FIRE = "fire"
+    TRAFFIC_ACCIDENT = "traffic_accident"
+    FLOOD = "flood"
+    ILLEGAL_DUMPING = "illegal_dumping"
+    ILLEGAL_RACING = "illegal_racing"  # balap liar
+    ILLEGAL_PARKING = "illegal_parking"
+    STREET_CHILDREN = "street_children"  # anak jalanan
+    CROWD = "crowd"
+    STREET_VENDORS = "street_vendors"  # pedagang kaki lima
+    OTHER = "other"
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    HANDLING = "handling"
+    CLOSED = "closed"
+
+
+class ComplaintStatus(StrEnum):
+    NEW = "new"
+    VERIFIED = "verified"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class PrivacyMode(StrEnum):
+    NORMAL = "normal"
+    ANONYMOUS = "anonymous"  # identity hidden
+    CONFIDENTIAL = "confidential"  # report not shown publicly
+
+
+class ComplaintChannel(StrEnum):
+    WEB = "web"
+    SMS = "sms"
+    OPEN311 = "open311"
+    OPERATOR = "operator"
+
+
+class Role(StrEnum):
+    PIMPINAN = "pimpinan"  # mayor and officials: see everything, change nothing
+    OPERATOR = "operator"
+    ANALIS = "analis"
+    ADMIN = "admin"
+
+
+class RollupPeriod(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+
+
+# --------------------------------------------------------------------------------------------
+# Cameras and what they observe
+# --------------------------------------------------------------------------------------------
+class Camera(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    kecamatan: Mapped[str | None] = mapped_column(String(100), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(32), default=CameraOwner.DISKOMINFO)
+    stream_url: Mapped[str | None] = mapped_column(String(1000))
+    protocol: Mapped[str] = mapped_column(String(16), default=CameraProtocol.SNAPSHOT)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    sample_interval_s: Mapped[int] = mapped_column(Integer, default=60)
+    detector: Mapped[str | None] = mapped_column(String(32))  # None: installation default
+    #: Regions of interest: [{"name": str, "kind": "crowd"|"road"|"flood", "points": [[x, y]...],
+    #: "area_m2": float?}] with points in relative frame coordinates (0..1).
+    rois: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: Counting lines: [{"name": str, "a": [x, y], "b": [x, y]}] in relative coordinates.
+    lines: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: Free-form analytics settings (thresholds, dry reference file...).
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)  # e.g. ["traffic", "flood"]
+    status: Mapped[str] = mapped_column(String(16), default=CameraStatus.UNKNOWN, index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    last_seen_at: Mapped[datetime | None]
+    last_snapshot: Mapped[str | None] = mapped_column(String(300))  # path under var/snapshots
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    observations: Mapped[list[Observation]] = relationship(back_populates="camera")
+
+    def __repr__(self) -> str:
+        return f"<Camera {self.code} {self.name!r} {self.status}>"
+
+
+class Observation(Base):
+    """One analysed sample of one camera. Unique on (camera, ts): re-delivered work is a no-op."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "ts", name="uq_observation_camera_ts"),
+        Index("ix_observations_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    ts: Mapped[datetime]
+    people: Mapped[int | None] = mapped_column(Integer)
+    crowd_density: Mapped[float | None] = mapped_column(Float)  # people per 100 m2 (or per ROI)
+    vehicles_car: Mapped[int | None] = mapped_column(Integer)
+    vehicles_motorcycle: Mapped[int | None] = mapped_column(Integer)
+    vehicles_bus: Mapped[int | None] = mapped_column(Integer)
+    vehicles_truck: Mapped[int | None] = mapped_column(Integer)
+    vehicles_total: Mapped[int | None] = mapped_column(Integer)
+    flow_in: Mapped[int | None] = mapped_column(Integer)  # line crossings, direction a->b
+    flow_out: Mapped[int | None] = mapped_column(Integer)
+    motion_ratio: Mapped[float | None] = mapped_column(Float)
+    water_coverage: Mapped[float | None] = mapped_column(Float)  # share 0..1 of the road ROI
+    water_confidence: Mapped[float | None] = mapped_column(Float)
+    analyser: Mapped[str | None] = mapped_column(String(64))
+    reused: Mapped[bool] = mapped_column(Boolean, default=False)  # counts carried over (no motion)
+    processing_ms: Mapped[float | None] = mapped_column(Float)
+    snapshot: Mapped[str | None] = mapped_column(String(300))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    camera: Mapped[Camera] = relationship(back_populates="observations")
+
+
+class ObservationRollup(Base):
+    """Hourly and daily aggregates of observations: what the dashboards read."""
+
+    __tablename__ = "observation_rollups"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "period", "bucket", name="uq_rollup_camera_period_bucket"),
+        Index("ix_rollups_period_bucket", "period", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))  # RollupPeriod
+    bucket: Mapped[datetime]  # start of the hour/day, UTC
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    people_avg: Mapped[float | None] = mapped_column(Float)
+    people_max: Mapped[int | None] = mapped_column(Integer)
+    vehicles_avg: Mapped[float | None] = mapped_column(Float)
+    vehicles_max: Mapped[int | None] = mapped_column(Integer)
+    car_avg: Mapped[float | None] = mapped_column(Float)
+    motorcycle_avg: Mapped[float | None] = mapped_column(Float)
+    bus_avg: Mapped[float | None] = mapped_column(Float)
+    truck_avg: Mapped[float | None] = mapped_column(Float)
+    flow_in_sum: Mapped[int | None] = mapped_column(Integer)
+    flow_out_sum: Mapped[int | None] = mapped_column(Integer)
+    motion_avg: Mapped[float | None] = mapped_column(Float)
+    water_avg: Mapped[float | None] = mapped_column(Float)
+    water_max: Mapped[float | None] = mapped_column(Float)
+
+
+class CameraStatusEvent(Base):
+    __tablename__ = "camera_status_events"
+    __table_args__ = (Index("ix_camera_status_events_camera_ts", "camera_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "ended_at", "severity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))  # e.g. flood_coverage, crowd_density, offline
+    severity: Mapped[str] = mapped_column(String(16), default=AlertSeverity.WARNING)
+    subject_type: Mapped[str] = mapped_column(String(32))  # camera, sensor, complaint, opd
+    subject_id: Mapped[str] = mapped_column(String(64))
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    evidence_path: Mapped[str | None] = mapped_column(String(300))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_kind_time", "kind", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # IncidentKind
+    source: Mapped[str] = mapped_column(String(32))  # cctv, call112, police, citizen, sensor
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    kecamatan: Mapped[str | None] = mapped_column(String(100), index=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN)
+    closed_at: Mapped[datetime | None]
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --------------------------------------------------------------------------------------------
+# IoT sensors
+# --------------------------------------------------------------------------------------------
+class Sensor(Base):
+    __tablename__ = "sensors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))  # water_level, rainfall, air_quality...
+    unit: Mapped[str] = mapped_column(String(16))  # cm, mm/h, ug/m3
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    kecamatan: Mapped[str | None] = mapped_column(String(100))
+    warning_level: Mapped[float | None] = mapped_column(Float)  # waspada
+    danger_level: Mapped[float | None] = mapped_column(Float)  # siaga
+    last_value: Mapped[float | None] = mapped_column(Float)
+    last_seen_at: Mapped[datetime | None]
+
+
+class SensorReading(Base):
+    __tablename__ = "sensor_readings"
+    __table_args__ = (UniqueConstraint("sensor_id", "ts", name="uq_sensor_reading_sensor_ts"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    sensor_id: Mapped[int] = mapped_column(ForeignKey("sensors.id", ondelete="CASCADE"))
+    ts: Mapped[datetime]
+    value: Mapped[float] = mapped_column(Float)
+
+
+# --------------------------------------------------------------------------------------------
+# OPD (city departments) and their indicators
+# --------------------------------------------------------------------------------------------
+class Opd(Base):
+    __tablename__ = "opd"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(64))
+    #: Complaint categories routed to this OPD by default.
+    categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+    indicators: Mapped[list[OpdIndicator]] = relationship(back_populates="opd")
+
+
+class OpdIndicator(Base):
+    __tablename__ = "opd_indicators"
+    __table_args__ = (UniqueConstraint("opd_id", "code", name="uq_opd_indicator_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(32))
+    target: Mapped[float | None] = mapped_column(Float)
+    higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    frequency: Mapped[str] = mapped_column(String(16), default="monthly")  # daily/monthly/...
+
+    opd: Mapped[Opd] = relationship(back_populates="indicators")
+    values: Mapped[list[OpdIndicatorValue]] = relationship(back_populates="indicator")
+
+
+class OpdIndicatorValue(Base):
+    __tablename__ = "opd_indicator_values"
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "period_start", name="uq_indicator_value_period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("opd_indicators.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    indicator: Mapped[OpdIndicator] = relationship(back_populates="values")
+
+
+# --------------------------------------------------------------------------------------------
+# E-Lapor complaints
+# --------------------------------------------------------------------------------------------
+class Complaint(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_status_created", "status", "created_at"),
+        Index("ix_complaints_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tracking_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(300))
+    kecamatan: Mapped[str | None] = mapped_column(String(100))
+    privacy: Mapped[str] = mapped_column(String(16), default=PrivacyMode.NORMAL)
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    reporter_contact: Mapped[str | None] = mapped_column(String(200))  # phone or e-mail
+    channel: Mapped[str] = mapped_column(String(16), default=ComplaintChannel.WEB)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)  # SMS message id
+    status: Mapped[str] = mapped_column(String(16), default=ComplaintStatus.NEW)
+    opd_id: Mapped[int | None] = mapped_column(ForeignKey("opd.id", ondelete="SET NULL"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    photo_path: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    verified_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    followed_up_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    dispatch_due: Mapped[datetime | None]  # 3 working days after intake
+    followup_due: Mapped[datetime | None]  # 5 working days after dispatch
+    autoclose_due: Mapped[datetime | None]  # 10 working days after follow-up
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    opd: Mapped[Opd | None] = relationship()
+    events: Mapped[list[ComplaintEvent]] = relationship(
+        back_populates="complaint", order_by="ComplaintEvent.ts"
+    )
+
+
+class ComplaintEvent(Base):
+    """Status history: every change with who, when and a note."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    opd_id: Mapped[int | None] = mapped_column(ForeignKey("opd.id", ondelete="SET NULL"))
+
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+# --------------------------------------------------------------------------------------------
+# Users, roles, audit
+# --------------------------------------------------------------------------------------------
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16), default=Role.OPERATOR)
+    opd_id: Mapped[int | None] = mapped_column(ForeignKey("opd.id", ondelete="SET NULL"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_ts", "ts"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))  # login, login_failed, export, view_camera
+    target: Mapped[str | None] = mapped_column(String(200))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
