@@ -1,0 +1,126 @@
+"""Motion gate: is anything moving since the last sample, and where?
+
+Works on a small grayscale copy of the frame (``width`` px wide, 240 by default). Each frame is
+brightness/contrast normalised to the background's statistics before differencing, so a cloud,
+auto-exposure step or street lights switching on does not read as motion; a change covering most
+of the picture (lights, camera moved, IR mode switch) is reported as ``lighting_change`` and the
+background restarts from the new frame instead of reporting motion everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from analytics.types import Box, validate_frame
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class MotionResult:
+    """``ratio`` is the share of the (small) frame that changed, in [0, 1]."""
+
+    ratio: float
+    regions: list[Box] = field(default_factory=list)
+    """Boxes around changed areas, in full-frame pixels."""
+    lighting_change: bool = False
+    first_frame: bool = False
+
+    @property
+    def moving(self) -> bool:
+        return bool(self.regions) or self.first_frame or self.lighting_change
+
+
+def to_small_gray(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    """Downscale ``frame`` to ``width`` px wide grayscale; returns (image, full/small scale)."""
+    h, w = frame.shape[:2]
+    scale = w / float(width) if w > width else 1.0
+    if scale != 1.0:
+        small = cv2.resize(frame, (width, max(1, round(h / scale))), interpolation=cv2.INTER_AREA)
+    else:
+        small = frame
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    return gray, scale
+
+
+class MotionGate:
+    """Stateful motion detector over successive samples of one camera (no I/O).
+
+    Parameters
+    ----------
+    width: processing width in pixels (160-320 is plenty).
+    threshold: per-pixel absolute difference (0-255, after normalisation) counted as change.
+    alpha: background update rate; 1.0 compares with the previous sample only.
+    min_region_frac: smallest motion region kept, as a share of the small frame's area.
+    lighting_ratio: a changed share above this is treated as a global change (lighting/camera).
+    """
+
+    def __init__(
+        self,
+        width: int = 240,
+        threshold: int = 22,
+        alpha: float = 0.6,
+        min_region_frac: float = 0.0006,
+        lighting_ratio: float = 0.55,
+    ) -> None:
+        if width < 32:
+            raise ValueError("width must be >= 32")
+        self.width = width
+        self.threshold = threshold
+        self.alpha = alpha
+        self.min_region_frac = min_region_frac
+        self.lighting_ratio = lighting_ratio
+        self._bg: np.ndarray | None = None
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+
+    def reset(self) -> None:
+        self._bg = None
+
+    @staticmethod
+    def _normalise(gray: np.ndarray, ref_mean: float, ref_std: float) -> np.ndarray:
+        g = gray.astype(np.float32)
+        mean, std = float(g.mean()), float(g.std())
+        if std < 1.0:
+            return g - mean + ref_mean
+        return (g - mean) * (ref_std / std) + ref_mean
+
+    def update(self, frame: np.ndarray) -> MotionResult:
+        """Compare ``frame`` with the background, update it, and report motion."""
+        validate_frame(frame)
+        gray, scale = to_small_gray(frame, self.width)
+        gray = cv2.GaussianBlur(gray, (5, 5), 0)
+        if self._bg is None or self._bg.shape != gray.shape:
+            self._bg = gray.astype(np.float32)
+            return MotionResult(ratio=0.0, first_frame=True)
+
+        bg = self._bg
+        norm = self._normalise(gray, float(bg.mean()), float(bg.std()))
+        diff = cv2.absdiff(norm, bg)
+        mask = (diff > self.threshold).astype(np.uint8) * 255
+        ratio = float(np.count_nonzero(mask)) / mask.size
+
+        if ratio > self.lighting_ratio:
+            logger.debug("global change (%.0f%% of frame): treating as lighting, resetting", ratio * 100)
+            self._bg = gray.astype(np.float32)
+            return MotionResult(ratio=0.0, lighting_change=True)
+
+        cv2.accumulateWeighted(norm, bg, self.alpha)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
+        ratio = float(np.count_nonzero(mask)) / mask.size
+        mask = cv2.dilate(mask, self._kernel, iterations=2)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        min_area = self.min_region_frac * mask.size
+        fh, fw = frame.shape[:2]
+        regions: list[Box] = []
+        for c in contours:
+            if cv2.contourArea(c) < min_area:
+                continue
+            x, y, w, h = cv2.boundingRect(c)
+            x0, y0 = int(x * scale), int(y * scale)
+            x1, y1 = min(fw, int(np.ceil((x + w) * scale))), min(fh, int(np.ceil((y + h) * scale)))
+            regions.append((x0, y0, x1 - x0, y1 - y0))
+        return MotionResult(ratio=ratio, regions=regions)

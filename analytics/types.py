@@ -1,0 +1,301 @@
+"""Plain data types shared by the analytics modules.
+
+Everything here is a frozen-ish dataclass built from plain JSON-able dicts, so the camera row's
+JSON config can be passed straight in. Shapes (see also ``analytics/README.md``)::
+
+    {
+      "rois": [
+        {"name": "trotoar", "kind": "crowd", "area_m2": 120.0,
+         "points": [[0.05, 0.55], [0.60, 0.55], [0.60, 0.98], [0.05, 0.98]]},
+        {"name": "jalan", "kind": "road", "points": [[0, 300], [640, 300], [640, 360], [0, 360]]}
+      ],
+      "lines": [
+        {"name": "zebra", "a": [0.1, 0.7], "b": [0.9, 0.7], "directions": ["in", "out"]}
+      ],
+      "flood": {"points": [[0.0, 0.6], [1.0, 0.6], [1.0, 1.0], [0.0, 1.0]]},
+      "detector": "auto"
+    }
+
+Coordinates are pixels of the frame the camera delivers, or fractions of width/height when every
+coordinate of the shape lies in [0, 1] (or when ``"normalized": true`` is given explicitly).
+``kind`` is ``"crowd"`` (people counted, density reported), ``"road"`` (vehicles counted) or
+``"any"`` (both; the default). A line's first direction name is used for crossings from the left
+of the a->b arrow to its right (as seen on screen, y pointing down), the second for the reverse;
+with a left-to-right line that means ``in`` = moving down the picture.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+"""(x, y, w, h) in full-frame pixels."""
+
+Point = tuple[float, float]
+
+PERSON = "person"
+VEHICLE_CLASSES: tuple[str, ...] = ("car", "motorcycle", "bus", "truck")
+"""Vehicle classes reported in :attr:`FrameResult.vehicles` (bicycles are counted separately)."""
+
+MIN_FRAME_SIDE = 16
+
+
+def validate_frame(frame: Any, *, name: str = "frame") -> np.ndarray:
+    """Check that ``frame`` is an 8-bit BGR image (H, W, 3) and return it.
+
+    Raises ``ValueError`` with a clear message instead of letting OpenCV fail deep inside.
+    """
+    if frame is None:
+        raise ValueError(f"{name} is None (the decoder returned no image)")
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(frame).__name__}")
+    if frame.size == 0:
+        raise ValueError(f"{name} is empty (shape {frame.shape})")
+    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
+        raise ValueError(f"{name} is grayscale (shape {frame.shape}); a BGR colour image is required")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"{name} must have shape (H, W, 3) BGR, got {frame.shape}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"{name} must be uint8, got {frame.dtype}")
+    if frame.shape[0] < MIN_FRAME_SIDE or frame.shape[1] < MIN_FRAME_SIDE:
+        raise ValueError(f"{name} is too small ({frame.shape[1]}x{frame.shape[0]})")
+    return frame
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected object. ``box`` is (x, y, w, h) in full-frame pixels."""
+
+    label: str
+    score: float
+    box: Box
+
+    @property
+    def bottom_center(self) -> Point:
+        """Ground contact point (bottom-centre of the box), used for zones and tracking."""
+        x, y, w, h = self.box
+        return (x + w / 2.0, float(y + h))
+
+    @property
+    def area(self) -> int:
+        return int(self.box[2] * self.box[3])
+
+
+def _parse_points(raw: Any, what: str) -> list[tuple[float, float]]:
+    if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
+        raise ValueError(f"{what}: points must be a list of [x, y] pairs")
+    pts: list[tuple[float, float]] = []
+    for p in raw:
+        if not isinstance(p, Sequence) or len(p) != 2:
+            raise ValueError(f"{what}: each point must be [x, y], got {p!r}")
+        x, y = float(p[0]), float(p[1])
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise ValueError(f"{what}: non-finite coordinate {p!r}")
+        pts.append((x, y))
+    return pts
+
+
+def _is_normalized(raw: Mapping[str, Any], pts: Iterable[tuple[float, float]]) -> bool:
+    flag = raw.get("normalized")
+    if flag is not None:
+        return bool(flag)
+    return all(0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 for x, y in pts)
+
+
+@dataclass(frozen=True)
+class Polygon:
+    """A polygon in pixels or normalised [0, 1] coordinates."""
+
+    points: tuple[Point, ...]
+    normalized: bool = False
+
+    def to_pixels(self, width: int, height: int) -> np.ndarray:
+        """Vertices as an int32 (N, 2) array in pixels of a ``width`` x ``height`` frame."""
+        arr = np.asarray(self.points, dtype=np.float64)
+        if self.normalized:
+            arr = arr * np.array([width, height], dtype=np.float64)
+        return np.round(arr).astype(np.int32)
+
+    def mask(self, width: int, height: int) -> np.ndarray:
+        """uint8 mask (255 inside) of this polygon on a ``width`` x ``height`` frame."""
+        import cv2
+
+        m = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(m, [self.to_pixels(width, height)], 255)
+        return m
+
+    def contains(self, point: Point, width: int, height: int) -> bool:
+        import cv2
+
+        pts = self.to_pixels(width, height).reshape(-1, 1, 2)
+        return cv2.pointPolygonTest(pts, (float(point[0]), float(point[1])), False) >= 0
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], what: str = "polygon") -> Polygon:
+        pts = _parse_points(raw.get("points", raw.get("polygon")), what)
+        if len(pts) < 3:
+            raise ValueError(f"{what}: a polygon needs at least 3 points, got {len(pts)}")
+        return cls(points=tuple(pts), normalized=_is_normalized(raw, pts))
+
+
+ROI_KINDS = ("crowd", "road", "any")
+
+
+@dataclass(frozen=True)
+class RegionOfInterest:
+    """A named zone. ``area_m2`` (ground area) turns people counts into density per 100 m²."""
+
+    name: str
+    polygon: Polygon
+    kind: str = "any"
+    area_m2: float | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> RegionOfInterest:
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"ROI must be an object, got {type(raw).__name__}")
+        name = str(raw.get("name") or "roi")
+        kind = str(raw.get("kind", "any"))
+        if kind not in ROI_KINDS:
+            raise ValueError(f"ROI {name!r}: kind must be one of {ROI_KINDS}, got {kind!r}")
+        area = raw.get("area_m2")
+        if area is not None:
+            area = float(area)
+            if not area > 0:
+                raise ValueError(f"ROI {name!r}: area_m2 must be > 0")
+        return cls(name=name, polygon=Polygon.from_dict(raw, f"ROI {name!r}"), kind=kind, area_m2=area)
+
+
+@dataclass(frozen=True)
+class CountingLine:
+    """A virtual tripwire from ``a`` to ``b``; see module docstring for direction names."""
+
+    name: str
+    a: Point
+    b: Point
+    normalized: bool = False
+    directions: tuple[str, str] = ("in", "out")
+
+    def to_pixels(self, width: int, height: int) -> tuple[Point, Point]:
+        if self.normalized:
+            return (
+                (self.a[0] * width, self.a[1] * height),
+                (self.b[0] * width, self.b[1] * height),
+            )
+        return self.a, self.b
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> CountingLine:
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"line must be an object, got {type(raw).__name__}")
+        name = str(raw.get("name") or "line")
+        pts = _parse_points([raw.get("a"), raw.get("b")], f"line {name!r}")
+        if pts[0] == pts[1]:
+            raise ValueError(f"line {name!r}: a and b must differ")
+        dirs = raw.get("directions", ("in", "out"))
+        if not isinstance(dirs, Sequence) or len(dirs) != 2 or dirs[0] == dirs[1]:
+            raise ValueError(f"line {name!r}: directions must be two distinct names")
+        return cls(
+            name=name,
+            a=pts[0],
+            b=pts[1],
+            normalized=_is_normalized(raw, pts),
+            directions=(str(dirs[0]), str(dirs[1])),
+        )
+
+
+@dataclass(frozen=True)
+class AnalyticsConfig:
+    """Per-camera analytics config, parsed from the camera row's JSON (see module docstring)."""
+
+    rois: tuple[RegionOfInterest, ...] = ()
+    lines: tuple[CountingLine, ...] = ()
+    flood_region: Polygon | None = None
+    detector: str = "auto"
+    model_path: str | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> AnalyticsConfig:
+        raw = raw or {}
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"analytics config must be an object, got {type(raw).__name__}")
+        rois = tuple(RegionOfInterest.from_dict(r) for r in raw.get("rois") or ())
+        lines = tuple(CountingLine.from_dict(r) for r in raw.get("lines") or ())
+        flood_raw = raw.get("flood")
+        flood = Polygon.from_dict(flood_raw, "flood region") if flood_raw else None
+        names = [r.name for r in rois]
+        if len(set(names)) != len(names):
+            raise ValueError(f"ROI names must be unique, got {names}")
+        return cls(
+            rois=rois,
+            lines=lines,
+            flood_region=flood,
+            detector=str(raw.get("detector") or "auto"),
+            model_path=raw.get("model_path"),
+        )
+
+
+@dataclass
+class RoiCount:
+    """People and vehicles whose bottom-centre lies in one ROI."""
+
+    name: str
+    people: int
+    vehicles: int
+    density: float
+    """People per 100 m² when the ROI has ``area_m2``, else people in the ROI."""
+    density_unit: str
+    """``"people_per_100m2"`` or ``"people_per_roi"``."""
+
+
+@dataclass
+class FrameResult:
+    """Measurements of one frame (or one burst) of one camera."""
+
+    ts: float | None
+    analyser: str
+    people: int = 0
+    vehicles: dict[str, int] = field(default_factory=lambda: {c: 0 for c in VEHICLE_CLASSES})
+    bicycles: int = 0
+    rois: list[RoiCount] = field(default_factory=list)
+    motion_ratio: float = 0.0
+    lighting_change: bool = False
+    water_coverage: float | None = None
+    water_confidence: float | None = None
+    line_crossings: dict[str, dict[str, int]] = field(default_factory=dict)
+    reused_from_previous: bool = False
+    detections: list[Detection] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def vehicles_total(self) -> int:
+        return int(sum(self.vehicles.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (detections as lists) for storage or APIs."""
+        return {
+            "ts": self.ts,
+            "analyser": self.analyser,
+            "people": self.people,
+            "vehicles": dict(self.vehicles),
+            "vehicles_total": self.vehicles_total,
+            "bicycles": self.bicycles,
+            "rois": [r.__dict__.copy() for r in self.rois],
+            "motion_ratio": self.motion_ratio,
+            "lighting_change": self.lighting_change,
+            "water_coverage": self.water_coverage,
+            "water_confidence": self.water_confidence,
+            "line_crossings": {k: dict(v) for k, v in self.line_crossings.items()},
+            "reused_from_previous": self.reused_from_previous,
+            "detections": [
+                {"label": d.label, "score": round(d.score, 3), "box": list(d.box)} for d in self.detections
+            ],
+            "timings_ms": dict(self.timings_ms),
+        }
