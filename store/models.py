@@ -363,6 +363,9 @@ class Complaint(Base):
     __table_args__ = (
         Index("ix_complaints_status_created", "status", "created_at"),
         Index("ix_complaints_created", "created_at"),
+        # covering index for the server-side heatmap (period, category, status -> lat/lon)
+        Index("ix_complaints_heat", "created_at", "category", "status", "lat", "lon"),
+        Index("ix_complaints_opd_status", "opd_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -418,6 +421,32 @@ class ComplaintEvent(Base):
     opd_id: Mapped[int | None] = mapped_column(ForeignKey("opd.id", ondelete="SET NULL"))
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+class SmsStatus(StrEnum):
+    TRIAGE = "triage"  # free text: waits for an operator to structure it
+    CONVERTED = "converted"  # became a complaint
+    DISCARDED = "discarded"  # spam, test, not a complaint
+
+
+class SmsMessage(Base):
+    """Every SMS the gateway delivered, once per gateway message id (redeliveries are no-ops)."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (Index("ix_sms_messages_status_received", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)  # gateway message id
+    sender: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=SmsStatus.TRIAGE)
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id", ondelete="SET NULL")
+    )
+    handled_by: Mapped[str | None] = mapped_column(String(100))
+    handled_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 # --------------------------------------------------------------------------------------------
