@@ -339,23 +339,57 @@ class BackgroundBlobDetector(Detector):
         out: list[Detection] = []
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
-            X, Y, W, H = x * scale, y * scale, w * scale, h * scale
-            bottom = Y + H
-            hp = self.size_model.height(bottom, fh)
-            wp = hp * self.size_model.width_ratio
-            fg_area = area * scale * scale
-            person_area = self.person_fill * hp * wp
-            if fg_area < self.min_person_frac * person_area or H < 0.3 * hp:
+            comp = labels[y : y + h, x : x + w] == i
+            vehicle = self._vehicle_part(comp, x, y, scale, fh)
+            if vehicle is not None:
+                vbox, rest = vehicle
+                out.append(Detection(self._vehicle_class(vbox[2], vbox[3], self.size_model.height(vbox[1] + vbox[3], fh)), 0.5,
+                                     _clip_box(vbox[0], vbox[1], vbox[0] + vbox[2], vbox[1] + vbox[3], fw, fh)))
+                # what is left (people walking past the vehicle) is counted as people blobs
+                m2, l2, st2, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
+                for j in range(1, m2):
+                    rx, ry, rw, rh, ra = (int(v) for v in st2[j])
+                    out.extend(self._people_blob(x + rx, y + ry, rw, rh, ra, scale, fh, fw))
                 continue
-            box = _clip_box(X, Y, X + W, Y + H, fw, fh)
-            if W > self.vehicle_aspect * H and fg_area > 1.6 * person_area and H < 1.3 * hp:
-                out.append(Detection(self._vehicle_class(W, H, hp), 0.5, box))
-                continue
-            if W > 2.2 * H and H < 0.8 * hp:
-                out.append(Detection("motorcycle" if W < 1.6 * hp else "car", 0.4, box))
-                continue
-            out.extend(self._split_people(box, fg_area, hp, wp, person_area))
+            out.extend(self._people_blob(x, y, w, h, area, scale, fh, fw))
         return out
+
+    def _vehicle_part(self, comp: np.ndarray, x: int, y: int, scale: float, fh: int) -> tuple[Box, np.ndarray] | None:
+        """If the blob has a solid band much wider than a person (a vehicle body) at least
+        ``0.35 * person height`` tall, return (vehicle box in full-frame px, remaining mask)."""
+        h, w = comp.shape
+        bottom = (y + h) * scale
+        hp = self.size_model.height(bottom, fh)
+        wp = hp * self.size_model.width_ratio
+        if w * scale < 2.2 * wp:
+            return None
+        row_fill = comp.sum(axis=1) * scale
+        wide = np.flatnonzero(row_fill > 2.2 * wp)
+        if wide.size == 0 or wide.size * scale < 0.35 * hp:
+            return None
+        r0, r1 = int(wide[0]), int(wide[-1]) + 1
+        # wheels/shadow below the body: extend down while rows stay at least half as wide
+        while r1 < h and row_fill[r1] > 0.5 * row_fill[r0:r1].mean():
+            r1 += 1
+        cols = np.flatnonzero(comp[r0:r1].any(axis=0))
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        rest = comp.copy()
+        rest[r0:r1, c0:c1] = False
+        box = (int((x + c0) * scale), int((y + r0) * scale), int((c1 - c0) * scale), int((r1 - r0) * scale))
+        return box, rest
+
+    def _people_blob(self, x: int, y: int, w: int, h: int, area: int, scale: float, fh: int, fw: int) -> list[Detection]:
+        X, Y, W, H = x * scale, y * scale, w * scale, h * scale
+        hp = self.size_model.height(Y + H, fh)
+        wp = hp * self.size_model.width_ratio
+        fg_area = area * scale * scale
+        person_area = self.person_fill * hp * wp
+        if fg_area < self.min_person_frac * person_area or H < 0.3 * hp:
+            return []
+        box = _clip_box(X, Y, X + W, Y + H, fw, fh)
+        if W > 2.2 * H and H < 0.8 * hp:
+            return [Detection("motorcycle" if W < 1.6 * hp else "car", 0.4, box)]
+        return self._split_people(box, fg_area, hp, wp, person_area)
 
     @staticmethod
     def _vehicle_class(w: float, h: float, hp: float) -> str:

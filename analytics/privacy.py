@@ -1,0 +1,163 @@
+"""Privacy blurring for anything shown to the public: faces and licence plates.
+
+``blur_private(frame) -> (blurred copy, n_faces, n_plates)``. Faces come from MediaPipe's
+FaceDetector when ``face_model_path`` names an existing ``.tflite`` (BlazeFace short range),
+else from OpenCV's Haar cascades (frontal + profile, both orientations); plates from the Haar
+plate cascade. Fails closed: if detection or blurring raises anything, the whole frame comes
+back pixelated and both counts are ``-1`` (so callers can tell and log it) — never the input.
+Input that is not a BGR image raises ``ValueError`` (there is nothing to leak).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from analytics.types import Box, validate_frame
+
+logger = logging.getLogger(__name__)
+
+FACE_CASCADES = ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml")
+PLATE_CASCADE = "haarcascade_russian_plate_number.xml"
+DETECT_WIDTH = 960
+"""Frames wider than this are scanned at this width (boxes are scaled back)."""
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _cascade(name: str) -> cv2.CascadeClassifier:
+    path = os.path.join(cv2.data.haarcascades, name)
+    c = cv2.CascadeClassifier(path)
+    if c.empty():
+        raise RuntimeError(f"cannot load Haar cascade {path}")
+    return c
+
+
+@lru_cache(maxsize=4)
+def _mediapipe_face_detector(model_path: str):  # type: ignore[no-untyped-def]
+    import mediapipe as mp
+
+    options = mp.tasks.vision.FaceDetectorOptions(
+        base_options=mp.tasks.BaseOptions(model_asset_path=model_path),
+        running_mode=mp.tasks.vision.RunningMode.IMAGE,
+        min_detection_confidence=0.4,
+    )
+    return mp.tasks.vision.FaceDetector.create_from_options(options)
+
+
+def _haar(gray: np.ndarray, name: str, min_size: tuple[int, int], neighbours: int, flip: bool = False) -> list[Box]:
+    c = _cascade(name)
+    found = [tuple(int(v) for v in r) for r in c.detectMultiScale(gray, 1.2, neighbours, minSize=min_size)]
+    if flip:  # the profile cascade only knows one side
+        w = gray.shape[1]
+        for x, y, bw, bh in c.detectMultiScale(cv2.flip(gray, 1), 1.2, neighbours, minSize=min_size):
+            found.append((int(w - x - bw), int(y), int(bw), int(bh)))
+    return found  # type: ignore[return-value]
+
+
+def detect_faces(frame: np.ndarray, face_model_path: str | os.PathLike[str] | None = None) -> list[Box]:
+    """Face boxes (full-frame pixels)."""
+    validate_frame(frame)
+    if face_model_path and Path(face_model_path).is_file():
+        import mediapipe as mp
+
+        det = _mediapipe_face_detector(str(face_model_path))
+        rgb = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        with _lock:  # one MediaPipe graph per model; calls are serialised
+            result = det.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+        return [
+            (int(d.bounding_box.origin_x), int(d.bounding_box.origin_y), int(d.bounding_box.width), int(d.bounding_box.height))
+            for d in result.detections
+        ]
+    gray, scale = _gray_for_detection(frame)
+    boxes = _haar(gray, FACE_CASCADES[0], (18, 18), 5) + _haar(gray, FACE_CASCADES[1], (18, 18), 5, flip=True)
+    return _merge(_rescale(boxes, scale))
+
+
+def detect_plates(frame: np.ndarray) -> list[Box]:
+    """Licence plate boxes (full-frame pixels), Haar plate cascade."""
+    validate_frame(frame)
+    gray, scale = _gray_for_detection(frame)
+    return _merge(_rescale(_haar(gray, PLATE_CASCADE, (24, 8), 4), scale))
+
+
+def _gray_for_detection(frame: np.ndarray) -> tuple[np.ndarray, float]:
+    h, w = frame.shape[:2]
+    scale = w / DETECT_WIDTH if w > DETECT_WIDTH else 1.0
+    small = frame if scale == 1.0 else cv2.resize(frame, (DETECT_WIDTH, round(h / scale)), interpolation=cv2.INTER_AREA)
+    gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+    return gray, scale
+
+
+def _rescale(boxes: list[Box], scale: float) -> list[Box]:
+    if scale == 1.0:
+        return boxes
+    return [(int(x * scale), int(y * scale), int(np.ceil(w * scale)), int(np.ceil(h * scale))) for x, y, w, h in boxes]
+
+
+def _merge(boxes: list[Box]) -> list[Box]:
+    """Drop boxes mostly inside another (frontal + profile hits on one face)."""
+    boxes = sorted(boxes, key=lambda b: -b[2] * b[3])
+    kept: list[Box] = []
+    for b in boxes:
+        x, y, w, h = b
+        inside = False
+        for k in kept:
+            ix = max(0, min(x + w, k[0] + k[2]) - max(x, k[0]))
+            iy = max(0, min(y + h, k[1] + k[3]) - max(y, k[1]))
+            if ix * iy > 0.5 * w * h:
+                inside = True
+                break
+        if not inside:
+            kept.append(b)
+    return kept
+
+
+def pixelate(img: np.ndarray, block: int = 16) -> np.ndarray:
+    """Coarse mosaic of ``img`` (any size >= 1 px)."""
+    h, w = img.shape[:2]
+    sw, sh = max(1, w // block), max(1, h // block)
+    return cv2.resize(cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def blur_boxes(frame: np.ndarray, boxes: list[Box], pad: float = 0.15) -> np.ndarray:
+    """Copy of ``frame`` with each box (grown by ``pad``) pixelated and smoothed."""
+    out = frame.copy()
+    fh, fw = frame.shape[:2]
+    for x, y, w, h in boxes:
+        px, py = int(w * pad), int(h * pad)
+        x0, y0 = max(0, x - px), max(0, y - py)
+        x1, y1 = min(fw, x + w + px), min(fh, y + h + py)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        roi = out[y0:y1, x0:x1]
+        block = max(3, min(x1 - x0, y1 - y0) // 6)
+        out[y0:y1, x0:x1] = cv2.GaussianBlur(pixelate(roi, block), (0, 0), max(1.0, block / 2))
+    return out
+
+
+def blur_private(
+    frame: np.ndarray, face_model_path: str | os.PathLike[str] | None = None, plates: bool = True
+) -> tuple[np.ndarray, int, int]:
+    """Blur faces and licence plates. Returns (new frame, n_faces, n_plates); the input array
+    is never modified. On any detector/blur error: (whole frame pixelated, -1, -1)."""
+    validate_frame(frame)
+    try:
+        faces = detect_faces(frame, face_model_path)
+        plate_boxes = detect_plates(frame) if plates else []
+        out = blur_boxes(frame, faces + plate_boxes)
+        return out, len(faces), len(plate_boxes)
+    except Exception:
+        logger.exception("privacy blur failed; returning the whole frame pixelated (fail closed)")
+        try:
+            return pixelate(frame, max(8, frame.shape[1] // 40)), -1, -1
+        except Exception:
+            logger.exception("pixelation failed too; returning a blank frame")
+            return np.zeros_like(frame), -1, -1
