@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import cv2
 import numpy as np
@@ -50,14 +50,21 @@ def annotate(
             cv2.fillPoly(overlay, [pts], colour)
             cv2.polylines(img, [pts], True, colour, 1, cv2.LINE_AA)
         if config.flood_region is not None:
-            cv2.polylines(img, [config.flood_region.to_pixels(w, h)], True, (255, 80, 0), 1, cv2.LINE_AA)
+            cv2.polylines(
+                img, [config.flood_region.to_pixels(w, h)], True, (255, 80, 0), 1, cv2.LINE_AA
+            )
         for line in config.lines:
             a, b = line.to_pixels(w, h)
             pa, pb = (int(a[0]), int(a[1])), (int(b[0]), int(b[1]))
             cv2.arrowedLine(img, pa, pb, (0, 0, 255), 2, cv2.LINE_AA, tipLength=0.03)
             if result is not None and line.name in result.line_crossings:
                 c = result.line_crossings[line.name]
-                _text(img, f"{line.name}: " + " ".join(f"{k} {v}" for k, v in c.items()), (pa[0] + 4, pa[1] + 16), scale * 0.6)
+                _text(
+                    img,
+                    f"{line.name}: " + " ".join(f"{k} {v}" for k, v in c.items()),
+                    (pa[0] + 4, pa[1] + 16),
+                    scale * 0.6,
+                )
         img = cv2.addWeighted(overlay, 0.18, img, 0.82, 0)
     if result is not None:
         for d in result.detections:
@@ -70,8 +77,13 @@ def annotate(
         _text(img, "  ".join(parts), (8, h - 10), scale * 0.7)
     when = ts if ts is not None else (result.ts if result is not None else None)
     if when is not None:
-        dt = when if isinstance(when, datetime) else datetime.fromtimestamp(float(when), tz=timezone.utc)
+        dt = when if isinstance(when, datetime) else datetime.fromtimestamp(float(when), tz=UTC)
         if tz is not None:
             dt = dt.astimezone(tz)
-        _text(img, dt.strftime("%Y-%m-%d %H:%M:%S ") + tz_label, (8, int(22 * scale / 0.5)), scale * 0.7)
+        _text(
+            img,
+            dt.strftime("%Y-%m-%d %H:%M:%S ") + tz_label,
+            (8, int(22 * scale / 0.5)),
+            scale * 0.7,
+        )
     return img

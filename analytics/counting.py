@@ -113,7 +113,9 @@ class LineCrossingCounter:
         self._px_lines = [ln.to_pixels(width, height) for ln in self.lines]
         self._last: dict[int, tuple[float, float]] = {}
         self._counted: set[tuple[int, int, int]] = set()
-        self.counts: dict[str, dict[str, int]] = {ln.name: {ln.directions[0]: 0, ln.directions[1]: 0} for ln in self.lines}
+        self.counts: dict[str, dict[str, int]] = {
+            ln.name: {ln.directions[0]: 0, ln.directions[1]: 0} for ln in self.lines
+        }
 
     def update(self, detections: Sequence[Detection]) -> None:
         from norfair import Detection as NfDetection

@@ -136,7 +136,12 @@ class MediaPipeObjectDetector(Detector):
 
     name = "mediapipe"
 
-    def __init__(self, model_path: str | os.PathLike[str] | None, score_threshold: float = 0.35, max_results: int = 100) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None,
+        score_threshold: float = 0.35,
+        max_results: int = 100,
+    ) -> None:
         if not model_path:
             raise DetectorUnavailable(
                 f"mediapipe: no model path given (set {MODEL_PATH_ENV} or the camera's model_path "
@@ -176,7 +181,9 @@ class MediaPipeObjectDetector(Detector):
             if label is None:
                 continue
             bb = det.bounding_box
-            box = _clip_box(bb.origin_x, bb.origin_y, bb.origin_x + bb.width, bb.origin_y + bb.height, fw, fh)
+            box = _clip_box(
+                bb.origin_x, bb.origin_y, bb.origin_x + bb.width, bb.origin_y + bb.height, fw, fh
+            )
             out.append(Detection(label, float(cat.score or 0.0), box))
         return out
 
@@ -232,7 +239,12 @@ class HogPeopleDetector(Detector):
                 Detection(
                     PERSON,
                     float(1.0 / (1.0 + np.exp(-float(wt)))),
-                    (int(ox + x0 / scale), int(oy + y0 / scale), int((x1 - x0) / scale), int((y1 - y0) / scale)),
+                    (
+                        int(ox + x0 / scale),
+                        int(oy + y0 / scale),
+                        int((x1 - x0) / scale),
+                        int((y1 - y0) / scale),
+                    ),
                 )
             )
         return out
@@ -314,8 +326,12 @@ class BackgroundBlobDetector(Detector):
         validate_frame(frame)
         h, w = frame.shape[:2]
         scale = w / float(self.width) if w > self.width else 1.0
-        small = frame if scale == 1.0 else cv2.resize(
-            frame, (self.width, max(1, round(h / scale))), interpolation=cv2.INTER_AREA
+        small = (
+            frame
+            if scale == 1.0
+            else cv2.resize(
+                frame, (self.width, max(1, round(h / scale))), interpolation=cv2.INTER_AREA
+            )
         )
         assert self._mog is not None
         fg = self._mog.apply(small, learningRate=self.learning_rate)
@@ -334,7 +350,9 @@ class BackgroundBlobDetector(Detector):
             return []
         return self.blobs_to_detections(mask, scale, frame.shape[0], frame.shape[1])
 
-    def blobs_to_detections(self, mask: np.ndarray, scale: float, fh: int, fw: int) -> list[Detection]:
+    def blobs_to_detections(
+        self, mask: np.ndarray, scale: float, fh: int, fw: int
+    ) -> list[Detection]:
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         out: list[Detection] = []
         for i in range(1, n):
@@ -343,10 +361,19 @@ class BackgroundBlobDetector(Detector):
             vehicle = self._vehicle_part(comp, x, y, scale, fh)
             if vehicle is not None:
                 vbox, rest = vehicle
-                out.append(Detection(self._vehicle_class(vbox[2], vbox[3], self.size_model.height(vbox[1] + vbox[3], fh)), 0.5,
-                                     _clip_box(vbox[0], vbox[1], vbox[0] + vbox[2], vbox[1] + vbox[3], fw, fh)))
+                out.append(
+                    Detection(
+                        self._vehicle_class(
+                            vbox[2], vbox[3], self.size_model.height(vbox[1] + vbox[3], fh)
+                        ),
+                        0.5,
+                        _clip_box(vbox[0], vbox[1], vbox[0] + vbox[2], vbox[1] + vbox[3], fw, fh),
+                    )
+                )
                 # what is left (people walking past the vehicle) is counted as people blobs
-                m2, l2, st2, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
+                m2, l2, st2, _ = cv2.connectedComponentsWithStats(
+                    rest.astype(np.uint8), connectivity=8
+                )
                 for j in range(1, m2):
                     rx, ry, rw, rh, ra = (int(v) for v in st2[j])
                     out.extend(self._people_blob(x + rx, y + ry, rw, rh, ra, scale, fh, fw))
@@ -354,7 +381,9 @@ class BackgroundBlobDetector(Detector):
             out.extend(self._people_blob(x, y, w, h, area, scale, fh, fw))
         return out
 
-    def _vehicle_part(self, comp: np.ndarray, x: int, y: int, scale: float, fh: int) -> tuple[Box, np.ndarray] | None:
+    def _vehicle_part(
+        self, comp: np.ndarray, x: int, y: int, scale: float, fh: int
+    ) -> tuple[Box, np.ndarray] | None:
         """If the blob has a solid band much wider than a person (a vehicle body) at least
         ``0.35 * person height`` tall, return (vehicle box in full-frame px, remaining mask)."""
         h, w = comp.shape
@@ -375,20 +404,27 @@ class BackgroundBlobDetector(Detector):
         c0, c1 = int(cols[0]), int(cols[-1]) + 1
         rest = comp.copy()
         rest[r0:r1, c0:c1] = False
-        box = (int((x + c0) * scale), int((y + r0) * scale), int((c1 - c0) * scale), int((r1 - r0) * scale))
+        box = (
+            int((x + c0) * scale),
+            int((y + r0) * scale),
+            int((c1 - c0) * scale),
+            int((r1 - r0) * scale),
+        )
         return box, rest
 
-    def _people_blob(self, x: int, y: int, w: int, h: int, area: int, scale: float, fh: int, fw: int) -> list[Detection]:
+    def _people_blob(
+        self, x: int, y: int, w: int, h: int, area: int, scale: float, fh: int, fw: int
+    ) -> list[Detection]:
         X, Y, W, H = x * scale, y * scale, w * scale, h * scale
         hp = self.size_model.height(Y + H, fh)
         wp = hp * self.size_model.width_ratio
         fg_area = area * scale * scale
         person_area = self.person_fill * hp * wp
-        if fg_area < self.min_person_frac * person_area or H < 0.3 * hp:
+        if fg_area < self.min_person_frac * person_area or 0.3 * hp > H:
             return []
         box = _clip_box(X, Y, X + W, Y + H, fw, fh)
-        if W > 2.2 * H and H < 0.8 * hp:
-            return [Detection("motorcycle" if W < 1.6 * hp else "car", 0.4, box)]
+        if W > 2.2 * H and 0.8 * hp > H:
+            return [Detection("motorcycle" if 1.6 * hp > W else "car", 0.4, box)]
         return self._split_people(box, fg_area, hp, wp, person_area)
 
     @staticmethod
@@ -402,11 +438,18 @@ class BackgroundBlobDetector(Detector):
             return "bus" if w / h > 2.6 else "truck"
         return "car"
 
-    def _split_people(self, box: Box, fg_area: float, hp: float, wp: float, person_area: float) -> list[Detection]:
+    def _split_people(
+        self, box: Box, fg_area: float, hp: float, wp: float, person_area: float
+    ) -> list[Detection]:
         x, y, w, h = box
         n_area = fg_area / person_area
         n_width = w / (1.05 * wp)
-        n = int(max(1, round(min(n_area, max(n_width, n_area * 0.7)) if n_area >= 1.5 else round(n_area))))
+        n = int(
+            max(
+                1,
+                round(min(n_area, max(n_width, n_area * 0.7)) if n_area >= 1.5 else round(n_area)),
+            )
+        )
         n = max(1, min(n, 40))
         score = float(np.clip(1.0 - abs(n_area - n) / max(n, 1), 0.2, 0.9))
         if n == 1:
@@ -430,7 +473,9 @@ class BlobHogDetector(Detector):
 
     name = "blob+hog"
 
-    def __init__(self, blob: BackgroundBlobDetector | None = None, hog: HogPeopleDetector | None = None) -> None:
+    def __init__(
+        self, blob: BackgroundBlobDetector | None = None, hog: HogPeopleDetector | None = None
+    ) -> None:
         self.blob = blob or BackgroundBlobDetector()
         self.hog = hog or HogPeopleDetector(size_model=self.blob.size_model)
 
@@ -512,7 +557,9 @@ def available_detectors(model_path: str | os.PathLike[str] | None = None) -> dic
     return out
 
 
-def make_detector(name: str = "auto", model_path: str | os.PathLike[str] | None = None, **kwargs: object) -> Detector:
+def make_detector(
+    name: str = "auto", model_path: str | os.PathLike[str] | None = None, **kwargs: object
+) -> Detector:
     """Build a fresh detector (one per camera). ``auto``: MediaPipe if its model loads, else
     the best OpenCV detector. Unknown names raise ``ValueError``; a named detector that cannot
     run raises :class:`DetectorUnavailable`."""

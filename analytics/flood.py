@@ -127,7 +127,10 @@ def water_coverage(
     if reference is not None:
         outside = mask == 0
         if np.count_nonzero(outside) > 0.05 * mask.size:
-            cur_l, ref_l = float(lab[..., 0][outside].mean()), float(reference.lab[..., 0][outside].mean())
+            cur_l, ref_l = (
+                float(lab[..., 0][outside].mean()),
+                float(reference.lab[..., 0][outside].mean()),
+            )
         else:
             cur_l, ref_l = float(lab[..., 0].mean()), float(reference.lab[..., 0].mean())
         shift = ref_l - cur_l
@@ -145,7 +148,9 @@ def water_coverage(
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV).astype(np.float32)
     hue, sat = hsv[..., 0], hsv[..., 1] / 255.0
     brownish = ((hue >= 5) & (hue <= 30)).astype(np.float32)
-    colour_ok = np.clip(brownish * _sigmoid((0.55 - sat) / 0.08) + _sigmoid((0.18 - sat) / 0.05), 0, 1)
+    colour_ok = np.clip(
+        brownish * _sigmoid((0.55 - sat) / 0.08) + _sigmoid((0.18 - sat) / 0.05), 0, 1
+    )
 
     p_pix = change * (0.35 + 0.65 * smooth) * (0.3 + 0.7 * colour_ok)
     if reference is None:  # grey water looks like asphalt: only muddy brown counts

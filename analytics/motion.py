@@ -104,7 +104,9 @@ class MotionGate:
         ratio = float(np.count_nonzero(mask)) / mask.size
 
         if ratio > self.lighting_ratio:
-            logger.debug("global change (%.0f%% of frame): treating as lighting, resetting", ratio * 100)
+            logger.debug(
+                "global change (%.0f%% of frame): treating as lighting, resetting", ratio * 100
+            )
             self._bg = gray.astype(np.float32)
             return MotionResult(ratio=0.0, lighting_change=True)
 

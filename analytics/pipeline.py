@@ -37,7 +37,9 @@ class _Timer:
         self.t0 = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
-        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + round((time.perf_counter() - self.t0) * 1000, 3)
+        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + round(
+            (time.perf_counter() - self.t0) * 1000, 3
+        )
 
 
 class Analyser:
@@ -58,11 +60,15 @@ class Analyser:
         motion_gate: MotionGate | None = None,
         always_detect: bool = False,
     ) -> None:
-        self.config = config if isinstance(config, AnalyticsConfig) else AnalyticsConfig.from_dict(config)
+        self.config = (
+            config if isinstance(config, AnalyticsConfig) else AnalyticsConfig.from_dict(config)
+        )
         if isinstance(detector, Detector):
             self.detector = detector
         else:
-            self.detector = make_detector(detector or self.config.detector, model_path or self.config.model_path)
+            self.detector = make_detector(
+                detector or self.config.detector, model_path or self.config.model_path
+            )
         self.motion_gate = motion_gate or MotionGate()
         self.always_detect = always_detect
         self.dry_reference: DryReference | None = None
@@ -75,7 +81,9 @@ class Analyser:
         return self.detector.name
 
     def set_dry_reference(self, reference: DryReference | np.ndarray) -> None:
-        self.dry_reference = reference if isinstance(reference, DryReference) else DryReference.from_image(reference)
+        self.dry_reference = (
+            reference if isinstance(reference, DryReference) else DryReference.from_image(reference)
+        )
 
     def reset(self) -> None:
         """Forget backgrounds and the last result (camera moved, stream restarted)."""
@@ -85,7 +93,9 @@ class Analyser:
 
     # ------------------------------------------------------------------
 
-    def _measure(self, frame: np.ndarray, ts: float | None, motion: MotionResult, timings: dict[str, float]) -> FrameResult:
+    def _measure(
+        self, frame: np.ndarray, ts: float | None, motion: MotionResult, timings: dict[str, float]
+    ) -> FrameResult:
         h, w = frame.shape[:2]
         with _Timer(timings, "detection"):
             dets = self.detector.detect(frame, motion.regions if motion.regions else None)
@@ -121,7 +131,9 @@ class Analyser:
             # the detector's background is stale too; keep the last counts until it re-learns
             self.detector.reset()
             self.detector.observe(frame)
-        if self._last is not None and (motion.lighting_change or (not motion.moving and not self.always_detect)):
+        if self._last is not None and (
+            motion.lighting_change or (not motion.moving and not self.always_detect)
+        ):
             if not motion.lighting_change:
                 self.detector.observe(frame)  # cheap: keeps a background model current
             result = copy.copy(self._last)
@@ -151,7 +163,9 @@ class Analyser:
         for i, frame in enumerate(frames):
             validate_frame(frame, name=f"frames[{i}]")
             if frame.shape[:2] != (h, w):
-                raise ValueError(f"frames[{i}] is {frame.shape[1]}x{frame.shape[0]}, burst started at {w}x{h}")
+                raise ValueError(
+                    f"frames[{i}] is {frame.shape[1]}x{frame.shape[0]}, burst started at {w}x{h}"
+                )
             with _Timer(timings, "motion"):
                 motion = self.motion_gate.update(frame)
             if motion.lighting_change:

@@ -52,17 +52,26 @@ def _mediapipe_face_detector(model_path: str):  # type: ignore[no-untyped-def]
     return mp.tasks.vision.FaceDetector.create_from_options(options)
 
 
-def _haar(gray: np.ndarray, name: str, min_size: tuple[int, int], neighbours: int, flip: bool = False) -> list[Box]:
+def _haar(
+    gray: np.ndarray, name: str, min_size: tuple[int, int], neighbours: int, flip: bool = False
+) -> list[Box]:
     c = _cascade(name)
-    found = [tuple(int(v) for v in r) for r in c.detectMultiScale(gray, 1.2, neighbours, minSize=min_size)]
+    found = [
+        tuple(int(v) for v in r)
+        for r in c.detectMultiScale(gray, 1.2, neighbours, minSize=min_size)
+    ]
     if flip:  # the profile cascade only knows one side
         w = gray.shape[1]
-        for x, y, bw, bh in c.detectMultiScale(cv2.flip(gray, 1), 1.2, neighbours, minSize=min_size):
+        for x, y, bw, bh in c.detectMultiScale(
+            cv2.flip(gray, 1), 1.2, neighbours, minSize=min_size
+        ):
             found.append((int(w - x - bw), int(y), int(bw), int(bh)))
     return found  # type: ignore[return-value]
 
 
-def detect_faces(frame: np.ndarray, face_model_path: str | os.PathLike[str] | None = None) -> list[Box]:
+def detect_faces(
+    frame: np.ndarray, face_model_path: str | os.PathLike[str] | None = None
+) -> list[Box]:
     """Face boxes (full-frame pixels)."""
     validate_frame(frame)
     if face_model_path and Path(face_model_path).is_file():
@@ -73,11 +82,18 @@ def detect_faces(frame: np.ndarray, face_model_path: str | os.PathLike[str] | No
         with _lock:  # one MediaPipe graph per model; calls are serialised
             result = det.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         return [
-            (int(d.bounding_box.origin_x), int(d.bounding_box.origin_y), int(d.bounding_box.width), int(d.bounding_box.height))
+            (
+                int(d.bounding_box.origin_x),
+                int(d.bounding_box.origin_y),
+                int(d.bounding_box.width),
+                int(d.bounding_box.height),
+            )
             for d in result.detections
         ]
     gray, scale = _gray_for_detection(frame)
-    boxes = _haar(gray, FACE_CASCADES[0], (18, 18), 5) + _haar(gray, FACE_CASCADES[1], (18, 18), 5, flip=True)
+    boxes = _haar(gray, FACE_CASCADES[0], (18, 18), 5) + _haar(
+        gray, FACE_CASCADES[1], (18, 18), 5, flip=True
+    )
     return _merge(_rescale(boxes, scale))
 
 
@@ -91,7 +107,11 @@ def detect_plates(frame: np.ndarray) -> list[Box]:
 def _gray_for_detection(frame: np.ndarray) -> tuple[np.ndarray, float]:
     h, w = frame.shape[:2]
     scale = w / DETECT_WIDTH if w > DETECT_WIDTH else 1.0
-    small = frame if scale == 1.0 else cv2.resize(frame, (DETECT_WIDTH, round(h / scale)), interpolation=cv2.INTER_AREA)
+    small = (
+        frame
+        if scale == 1.0
+        else cv2.resize(frame, (DETECT_WIDTH, round(h / scale)), interpolation=cv2.INTER_AREA)
+    )
     gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
     return gray, scale
 
@@ -99,7 +119,10 @@ def _gray_for_detection(frame: np.ndarray) -> tuple[np.ndarray, float]:
 def _rescale(boxes: list[Box], scale: float) -> list[Box]:
     if scale == 1.0:
         return boxes
-    return [(int(x * scale), int(y * scale), int(np.ceil(w * scale)), int(np.ceil(h * scale))) for x, y, w, h in boxes]
+    return [
+        (int(x * scale), int(y * scale), int(np.ceil(w * scale)), int(np.ceil(h * scale)))
+        for x, y, w, h in boxes
+    ]
 
 
 def _merge(boxes: list[Box]) -> list[Box]:
@@ -124,7 +147,11 @@ def pixelate(img: np.ndarray, block: int = 16) -> np.ndarray:
     """Coarse mosaic of ``img`` (any size >= 1 px)."""
     h, w = img.shape[:2]
     sw, sh = max(1, w // block), max(1, h // block)
-    return cv2.resize(cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(
+        cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA),
+        (w, h),
+        interpolation=cv2.INTER_NEAREST,
+    )
 
 
 def blur_boxes(frame: np.ndarray, boxes: list[Box], pad: float = 0.15) -> np.ndarray:
@@ -157,7 +184,8 @@ def blur_private(
     except Exception:
         logger.exception("privacy blur failed; returning the whole frame pixelated (fail closed)")
         try:
-            return pixelate(frame, max(8, frame.shape[1] // 40)), -1, -1
+            block = max(12, frame.shape[1] // 32)
+            return cv2.GaussianBlur(pixelate(frame, block), (0, 0), block / 2), -1, -1
         except Exception:
             logger.exception("pixelation failed too; returning a blank frame")
             return np.zeros_like(frame), -1, -1

@@ -111,7 +111,12 @@ class SyntheticScene:
         self._movers = self._make_movers()
         h, w = height, width
         self.road_polygon_px = np.array(
-            [[0, int(ROAD[0] * h)], [w - 1, int(ROAD[0] * h)], [w - 1, int(ROAD[1] * h)], [0, int(ROAD[1] * h)]],
+            [
+                [0, int(ROAD[0] * h)],
+                [w - 1, int(ROAD[0] * h)],
+                [w - 1, int(ROAD[1] * h)],
+                [0, int(ROAD[1] * h)],
+            ],
             np.int32,
         )
 
@@ -122,20 +127,62 @@ class SyntheticScene:
         top, bot = ROAD
         if self.kind == "crowd":
             return {
-                "rois": [{"name": "plaza", "kind": "crowd", "area_m2": 400.0,
-                          "points": [[0.0, FAR_PAVEMENT[0]], [1.0, FAR_PAVEMENT[0]], [1.0, 1.0], [0.0, 1.0]]}],
-                "lines": [{"name": "tengah", "a": [0.5, 0.0], "b": [0.5, 1.0], "directions": ["kiri", "kanan"]}],
+                "rois": [
+                    {
+                        "name": "plaza",
+                        "kind": "crowd",
+                        "area_m2": 400.0,
+                        "points": [
+                            [0.0, FAR_PAVEMENT[0]],
+                            [1.0, FAR_PAVEMENT[0]],
+                            [1.0, 1.0],
+                            [0.0, 1.0],
+                        ],
+                    }
+                ],
+                "lines": [
+                    {
+                        "name": "tengah",
+                        "a": [0.5, 0.0],
+                        "b": [0.5, 1.0],
+                        "directions": ["kiri", "kanan"],
+                    }
+                ],
             }
         return {
             "rois": [
-                {"name": "trotoar_jauh", "kind": "crowd", "area_m2": 60.0,
-                 "points": [[0.0, FAR_PAVEMENT[0]], [1.0, FAR_PAVEMENT[0]], [1.0, top], [0.0, top]]},
-                {"name": "jalan", "kind": "road", "area_m2": 350.0,
-                 "points": [[0.0, top], [1.0, top], [1.0, bot], [0.0, bot]]},
-                {"name": "trotoar_dekat", "kind": "crowd", "area_m2": 40.0,
-                 "points": [[0.0, bot], [1.0, bot], [1.0, 1.0], [0.0, 1.0]]},
+                {
+                    "name": "trotoar_jauh",
+                    "kind": "crowd",
+                    "area_m2": 60.0,
+                    "points": [
+                        [0.0, FAR_PAVEMENT[0]],
+                        [1.0, FAR_PAVEMENT[0]],
+                        [1.0, top],
+                        [0.0, top],
+                    ],
+                },
+                {
+                    "name": "jalan",
+                    "kind": "road",
+                    "area_m2": 350.0,
+                    "points": [[0.0, top], [1.0, top], [1.0, bot], [0.0, bot]],
+                },
+                {
+                    "name": "trotoar_dekat",
+                    "kind": "crowd",
+                    "area_m2": 40.0,
+                    "points": [[0.0, bot], [1.0, bot], [1.0, 1.0], [0.0, 1.0]],
+                },
             ],
-            "lines": [{"name": "tengah", "a": [0.5, 0.0], "b": [0.5, 1.0], "directions": ["kiri", "kanan"]}],
+            "lines": [
+                {
+                    "name": "tengah",
+                    "a": [0.5, 0.0],
+                    "b": [0.5, 1.0],
+                    "directions": ["kiri", "kanan"],
+                }
+            ],
             "flood": {"points": [[0.0, top], [1.0, top], [1.0, bot], [0.0, bot]]},
         }
 
@@ -151,7 +198,10 @@ class SyntheticScene:
         while x < w:
             bw = int(rng.integers(w // 10, w // 4))
             top = int(rng.uniform(0.02, 0.18) * h)
-            col = np.array(rng.choice([(90, 110, 150), (150, 150, 145), (70, 90, 120), (170, 175, 180)]), np.float32)
+            col = np.array(
+                rng.choice([(90, 110, 150), (150, 150, 145), (70, 90, 120), (170, 175, 180)]),
+                np.float32,
+            )
             img[top : int(0.30 * h), x : x + bw] = col
             for wy in range(top + 6, int(0.28 * h) - 6, 12):
                 for wx in range(x + 5, x + bw - 8, 14):
@@ -183,12 +233,28 @@ class SyntheticScene:
         rng = np.random.default_rng(self.seed + 1000)
         h, w = self.height, self.width
         movers: list[_Mover] = []
-        clothes = [(40, 40, 160), (160, 60, 40), (30, 30, 30), (200, 200, 200), (40, 140, 200), (120, 40, 120), (60, 90, 60)]
+        clothes = [
+            (40, 40, 160),
+            (160, 60, 40),
+            (30, 30, 30),
+            (200, 200, 200),
+            (40, 140, 200),
+            (120, 40, 120),
+            (60, 90, 60),
+        ]
         legs = [(40, 30, 20), (90, 60, 30), (20, 20, 20), (120, 110, 100)]
 
         def person(i: int, lane: float, speed: float, phase: float) -> _Mover:
-            return _Mover(i, "person", tuple(int(c) for c in clothes[rng.integers(len(clothes))]), lane, speed,
-                          phase, wobble=float(rng.uniform(0, 6)), extra=tuple(int(c) for c in legs[rng.integers(len(legs))]))
+            return _Mover(
+                i,
+                "person",
+                tuple(int(c) for c in clothes[rng.integers(len(clothes))]),
+                lane,
+                speed,
+                phase,
+                wobble=float(rng.uniform(0, 6)),
+                extra=tuple(int(c) for c in legs[rng.integers(len(legs))]),
+            )
 
         if self.kind == "quiet":
             return []
@@ -201,8 +267,22 @@ class SyntheticScene:
                 movers.append(person(i, lane, speed, float(rng.uniform(0, 60))))
         if self.kind == "street":
             # two lanes; vehicles in a lane share its speed and keep gaps, so they never overlap
-            lanes = [(0.58, -float(rng.uniform(50, 70)) * (w / 640)), (0.77, float(rng.uniform(55, 80)) * (w / 640))]
-            pool = ["car", "car", "motorcycle", "car", "motorcycle", "bus", "car", "truck", "motorcycle", "car"]
+            lanes = [
+                (0.58, -float(rng.uniform(50, 70)) * (w / 640)),
+                (0.77, float(rng.uniform(55, 80)) * (w / 640)),
+            ]
+            pool = [
+                "car",
+                "car",
+                "motorcycle",
+                "car",
+                "motorcycle",
+                "bus",
+                "car",
+                "truck",
+                "motorcycle",
+                "car",
+            ]
             j = 0
             for lane_y, speed in lanes:
                 offset = 0.0
@@ -265,32 +345,98 @@ class SyntheticScene:
             torso_top, torso_bot = y0 + 2 * head_r, int(y0 + bh * 0.58)
             tw = max(2, int(bw * 0.45))
             cv2.rectangle(img, (cx - tw, torso_top), (cx + tw, torso_bot), m.color, -1)
-            swing = int(bw * 0.25 * math.sin(6.0 * t + m.phase)) if (m.speed or self.kind == "crowd") else 0
+            swing = (
+                int(bw * 0.25 * math.sin(6.0 * t + m.phase))
+                if (m.speed or self.kind == "crowd")
+                else 0
+            )
             lw = max(1, int(bw * 0.16))
-            cv2.line(img, (cx - lw, torso_bot), (cx - lw + swing, y1), m.extra, max(2, lw * 2), cv2.LINE_AA)
-            cv2.line(img, (cx + lw, torso_bot), (cx + lw - swing, y1), m.extra, max(2, lw * 2), cv2.LINE_AA)
-            cv2.line(img, (cx - tw, torso_top + 2), (cx - tw - swing // 2, torso_bot), m.color, max(1, lw), cv2.LINE_AA)
-            cv2.line(img, (cx + tw, torso_top + 2), (cx + tw + swing // 2, torso_bot), m.color, max(1, lw), cv2.LINE_AA)
+            cv2.line(
+                img,
+                (cx - lw, torso_bot),
+                (cx - lw + swing, y1),
+                m.extra,
+                max(2, lw * 2),
+                cv2.LINE_AA,
+            )
+            cv2.line(
+                img,
+                (cx + lw, torso_bot),
+                (cx + lw - swing, y1),
+                m.extra,
+                max(2, lw * 2),
+                cv2.LINE_AA,
+            )
+            cv2.line(
+                img,
+                (cx - tw, torso_top + 2),
+                (cx - tw - swing // 2, torso_bot),
+                m.color,
+                max(1, lw),
+                cv2.LINE_AA,
+            )
+            cv2.line(
+                img,
+                (cx + tw, torso_top + 2),
+                (cx + tw + swing // 2, torso_bot),
+                m.color,
+                max(1, lw),
+                cv2.LINE_AA,
+            )
         else:
             wheel_r = max(2, int(bh * (0.22 if m.label == "motorcycle" else 0.17)))
             body_bot = y1 - wheel_r
             if m.label == "motorcycle":
-                cv2.rectangle(img, (x0 + wheel_r, int(y0 + bh * 0.45)), (x1 - wheel_r, body_bot), m.color, -1)
+                cv2.rectangle(
+                    img, (x0 + wheel_r, int(y0 + bh * 0.45)), (x1 - wheel_r, body_bot), m.color, -1
+                )
                 cx = int(x)
-                cv2.rectangle(img, (cx - int(bw * 0.12), y0), (cx + int(bw * 0.12), int(y0 + bh * 0.5)), (40, 40, 160), -1)
+                cv2.rectangle(
+                    img,
+                    (cx - int(bw * 0.12), y0),
+                    (cx + int(bw * 0.12), int(y0 + bh * 0.5)),
+                    (40, 40, 160),
+                    -1,
+                )
                 cv2.circle(img, (cx, y0 + int(bh * 0.08)), max(2, int(bh * 0.1)), (30, 30, 30), -1)
             else:
                 roof = y0 if m.label in ("bus", "truck") else int(y0 + bh * 0.05)
-                cv2.rectangle(img, (x0, int(y0 + bh * 0.35) if m.label == "car" else roof), (x1, body_bot), m.color, -1)
+                cv2.rectangle(
+                    img,
+                    (x0, int(y0 + bh * 0.35) if m.label == "car" else roof),
+                    (x1, body_bot),
+                    m.color,
+                    -1,
+                )
                 if m.label == "car":
-                    cv2.rectangle(img, (int(x0 + bw * 0.2), roof), (int(x1 - bw * 0.2), int(y0 + bh * 0.4)), m.color, -1)
-                    cv2.rectangle(img, (int(x0 + bw * 0.25), roof + 2), (int(x1 - bw * 0.25), int(y0 + bh * 0.33)), m.extra, -1)
+                    cv2.rectangle(
+                        img,
+                        (int(x0 + bw * 0.2), roof),
+                        (int(x1 - bw * 0.2), int(y0 + bh * 0.4)),
+                        m.color,
+                        -1,
+                    )
+                    cv2.rectangle(
+                        img,
+                        (int(x0 + bw * 0.25), roof + 2),
+                        (int(x1 - bw * 0.25), int(y0 + bh * 0.33)),
+                        m.extra,
+                        -1,
+                    )
                 elif m.label == "bus":
                     for wx in range(x0 + 4, x1 - 8, max(6, int(bw / 8))):
-                        cv2.rectangle(img, (wx, int(y0 + bh * 0.15)), (wx + max(3, int(bw / 12)), int(y0 + bh * 0.45)), m.extra, -1)
+                        cv2.rectangle(
+                            img,
+                            (wx, int(y0 + bh * 0.15)),
+                            (wx + max(3, int(bw / 12)), int(y0 + bh * 0.45)),
+                            m.extra,
+                            -1,
+                        )
                 else:
                     cab = (x1 - int(bw * 0.22), x1) if m.speed > 0 else (x0, x0 + int(bw * 0.22))
-                    cv2.rectangle(img, (cab[0], int(y0 + bh * 0.3)), (cab[1], int(y0 + bh * 0.5)), m.extra, -1)
+                    cv2.rectangle(
+                        img, (cab[0], int(y0 + bh * 0.3)), (cab[1], int(y0 + bh * 0.5)), m.extra, -1
+                    )
             for wx in (x0 + int(bw * 0.18), x1 - int(bw * 0.18)):
                 cv2.circle(img, (wx, y1 - wheel_r), wheel_r, (25, 25, 25), -1, cv2.LINE_AA)
         return (x0, y0, x1 - x0, y1 - y0)
@@ -311,7 +457,9 @@ class SyntheticScene:
         r0, r1 = int(ROAD[0] * h), int(ROAD[1] * h)
         depth = level * (r1 - r0)
         xs = np.arange(w)
-        edge = r1 - depth + 0.06 * (r1 - r0) * np.sin(xs / w * 9.0 + self.seed) * min(1.0, level * 4)
+        edge = (
+            r1 - depth + 0.06 * (r1 - r0) * np.sin(xs / w * 9.0 + self.seed) * min(1.0, level * 4)
+        )
         edge = np.clip(edge, r0, r1)
         rows = np.arange(h)[:, None]
         mask[(rows >= edge[None, :]) & (rows < r1)] = 255
@@ -331,7 +479,9 @@ class SyntheticScene:
         ripple = 3.0 * np.sin(xs / 11.0 + rows * 60.0 + t * 1.7)
         water += ripple[..., None]
         sel = mask > 0
-        img[sel] = np.clip(0.12 * img[sel].astype(np.float32) + 0.88 * water[sel], 0, 255).astype(np.uint8)
+        img[sel] = np.clip(0.12 * img[sel].astype(np.float32) + 0.88 * water[sel], 0, 255).astype(
+            np.uint8
+        )
 
     # ------------------------------------------------------------------ frames
 
@@ -369,7 +519,9 @@ class SyntheticScene:
         gain = self.lighting_gain(t)
         frame_no = int(round(t * 1000))
         nrng = np.random.default_rng((self.seed * 1_000_003 + frame_no) & 0x7FFFFFFF)
-        noisy = img.astype(np.float32) * gain + nrng.normal(0, self.noise_sigma, img.shape).astype(np.float32)
+        noisy = img.astype(np.float32) * gain + nrng.normal(0, self.noise_sigma, img.shape).astype(
+            np.float32
+        )
         out = np.clip(noisy, 0, 255).astype(np.uint8)
         vehicles = {c: sum(1 for o in objects if o.label == c) for c in VEHICLE_CLASSES}
         truth = SceneTruth(

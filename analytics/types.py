@@ -59,7 +59,9 @@ def validate_frame(frame: Any, *, name: str = "frame") -> np.ndarray:
     if frame.size == 0:
         raise ValueError(f"{name} is empty (shape {frame.shape})")
     if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
-        raise ValueError(f"{name} is grayscale (shape {frame.shape}); a BGR colour image is required")
+        raise ValueError(
+            f"{name} is grayscale (shape {frame.shape}); a BGR colour image is required"
+        )
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"{name} must have shape (H, W, 3) BGR, got {frame.shape}")
     if frame.dtype != np.uint8:
@@ -170,7 +172,9 @@ class RegionOfInterest:
             area = float(area)
             if not area > 0:
                 raise ValueError(f"ROI {name!r}: area_m2 must be > 0")
-        return cls(name=name, polygon=Polygon.from_dict(raw, f"ROI {name!r}"), kind=kind, area_m2=area)
+        return cls(
+            name=name, polygon=Polygon.from_dict(raw, f"ROI {name!r}"), kind=kind, area_m2=area
+        )
 
 
 @dataclass(frozen=True)
@@ -295,7 +299,8 @@ class FrameResult:
             "line_crossings": {k: dict(v) for k, v in self.line_crossings.items()},
             "reused_from_previous": self.reused_from_previous,
             "detections": [
-                {"label": d.label, "score": round(d.score, 3), "box": list(d.box)} for d in self.detections
+                {"label": d.label, "score": round(d.score, 3), "box": list(d.box)}
+                for d in self.detections
             ],
             "timings_ms": dict(self.timings_ms),
         }

@@ -28,7 +28,10 @@ DATA = ROOT / "tests" / "data"
 
 def load_segments() -> list[tuple[int, int, list[np.ndarray]]]:
     """[(source frame index, true people count, frames ending with the counted frame)]."""
-    counts = {int(f["frame"]): int(f["people"]) for f in json.loads((DATA / "vtest_people_counts.json").read_text())["frames"]}
+    counts = {
+        int(f["frame"]): int(f["people"])
+        for f in json.loads((DATA / "vtest_people_counts.json").read_text())["frames"]
+    }
     index = json.loads((DATA / "vtest_trim_index.json").read_text())
     cap = cv2.VideoCapture(str(DATA / "vtest_trim.avi"))
     frames: list[np.ndarray] = []
@@ -39,9 +42,12 @@ def load_segments() -> list[tuple[int, int, list[np.ndarray]]]:
         frames.append(img)
     cap.release()
     if len(frames) != len(index["source_frames"]):
-        raise RuntimeError(f"vtest_trim.avi decoded {len(frames)} frames, index expects {len(index['source_frames'])}")
+        raise RuntimeError(
+            f"vtest_trim.avi decoded {len(frames)} frames, index expects {len(index['source_frames'])}"
+        )
     return [
-        (s["frame"], counts[s["frame"]], frames[s["start"] : s["start"] + s["length"]]) for s in index["segments"]
+        (s["frame"], counts[s["frame"]], frames[s["start"] : s["start"] + s["length"]])
+        for s in index["segments"]
     ]
 
 
@@ -83,7 +89,9 @@ def main(names: list[str]) -> None:
         else:
             res = evaluate(lambda n=name: make_detector(n), segments)
         detail = " ".join(f"{r['frame']}:{r['counted']}/{r['truth']}" for r in res["rows"])
-        print(f"{name:12s} MAE {res['mae']:.2f}  bias {res['bias']:+.2f}  ({res['seconds']:.1f}s)  {detail}")
+        print(
+            f"{name:12s} MAE {res['mae']:.2f}  bias {res['bias']:+.2f}  ({res['seconds']:.1f}s)  {detail}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,12 +40,15 @@ def main(src: str) -> None:
             frames[idx] = img
         idx += 1
     h, w = next(iter(frames.values())).shape[:2]
-    out = cv2.VideoWriter(str(HERE / "vtest_trim.avi"), cv2.VideoWriter_fourcc(*"XVID"), 10.0, (w, h))
+    out = cv2.VideoWriter(
+        str(HERE / "vtest_trim.avi"), cv2.VideoWriter_fourcc(*"XVID"), 10.0, (w, h)
+    )
     for j in wanted:
         out.write(frames[j])
     out.release()
     (HERE / "vtest_trim_index.json").write_text(
-        json.dumps({"source_frames": wanted, "stride": STRIDE, "segments": segments}, indent=1) + "\n"
+        json.dumps({"source_frames": wanted, "stride": STRIDE, "segments": segments}, indent=1)
+        + "\n"
     )
     print(f"wrote {len(wanted)} frames")
 
