@@ -47,6 +47,32 @@ class Settings(BaseSettings):
         default=False, description="Mark session cookies Secure (set true behind HTTPS)."
     )
     language: str = Field(default="id", description="Default UI language: 'id' or 'en'.")
+    session_hours: float = Field(
+        default=12.0, gt=0, description="Hours a staff sign-in lasts (one command-center shift)."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins in a row before the account is locked."
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="Minutes an account stays locked after too many failures."
+    )
+    public_stream_max_viewers: int = Field(
+        default=50, ge=1, description="Simultaneous viewers of one public live camera (then 503)."
+    )
+    public_stream_max_total: int = Field(
+        default=100,
+        ge=1,
+        description="Simultaneous public live streams in all (each holds a web server thread).",
+    )
+    public_stream_fps: float = Field(
+        default=4.0, gt=0, le=25, description="Frames per second of the public live streams."
+    )
+    public_stream_width: int = Field(
+        default=800, ge=160, description="Width of public live pictures, in pixels."
+    )
+    public_stream_max_seconds: int = Field(
+        default=600, ge=10, description="A public live stream ends after this long (reconnect)."
+    )
     kiosk_rotate_seconds: int = Field(
         default=30, ge=5, description="Seconds each page stays on the wall screen in kiosk mode."
     )
@@ -136,6 +162,27 @@ class Settings(BaseSettings):
     )
     upload_max_bytes: int = Field(
         default=5 * 1024 * 1024, description="Largest complaint photo accepted, in bytes."
+    )
+    complaint_submit_limit: int = Field(
+        default=10,
+        ge=0,
+        description="Reports one IP may submit per complaint_submit_window_s on public "
+        "endpoints (web form, Open311 POST); 0 disables the limit.",
+    )
+    complaint_submit_window_s: int = Field(
+        default=600, ge=1, description="Window of the public report rate limit, in seconds."
+    )
+    complaint_lookup_limit: int = Field(
+        default=60,
+        ge=0,
+        description="Public reads (status lookups, Open311 GET) one IP may make per minute; "
+        "0 disables the limit.",
+    )
+    complaint_duplicate_radius_m: float = Field(
+        default=150.0, description="Reports of one category closer than this are duplicate hints."
+    )
+    complaint_duplicate_days: int = Field(
+        default=14, ge=1, description="How far back (days) duplicate hints look."
     )
 
     @field_validator("language")

@@ -1,0 +1,1 @@
+"""Flask blueprints served beside the Dash app (machine-facing APIs)."""

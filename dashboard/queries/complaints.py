@@ -1,0 +1,382 @@
+"""Read-side queries for E-Lapor complaints: heatmap cells, statistics, per-OPD performance,
+the operator queue and the SMS triage list.
+
+The heatmap is aggregated in SQL (GROUP BY grid cell of rounded lat/lon) over the covering
+index ``ix_complaints_heat``, so the browser gets a few hundred cells, never a million points.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Integer, and_, case, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+from store.complaints import FINAL_STATUSES, OPEN_STATUSES, search_filter
+from store.models import Complaint, ComplaintStatus, Opd, SmsMessage, SmsStatus
+
+logger = logging.getLogger(__name__)
+
+S = ComplaintStatus
+CLOSED_LIKE = (S.RESOLVED, *FINAL_STATUSES)
+FADE_DAYS = 7  # resolved/closed reports fade out of the live map over this many days
+
+
+def _cell(session: Session, column, cell_deg: float, offset: float):
+    """Grid cell index: floor((coord + offset) / cell). SQLite CAST truncates (positive: floor)."""
+    expr = (column + offset) / cell_deg
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(expr, Integer)
+    return cast(func.floor(expr), Integer)
+
+
+def heatmap_cells(
+    session: Session,
+    *,
+    days: int = 30,
+    category: str | None = None,
+    view: str = "live",
+    cell_deg: float = 0.005,
+    now: datetime | None = None,
+    limit: int = 2000,
+) -> list[dict[str, Any]]:
+    """Complaint density per grid cell.
+
+    ``view``: ``live`` (open reports at full weight; resolved/closed ones fade out over
+    FADE_DAYS after their last update), ``all`` (every report in the period), ``closed``.
+    Returns dicts with cell indexes ``cy``/``cx``, ``weight``, ``open`` and ``total``.
+    """
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=days)
+    cy = _cell(session, Complaint.lat, cell_deg, 90.0).label("cy")
+    cx = _cell(session, Complaint.lon, cell_deg, 180.0).label("cx")
+    is_open = Complaint.status.in_(OPEN_STATUSES)
+    if view == "live":
+        weight = case(
+            (is_open, literal(1.0)),
+            (Complaint.updated_at >= now - timedelta(days=FADE_DAYS / 3), literal(0.6)),
+            (Complaint.updated_at >= now - timedelta(days=FADE_DAYS), literal(0.25)),
+            else_=literal(0.0),
+        )
+    else:
+        weight = literal(1.0)
+    q = select(
+        cy,
+        cx,
+        func.sum(weight).label("weight"),
+        func.sum(case((is_open, 1), else_=0)).label("open"),
+        func.count().label("total"),
+    ).where(
+        Complaint.created_at >= since,
+        Complaint.created_at <= now,
+        Complaint.lat.is_not(None),
+        Complaint.lon.is_not(None),
+        Complaint.status.not_in([S.REJECTED, S.DUPLICATE]),
+    )
+    if category:
+        q = q.where(Complaint.category == category)
+    if view == "live":
+        q = q.where(
+            (Complaint.status.in_(OPEN_STATUSES))
+            | (Complaint.updated_at >= now - timedelta(days=FADE_DAYS))
+        )
+    elif view == "closed":
+        q = q.where(Complaint.status.in_([S.RESOLVED, S.CLOSED]))
+    q = q.group_by("cy", "cx").order_by(func.sum(weight).desc()).limit(limit)
+    rows = []
+    for r in session.execute(q):
+        if r.weight and r.weight > 0:
+            rows.append(
+                {
+                    "cy": int(r.cy),
+                    "cx": int(r.cx),
+                    "weight": float(r.weight),
+                    "open": int(r.open or 0),
+                    "total": int(r.total),
+                }
+            )
+    return rows
+
+
+def cell_bounds(cy: int, cx: int, cell_deg: float) -> list[list[float]]:
+    """[[south, west], [north, east]] of a grid cell."""
+    south = cy * cell_deg - 90.0
+    west = cx * cell_deg - 180.0
+    return [
+        [round(south, 6), round(west, 6)],
+        [round(south + cell_deg, 6), round(west + cell_deg, 6)],
+    ]
+
+
+def cells_geojson(cells: list[dict[str, Any]], cell_deg: float) -> dict[str, Any]:
+    features = []
+    for c in cells:
+        (s, w), (n, e) = cell_bounds(c["cy"], c["cx"], cell_deg)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
+                },
+                "properties": {k: c[k] for k in ("weight", "open", "total")},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ComplaintKpis:
+    total: int
+    open_now: int
+    overdue_dispatch: int
+    overdue_followup: int
+    dispatch_on_time_pct: float | None
+    followup_on_time_pct: float | None
+    resolved: int
+    as_of: datetime
+
+
+def overdue_dispatch_clause(now: datetime):
+    return and_(Complaint.status.in_([S.NEW, S.VERIFIED]), Complaint.dispatch_due < now)
+
+
+def overdue_followup_clause(now: datetime):
+    return and_(Complaint.status == S.DISPATCHED, Complaint.followup_due < now)
+
+
+def kpis(
+    session: Session, *, days: int = 30, category: str | None = None, now: datetime | None = None
+) -> ComplaintKpis:
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=days)
+    period = [Complaint.created_at >= since, Complaint.created_at <= now]
+    if category:
+        period.append(Complaint.category == category)
+    row = session.execute(
+        select(
+            func.count(),
+            func.sum(case((Complaint.status.in_([S.RESOLVED, S.CLOSED]), 1), else_=0)),
+            func.sum(case((Complaint.dispatched_at.is_not(None), 1), else_=0)),
+            func.sum(case((Complaint.dispatched_at <= Complaint.dispatch_due, 1), else_=0)),
+            func.sum(case((Complaint.followed_up_at.is_not(None), 1), else_=0)),
+            func.sum(case((Complaint.followed_up_at <= Complaint.followup_due, 1), else_=0)),
+        ).where(*period)
+    ).one()
+    total, resolved, n_disp, disp_ok, n_fu, fu_ok = (int(x or 0) for x in row)
+    live = [Complaint.category == category] if category else []
+    open_now = session.scalar(
+        select(func.count()).where(Complaint.status.in_(OPEN_STATUSES), *live)
+    )
+    od = session.scalar(select(func.count()).where(overdue_dispatch_clause(now), *live))
+    of = session.scalar(select(func.count()).where(overdue_followup_clause(now), *live))
+    return ComplaintKpis(
+        total=total,
+        open_now=int(open_now or 0),
+        overdue_dispatch=int(od or 0),
+        overdue_followup=int(of or 0),
+        dispatch_on_time_pct=100.0 * disp_ok / n_disp if n_disp else None,
+        followup_on_time_pct=100.0 * fu_ok / n_fu if n_fu else None,
+        resolved=resolved,
+        as_of=now,
+    )
+
+
+def daily_counts(
+    session: Session,
+    *,
+    days: int = 30,
+    category: str | None = None,
+    tz_hours: int = 7,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Reports per local day and status group (open / closed) over the period."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=days)
+    if session.get_bind().dialect.name == "sqlite":
+        day = func.date(Complaint.created_at, f"+{tz_hours} hours")
+    else:
+        day = func.date(Complaint.created_at + timedelta(hours=tz_hours))
+    q = (
+        select(
+            day.label("day"),
+            func.count().label("reports"),
+            func.sum(case((Complaint.status.in_(OPEN_STATUSES), 1), else_=0)).label("open"),
+        )
+        .where(Complaint.created_at >= since, Complaint.created_at <= now)
+        .group_by("day")
+        .order_by("day")
+    )
+    if category:
+        q = q.where(Complaint.category == category)
+    df = pd.DataFrame(session.execute(q).all(), columns=["day", "reports", "open"])
+    if not df.empty:
+        df["day"] = pd.to_datetime(df["day"])
+    return df
+
+
+def category_counts(
+    session: Session, *, days: int = 30, now: datetime | None = None
+) -> pd.DataFrame:
+    now = now or datetime.now(UTC)
+    q = (
+        select(Complaint.category, func.count().label("reports"))
+        .where(Complaint.created_at >= now - timedelta(days=days), Complaint.created_at <= now)
+        .group_by(Complaint.category)
+        .order_by(func.count().desc())
+    )
+    return pd.DataFrame(session.execute(q).all(), columns=["category", "reports"])
+
+
+def opd_performance(
+    session: Session, *, days: int = 90, category: str | None = None, now: datetime | None = None
+) -> pd.DataFrame:
+    """Per OPD: reports dispatched in the period, median hours to dispatch and to resolve,
+    share dispatched and followed up within deadline, and how many are late right now."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=days)
+    q = select(
+        Complaint.opd_id,
+        Complaint.created_at,
+        Complaint.dispatched_at,
+        Complaint.resolved_at,
+        Complaint.dispatch_due,
+        Complaint.followup_due,
+        Complaint.followed_up_at,
+        Complaint.status,
+    ).where(
+        Complaint.opd_id.is_not(None),
+        Complaint.created_at >= since,
+        Complaint.created_at <= now,
+    )
+    if category:
+        q = q.where(Complaint.category == category)
+    cols = [
+        "opd_id", "created_at", "dispatched_at", "resolved_at", "dispatch_due",
+        "followup_due", "followed_up_at", "status",
+    ]  # fmt: skip
+    df = pd.DataFrame(session.execute(q).all(), columns=cols)
+    names = dict(session.execute(select(Opd.id, Opd.short_name)).all())
+    out_cols = [
+        "opd", "reports", "open", "median_dispatch_h", "median_resolve_h",
+        "dispatch_on_time_pct", "followup_on_time_pct", "late_now",
+    ]  # fmt: skip
+    if df.empty:
+        return pd.DataFrame(columns=out_cols)
+    for c in ("created_at", "dispatched_at", "resolved_at", "dispatch_due", "followup_due",
+              "followed_up_at"):  # fmt: skip
+        df[c] = pd.to_datetime(df[c], utc=True)
+    df["dispatch_h"] = (df["dispatched_at"] - df["created_at"]).dt.total_seconds() / 3600
+    df["resolve_h"] = (df["resolved_at"] - df["created_at"]).dt.total_seconds() / 3600
+    df["disp_ok"] = df["dispatched_at"] <= df["dispatch_due"]
+    has_fu = df["followed_up_at"].notna()
+    df["fu_ok"] = has_fu & (df["followed_up_at"] <= df["followup_due"])
+    df["has_fu"] = has_fu
+    df["open"] = df["status"].isin(list(OPEN_STATUSES))
+    df["late_now"] = (df["status"] == S.DISPATCHED) & (df["followup_due"] < pd.Timestamp(now))
+    g = df.groupby("opd_id")
+    out = pd.DataFrame(
+        {
+            "reports": g.size(),
+            "open": g["open"].sum(),
+            "median_dispatch_h": g["dispatch_h"].median(),
+            "median_resolve_h": g["resolve_h"].median(),
+            "dispatch_on_time_pct": g["disp_ok"].mean() * 100,
+            "followup_on_time_pct": g["fu_ok"].sum() / g["has_fu"].sum().replace(0, pd.NA) * 100,
+            "late_now": g["late_now"].sum(),
+        }
+    ).reset_index()
+    out["opd"] = out["opd_id"].map(names).fillna("?")
+    out = out.sort_values("reports", ascending=False)
+    return out[out_cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Operator queue
+# --------------------------------------------------------------------------------------------
+QUEUE_SORTS = {
+    "oldest": (Complaint.created_at.asc(),),
+    "newest": (Complaint.created_at.desc(),),
+    "due": (Complaint.dispatch_due.asc(),),
+}
+
+
+def queue(
+    session: Session,
+    *,
+    statuses: list[str] | None = None,
+    category: str | None = None,
+    opd_id: int | None = None,
+    overdue_only: bool = False,
+    search: str | None = None,
+    sort: str = "oldest",
+    limit: int = 200,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """The operator's work list; ``overdue`` says which deadline is missed (or '')."""
+    now = now or datetime.now(UTC)
+    statuses = statuses or list(OPEN_STATUSES)
+    od = overdue_dispatch_clause(now)
+    of = overdue_followup_clause(now)
+    q = (
+        select(
+            Complaint.id,
+            Complaint.tracking_id,
+            Complaint.created_at,
+            Complaint.category,
+            Complaint.status,
+            Complaint.privacy,
+            Complaint.channel,
+            Complaint.description,
+            Complaint.address,
+            Complaint.lat,
+            Complaint.lon,
+            Complaint.dispatch_due,
+            Complaint.followup_due,
+            Complaint.duplicate_of_id,
+            Opd.short_name.label("opd"),
+            case((od, "dispatch"), (of, "followup"), else_="").label("overdue"),
+        )
+        .outerjoin(Opd, Opd.id == Complaint.opd_id)
+        .where(Complaint.status.in_(statuses))
+    )
+    if category:
+        q = q.where(Complaint.category == category)
+    if opd_id:
+        q = q.where(Complaint.opd_id == opd_id)
+    if overdue_only:
+        q = q.where(od | of)
+    if search and search.strip():
+        q = q.where(search_filter(search))
+    q = q.order_by(*QUEUE_SORTS.get(sort, QUEUE_SORTS["oldest"]), Complaint.id).limit(limit)
+    rows = session.execute(q).all()
+    cols = [
+        "id", "tracking_id", "created_at", "category", "status", "privacy", "channel",
+        "description", "address", "lat", "lon", "dispatch_due", "followup_due",
+        "duplicate_of_id", "opd", "overdue",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def sms_triage(session: Session, limit: int = 100) -> pd.DataFrame:
+    q = (
+        select(SmsMessage.id, SmsMessage.received_at, SmsMessage.sender, SmsMessage.text)
+        .where(SmsMessage.status == SmsStatus.TRIAGE)
+        .order_by(SmsMessage.received_at)
+        .limit(limit)
+    )
+    return pd.DataFrame(session.execute(q).all(), columns=["id", "received_at", "sender", "text"])
+
+
+def opd_options(session: Session) -> list[dict[str, Any]]:
+    return [
+        {"label": f"{r.short_name} — {r.name}", "value": r.id}
+        for r in session.execute(select(Opd.id, Opd.short_name, Opd.name).order_by(Opd.short_name))
+    ]

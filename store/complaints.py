@@ -1,0 +1,935 @@
+"""E-Lapor complaint workflow: intake, validation, photos, status transitions, deadlines,
+duplicate hints, auto-close and overdue flags.
+
+Every channel (web form, SMS gateway, Open311, operator) creates reports through
+:meth:`ComplaintService.submit`, and every status change goes through
+:func:`apply_transition`, which refuses transitions the workflow does not allow and records a
+:class:`~store.models.ComplaintEvent` (who, when, note) for each change.
+
+Statuses (LAPOR! practice)::
+
+    new ──> verified ──> dispatched ──> in_progress ──> resolved ──> closed
+     │          │           │  ▲            │              │  (auto-close after 10 working
+     ├──────────┴─> rejected│  └─(re-route)─┘              │   days without reply)
+     └──────────┴─> duplicate                  in_progress <┘ (reopened)
+
+Deadlines count working days (``store.workdays``): dispatch within 3 working days of intake,
+OPD follow-up within 5 working days of dispatch, auto-close 10 working days after the OPD
+reports the work done without a reply from the reporter.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import secrets
+import struct
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.models import (
+    Complaint,
+    ComplaintChannel,
+    ComplaintEvent,
+    ComplaintStatus,
+    Opd,
+    PrivacyMode,
+)
+from store.workdays import WorkCalendar
+
+logger = logging.getLogger(__name__)
+
+S = ComplaintStatus
+
+DISPATCH_WORKING_DAYS = 3
+FOLLOWUP_WORKING_DAYS = 5
+AUTOCLOSE_WORKING_DAYS = 10
+
+#: Statuses of a report still being handled (shown live, counted as open in Open311).
+OPEN_STATUSES: tuple[str, ...] = (S.NEW, S.VERIFIED, S.DISPATCHED, S.IN_PROGRESS)
+#: Statuses that end the workflow.
+FINAL_STATUSES: tuple[str, ...] = (S.CLOSED, S.REJECTED, S.DUPLICATE)
+
+#: Allowed transitions: from status -> statuses it may move to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.VERIFIED, S.REJECTED, S.DUPLICATE}),
+    S.VERIFIED: frozenset({S.DISPATCHED, S.REJECTED, S.DUPLICATE}),
+    S.DISPATCHED: frozenset({S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED}),
+    S.IN_PROGRESS: frozenset({S.DISPATCHED, S.RESOLVED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
+    S.CLOSED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.DUPLICATE: frozenset(),
+}
+
+#: Complaint categories: code -> (Bahasa Indonesia, English). Routing to an OPD comes from
+#: ``Opd.categories`` (data/opd.csv).
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "road_damage": ("Jalan rusak", "Road damage"),
+    "drainage": ("Drainase / saluran air", "Drainage"),
+    "flood": ("Banjir / genangan", "Flooding"),
+    "waste": ("Sampah tidak terangkut", "Uncollected waste"),
+    "illegal_dumping": ("Pembuangan sampah liar", "Illegal dumping"),
+    "traffic": ("Kemacetan lalu lintas", "Traffic congestion"),
+    "traffic_light": ("Lampu lalu lintas", "Traffic lights"),
+    "illegal_parking": ("Parkir liar", "Illegal parking"),
+    "street_vendors": ("PKL / pedagang kaki lima", "Street vendors"),
+    "street_children": ("Anak jalanan", "Street children"),
+    "public_order": ("Ketertiban umum", "Public order"),
+    "crime": ("Kriminalitas", "Crime"),
+    "illegal_racing": ("Balap liar", "Illegal racing"),
+    "fire": ("Kebakaran", "Fire"),
+    "health": ("Kesehatan lingkungan", "Environmental health"),
+    "market": ("Pasar", "Markets"),
+    "permits": ("Perizinan", "Permits"),
+    "tax": ("Pajak daerah", "Local taxes"),
+    "disaster": ("Bencana", "Disaster"),
+    "other": ("Lainnya", "Other"),
+}
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    S.NEW: ("Baru", "New"),
+    S.VERIFIED: ("Terverifikasi", "Verified"),
+    S.DISPATCHED: ("Diteruskan ke OPD", "Sent to agency"),
+    S.IN_PROGRESS: ("Ditindaklanjuti", "In progress"),
+    S.RESOLVED: ("Selesai ditangani", "Resolved"),
+    S.CLOSED: ("Ditutup", "Closed"),
+    S.REJECTED: ("Ditolak", "Rejected"),
+    S.DUPLICATE: ("Duplikat", "Duplicate"),
+}
+
+#: Messages of this module: key -> (Bahasa Indonesia, English), with {placeholders}.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "category": ("Pilih kategori laporan.", "Choose a report category."),
+    "category_unknown": ("Kategori '{value}' tidak dikenal.", "Unknown category '{value}'."),
+    "description_missing": ("Isi laporan wajib diisi.", "The description is required."),
+    "description_short": (
+        "Isi laporan terlalu pendek (minimal {min} karakter).",
+        "The description is too short (at least {min} characters).",
+    ),
+    "description_long": (
+        "Isi laporan terlalu panjang (maksimal {max} karakter).",
+        "The description is too long (at most {max} characters).",
+    ),
+    "title_long": (
+        "Judul terlalu panjang (maksimal {max} karakter).",
+        "The title is too long (at most {max} characters).",
+    ),
+    "location_missing": (
+        "Tentukan lokasi: klik peta atau tulis alamat.",
+        "Give the location: click the map or type an address.",
+    ),
+    "location_pair": (
+        "Lintang dan bujur harus diisi keduanya.",
+        "Latitude and longitude must both be given.",
+    ),
+    "location_invalid": (
+        "Koordinat tidak valid (lintang -90..90, bujur -180..180).",
+        "Invalid coordinates (latitude -90..90, longitude -180..180).",
+    ),
+    "location_far": (
+        "Lokasi berada di luar wilayah layanan kota (lebih dari {km} km dari pusat kota).",
+        "The location is outside the city's service area (more than {km} km from the centre).",
+    ),
+    "address_short": (
+        "Alamat terlalu pendek (minimal {min} karakter).",
+        "The address is too short (at least {min} characters).",
+    ),
+    "address_long": (
+        "Alamat terlalu panjang (maksimal {max} karakter).",
+        "The address is too long (at most {max} characters).",
+    ),
+    "privacy": ("Pilihan privasi tidak dikenal.", "Unknown privacy choice."),
+    "name_long": (
+        "Nama terlalu panjang (maksimal {max} karakter).",
+        "The name is too long (at most {max} characters).",
+    ),
+    "contact_invalid": (
+        "Kontak harus nomor HP (mis. 0812xxxxxxx) atau alamat e-mail.",
+        "Contact must be a mobile number (e.g. 0812xxxxxxx) or an e-mail address.",
+    ),
+    "photo_large": (
+        "Foto terlalu besar (maksimal {max_mb} MB).",
+        "The photo is too large (at most {max_mb} MB).",
+    ),
+    "photo_type": (
+        "Foto harus berformat JPEG atau PNG.",
+        "The photo must be a JPEG or PNG image.",
+    ),
+    "photo_corrupt": (
+        "Foto tidak dapat dibaca (berkas rusak).",
+        "The photo cannot be read (damaged file).",
+    ),
+    "photo_pixels": (
+        "Resolusi foto terlalu besar (maksimal {mp} megapiksel).",
+        "The photo resolution is too large (at most {mp} megapixels).",
+    ),
+    "not_found": ("Laporan tidak ditemukan.", "Report not found."),
+    "transition": (
+        "Status '{src}' tidak dapat diubah menjadi '{dst}'. Yang diperbolehkan: {allowed}.",
+        "Status '{src}' cannot change to '{dst}'. Allowed: {allowed}.",
+    ),
+    "note_required": (
+        "Catatan wajib diisi untuk perubahan ini.",
+        "A note is required for this change.",
+    ),
+    "opd_required": (
+        "Pilih OPD tujuan untuk meneruskan laporan.",
+        "Choose the agency (OPD) to send the report to.",
+    ),
+    "opd_unknown": ("OPD tidak dikenal.", "Unknown agency (OPD)."),
+    "duplicate_target": (
+        "Tentukan laporan asli (nomor pelacakan) untuk menandai duplikat.",
+        "Give the original report (tracking ID) to mark a duplicate.",
+    ),
+    "duplicate_self": (
+        "Laporan tidak dapat menjadi duplikat dirinya sendiri.",
+        "A report cannot be a duplicate of itself.",
+    ),
+    "none": ("(tidak ada)", "(none)"),
+}
+
+
+def message(key: str, lang: str = "id", **fmt: Any) -> str:
+    pair = MESSAGES.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "en" else pair[0]
+    return text.format(**fmt) if fmt else text
+
+
+def category_label(code: str | None, lang: str = "id") -> str:
+    if not code:
+        return "—"
+    pair = CATEGORIES.get(code)
+    if pair is None:
+        return code
+    return pair[1] if lang == "en" else pair[0]
+
+
+def status_label(code: str | None, lang: str = "id") -> str:
+    if not code:
+        return "—"
+    pair = STATUS_LABELS.get(code)
+    if pair is None:
+        return code
+    return pair[1] if lang == "en" else pair[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+class ComplaintError(Exception):
+    """A refusal with a message in both languages (``.text(lang)``)."""
+
+    def __init__(self, key: str, **fmt: Any) -> None:
+        self.key = key
+        self.fmt = fmt
+        super().__init__(message(key, "en", **fmt))
+
+    def text(self, lang: str = "id") -> str:
+        return message(self.key, lang, **self.fmt)
+
+
+class ComplaintNotFound(ComplaintError):
+    def __init__(self) -> None:
+        super().__init__("not_found")
+
+
+class TransitionError(ComplaintError):
+    """The workflow does not allow the change (or it lacks a note, an OPD, a target)."""
+
+
+class ValidationError(ComplaintError):
+    """One or more fields are invalid: ``errors`` maps field -> (key, fmt)."""
+
+    def __init__(self, errors: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        self.errors = errors
+        first_key, first_fmt = next(iter(errors.values()))
+        super().__init__(first_key, **first_fmt)
+
+    def messages(self, lang: str = "id") -> dict[str, str]:
+        return {f: message(k, lang, **fmt) for f, (k, fmt) in self.errors.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Input and validation
+# --------------------------------------------------------------------------------------------
+DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
+TITLE_MAX, ADDRESS_MIN, ADDRESS_MAX, NAME_MAX = 200, 5, 300, 200
+SERVICE_RADIUS_KM = 60.0
+MAX_PHOTO_PIXELS = 40_000_000
+MAX_PHOTO_SIDE = 2560
+
+_PHONE = re.compile(r"^\+?[0-9]{8,15}$")
+_EMAIL = re.compile(r"^[^@\s<>]{1,64}@[^@\s<>]{1,190}\.[A-Za-z]{2,24}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: Any) -> str:
+    """Trimmed text in NFC without control characters (newlines and tabs kept)."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value))
+    return _CONTROL.sub("", text).strip()
+
+
+def normalise_phone(value: str) -> str:
+    """Indonesian mobile numbers to +62... form (``0812...``, ``62812...``, ``+62 812-...``)."""
+    digits = re.sub(r"[\s\-().]", "", value)
+    if digits.startswith("+"):
+        return digits
+    if digits.startswith("62"):
+        return "+" + digits
+    if digits.startswith("0"):
+        return "+62" + digits[1:]
+    return digits
+
+
+@dataclass
+class NewComplaint:
+    """A report as it arrives from any channel, before validation."""
+
+    category: str | None
+    description: str | None
+    lat: float | str | None = None
+    lon: float | str | None = None
+    address: str | None = None
+    title: str | None = None
+    privacy: str = PrivacyMode.NORMAL
+    reporter_name: str | None = None
+    reporter_contact: str | None = None
+    channel: str = ComplaintChannel.WEB
+    external_id: str | None = None
+    kecamatan: str | None = None
+    photo: bytes | None = None
+
+
+@dataclass
+class CleanComplaint:
+    category: str
+    description: str
+    lat: float | None
+    lon: float | None
+    address: str | None
+    title: str | None
+    privacy: str
+    reporter_name: str | None
+    reporter_contact: str | None
+    channel: str
+    external_id: str | None
+    kecamatan: str | None
+
+
+def _float(value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    result = float(value)
+    if math.isnan(result) or math.isinf(result):
+        raise ValueError("not finite")
+    return result
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
+
+
+def validate(
+    data: NewComplaint,
+    *,
+    center: tuple[float, float] | None = None,
+    radius_km: float = SERVICE_RADIUS_KM,
+) -> CleanComplaint:
+    """Check every field; raise :class:`ValidationError` listing every problem at once."""
+    errors: dict[str, tuple[str, dict[str, Any]]] = {}
+    category = clean_text(data.category)
+    if not category:
+        errors["category"] = ("category", {})
+    elif category not in CATEGORIES:
+        errors["category"] = ("category_unknown", {"value": category[:40]})
+    description = clean_text(data.description)
+    if not description:
+        errors["description"] = ("description_missing", {})
+    elif len(description) < DESCRIPTION_MIN:
+        errors["description"] = ("description_short", {"min": DESCRIPTION_MIN})
+    elif len(description) > DESCRIPTION_MAX:
+        errors["description"] = ("description_long", {"max": DESCRIPTION_MAX})
+    title = clean_text(data.title) or None
+    if title and len(title) > TITLE_MAX:
+        errors["title"] = ("title_long", {"max": TITLE_MAX})
+    lat = lon = None
+    try:
+        lat, lon = _float(data.lat), _float(data.lon)
+    except (TypeError, ValueError):
+        errors["location"] = ("location_invalid", {})
+    if "location" not in errors:
+        if (lat is None) != (lon is None):
+            errors["location"] = ("location_pair", {})
+        elif lat is not None and lon is not None:
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                errors["location"] = ("location_invalid", {})
+            elif center and haversine_m(lat, lon, *center) > radius_km * 1000:
+                errors["location"] = ("location_far", {"km": int(radius_km)})
+    address = clean_text(data.address) or None
+    if address and len(address) < ADDRESS_MIN:
+        errors["address"] = ("address_short", {"min": ADDRESS_MIN})
+    elif address and len(address) > ADDRESS_MAX:
+        errors["address"] = ("address_long", {"max": ADDRESS_MAX})
+    if lat is None and not address and "location" not in errors and "address" not in errors:
+        errors["location"] = ("location_missing", {})
+    privacy = clean_text(data.privacy) or PrivacyMode.NORMAL
+    if privacy not in {p.value for p in PrivacyMode}:
+        errors["privacy"] = ("privacy", {})
+    name = clean_text(data.reporter_name) or None
+    if name and len(name) > NAME_MAX:
+        errors["reporter_name"] = ("name_long", {"max": NAME_MAX})
+    contact = clean_text(data.reporter_contact) or None
+    if contact:
+        if "@" in contact:
+            if not _EMAIL.match(contact):
+                errors["reporter_contact"] = ("contact_invalid", {})
+        else:
+            contact = normalise_phone(contact)
+            if not _PHONE.match(contact):
+                errors["reporter_contact"] = ("contact_invalid", {})
+    if errors:
+        raise ValidationError(errors)
+    return CleanComplaint(
+        category=category,
+        description=description,
+        lat=round(lat, 6) if lat is not None else None,
+        lon=round(lon, 6) if lon is not None else None,
+        address=address,
+        title=title,
+        privacy=privacy,
+        reporter_name=name,
+        reporter_contact=contact,
+        channel=data.channel,
+        external_id=clean_text(data.external_id)[:128] or None,
+        kecamatan=clean_text(data.kecamatan)[:100] or None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Photos: JPEG/PNG by magic bytes, size- and pixel-limited, re-encoded (EXIF stripped)
+# --------------------------------------------------------------------------------------------
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    i = 2
+    n = len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            i += 1 if marker == 0xFF else 2
+            continue
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = struct.unpack(">HH", data[i + 5 : i + 9])
+            return w, h
+        i += 2 + length
+    return None
+
+
+def sanitize_photo(data: bytes, max_bytes: int) -> tuple[bytes, str]:
+    """Validate a photo and re-encode it without metadata. Returns (bytes, extension)."""
+    import cv2
+    import numpy as np
+
+    if len(data) > max_bytes:
+        raise ValidationError(
+            {"photo": ("photo_large", {"max_mb": f"{max_bytes / 1024 / 1024:.0f}"})}
+        )
+    if data.startswith(JPEG_MAGIC):
+        ext, size = ".jpg", _jpeg_size(data)
+    elif data.startswith(PNG_MAGIC):
+        ext, size = ".png", _png_size(data)
+    else:
+        raise ValidationError({"photo": ("photo_type", {})})
+    if size is None:
+        raise ValidationError({"photo": ("photo_corrupt", {})})
+    if size[0] * size[1] > MAX_PHOTO_PIXELS or 0 in size:
+        raise ValidationError({"photo": ("photo_pixels", {"mp": MAX_PHOTO_PIXELS // 1_000_000})})
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # applies EXIF rotation
+    if image is None or image.size == 0:
+        raise ValidationError({"photo": ("photo_corrupt", {})})
+    h, w = image.shape[:2]
+    scale = MAX_PHOTO_SIDE / max(h, w)
+    if scale < 1:
+        image = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+    params = [cv2.IMWRITE_JPEG_QUALITY, 85] if ext == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    ok, encoded = cv2.imencode(ext, image, params)
+    if not ok:  # pragma: no cover - OpenCV always encodes a decoded image
+        raise ValidationError({"photo": ("photo_corrupt", {})})
+    return encoded.tobytes(), ext
+
+
+# --------------------------------------------------------------------------------------------
+# Tracking IDs: LPR-YYMM-XXXXXXXX, Crockford base32 (no I, L, O, U), 40 random bits
+# --------------------------------------------------------------------------------------------
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TRACKING = re.compile(r"^LPR-\d{4}-[0-9A-HJKMNP-TV-Z]{8}$")
+
+
+def new_tracking_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"LPR-{now:%y%m}-{body}"
+
+
+def normalise_tracking_id(raw: str | None) -> str | None:
+    """Accept what people type (lower case, spaces, O for 0, I/L for 1); None if malformed."""
+    if not raw:
+        return None
+    text = re.sub(r"[\s_]", "", str(raw)).upper()
+    if text.startswith("DEMO-"):  # demo rows keep their readable ids
+        return text if re.fullmatch(r"DEMO-\d{4}-\d{6}", text) else None
+    parts = text.split("-")
+    if len(parts) != 3 or parts[0] != "LPR":
+        return None
+    body = parts[2].replace("O", "0").replace("I", "1").replace("L", "1")
+    candidate = f"LPR-{parts[1]}-{body}"
+    return candidate if _TRACKING.match(candidate) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Routing, transitions, deadlines
+# --------------------------------------------------------------------------------------------
+def default_opd(session: Session, category: str) -> Opd | None:
+    """The OPD that handles ``category`` by default (data/opd.csv ``categories``)."""
+    for opd in session.scalars(select(Opd).order_by(Opd.id)):
+        if category in (opd.categories or []):
+            return opd
+    return None
+
+
+@dataclass
+class TransitionRequest:
+    to_status: str
+    actor: str
+    note: str | None = None
+    opd_id: int | None = None
+    duplicate_of_id: int | None = None
+
+
+def allowed_transitions(status: str) -> frozenset[str]:
+    return TRANSITIONS.get(status, frozenset())
+
+
+def apply_transition(
+    session: Session,
+    complaint: Complaint,
+    req: TransitionRequest,
+    calendar: WorkCalendar,
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Move ``complaint`` to ``req.to_status`` and record the event; refuse invalid moves."""
+    now = now or datetime.now(UTC)
+    src, dst = complaint.status, req.to_status
+    allowed = allowed_transitions(src)
+    if dst not in allowed:
+        raise TransitionError(
+            "transition",
+            src=src,
+            dst=dst,
+            allowed=", ".join(sorted(allowed)) or message("none"),
+        )
+    note = clean_text(req.note) or None
+    needs_note = (
+        dst in (S.REJECTED, S.DUPLICATE)
+        or (src in (S.DISPATCHED, S.IN_PROGRESS) and dst == S.DISPATCHED)
+        or (src == S.RESOLVED and dst == S.IN_PROGRESS)
+    )
+    if needs_note and not note:
+        raise TransitionError("note_required")
+    opd_id = None
+    if dst == S.DISPATCHED:
+        if req.opd_id is None:
+            raise TransitionError("opd_required")
+        if session.get(Opd, req.opd_id) is None:
+            raise TransitionError("opd_unknown")
+        opd_id = req.opd_id
+    if dst == S.DUPLICATE:
+        if req.duplicate_of_id is None:
+            raise TransitionError("duplicate_target")
+        target = session.get(Complaint, req.duplicate_of_id)
+        if target is None:
+            raise TransitionError("duplicate_target")
+        # link to the root of a duplicate chain, never to itself
+        seen = {complaint.id}
+        while target.duplicate_of_id is not None and target.id not in seen:
+            seen.add(target.id)
+            target = session.get(Complaint, target.duplicate_of_id) or target
+        if target.id == complaint.id:
+            raise TransitionError("duplicate_self")
+        complaint.duplicate_of_id = target.id
+
+    complaint.status = dst
+    complaint.updated_at = now
+    if dst == S.VERIFIED:
+        complaint.verified_at = now
+    elif dst == S.DISPATCHED:
+        complaint.opd_id = opd_id
+        complaint.dispatched_at = now
+        complaint.followup_due = calendar.add_working_days(now, FOLLOWUP_WORKING_DAYS)
+    elif dst == S.IN_PROGRESS:
+        if src == S.RESOLVED:  # reopened: the reporter says it is not done
+            complaint.resolved_at = None
+            complaint.autoclose_due = None
+        complaint.followed_up_at = complaint.followed_up_at or now
+    elif dst == S.RESOLVED:
+        complaint.followed_up_at = complaint.followed_up_at or now
+        complaint.resolved_at = now
+        complaint.autoclose_due = calendar.add_working_days(now, AUTOCLOSE_WORKING_DAYS)
+    elif dst in (S.CLOSED, S.REJECTED, S.DUPLICATE):
+        complaint.closed_at = now
+    event = ComplaintEvent(
+        complaint_id=complaint.id,
+        ts=now,
+        from_status=src,
+        to_status=dst,
+        actor=req.actor[:100],
+        note=note,
+        opd_id=opd_id if dst == S.DISPATCHED else complaint.opd_id,
+    )
+    session.add(event)
+    session.flush()
+    logger.info("complaint %s: %s -> %s by %s", complaint.tracking_id, src, dst, req.actor)
+    return event
+
+
+def overdue_kind(c: Complaint, now: datetime | None = None) -> str | None:
+    """'dispatch' when not dispatched by its deadline, 'followup' when the OPD is late."""
+    now = now or datetime.now(UTC)
+    if c.status in (S.NEW, S.VERIFIED) and c.dispatch_due and c.dispatch_due < now:
+        return "dispatch"
+    if c.status == S.DISPATCHED and c.followup_due and c.followup_due < now:
+        return "followup"
+    return None
+
+
+def auto_close(session: Session, now: datetime | None = None, actor: str = "sistem") -> int:
+    """Close resolved reports whose 10 working days without reply have passed."""
+    now = now or datetime.now(UTC)
+    due = session.scalars(
+        select(Complaint)
+        .where(Complaint.status == S.RESOLVED, Complaint.autoclose_due <= now)
+        .limit(5000)
+    ).all()
+    cal = WorkCalendar()  # not used for closing: no new deadline is computed
+    for c in due:
+        apply_transition(
+            session,
+            c,
+            TransitionRequest(
+                S.CLOSED,
+                actor,
+                "Ditutup otomatis: tidak ada tanggapan pelapor dalam 10 hari kerja.",
+            ),
+            cal,
+            now,
+        )
+    return len(due)
+
+
+# --------------------------------------------------------------------------------------------
+# Duplicate hints
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DuplicateHint:
+    id: int
+    tracking_id: str
+    status: str
+    created_at: datetime
+    distance_m: float
+    description: str
+
+
+def find_duplicates(
+    session: Session,
+    *,
+    category: str,
+    lat: float | None,
+    lon: float | None,
+    created_at: datetime,
+    radius_m: float = 150.0,
+    days: int = 14,
+    exclude_id: int | None = None,
+    limit: int = 10,
+) -> list[DuplicateHint]:
+    """Reports of the same category within ``radius_m`` and ``days`` before/after, nearest first."""
+    if lat is None or lon is None:
+        return []
+    dlat = radius_m / 111_320.0
+    dlon = radius_m / (111_320.0 * max(0.1, math.cos(math.radians(lat))))
+    q = select(
+        Complaint.id,
+        Complaint.tracking_id,
+        Complaint.status,
+        Complaint.created_at,
+        Complaint.lat,
+        Complaint.lon,
+        Complaint.description,
+    ).where(
+        Complaint.category == category,
+        Complaint.created_at >= created_at - timedelta(days=days),
+        Complaint.created_at <= created_at + timedelta(days=1),
+        Complaint.lat.between(lat - dlat, lat + dlat),
+        Complaint.lon.between(lon - dlon, lon + dlon),
+        Complaint.status.not_in([S.REJECTED, S.DUPLICATE]),
+    )
+    if exclude_id is not None:
+        q = q.where(Complaint.id != exclude_id)
+    hints = []
+    for row in session.execute(q.limit(500)):
+        d = haversine_m(lat, lon, row.lat, row.lon)
+        if d <= radius_m:
+            hints.append(
+                DuplicateHint(
+                    row.id, row.tracking_id, row.status, row.created_at, d, row.description
+                )
+            )
+    hints.sort(key=lambda h: (h.distance_m, h.created_at))
+    return hints[:limit]
+
+
+# --------------------------------------------------------------------------------------------
+# The service: one transaction per report, photo included
+# --------------------------------------------------------------------------------------------
+@dataclass
+class SubmitResult:
+    complaint: Complaint
+    created: bool  # False: a redelivery of a report we already have (same external_id)
+    duplicates: list[DuplicateHint] = field(default_factory=list)
+
+
+class ComplaintService:
+    """Creates reports and changes their status against one database."""
+
+    def __init__(self, database, settings, calendar: WorkCalendar | None = None) -> None:
+        self.db = database
+        self.settings = settings
+        self.calendar = calendar or WorkCalendar.from_settings(settings)
+
+    # -- intake ----------------------------------------------------------------------------
+    def validate(self, data: NewComplaint) -> CleanComplaint:
+        return validate(data, center=(self.settings.map_center_lat, self.settings.map_center_lon))
+
+    def submit(
+        self,
+        data: NewComplaint,
+        *,
+        actor: str = "warga",
+        now: datetime | None = None,
+        session: Session | None = None,
+        on_created=None,
+    ) -> SubmitResult:
+        """Validate, store the photo and the report with its first event, all or nothing.
+
+        ``on_created(session, complaint)`` runs inside the same transaction (the SMS intake
+        links its inbox row there). Redelivered ``external_id``s return the existing report.
+        """
+        now = now or datetime.now(UTC)
+        clean = self.validate(data)
+        photo_file: Path | None = None
+        photo_name = None
+        if data.photo:
+            encoded, ext = sanitize_photo(data.photo, self.settings.upload_max_bytes)
+            photo_dir = self.settings.upload_dir / "complaints"
+            photo_dir.mkdir(parents=True, exist_ok=True)
+            photo_name = f"complaints/{secrets.token_hex(16)}{ext}"
+            photo_file = self.settings.upload_dir / photo_name
+            photo_file.write_bytes(encoded)
+        try:
+            if session is not None:
+                result = self._insert(session, clean, actor, now, photo_name, on_created)
+            else:
+                with self.db.session() as s:
+                    result = self._insert(s, clean, actor, now, photo_name, on_created)
+        except IntegrityError:
+            if photo_file is not None:
+                photo_file.unlink(missing_ok=True)
+            if clean.external_id:
+                with self.db.session() as s:
+                    existing = s.scalar(
+                        select(Complaint).where(Complaint.external_id == clean.external_id)
+                    )
+                if existing is not None:
+                    return SubmitResult(existing, created=False)
+            raise
+        except BaseException:
+            if photo_file is not None:
+                photo_file.unlink(missing_ok=True)
+            raise
+        return result
+
+    def _insert(self, s: Session, clean: CleanComplaint, actor, now, photo_name, on_created):
+        if clean.external_id:
+            existing = s.scalar(select(Complaint).where(Complaint.external_id == clean.external_id))
+            if existing is not None:
+                return SubmitResult(existing, created=False)
+        complaint = Complaint(
+            tracking_id=new_tracking_id(now),
+            category=clean.category,
+            title=clean.title,
+            description=clean.description,
+            lat=clean.lat,
+            lon=clean.lon,
+            address=clean.address,
+            kecamatan=clean.kecamatan,
+            privacy=clean.privacy,
+            reporter_name=clean.reporter_name,
+            reporter_contact=clean.reporter_contact,
+            channel=clean.channel,
+            external_id=clean.external_id,
+            status=S.NEW,
+            photo_path=photo_name,
+            created_at=now,
+            updated_at=now,
+            dispatch_due=self.calendar.add_working_days(now, DISPATCH_WORKING_DAYS),
+        )
+        s.add(complaint)
+        s.flush()
+        s.add(
+            ComplaintEvent(
+                complaint_id=complaint.id,
+                ts=now,
+                from_status=None,
+                to_status=S.NEW,
+                actor=actor[:100],
+                note=f"channel={clean.channel}",
+            )
+        )
+        if on_created is not None:
+            on_created(s, complaint)
+        s.flush()
+        return SubmitResult(complaint, created=True)
+
+    def duplicates_for(self, session: Session, complaint: Complaint) -> list[DuplicateHint]:
+        return find_duplicates(
+            session,
+            category=complaint.category,
+            lat=complaint.lat,
+            lon=complaint.lon,
+            created_at=complaint.created_at,
+            radius_m=self.settings.complaint_duplicate_radius_m,
+            days=self.settings.complaint_duplicate_days,
+            exclude_id=complaint.id,
+        )
+
+    # -- workflow --------------------------------------------------------------------------
+    def transition(
+        self,
+        complaint_id: int,
+        to_status: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        opd_id: int | None = None,
+        duplicate_of_id: int | None = None,
+        now: datetime | None = None,
+    ) -> Complaint:
+        with self.db.session() as s:
+            c = s.get(Complaint, complaint_id, with_for_update=True)
+            if c is None:
+                raise ComplaintNotFound()
+            apply_transition(
+                s,
+                c,
+                TransitionRequest(to_status, actor, note, opd_id, duplicate_of_id),
+                self.calendar,
+                now,
+            )
+            return c
+
+    def dispatch_many(
+        self,
+        complaint_ids: list[int],
+        opd_id: int,
+        *,
+        actor: str,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[list[int], dict[int, ComplaintError]]:
+        """Send several reports to one OPD (verifying new ones first); each on its own."""
+        done: list[int] = []
+        failed: dict[int, ComplaintError] = {}
+        for cid in complaint_ids:
+            try:
+                with self.db.session() as s:
+                    c = s.get(Complaint, cid, with_for_update=True)
+                    if c is None:
+                        raise ComplaintNotFound()
+                    if c.status == S.NEW:
+                        apply_transition(
+                            s, c, TransitionRequest(S.VERIFIED, actor, note), self.calendar, now
+                        )
+                    apply_transition(
+                        s,
+                        c,
+                        TransitionRequest(S.DISPATCHED, actor, note, opd_id),
+                        self.calendar,
+                        now,
+                    )
+                done.append(cid)
+            except ComplaintError as exc:
+                failed[cid] = exc
+        return done, failed
+
+    def auto_close(self, now: datetime | None = None) -> int:
+        with self.db.session() as s:
+            return auto_close(s, now)
+
+
+def find_by_tracking_id(session: Session, raw: str | None) -> Complaint | None:
+    tid = normalise_tracking_id(raw)
+    if tid is None:
+        return None
+    return session.scalar(select(Complaint).where(Complaint.tracking_id == tid))
+
+
+def public_history(session: Session, complaint: Complaint) -> list[dict[str, Any]]:
+    """Status changes a citizen may see: when and what, never who (actors stay internal)."""
+    events = session.scalars(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id)
+        .order_by(ComplaintEvent.ts, ComplaintEvent.id)
+    ).all()
+    shown = []
+    for e in events:
+        note = e.note if e.to_status in (S.RESOLVED, S.REJECTED, S.CLOSED, S.IN_PROGRESS) else None
+        shown.append({"ts": e.ts, "status": e.to_status, "note": note})
+    return shown
+
+
+def search_filter(text: str):
+    """A WHERE clause for free-text search on tracking id, description and address."""
+    like = f"%{text.strip()}%"
+    return or_(
+        Complaint.tracking_id.ilike(like),
+        Complaint.description.ilike(like),
+        Complaint.address.ilike(like),
+    )
