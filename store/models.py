@@ -224,6 +224,37 @@ class ObservationRollup(Base):
     water_max: Mapped[float | None] = mapped_column(Float)
 
 
+class AreaRollup(Base):
+    """Rollups summed over the cameras of one kecamatan per hour/day bucket.
+
+    City-wide and per-kecamatan trends read these (thousands of rows a year) instead of the
+    per-camera rollups (millions). Averages are kept as sum and count so they aggregate exactly;
+    refreshed with the camera rollups by ``store.rollups.refresh_area_rollups``.
+    """
+
+    __tablename__ = "area_rollups"
+    __table_args__ = (
+        UniqueConstraint("kecamatan", "period", "bucket", name="uq_area_rollup_kec_period_bucket"),
+        Index("ix_area_rollups_period_bucket", "period", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    kecamatan: Mapped[str] = mapped_column(String(100))  # '' when cameras have none
+    period: Mapped[str] = mapped_column(String(8))  # RollupPeriod
+    bucket: Mapped[datetime]
+    cameras: Mapped[int] = mapped_column(Integer, default=0)  # camera rollups summed
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    people_sum: Mapped[float | None] = mapped_column(Float)  # sum of people_avg
+    people_n: Mapped[int] = mapped_column(Integer, default=0)
+    people_max: Mapped[int | None] = mapped_column(Integer)
+    vehicles_sum: Mapped[float | None] = mapped_column(Float)  # sum of vehicles_avg
+    vehicles_n: Mapped[int] = mapped_column(Integer, default=0)
+    vehicles_max: Mapped[int | None] = mapped_column(Integer)
+    flow_sum: Mapped[int | None] = mapped_column(Integer)  # flow_in_sum + flow_out_sum
+    water_max: Mapped[float | None] = mapped_column(Float)
+    wet_n: Mapped[int] = mapped_column(Integer, default=0)  # cameras with water_max >= 0.3
+
+
 class CameraStatusEvent(Base):
     __tablename__ = "camera_status_events"
     __table_args__ = (Index("ix_camera_status_events_camera_ts", "camera_id", "ts"),)
