@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, text
+from sqlalchemy import ColumnElement, Integer, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from store.models import Observation, ObservationRollup, RollupPeriod
@@ -125,4 +125,76 @@ def refresh_rollups(
             .select_from(roll)
             .where(roll.c.period == period, roll.c.bucket >= lo, roll.c.bucket < hi)
         )
+        refresh_area_rollups(session, lo, hi, periods=(period,))  # dashboard trends read these
+    return written
+
+
+def refresh_area_rollups(
+    session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    periods: tuple[str, ...] = (RollupPeriod.HOUR, RollupPeriod.DAY),
+) -> int:
+    """Recompute ``area_rollups`` (per-kecamatan sums of camera rollups) for buckets in
+    [start, end), or for every bucket when both are None. Returns rows written."""
+    from store.models import AreaRollup, Camera
+
+    roll = ObservationRollup.__table__
+    area = AreaRollup.__table__
+    cams = Camera.__table__
+    kec = func.coalesce(cams.c.kecamatan, "").label("kecamatan")
+    written = 0
+    for period in periods:
+        cond = [roll.c.period == str(period)]
+        area_cond = [area.c.period == str(period)]
+        if start is not None:
+            cond.append(roll.c.bucket >= start)
+            area_cond.append(area.c.bucket >= start)
+        if end is not None:
+            cond.append(roll.c.bucket < end)
+            area_cond.append(area.c.bucket < end)
+        session.execute(delete(area).where(*area_cond))
+        water_wet = func.sum(func.cast(roll.c.water_max >= 0.3, type_=Integer))
+        query = (
+            select(
+                kec,
+                roll.c.period,
+                roll.c.bucket,
+                func.count(),
+                func.coalesce(func.sum(roll.c.samples), 0),
+                func.sum(roll.c.people_avg),
+                func.count(roll.c.people_avg),
+                func.max(roll.c.people_max),
+                func.sum(roll.c.vehicles_avg),
+                func.count(roll.c.vehicles_avg),
+                func.max(roll.c.vehicles_max),
+                func.sum(
+                    func.coalesce(roll.c.flow_in_sum, 0) + func.coalesce(roll.c.flow_out_sum, 0)
+                ),
+                func.max(roll.c.water_max),
+                func.coalesce(water_wet, 0),
+            )
+            .join(cams, cams.c.id == roll.c.camera_id)
+            .where(*cond)
+            .group_by(kec, roll.c.period, roll.c.bucket)
+        )
+        cols = [
+            "kecamatan",
+            "period",
+            "bucket",
+            "cameras",
+            "samples",
+            "people_sum",
+            "people_n",
+            "people_max",
+            "vehicles_sum",
+            "vehicles_n",
+            "vehicles_max",
+            "flow_sum",
+            "water_max",
+            "wet_n",
+        ]
+        session.execute(insert(area).from_select(cols, query))
+        written += session.scalar(select(func.count()).select_from(area).where(*area_cond)) or 0
     return written

@@ -45,7 +45,7 @@ from store.models import (
     Sensor,
     SensorReading,
 )
-from store.rollups import floor_bucket
+from store.rollups import floor_bucket, refresh_area_rollups
 
 logger = logging.getLogger(__name__)
 
@@ -346,6 +346,7 @@ def seed_demo(
     agg["bucket"] = [t.to_pydatetime() for t in agg["bucket"]]
     session.execute(insert(roll), agg.to_dict("records"))
     counts["daily_rollups"] = len(agg)
+    counts["area_rollups"] = refresh_area_rollups(session)  # per-kecamatan sums for trends
 
     # --- raw observations for the most recent hours (5-minute samples) -------------------------
     progress("Observasi terbaru / recent observations", 0, 1)
@@ -632,3 +633,4 @@ def clear_demo(session: Session) -> None:
     for model in (Incident, Complaint, OpdIndicatorValue, Alert):
         session.execute(delete(model).where(model.is_demo.is_(True)))
     session.execute(delete(SensorReading))
+    refresh_area_rollups(session)
