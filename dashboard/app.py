@@ -16,7 +16,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard import context
+from dashboard import auth, context
 from dashboard.i18n import current_lang, t
 from pantau.settings import ASSETS_DIR, Settings, get_settings
 from store.db import Database
@@ -31,7 +31,7 @@ def _nav_links(lang: str) -> list:
     items = []
     for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 99):
         nav_key = page.get("nav_key")
-        if not nav_key:
+        if not nav_key or not auth.nav_visible(page):
             continue
         items.append(
             dbc.NavItem(
@@ -106,6 +106,7 @@ def serve_layout() -> html.Div:
                                     title=t("app.language", lang),
                                 )
                             ),
+                            auth.user_menu(lang),
                         ],
                         className="ms-auto",
                         navbar=True,
@@ -176,6 +177,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     register_all(app)
     app.layout = serve_layout
+    from dashboard.api import public
+
+    server.register_blueprint(public.bp)
+    auth.init_auth(app)  # after every page and route exists: the guard covers them all
     logger.info("Pantau dashboard ready (database %s)", database.engine.url.render_as_string(True))
     return app
 

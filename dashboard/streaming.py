@@ -1,0 +1,401 @@
+"""FrameHub: one privacy-filtered, JPEG-encoded picture per public camera, shared by all viewers.
+
+Many people watching one public camera must not mean many decoders, many blur passes or many
+encodes. The hub keeps one *channel* per camera that somebody watches:
+
+* one producer thread per watched camera reads frames (the camera itself through
+  ``ingestion.sources.open_source`` when it has a stream URL, else the latest
+  ``<code>.public.jpg`` that ingestion writes), downsizes them to the public width, blurs faces
+  and licence plates with ``analytics.privacy.blur_private`` and encodes the JPEG **once**;
+* viewers wait on the channel's ``Condition`` for the next frame and write the same bytes;
+* at most ``max_viewers`` per camera and ``max_total`` in all (each stream holds a web server
+  thread), then :class:`HubFull` (the route answers 503 + Retry-After);
+* the producer stops a few seconds after the last viewer leaves.
+
+Fail closed: a frame whose blur fails (``blur_private`` reports -1 or raises) is dropped and
+counted, never served; viewers keep the previous picture or the "no picture" placeholder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+BOUNDARY = "pantauframe"
+JPEG_QUALITY = 75
+
+BlurFn = Callable[[np.ndarray], tuple[np.ndarray, int, int]]
+
+
+@dataclass(frozen=True)
+class PublicCamera:
+    """What the public may know about a camera (and what the hub needs to read it)."""
+
+    code: str
+    name: str
+    kecamatan: str | None
+    address: str | None
+    lat: float
+    lon: float
+    stream_url: str | None = field(default=None, repr=False)
+    protocol: str | None = None
+
+
+class HubFull(Exception):
+    """Too many viewers (of this camera, or in all)."""
+
+    def __init__(self, scope: str, retry_after: int = 30) -> None:
+        super().__init__(f"too many viewers ({scope})")
+        self.scope, self.retry_after = scope, retry_after
+
+
+def encode_jpeg(frame: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def placeholder_jpeg(text: str = "Gambar belum tersedia", width: int = 640) -> bytes:
+    """A neutral 'no picture yet' frame (contains no camera pixels)."""
+    height = width * 9 // 16
+    img = np.full((height, width, 3), (51, 41, 30), np.uint8)
+    scale = width / 900
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    cv2.putText(
+        img,
+        text,
+        ((width - tw) // 2, (height + th) // 2),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (200, 200, 200),
+        2,
+        cv2.LINE_AA,
+    )
+    return encode_jpeg(img, 70)
+
+
+def mjpeg_part(jpeg: bytes) -> bytes:
+    return (
+        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+        + jpeg
+        + b"\r\n"
+    )
+
+
+class _Channel:
+    """One watched camera: its producer thread and the latest public frame."""
+
+    def __init__(self, hub: FrameHub, camera: PublicCamera) -> None:
+        self.hub, self.camera = hub, camera
+        self.cond = threading.Condition()
+        self.frame: bytes | None = None
+        self.seq = 0
+        self.frame_at = 0.0
+        self.viewers = 0
+        self.idle_since = time.monotonic()
+        self.running = False
+        self.thread: threading.Thread | None = None
+        self.frames_produced = 0
+        self.blur_failures = 0
+        self._file_mtime: float | None = None
+
+    # producer -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.running = True
+        self.thread = threading.Thread(
+            target=self._run, name=f"framehub-{self.camera.code}", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self) -> None:
+        hub = self.hub
+        period = 1.0 / hub.fps
+        source = None
+        retry_at = 0.0
+        backoff = 2.0
+        try:
+            while not hub._stopped.is_set():
+                with hub._lock:
+                    if self.viewers == 0 and time.monotonic() - self.idle_since > hub.idle_grace_s:
+                        self.running = False
+                        hub._channels.pop(self.camera.code, None)
+                        break
+                started = time.monotonic()
+                frame = None
+                if hub.live and self.camera.stream_url and hub.opener and started >= retry_at:
+                    try:
+                        if source is None:
+                            source = hub.opener(self.camera)
+                        frame = source.read()
+                        backoff = 2.0
+                    except Exception as exc:
+                        logger.info("public stream %s: %s", self.camera.code, exc)
+                        if source is not None:
+                            _close(source)
+                        source = None
+                        retry_at = time.monotonic() + backoff
+                        backoff = min(backoff * 2, 60.0)
+                if frame is None:
+                    frame = self._read_public_file()
+                if frame is not None:
+                    jpeg = hub.privacy_jpeg(frame)
+                    if jpeg is None:
+                        self.blur_failures += 1
+                    else:
+                        self.publish(jpeg)
+                hub._stopped.wait(max(0.0, period - (time.monotonic() - started)))
+        finally:
+            if source is not None:
+                _close(source)
+            with self.cond:
+                self.running = False
+                self.cond.notify_all()
+
+    def _read_public_file(self) -> np.ndarray | None:
+        path = self.hub.public_file(self.camera.code)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        if mtime == self._file_mtime:
+            return None
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is not None:
+            self._file_mtime = mtime
+        return frame
+
+    def publish(self, jpeg: bytes) -> None:
+        with self.cond:
+            self.frame = jpeg
+            self.seq += 1
+            self.frame_at = time.monotonic()
+            self.frames_produced += 1
+            self.cond.notify_all()
+
+    # viewers -------------------------------------------------------------------------------
+    def next_frame(self, after_seq: int, timeout: float) -> tuple[int, bytes | None]:
+        """The frame after ``after_seq``; on timeout the current one (keep-alive)."""
+        with self.cond:
+            if self.seq == after_seq and self.running:
+                self.cond.wait(timeout)
+            return self.seq, self.frame
+
+
+def _close(source: object) -> None:
+    try:
+        source.close()  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - closing a broken camera
+        logger.debug("closing source failed", exc_info=True)
+
+
+def _default_opener(
+    connect_s: float, read_s: float, width: int
+) -> Callable[[PublicCamera], object]:
+    def opener(camera: PublicCamera) -> object:
+        from ingestion.sources import Timeouts, open_source
+
+        return open_source(
+            camera.stream_url or "",
+            camera.protocol,
+            Timeouts(connect_s=connect_s, read_s=read_s),
+            max_width=width,
+            persistent=True,
+        )
+
+    return opener
+
+
+class Subscription:
+    """One viewer of one channel; iterate :meth:`parts` and always :meth:`close`."""
+
+    def __init__(self, hub: FrameHub, channel: _Channel) -> None:
+        self.hub, self.channel = hub, channel
+        self._closed = False
+
+    def parts(self, max_seconds: float) -> Iterator[bytes]:
+        deadline = time.monotonic() + max_seconds
+        seq = -1
+        sent_placeholder = False
+        while time.monotonic() < deadline and not self.hub._stopped.is_set():
+            new_seq, frame = self.channel.next_frame(seq, self.hub.keepalive_s)
+            if frame is None:
+                if not self.channel.running:
+                    return
+                if new_seq == seq and sent_placeholder:
+                    continue
+                sent_placeholder = True
+                yield mjpeg_part(self.hub.placeholder)
+                continue
+            if new_seq == seq:  # keep-alive: same picture again (notices gone viewers)
+                yield mjpeg_part(frame)
+                continue
+            seq = new_seq
+            self.hub.count_served()
+            yield mjpeg_part(frame)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.hub._release(self.channel)
+
+
+class FrameHub:
+    def __init__(
+        self,
+        *,
+        snapshot_dir: Path,
+        fps: float = 4.0,
+        width: int = 800,
+        max_viewers: int = 50,
+        max_total: int = 100,
+        blur: BlurFn | None = None,
+        opener: Callable[[PublicCamera], object] | None = None,
+        live: bool = True,
+        idle_grace_s: float = 3.0,
+        keepalive_s: float = 5.0,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 10.0,
+        face_model_path: Path | None = None,
+    ) -> None:
+        self.snapshot_dir = Path(snapshot_dir)
+        self.fps, self.width = fps, width
+        self.max_viewers, self.max_total = max_viewers, max_total
+        self.live = live
+        self.idle_grace_s, self.keepalive_s = idle_grace_s, keepalive_s
+        self.blur = blur or _default_blur(face_model_path)
+        self.opener = opener or _default_opener(connect_timeout_s, read_timeout_s, width)
+        self.placeholder = placeholder_jpeg(width=min(width, 640))
+        self._lock = threading.Lock()
+        self._channels: dict[str, _Channel] = {}
+        self._stopped = threading.Event()
+        self._served = 0
+        self._snap_cache: dict[str, tuple[float, bytes]] = {}
+        self._snap_locks: dict[str, threading.Lock] = {}
+
+    # paths and privacy ------------------------------------------------------------------------
+    def public_file(self, code: str) -> Path:
+        """The blurred snapshot ingestion writes for a public camera (never the raw one)."""
+        return self.snapshot_dir / f"{code}.public.jpg"
+
+    def privacy_jpeg(self, frame: np.ndarray) -> bytes | None:
+        """Downsize, blur faces and plates, encode; None when the blur failed (fail closed)."""
+        try:
+            if frame.ndim != 3 or frame.shape[2] != 3:
+                return None
+            h, w = frame.shape[:2]
+            if w > self.width:
+                frame = cv2.resize(
+                    frame,
+                    (self.width, max(1, round(h * self.width / w))),
+                    interpolation=cv2.INTER_AREA,
+                )
+            out, faces, plates = self.blur(frame)
+            if faces < 0 or plates < 0 or out is frame:
+                logger.warning("privacy blur failed: frame withheld")
+                return None
+            return encode_jpeg(out)
+        except Exception:
+            logger.exception("privacy filter raised: frame withheld")
+            return None
+
+    # viewers -----------------------------------------------------------------------------------
+    def subscribe(self, camera: PublicCamera) -> Subscription:
+        with self._lock:
+            total = sum(ch.viewers for ch in self._channels.values())
+            if total >= self.max_total:
+                raise HubFull("total")
+            channel = self._channels.get(camera.code)
+            if channel is not None and channel.viewers >= self.max_viewers:
+                raise HubFull("camera")
+            if channel is None or not channel.running:
+                channel = _Channel(self, camera)
+                self._channels[camera.code] = channel
+                channel.start()
+            channel.viewers += 1
+        return Subscription(self, channel)
+
+    def _release(self, channel: _Channel) -> None:
+        with self._lock:
+            channel.viewers = max(0, channel.viewers - 1)
+            if channel.viewers == 0:
+                channel.idle_since = time.monotonic()
+
+    def count_served(self) -> None:
+        self._served += 1  # a statistic: races lose a count at worst
+
+    # snapshots ---------------------------------------------------------------------------------
+    def snapshot(self, camera: PublicCamera) -> bytes | None:
+        """The latest public picture: a running channel's frame, else the public snapshot file
+        blurred once per change (shared by all requests). None when there is none."""
+        with self._lock:
+            channel = self._channels.get(camera.code)
+        if channel is not None and channel.frame is not None:
+            return channel.frame
+        path = self.public_file(camera.code)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        cached = self._snap_cache.get(camera.code)
+        if cached and cached[0] == mtime:
+            return cached[1]
+        with self._lock:
+            lock = self._snap_locks.setdefault(camera.code, threading.Lock())
+        with lock:
+            cached = self._snap_cache.get(camera.code)
+            if cached and cached[0] == mtime:
+                return cached[1]
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is None:
+                return None
+            jpeg = self.privacy_jpeg(frame)
+            if jpeg is None:
+                return None
+            self._snap_cache[camera.code] = (mtime, jpeg)
+            return jpeg
+
+    # lifecycle ---------------------------------------------------------------------------------
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "channels": len(self._channels),
+                "viewers": sum(ch.viewers for ch in self._channels.values()),
+                "frames_produced": sum(ch.frames_produced for ch in self._channels.values()),
+                "frames_served": self._served,
+                "blur_failures": sum(ch.blur_failures for ch in self._channels.values()),
+            }
+
+    def viewers(self, code: str) -> int:
+        with self._lock:
+            ch = self._channels.get(code)
+            return ch.viewers if ch else 0
+
+    def close(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            channels = list(self._channels.values())
+        for ch in channels:
+            with ch.cond:
+                ch.cond.notify_all()
+            if ch.thread is not None:
+                ch.thread.join(timeout=5)
+
+
+def _default_blur(face_model: Path | None = None) -> BlurFn:
+    from analytics.privacy import blur_private
+
+    def blur(frame: np.ndarray) -> tuple[np.ndarray, int, int]:
+        return blur_private(frame, face_model)
+
+    return blur
