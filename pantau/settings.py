@@ -138,6 +138,42 @@ class Settings(BaseSettings):
     snapshot_max_width: int = Field(
         default=960, description="Width of stored annotated snapshots, in pixels."
     )
+    frame_max_width: int = Field(
+        default=800,
+        ge=160,
+        description="Frames are downscaled to at most this width right after decoding "
+        "(analytics and snapshots use this size; big JPEGs are decoded at 1/2-1/8 scale).",
+    )
+    persistent_reader_max_interval_s: int = Field(
+        default=20,
+        ge=0,
+        description="Streaming cameras (RTSP, HLS, MJPEG) sampled at least this often keep a "
+        "persistent reader thread; slower ones are opened once per sample.",
+    )
+    reconnect_max_s: float = Field(
+        default=300.0, ge=1, description="Cap of the reconnect backoff for a failing camera."
+    )
+    offline_after_failures: int = Field(
+        default=3, ge=1, description="Consecutive failed samples before a camera is offline."
+    )
+    fetch_threads: int = Field(
+        default=16, ge=1, description="Concurrent camera fetches per ingestion worker process."
+    )
+    flood_alert_coverage: float = Field(
+        default=0.25, description="Water coverage of a road ROI that opens a flood alert (waspada)."
+    )
+    flood_siaga_coverage: float = Field(
+        default=0.5, description="Water coverage at which a flood alert is critical (siaga)."
+    )
+    crowd_alert_factor: float = Field(
+        default=2.5, description="Crowd alert when people exceed this multiple of the usual count."
+    )
+    crowd_alert_min_people: int = Field(
+        default=15, description="Never raise a crowd alert below this many people."
+    )
+    offline_alert_minutes: int = Field(
+        default=5, description="Alert when a camera has been offline this many minutes."
+    )
 
     # --- scale-out -----------------------------------------------------------------------
     celery_broker_url: str = Field(
