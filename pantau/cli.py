@@ -167,6 +167,10 @@ def ensure_ready(settings: Settings, *, demo: bool) -> None:
             + (" and demo history" if demo else "")
         )
         seed(demo=demo, days=365, seed_value=20261123)
+        if demo:  # demo data went into an empty DB: a demo admin to sign in with
+            from dashboard.commands import create_demo_admin
+
+            create_demo_admin(settings)
     database.dispose()
 
 
