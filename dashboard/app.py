@@ -164,7 +164,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     server.config["PANTAU_SETTINGS"] = settings
     server.config["PANTAU_DB"] = database
     server.config["SECRET_KEY"] = settings.resolved_secret_key()
-    server.config["MAX_CONTENT_LENGTH"] = settings.upload_max_bytes + 64 * 1024
+    # photos reach Dash callbacks base64-encoded (4/3 of their size)
+    server.config["MAX_CONTENT_LENGTH"] = settings.upload_max_bytes * 4 // 3 + 64 * 1024
 
     from dashboard.routes import bp
 

@@ -1,0 +1,268 @@
+"""UI strings of the E-Lapor pages (public form, status lookup, statistics, operator queue).
+
+Kept in one module that pages and callbacks both import, so the keys are registered with
+``dashboard.i18n`` whichever is imported first.
+"""
+
+from __future__ import annotations
+
+from dashboard import i18n
+
+STRINGS: dict[str, dict[str, str]] = {
+    # public form
+    "lapor.title": {"id": "Laporkan masalah di kota", "en": "Report a problem in the city"},
+    "lapor.intro": {
+        "id": "Laporan Anda diverifikasi petugas command center dan diteruskan ke OPD yang "
+        "bertanggung jawab paling lambat 3 hari kerja. Simpan nomor pelacakan untuk memantau "
+        "tindak lanjutnya.",
+        "en": "Command center staff verify your report and send it to the responsible agency "
+        "(OPD) within 3 working days. Keep the tracking ID to follow it up.",
+    },
+    "lapor.category": {"id": "Kategori", "en": "Category"},
+    "lapor.category_ph": {"id": "Pilih kategori…", "en": "Choose a category…"},
+    "lapor.title_field": {"id": "Judul singkat (opsional)", "en": "Short title (optional)"},
+    "lapor.description": {"id": "Isi laporan", "en": "Description"},
+    "lapor.description_ph": {
+        "id": "Apa yang terjadi, sejak kapan, seberapa parah…",
+        "en": "What happened, since when, how serious…",
+    },
+    "lapor.location": {"id": "Lokasi", "en": "Location"},
+    "lapor.map_hint": {
+        "id": "Klik peta untuk menandai lokasi, atau tulis alamatnya di bawah.",
+        "en": "Click the map to mark the place, or type the address below.",
+    },
+    "lapor.no_point": {"id": "Belum ada titik di peta.", "en": "No point on the map yet."},
+    "lapor.point": {"id": "Titik: {lat}, {lon}", "en": "Point: {lat}, {lon}"},
+    "lapor.address": {"id": "Alamat / patokan", "en": "Address / landmark"},
+    "lapor.address_ph": {
+        "id": "mis. Jl. Jend. Sudirman depan Masjid Agung",
+        "en": "e.g. Jl. Jend. Sudirman in front of Masjid Agung",
+    },
+    "lapor.photo": {"id": "Foto (opsional)", "en": "Photo (optional)"},
+    "lapor.photo_hint": {
+        "id": "JPEG atau PNG, maksimal {mb} MB. Metadata (lokasi kamera, dll.) dihapus.",
+        "en": "JPEG or PNG, at most {mb} MB. Metadata (camera location etc.) is removed.",
+    },
+    "lapor.photo_drop": {"id": "Seret foto ke sini atau klik", "en": "Drop a photo here or click"},
+    "lapor.photo_chosen": {"id": "Foto dipilih: {name}", "en": "Photo chosen: {name}"},
+    "lapor.privacy": {"id": "Privasi", "en": "Privacy"},
+    "lapor.privacy_normal": {
+        "id": "Biasa — laporan tampil publik tanpa identitas Anda",
+        "en": "Normal — the report is public, without your identity",
+    },
+    "lapor.privacy_anonymous": {
+        "id": "Anonim — identitas Anda tidak diteruskan ke OPD",
+        "en": "Anonymous — your identity is not passed to the agency",
+    },
+    "lapor.privacy_confidential": {
+        "id": "Rahasia — laporan tidak ditampilkan ke publik",
+        "en": "Confidential — the report is not shown publicly",
+    },
+    "lapor.name": {"id": "Nama (opsional)", "en": "Name (optional)"},
+    "lapor.contact": {"id": "No. HP atau e-mail (opsional)", "en": "Mobile or e-mail (optional)"},
+    "lapor.submit": {"id": "Kirim laporan", "en": "Submit report"},
+    "lapor.errors": {
+        "id": "Laporan belum dapat dikirim. Periksa isian berikut:",
+        "en": "The report could not be sent. Please check:",
+    },
+    "lapor.sent": {"id": "Laporan terkirim", "en": "Report sent"},
+    "lapor.tracking": {"id": "Nomor pelacakan Anda:", "en": "Your tracking ID:"},
+    "lapor.tracking_hint": {
+        "id": "Catat nomor ini. Batas waktu verifikasi dan penerusan: {due}.",
+        "en": "Write this number down. Verification and dispatch deadline: {due}.",
+    },
+    "lapor.check_status": {"id": "Lihat status laporan", "en": "Check the report status"},
+    "lapor.new": {"id": "Buat laporan lain", "en": "Report something else"},
+    "lapor.rate_limited": {
+        "id": "Terlalu banyak laporan dari alamat Anda. Coba lagi dalam {minutes} menit.",
+        "en": "Too many reports from your address. Try again in {minutes} minutes.",
+    },
+    "lapor.failed": {
+        "id": "Maaf, laporan gagal disimpan. Silakan coba lagi.",
+        "en": "Sorry, the report could not be saved. Please try again.",
+    },
+    "lapor.field.category": {"id": "Kategori", "en": "Category"},
+    "lapor.field.description": {"id": "Isi laporan", "en": "Description"},
+    "lapor.field.title": {"id": "Judul", "en": "Title"},
+    "lapor.field.location": {"id": "Lokasi", "en": "Location"},
+    "lapor.field.address": {"id": "Alamat", "en": "Address"},
+    "lapor.field.privacy": {"id": "Privasi", "en": "Privacy"},
+    "lapor.field.reporter_name": {"id": "Nama", "en": "Name"},
+    "lapor.field.reporter_contact": {"id": "Kontak", "en": "Contact"},
+    "lapor.field.photo": {"id": "Foto", "en": "Photo"},
+    # public status
+    "laporstatus.title": {"id": "Cek status laporan", "en": "Check a report's status"},
+    "laporstatus.intro": {
+        "id": "Masukkan nomor pelacakan (mis. LPR-2611-7KQ4M9XA).",
+        "en": "Enter the tracking ID (e.g. LPR-2611-7KQ4M9XA).",
+    },
+    "laporstatus.search": {"id": "Cari", "en": "Look up"},
+    "laporstatus.not_found": {
+        "id": "Laporan dengan nomor itu tidak ditemukan. Periksa kembali penulisannya.",
+        "en": "No report has that tracking ID. Please check the spelling.",
+    },
+    "laporstatus.malformed": {
+        "id": "Format nomor pelacakan tidak dikenali (contoh: LPR-2611-7KQ4M9XA).",
+        "en": "The tracking ID format is not recognised (example: LPR-2611-7KQ4M9XA).",
+    },
+    "laporstatus.confidential": {
+        "id": "Laporan ini bersifat rahasia: hanya statusnya yang ditampilkan.",
+        "en": "This report is confidential: only its status is shown.",
+    },
+    "laporstatus.status": {"id": "Status", "en": "Status"},
+    "laporstatus.received": {"id": "Diterima", "en": "Received"},
+    "laporstatus.updated": {"id": "Pembaruan terakhir", "en": "Last update"},
+    "laporstatus.category": {"id": "Kategori", "en": "Category"},
+    "laporstatus.opd": {"id": "OPD penanggung jawab", "en": "Responsible agency"},
+    "laporstatus.location": {"id": "Lokasi", "en": "Location"},
+    "laporstatus.history": {"id": "Riwayat", "en": "History"},
+    "laporstatus.description": {"id": "Isi laporan", "en": "Description"},
+    # statistics
+    "complaints.title": {"id": "Pengaduan warga (E-Lapor)", "en": "Citizen complaints (E-Lapor)"},
+    "complaints.period": {"id": "Periode", "en": "Period"},
+    "complaints.days": {"id": "{n} hari terakhir", "en": "last {n} days"},
+    "complaints.category": {"id": "Kategori", "en": "Category"},
+    "complaints.all_categories": {"id": "Semua kategori", "en": "All categories"},
+    "complaints.view": {"id": "Tampilan peta", "en": "Map view"},
+    "complaints.view_live": {
+        "id": "Langsung (yang selesai memudar)",
+        "en": "Live (resolved ones fade)",
+    },
+    "complaints.view_all": {"id": "Semua laporan", "en": "All reports"},
+    "complaints.view_closed": {"id": "Selesai/ditutup", "en": "Resolved/closed"},
+    "complaints.kpi_total": {"id": "Laporan masuk", "en": "Reports received"},
+    "complaints.kpi_open": {"id": "Masih terbuka", "en": "Still open"},
+    "complaints.kpi_overdue_dispatch": {
+        "id": "Terlambat diteruskan",
+        "en": "Late to dispatch",
+    },
+    "complaints.kpi_overdue_followup": {
+        "id": "OPD terlambat menindaklanjuti",
+        "en": "Agency follow-up late",
+    },
+    "complaints.kpi_dispatch_ontime": {
+        "id": "Diteruskan ≤ 3 hari kerja",
+        "en": "Dispatched ≤ 3 working days",
+    },
+    "complaints.kpi_followup_ontime": {
+        "id": "Ditindaklanjuti ≤ 5 hari kerja",
+        "en": "Followed up ≤ 5 working days",
+    },
+    "complaints.map_title": {
+        "id": "Kepadatan laporan per sel grid (~{m} m)",
+        "en": "Report density per grid cell (~{m} m)",
+    },
+    "complaints.cell_tip": {
+        "id": "{total} laporan, {open} terbuka",
+        "en": "{total} reports, {open} open",
+    },
+    "complaints.daily": {"id": "Laporan per hari", "en": "Reports per day"},
+    "complaints.by_category": {"id": "Laporan per kategori", "en": "Reports by category"},
+    "complaints.opd_table": {
+        "id": "Kinerja OPD (laporan yang diteruskan, periode terpilih)",
+        "en": "Agency performance (dispatched reports, selected period)",
+    },
+    "complaints.col.opd": {"id": "OPD", "en": "Agency"},
+    "complaints.col.reports": {"id": "Laporan", "en": "Reports"},
+    "complaints.col.open": {"id": "Terbuka", "en": "Open"},
+    "complaints.col.median_dispatch": {
+        "id": "Median ke diteruskan (jam)",
+        "en": "Median to dispatch (h)",
+    },
+    "complaints.col.median_resolve": {
+        "id": "Median ke selesai (jam)",
+        "en": "Median to resolve (h)",
+    },
+    "complaints.col.dispatch_ok": {
+        "id": "Diteruskan tepat waktu (%)",
+        "en": "Dispatched on time (%)",
+    },
+    "complaints.col.followup_ok": {
+        "id": "Tindak lanjut tepat waktu (%)",
+        "en": "Followed up on time (%)",
+    },
+    "complaints.col.late_now": {"id": "Terlambat saat ini", "en": "Late now"},
+    "complaints.open_queue": {"id": "Buka antrean operator", "en": "Open the operator queue"},
+    "complaints.public_form": {"id": "Formulir publik", "en": "Public form"},
+    # operator queue
+    "queue.title": {"id": "Antrean pengaduan", "en": "Complaint queue"},
+    "queue.tab_reports": {"id": "Laporan", "en": "Reports"},
+    "queue.tab_sms": {"id": "Triase SMS", "en": "SMS triage"},
+    "queue.status": {"id": "Status", "en": "Status"},
+    "queue.search": {"id": "Cari nomor/isi/alamat", "en": "Search ID/text/address"},
+    "queue.overdue_only": {"id": "Hanya yang terlambat", "en": "Overdue only"},
+    "queue.sort": {"id": "Urutkan", "en": "Sort"},
+    "queue.sort_oldest": {"id": "Terlama dulu", "en": "Oldest first"},
+    "queue.sort_newest": {"id": "Terbaru dulu", "en": "Newest first"},
+    "queue.sort_due": {"id": "Tenggat terdekat", "en": "Nearest deadline"},
+    "queue.all_opd": {"id": "Semua OPD", "en": "All agencies"},
+    "queue.count": {
+        "id": "{n} laporan ditampilkan ({overdue} terlambat) — {time}",
+        "en": "{n} reports shown ({overdue} overdue) — {time}",
+    },
+    "queue.col.tracking": {"id": "Nomor", "en": "ID"},
+    "queue.col.created": {"id": "Masuk (WIB)", "en": "Received (WIB)"},
+    "queue.col.category": {"id": "Kategori", "en": "Category"},
+    "queue.col.status": {"id": "Status", "en": "Status"},
+    "queue.col.opd": {"id": "OPD", "en": "Agency"},
+    "queue.col.due": {"id": "Tenggat (WIB)", "en": "Deadline (WIB)"},
+    "queue.col.overdue": {"id": "Terlambat", "en": "Overdue"},
+    "queue.col.summary": {"id": "Ringkasan", "en": "Summary"},
+    "queue.overdue_dispatch": {"id": "penerusan", "en": "dispatch"},
+    "queue.overdue_followup": {"id": "tindak lanjut OPD", "en": "agency follow-up"},
+    "queue.selected": {"id": "{n} laporan dipilih", "en": "{n} reports selected"},
+    "queue.select_hint": {
+        "id": "Pilih laporan di tabel untuk melihat rincian dan mengambil tindakan.",
+        "en": "Select reports in the table to see details and act on them.",
+    },
+    "queue.note": {
+        "id": "Catatan (wajib untuk tolak/duplikat)",
+        "en": "Note (required to reject/duplicate)",
+    },
+    "queue.verify": {"id": "Verifikasi", "en": "Verify"},
+    "queue.reject": {"id": "Tolak", "en": "Reject"},
+    "queue.duplicate": {"id": "Tandai duplikat dari", "en": "Mark duplicate of"},
+    "queue.duplicate_ph": {"id": "Nomor laporan asli", "en": "Original report ID"},
+    "queue.dispatch": {"id": "Teruskan ke OPD", "en": "Send to agency"},
+    "queue.progress": {"id": "OPD menindaklanjuti", "en": "Agency working on it"},
+    "queue.resolve": {"id": "Selesai", "en": "Resolved"},
+    "queue.close": {"id": "Tutup", "en": "Close"},
+    "queue.reopen": {"id": "Buka kembali", "en": "Reopen"},
+    "queue.done": {
+        "id": "{n} laporan diubah menjadi '{status}'.",
+        "en": "{n} reports changed to '{status}'.",
+    },
+    "queue.failed": {"id": "{tid}: {reason}", "en": "{tid}: {reason}"},
+    "queue.nothing_selected": {
+        "id": "Belum ada laporan yang dipilih.",
+        "en": "No report selected.",
+    },
+    "queue.duplicates": {
+        "id": "Kemungkinan duplikat (≤ {m} m, kategori sama, {d} hari)",
+        "en": "Possible duplicates (≤ {m} m, same category, {d} days)",
+    },
+    "queue.no_duplicates": {"id": "Tidak ada kemungkinan duplikat.", "en": "No likely duplicates."},
+    "queue.use_as_original": {"id": "Pakai sebagai asli", "en": "Use as original"},
+    "queue.reporter": {"id": "Pelapor", "en": "Reporter"},
+    "queue.hidden_identity": {
+        "id": "Identitas disembunyikan (anonim)",
+        "en": "Identity hidden (anonymous)",
+    },
+    "queue.history": {"id": "Riwayat", "en": "History"},
+    "queue.channel": {"id": "Kanal", "en": "Channel"},
+    "queue.privacy": {"id": "Privasi", "en": "Privacy"},
+    "queue.sms_convert": {"id": "Jadikan laporan", "en": "Make a report"},
+    "queue.sms_discard": {"id": "Abaikan (bukan laporan)", "en": "Discard (not a report)"},
+    "queue.sms_empty": {"id": "Tidak ada SMS menunggu triase.", "en": "No SMS awaits triage."},
+    "queue.sms_converted": {
+        "id": "SMS dijadikan laporan {tid}.",
+        "en": "SMS turned into report {tid}.",
+    },
+    "queue.sms_discarded": {"id": "SMS diabaikan.", "en": "SMS discarded."},
+    "queue.sms_select": {"id": "Pilih satu SMS di tabel.", "en": "Select one SMS in the table."},
+    "queue.col.received": {"id": "Diterima (WIB)", "en": "Received (WIB)"},
+    "queue.col.sender": {"id": "Pengirim", "en": "Sender"},
+    "queue.col.text": {"id": "Isi SMS", "en": "Text"},
+}
+
+i18n.register(STRINGS)
