@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, html
 
 from dashboard import context
-from dashboard.callbacks import complaints_strings  # noqa: F401
+from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, fmt_number, local_time, t
 from dashboard.queries import complaints as q
 from store.complaints import category_label
@@ -156,6 +156,7 @@ def category_figure(df, lang: str) -> go.Figure:
     fig.update_layout(
         margin=dict(l=10, r=10, t=10, b=30),
         xaxis_title=t("unit.reports"),
+        yaxis=dict(dtick=1, automargin=True),
         template="plotly_white",
     )
     return fig
@@ -211,7 +212,7 @@ def refresh(period: str | None, category: str | None, view: str | None, _n: int 
     started = time.perf_counter()
     lang = current_lang()
     days = int(period or 30)
-    category = category or None
+    category = category if category and category != "all" else None
     view = view if view in ("live", "all", "closed") else "live"
     now = datetime.now(UTC)
     cfg = context.settings()

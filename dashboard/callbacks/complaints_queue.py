@@ -11,7 +11,7 @@ from dash import Input, Output, State, ctx, html, no_update
 from sqlalchemy import select
 
 from dashboard import context
-from dashboard.callbacks import complaints_strings  # noqa: F401
+from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.callbacks.lapor_status import status_badge
 from dashboard.i18n import current_lang, local_time, t
 from dashboard.queries import complaints as q
@@ -65,7 +65,7 @@ def opd_choices(_tab: str | None):
     lang = current_lang()
     with context.db().session() as s:
         opts = q.opd_options(s)
-    all_opd = [{"label": t("queue.all_opd"), "value": ""}, *opts]
+    all_opd = [{"label": t("queue.all_opd"), "value": "all"}, *opts]
     pick = [{"label": "— OPD —" if lang == "id" else "— agency —", "value": ""}, *opts]
     return all_opd, pick
 
@@ -88,8 +88,8 @@ def load_table(
         df = q.queue(
             s,
             statuses=statuses or None,
-            category=category or None,
-            opd_id=int(opd) if opd else None,
+            category=category if category and category != "all" else None,
+            opd_id=int(opd) if opd and opd.isdigit() else None,
             overdue_only=bool(overdue),
             search=search,
             sort=sort or "oldest",

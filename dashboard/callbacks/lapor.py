@@ -14,7 +14,7 @@ import dash_leaflet as dl
 from dash import Input, Output, State, html, no_update
 
 from dashboard import context
-from dashboard.callbacks import complaints_strings  # noqa: F401
+from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, local_time, t
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
 from dashboard import context
-from dashboard.callbacks import complaints_strings  # noqa: F401
+from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, local_time, t
 from store.complaints import (
     category_label,

@@ -7,9 +7,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.callbacks import complaints_strings  # noqa: F401
+from dashboard.callbacks import complaints_common  # noqa: F401
+from dashboard.callbacks.complaints_common import base_map, category_options
 from dashboard.i18n import current_lang, t
-from dashboard.pages.lapor import base_map, category_options
 
 dash.register_page(
     __name__,
@@ -47,10 +47,10 @@ def layout(**_kwargs) -> dbc.Container:
                     dbc.Select(
                         id="complaints-category",
                         options=[
-                            {"label": t("complaints.all_categories"), "value": ""},
+                            {"label": t("complaints.all_categories"), "value": "all"},
                             *category_options(lang),
                         ],
-                        value="",
+                        value="all",
                     ),
                 ],
                 md=3,
@@ -141,7 +141,7 @@ def layout(**_kwargs) -> dbc.Container:
                                         dcc.Graph(
                                             id="complaints-categories",
                                             config={"displayModeBar": False},
-                                            style={"height": "200px"},
+                                            style={"height": "280px"},
                                         )
                                     ),
                                 ],

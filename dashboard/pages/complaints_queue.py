@@ -8,9 +8,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
-from dashboard.callbacks import complaints_strings  # noqa: F401
+from dashboard.callbacks import complaints_common  # noqa: F401
+from dashboard.callbacks.complaints_common import category_options
 from dashboard.i18n import current_lang, t
-from dashboard.pages.lapor import category_options
 from store.complaints import OPEN_STATUSES, STATUS_LABELS, status_label
 
 dash.register_page(
@@ -62,14 +62,14 @@ def reports_tab(lang: str) -> html.Div:
                 dbc.Select(
                     id="queue-category",
                     options=[
-                        {"label": t("complaints.all_categories"), "value": ""},
+                        {"label": t("complaints.all_categories"), "value": "all"},
                         *category_options(lang),
                     ],  # fmt: skip
-                    value="",
+                    value="all",
                 ),
                 lg=2,
             ),
-            dbc.Col(dbc.Select(id="queue-opd", options=[], value=""), lg=2),
+            dbc.Col(dbc.Select(id="queue-opd", options=[], value="all"), lg=2),
             dbc.Col(
                 dbc.Input(id="queue-search", placeholder=t("queue.search"), debounce=True),
                 lg=2,

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import context
-from dashboard.callbacks import complaints_strings  # noqa: F401  (registers the strings)
+from dashboard.callbacks.complaints_common import base_map, category_options
 from dashboard.i18n import current_lang, t
-from store.complaints import CATEGORIES, category_label
 
 dash.register_page(
     __name__,
@@ -20,28 +18,6 @@ dash.register_page(
     order=80,
     roles="public",
 )
-
-
-def category_options(lang: str) -> list[dict[str, str]]:
-    opts = [{"label": category_label(c, lang), "value": c} for c in CATEGORIES if c != "other"]
-    opts.sort(key=lambda o: o["label"])
-    return [*opts, {"label": category_label("other", lang), "value": "other"}]
-
-
-def base_map(map_id: str, layer_id: str, height: str = "340px") -> dl.Map:
-    cfg = context.settings()
-    layers: list = []
-    if cfg.map_tile_url:
-        layers.append(dl.TileLayer(url=cfg.map_tile_url, attribution=cfg.map_tile_attribution))
-    layers.append(dl.LayerGroup(id=layer_id))
-    return dl.Map(
-        layers,
-        id=map_id,
-        center=[cfg.map_center_lat, cfg.map_center_lon],
-        zoom=cfg.map_zoom,
-        style={"height": height, "width": "100%"},
-        className="rounded border",
-    )
 
 
 def layout(**_kwargs) -> dbc.Container:

@@ -1,12 +1,17 @@
-"""UI strings of the E-Lapor pages (public form, status lookup, statistics, operator queue).
+"""Shared UI bits of the E-Lapor pages (public form, status lookup, statistics, operator
+queue): their strings, the category options and the base map.
 
-Kept in one module that pages and callbacks both import, so the keys are registered with
+Kept in one module that pages and callbacks both import (pages must not import each other:
+Dash Pages would load a page module twice), so the strings are registered with
 ``dashboard.i18n`` whichever is imported first.
 """
 
 from __future__ import annotations
 
-from dashboard import i18n
+import dash_leaflet as dl
+
+from dashboard import context, i18n
+from store.complaints import CATEGORIES, category_label
 
 STRINGS: dict[str, dict[str, str]] = {
     # public form
@@ -266,3 +271,25 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 i18n.register(STRINGS)
+
+
+def category_options(lang: str) -> list[dict[str, str]]:
+    opts = [{"label": category_label(c, lang), "value": c} for c in CATEGORIES if c != "other"]
+    opts.sort(key=lambda o: o["label"])
+    return [*opts, {"label": category_label("other", lang), "value": "other"}]
+
+
+def base_map(map_id: str, layer_id: str, height: str = "340px") -> dl.Map:
+    cfg = context.settings()
+    layers: list = []
+    if cfg.map_tile_url:
+        layers.append(dl.TileLayer(url=cfg.map_tile_url, attribution=cfg.map_tile_attribution))
+    layers.append(dl.LayerGroup(id=layer_id))
+    return dl.Map(
+        layers,
+        id=map_id,
+        center=[cfg.map_center_lat, cfg.map_center_lon],
+        zoom=cfg.map_zoom,
+        style={"height": height, "width": "100%"},
+        className="rounded border",
+    )
