@@ -235,13 +235,18 @@ COMPLAINT_CATEGORIES = {
 
 
 def _working_days_after(start: datetime, days: int) -> datetime:
-    t = start
-    left = days
-    while left > 0:
-        t += timedelta(days=1)
-        if (t + timedelta(hours=WIB)).weekday() < 5:
-            left -= 1
-    return t
+    """Deadlines as the complaint workflow computes them (weekends and holidays skipped)."""
+    from store.workdays import WorkCalendar, load_holidays
+
+    return WorkCalendar(load_holidays(DATA_DIR / "holidays_id.csv")).add_working_days(start, days)
+
+
+#: Notes the workflow requires on some transitions (store.complaints), for demo events.
+DEMO_EVENT_NOTES = {
+    ComplaintStatus.REJECTED: "Bukan kewenangan Pemerintah Kota (demo).",
+    ComplaintStatus.RESOLVED: "Sudah ditangani petugas di lapangan (demo).",
+    ComplaintStatus.CLOSED: "Ditutup otomatis: tidak ada tanggapan pelapor dalam 10 hari kerja.",
+}
 
 
 def seed_demo(
@@ -491,6 +496,9 @@ def seed_demo(
                     steps.append((status, when))
                 else:
                     break
+        autoclose = _working_days_after(resolved, 10)
+        if steps[-1][0] == ComplaintStatus.RESOLVED and autoclose < end:
+            steps.append((ComplaintStatus.CLOSED, autoclose))
         status, last = steps[-1]
         times = dict(steps)
         privacy = rng.choice(
@@ -522,6 +530,9 @@ def seed_demo(
                 "dispatched_at": times.get(ComplaintStatus.DISPATCHED),
                 "followed_up_at": times.get(ComplaintStatus.IN_PROGRESS),
                 "resolved_at": times.get(ComplaintStatus.RESOLVED),
+                "closed_at": times.get(ComplaintStatus.CLOSED)
+                or times.get(ComplaintStatus.REJECTED),
+                "autoclose_due": autoclose if ComplaintStatus.RESOLVED in times else None,
                 "dispatch_due": _working_days_after(t, 3),
                 "followup_due": _working_days_after(times[ComplaintStatus.DISPATCHED], 5)
                 if ComplaintStatus.DISPATCHED in times
@@ -547,7 +558,7 @@ def seed_demo(
                     "from_status": str(prev) if prev else None,
                     "to_status": str(status),
                     "actor": "warga" if status == ComplaintStatus.NEW else "operator.demo",
-                    "note": None,
+                    "note": DEMO_EVENT_NOTES.get(status),
                 }
             )
             prev = status
