@@ -170,14 +170,39 @@ def blur_boxes(frame: np.ndarray, boxes: list[Box], pad: float = 0.15) -> np.nda
     return out
 
 
+def _faces_in_regions(frame: np.ndarray, regions: list[Box], face_model_path) -> list[Box]:  # type: ignore[no-untyped-def]
+    fh, fw = frame.shape[:2]
+    found: list[Box] = []
+    for x, y, w, h in regions:
+        px, py = int(0.2 * w) + 8, int(0.1 * h) + 8
+        x0, y0, x1, y1 = max(0, x - px), max(0, y - py), min(fw, x + w + px), min(fh, y + h + py)
+        if x1 - x0 < 20 or y1 - y0 < 20:
+            continue
+        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
+        found += [
+            (bx + x0, by + y0, bw, bh) for bx, by, bw, bh in detect_faces(crop, face_model_path)
+        ]
+    return _merge(found)
+
+
 def blur_private(
-    frame: np.ndarray, face_model_path: str | os.PathLike[str] | None = None, plates: bool = True
+    frame: np.ndarray,
+    face_model_path: str | os.PathLike[str] | None = None,
+    plates: bool = True,
+    regions: list[Box] | None = None,
 ) -> tuple[np.ndarray, int, int]:
     """Blur faces and licence plates. Returns (new frame, n_faces, n_plates); the input array
-    is never modified. On any detector/blur error: (whole frame pixelated, -1, -1)."""
+    is never modified. On any detector/blur error: (whole frame pixelated, -1, -1).
+
+    ``regions`` (e.g. the person/vehicle boxes of the frame's :class:`FrameResult`) limits the
+    face search to those boxes: ~10x faster on busy CCTV, but a face on a person the detector
+    missed stays sharp, so leave it ``None`` for strict public output."""
     validate_frame(frame)
     try:
-        faces = detect_faces(frame, face_model_path)
+        if regions is not None:
+            faces = _faces_in_regions(frame, regions, face_model_path)
+        else:
+            faces = detect_faces(frame, face_model_path)
         plate_boxes = detect_plates(frame) if plates else []
         out = blur_boxes(frame, faces + plate_boxes)
         return out, len(faces), len(plate_boxes)
