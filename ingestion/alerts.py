@@ -43,7 +43,12 @@ MIN_WATER_CONFIDENCE = 0.2
 def open_alert(session: Session, rule: str, camera_id: int) -> Alert | None:
     return session.scalars(
         select(Alert)
-        .where(Alert.rule == rule, Alert.camera_id == camera_id, Alert.ended_at.is_(None))
+        .where(
+            Alert.rule == rule,
+            Alert.camera_id == camera_id,
+            Alert.ended_at.is_(None),
+            Alert.is_demo.is_(False),
+        )
         .order_by(Alert.started_at.desc())
         .limit(1)
     ).first()

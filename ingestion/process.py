@@ -102,6 +102,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the web server must read it
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

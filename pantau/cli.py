@@ -209,17 +209,9 @@ def run(
 
 
 def start_local_ingestion(settings: Settings):
-    """Start the camera simulator and local ingestion workers, if ingestion is installed.
+    """Start the camera simulator and local ingestion workers; returns an object with stop()."""
+    from ingestion.local import start_background
 
-    Returns an object with ``stop()``, or None when this build has no ingestion runtime yet.
-    """
-    try:
-        from ingestion.local import start_background
-    except ImportError:
-        console.print(
-            "[yellow]Ingestion workers are not available in this build; dashboard only.[/]"
-        )
-        return None
     return start_background(settings)
 
 

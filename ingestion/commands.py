@@ -1,0 +1,361 @@
+"""Ingestion commands of the ``pantau`` CLI: ingest, worker, simulate, analyze, sensors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from pantau.cli import app, console, fail, open_database, progress_bar, setup_logging
+from pantau.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+STATUS_STYLE = {"online": "green", "degraded": "yellow", "offline": "red", "unknown": "dim"}
+
+
+def _status_table(sup, started: float) -> Table:
+    rows = sup.status()
+    w = sup.writer.snapshot()
+    up = time.time() - started
+    table = Table(
+        title=f"Pantau ingestion — {len(rows)} cameras, {sup.n_workers} workers, up {up:.0f}s",
+        caption=(
+            f"written {w['observations']:,} obs in {w['batches']} batches "
+            f"(dupes {w['duplicates']}, retries {w['retries']}, dropped {w['dropped']}, "
+            f"pending {w['pending']}, last flush {w['last_flush_ms']} ms)"
+            + (f"  last error: {w['last_error']}" if w["last_error"] else "")
+        ),
+        expand=False,
+    )
+    for col in (
+        "camera",
+        "proto",
+        "status",
+        "samples",
+        "fail",
+        "reconn",
+        "last frame",
+        "fetch ms",
+        "proc ms",
+        "reason",
+    ):
+        table.add_column(col, overflow="fold", max_width=60 if col == "reason" else None)
+    now = time.time()
+    for r in rows[:60]:
+        age = f"{now - r['last_frame_at']:.0f}s ago" if r["last_frame_at"] else "-"
+        st = r["status"]
+        table.add_row(
+            r["code"],
+            r["protocol"],
+            f"[{STATUS_STYLE.get(st, '')}]{st}[/]" + (" …" if r["busy"] else ""),
+            str(r["samples"]),
+            str(r["failures"]),
+            str(r["reconnects"]),
+            age,
+            f"{r['last_fetch_ms']:.0f}" if r["last_fetch_ms"] else "-",
+            f"{r['last_process_ms']:.0f}" if r["last_process_ms"] else "-",
+            r["reason"] or "",
+        )
+    if len(rows) > 60:
+        table.add_row(f"... {len(rows) - 60} more", *[""] * 9)
+    return table
+
+
+@app.command()
+def ingest(
+    workers: int | None = typer.Option(None, help="Worker processes (default PANTAU_WORKERS)."),
+    celery: bool = typer.Option(
+        False, "--celery", help="Enqueue due cameras on Celery instead of local workers."
+    ),
+    duration: float = typer.Option(0, help="Stop after this many seconds (0: run until Ctrl+C)."),
+    simulate: int | None = typer.Option(
+        None,
+        help="Also serve this many simulated cameras (default PANTAU_SIMULATE_CAMERAS: 0 here).",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No live table, log lines only."),
+) -> None:
+    """Sample every enabled camera on its own interval, analyse, and write observations."""
+    setup_logging()
+    settings = get_settings()
+    database = open_database(settings)
+    if celery:
+        from ingestion.tasks import run_scheduler
+
+        console.print(f"[bold]Celery scheduler[/] on {settings.celery_broker_url} (Ctrl+C stops)")
+        run_scheduler(settings, database, duration=duration or None)
+        return
+    from ingestion.local import Supervisor, assign_simulated_cameras
+    from ingestion.simulator import CameraSimulator
+
+    simulator = None
+    if simulate:
+        sims = assign_simulated_cameras(database, settings, simulate, settings.simulator_port)
+        simulator = CameraSimulator(sims, "127.0.0.1", settings.simulator_port).start()
+        console.print(f"Simulating {len(sims)} cameras on {simulator.base_url}")
+    sup = Supervisor(settings, database, workers=workers)
+    started = time.time()
+    sup.start()
+    if not sup.slots:
+        console.print("[yellow]No enabled camera has a stream URL; nothing to sample.[/]")
+    try:
+        if quiet or not sys.stderr.isatty():
+            while not duration or time.time() - started < duration:
+                time.sleep(10)
+                w = sup.writer.snapshot()
+                online = sum(1 for r in sup.status() if r["status"] == "online")
+                logger.info(
+                    "%d/%d cameras online, %d observations written",
+                    online,
+                    len(sup.slots),
+                    w["observations"],
+                )
+        else:
+            with Live(_status_table(sup, started), console=console, refresh_per_second=1) as live:
+                while not duration or time.time() - started < duration:
+                    time.sleep(1)
+                    live.update(_status_table(sup, started))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("Stopping: flushing the writer...")
+        sup.stop()
+        if simulator is not None:
+            simulator.stop()
+    console.print(f"[green]Done[/]: {sup.writer.stats.observations:,} observations written")
+
+
+@app.command()
+def worker(
+    concurrency: int | None = typer.Option(None, help="Worker processes (default PANTAU_WORKERS)."),
+    loglevel: str = typer.Option("info", help="Celery log level."),
+) -> None:
+    """Start a Celery worker for scaled-out ingestion (needs Redis: PANTAU_CELERY_BROKER_URL)."""
+    from ingestion.celery_app import make_celery
+
+    settings = get_settings()
+    celery_app = make_celery(settings)
+    celery_app.worker_main(
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--concurrency={concurrency or settings.workers}",
+            "--queues=pantau.ingest",
+        ]
+    )
+
+
+@app.command()
+def simulate(
+    cameras: int = typer.Option(12, "--cameras", "-n", min=1, max=5000, help="How many cameras."),
+    port: int | None = typer.Option(None, help="Port (default PANTAU_SIMULATOR_PORT)."),
+    host: str = typer.Option("127.0.0.1", help="Listen address (loopback by default)."),
+    kinds: str = typer.Option(
+        "", help="Comma-separated scene kinds to cycle (street,crowd,flood,quiet,video)."
+    ),
+    faults: str = typer.Option("", help="Faults per camera, e.g. '3=hang,5=garbage'."),
+    fps: float = typer.Option(2.0, help="MJPEG frames per second."),
+    video: Path | None = typer.Option(None, help="Video file for 'video' cameras."),
+) -> None:
+    """Serve simulated CCTV cameras (MJPEG and JPEG snapshot endpoints) on loopback."""
+    from ingestion.simulator import FAULTS, CameraSimulator, make_cameras
+
+    setup_logging()
+    settings = get_settings()
+    fault_map: dict[int, str] = {}
+    for part in filter(None, (p.strip() for p in faults.split(","))):
+        idx, _, mode = part.partition("=")
+        if not idx.isdigit() or mode not in FAULTS:
+            raise fail(f"bad fault {part!r}: use INDEX=MODE with MODE in {', '.join(FAULTS)}")
+        fault_map[int(idx)] = mode
+    try:
+        cams = make_cameras(
+            cameras,
+            kinds=[k.strip() for k in kinds.split(",") if k.strip()] or None,
+            faults=fault_map,
+            fps=fps,
+            video=str(video) if video else None,
+        )
+        sim = CameraSimulator(cams, host, port or settings.simulator_port)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(
+        f"[green]{len(cams)} cameras[/] on {sim.base_url}  (list: {sim.base_url}/cameras)"
+    )
+    for c in cams[:10]:
+        console.print(
+            f"  {c.index}: {c.kind:7s} {sim.url(c.index, 'mjpeg')}  {sim.url(c.index, 'snapshot')}"
+        )
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
+def _parse_frames(spec: str) -> list[int]:
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if "-" in part:
+            a, _, b = part.partition("-")
+            if not (a.isdigit() and b.isdigit()) or int(b) < int(a):
+                raise ValueError(f"bad frame range {part!r}")
+            out.extend(range(int(a), int(b) + 1))
+        elif part.isdigit():
+            out.append(int(part))
+        else:
+            raise ValueError(f"bad frame index {part!r}")
+    return sorted(set(out))
+
+
+@app.command()
+def analyze(
+    file: Path = typer.Argument(..., help="An image (JPEG/PNG) or a video file."),
+    frames: str = typer.Option("0", help="Video frames to analyse, e.g. '0,50,100' or '0-20'."),
+    detector: str | None = typer.Option(None, help="auto, mediapipe, hog, blob, blob+hog."),
+    config: Path | None = typer.Option(
+        None, help="JSON analytics config (rois, lines, flood) as stored on the camera."
+    ),
+    as_json: bool = typer.Option(True, "--json/--table", help="One JSON object per frame."),
+    annotate_dir: Path | None = typer.Option(None, help="Write annotated frames here."),
+) -> None:
+    """Run the analytics on an image or chosen video frames (check a camera before adding it).
+
+    Consecutive frames are analysed as one camera would be (the motion gate and background
+    model carry over), so pass several frames for the blob detector to warm up."""
+    import cv2
+
+    from analytics.pipeline import Analyser
+    from ingestion.sources import CorruptFrame, decode_jpeg
+
+    settings = get_settings()
+    if not file.is_file():
+        raise fail(f"no such file: {file}")
+    try:
+        indices = _parse_frames(frames)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    cfg = {}
+    if config is not None:
+        try:
+            cfg = json.loads(config.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise fail(f"cannot read config {config}: {exc}") from exc
+    model = settings.mediapipe_model_path
+    try:
+        analyser = Analyser(
+            cfg,
+            detector=detector or cfg.get("detector") or settings.detector,
+            model_path=str(model) if Path(model).is_file() else None,
+        )
+    except Exception as exc:
+        raise fail(f"analytics config rejected: {exc}") from exc
+    images: list[tuple[int, object]] = []
+    if file.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}:
+        try:
+            images.append((0, decode_jpeg(file.read_bytes(), settings.frame_max_width)))
+        except CorruptFrame as exc:
+            raise fail(f"{file}: {exc}") from exc
+    else:
+        cap = cv2.VideoCapture(str(file))
+        if not cap.isOpened():
+            raise fail(f"{file}: not a readable image or video")
+        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        bad = [i for i in indices if total and i >= total]
+        if bad:
+            raise fail(f"{file} has {total} frames; frame(s) {bad} do not exist")
+        pos = -1
+        for i in indices:
+            if i != pos + 1:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+            ok, img = cap.read()
+            pos = i
+            if not ok:
+                raise fail(f"{file}: cannot decode frame {i}")
+            from ingestion.sources import downscale
+
+            images.append((i, downscale(img, settings.frame_max_width)))
+        cap.release()
+    if annotate_dir:
+        annotate_dir.mkdir(parents=True, exist_ok=True)
+    table = (
+        None
+        if as_json
+        else Table("frame", "people", "vehicles", "motion", "water", "analyser", "ms")
+    )
+    for i, img in images:
+        t0 = time.perf_counter()
+        res = analyser.analyse(img, ts=None)
+        ms = (time.perf_counter() - t0) * 1000
+        out = {
+            "frame": i,
+            "width": int(img.shape[1]),
+            "height": int(img.shape[0]),
+            "people": res.people,
+            "vehicles": dict(res.vehicles),
+            "vehicles_total": res.vehicles_total,
+            "bicycles": res.bicycles,
+            "motion": res.motion_ratio,
+            "water_coverage": res.water_coverage,
+            "water_confidence": res.water_confidence,
+            "reused": res.reused_from_previous,
+            "analyser": res.analyser,
+            "ms": round(ms, 1),
+        }
+        if annotate_dir:
+            from analytics.annotate import annotate
+
+            cv2.imwrite(
+                str(annotate_dir / f"{file.stem}_{i:06d}.jpg"), annotate(img, res, analyser.config)
+            )
+        if table is None:
+            print(json.dumps(out), flush=True)
+        else:
+            table.add_row(
+                str(i),
+                str(res.people),
+                str(res.vehicles_total),
+                f"{res.motion_ratio:.3f}",
+                "-" if res.water_coverage is None else f"{res.water_coverage:.2f}",
+                res.analyser,
+                f"{ms:.0f}",
+            )
+    if table is not None:
+        console.print(table)
+
+
+@app.command()
+def sensors(
+    duration: float = typer.Option(0, help="Stop after this many seconds (0: until Ctrl+C)."),
+) -> None:
+    """Subscribe to IoT sensor readings over MQTT (PANTAU_MQTT_URL, PANTAU_MQTT_TOPIC)."""
+    from ingestion.sensors import SensorSubscriber
+
+    setup_logging()
+    settings = get_settings()
+    database = open_database(settings)
+    sub = SensorSubscriber(settings, database)
+    try:
+        sub.start()
+    except OSError as exc:
+        raise fail(f"cannot reach the MQTT broker {settings.mqtt_url}: {exc}") from exc
+    console.print(f"Listening on {settings.mqtt_url} topic {settings.mqtt_topic!r} (Ctrl+C stops)")
+    started = time.time()
+    try:
+        while not duration or time.time() - started < duration:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sub.stop()
+    console.print(f"{sub.stats}")
+
+
+__all__ = ["progress_bar"]

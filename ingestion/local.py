@@ -1,0 +1,543 @@
+"""Local mode: one machine, a pool of worker processes, one scheduler, one writer.
+
+::
+
+    supervisor (this process)                      worker processes (one per core)
+    ─────────────────────────                      ───────────────────────────────
+    scheduler: heap of (due, camera) ──task──>     fetch threads (timeouts; persistent readers
+    health: counters, backoff, watchdog            for fast streaming cameras) -> process_sample
+    writer: batches -> store      <──result──      (one analysis at a time per process)
+
+Cameras are sharded over workers by id, so a camera's analysis state (motion background) and its
+persistent stream reader stay in one process. A camera is never dispatched twice at once. Every
+fetch has a deadline, and the watchdog fails (and, if a worker stops heartbeating, restarts the
+worker of) any sample that overstays, so a dead, hanging, slow or garbage-sending camera costs
+one fetch thread, never the others' cadence.
+
+``start_background(settings)`` (used by ``pantau run``) starts the camera simulator (when
+``settings.simulate_cameras > 0``) and the supervisor in background threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import logging
+import multiprocessing as mp
+import os
+import queue
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ingestion.health import CameraHealth
+from ingestion.process import CameraSpec, SampleResult
+from ingestion.writer import Writer
+from pantau.settings import Settings
+from store.db import Database
+from store.models import Camera
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# worker process
+@dataclass
+class Task:
+    camera: CameraSpec
+    due: float  # epoch seconds: the sample's timestamp
+
+
+@dataclass
+class Failure:
+    camera_id: int
+    due: float
+    kind: str
+    reason: str
+    fetch_ms: float | None = None
+
+
+@dataclass
+class Success:
+    camera_id: int
+    due: float
+    result: SampleResult
+    fetch_ms: float
+    reopened: bool
+
+
+def fetch_frame(source_cache: dict, camera: CameraSpec, settings: Settings, client: Any = None):
+    """Fetch one frame of ``camera`` (reusing a persistent reader when there is one).
+
+    Returns (frame, reopened). Raises SourceError; a failing persistent reader is dropped so the
+    next attempt reconnects.
+    """
+    from ingestion.sources import SnapshotSource, Timeouts, open_source
+
+    timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
+    persistent = (
+        camera.protocol in ("rtsp", "hls", "mjpeg")
+        and camera.interval_s <= settings.persistent_reader_max_interval_s
+    ) or camera.protocol == "file"
+    key = camera.id
+    cached = source_cache.get(key)
+    if cached is not None and (cached[0] != (camera.url, camera.protocol)):
+        cached[1].close()
+        source_cache.pop(key, None)
+        cached = None
+    reopened = False
+    if cached is None:
+        if camera.protocol == "snapshot" and client is not None:
+            src = SnapshotSource(camera.url, timeouts, settings.frame_max_width, client=client)
+        else:
+            src = open_source(
+                camera.url,
+                camera.protocol,
+                timeouts,
+                max_width=settings.frame_max_width,
+                persistent=persistent,
+            )
+        reopened = True
+        if persistent:
+            source_cache[key] = ((camera.url, camera.protocol), src)
+    else:
+        src = cached[1]
+    try:
+        frame = src.read()
+    except Exception:
+        src.close()
+        source_cache.pop(key, None)
+        raise
+    if not persistent:
+        src.close()
+    return frame, reopened
+
+
+def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Queue) -> None:
+    """Entry point of a worker process."""
+    import httpx
+
+    from ingestion.process import SampleProcessor
+    from ingestion.sources import SourceError, Timeouts
+
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s worker{index} %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with contextlib.suppress(Exception):
+        import cv2
+
+        cv2.setNumThreads(1)  # one process per core already
+    settings = Settings.model_validate_json(settings_json)
+    processor = SampleProcessor(settings)
+    sources: dict = {}
+    timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
+    client = httpx.Client(
+        timeout=timeouts.httpx(),
+        limits=httpx.Limits(max_connections=settings.fetch_threads * 2),
+        follow_redirects=True,
+    )
+    analysis_lock = threading.Lock()  # CPU work: one at a time per process
+    pool = ThreadPoolExecutor(max_workers=settings.fetch_threads, thread_name_prefix="fetch")
+
+    def run(task: Task) -> None:
+        cam = task.camera
+        t0 = time.perf_counter()
+        try:
+            frame, reopened = fetch_frame(sources, cam, settings, client)
+        except SourceError as exc:
+            results.put(
+                Failure(cam.id, task.due, exc.kind, str(exc), (time.perf_counter() - t0) * 1000)
+            )
+            return
+        except Exception as exc:
+            logger.exception("fetch of %s crashed", cam.code)
+            results.put(Failure(cam.id, task.due, "error", f"{type(exc).__name__}: {exc}"))
+            return
+        fetch_ms = (time.perf_counter() - t0) * 1000
+        if reopened and cam.protocol != "snapshot":
+            processor.reset(cam.id)
+        try:
+            with analysis_lock:
+                result = processor.process_sample(cam, frame, datetime.fromtimestamp(task.due, UTC))
+            result.timings_ms["fetch"] = round(fetch_ms, 3)
+            results.put(Success(cam.id, task.due, result, fetch_ms, reopened))
+        except Exception as exc:
+            logger.exception("analysis of %s failed", cam.code)
+            results.put(Failure(cam.id, task.due, "analysis", f"{type(exc).__name__}: {exc}"[:200]))
+
+    last_beat = 0.0
+    parent = os.getppid()
+    try:
+        while True:
+            if os.getppid() != parent:  # the supervisor died without stopping us
+                logger.warning("supervisor is gone; worker %d exits", index)
+                break
+            now = time.monotonic()
+            if now - last_beat >= HEARTBEAT_S:
+                results.put(("heartbeat", index, os.getpid()))
+                last_beat = now
+            try:
+                task = tasks.get(timeout=HEARTBEAT_S)
+            except queue.Empty:
+                continue
+            if task is None:
+                break
+            pool.submit(run, task)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for _, src in list(sources.values()):
+            with contextlib.suppress(Exception):
+                src.close()
+        client.close()
+
+
+# --------------------------------------------------------------------------------------------
+# supervisor
+@dataclass
+class _Slot:
+    spec: CameraSpec
+    health: CameraHealth
+    due: float
+    inflight_since: float | None = None
+    inflight_due: float | None = None
+    gen: int = 0
+
+
+class Supervisor:
+    """Schedules cameras on a pool of worker processes and writes their results."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database | None = None,
+        *,
+        workers: int | None = None,
+        reload_every_s: float = 30.0,
+        camera_ids: list[int] | None = None,
+        writer: Writer | None = None,
+        backoff_base_s: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.db = database or Database(settings.sqlalchemy_url)
+        self.n_workers = max(1, workers or settings.workers)
+        self.reload_every_s = reload_every_s
+        self.camera_ids = camera_ids
+        self.backoff_base_s = backoff_base_s
+        self.writer = writer or Writer(self.db, settings)
+        self.slots: dict[int, _Slot] = {}
+        self._heap: list[tuple[float, int, int]] = []
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._ctx = mp.get_context("spawn")
+        self._results: Any = self._ctx.Queue()
+        self._task_qs: list[Any] = []
+        self._procs: list[Any] = []
+        self._beats: dict[int, float] = {}
+        self._threads: list[threading.Thread] = []
+        self.started_at = time.time()
+        self.worker_restarts = 0
+        self.dispatched = 0
+
+    # -- cameras --------------------------------------------------------------------------------
+    def load_cameras(self) -> int:
+        """(Re)read enabled cameras with a stream URL; new ones are due now (staggered)."""
+        with self.db.session() as s:
+            q = select(Camera).where(Camera.enabled.is_(True), Camera.stream_url.is_not(None))
+            if self.camera_ids is not None:
+                q = q.where(Camera.id.in_(self.camera_ids))
+            rows = list(s.scalars(q))
+            specs = {c.id: CameraSpec.from_camera(c, self.settings) for c in rows if c.stream_url}
+            statuses = {c.id: (c.status, c.status_reason) for c in rows}
+        now = time.time()
+        with self._lock:
+            for cam_id in list(self.slots):
+                if cam_id not in specs:
+                    del self.slots[cam_id]  # disabled or removed
+            for cam_id, spec in specs.items():
+                slot = self.slots.get(cam_id)
+                if slot is None:
+                    health = CameraHealth(
+                        cam_id,
+                        spec.code,
+                        offline_after=self.settings.offline_after_failures,
+                        backoff_base_s=self.backoff_base_s,
+                        backoff_max_s=self.settings.reconnect_max_s,
+                        slow_fetch_s=max(1.0, self.settings.read_timeout_s * 0.6),
+                    )
+                    health.status, health.reason = statuses[cam_id]
+                    due = now + random.uniform(0, min(5.0, spec.interval_s * 0.5))
+                    self.slots[cam_id] = _Slot(spec, health, due)
+                    heapq.heappush(self._heap, (due, cam_id, 0))
+                else:
+                    slot.spec = spec
+        return len(specs)
+
+    # -- processes ------------------------------------------------------------------------------
+    def _spawn(self, index: int) -> None:
+        q = self._ctx.Queue()
+        p = self._ctx.Process(
+            target=_worker_main,
+            args=(index, self.settings.model_dump_json(), q, self._results),
+            name=f"pantau-worker-{index}",
+            daemon=True,
+        )
+        p.start()
+        if index < len(self._procs):
+            self._task_qs[index], self._procs[index] = q, p
+        else:
+            self._task_qs.append(q)
+            self._procs.append(p)
+        self._beats[index] = time.monotonic() + 30.0  # grace period for imports
+        logger.info("ingestion worker %d started (pid %s)", index, p.pid)
+
+    def start(self) -> Supervisor:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        n = self.load_cameras()
+        logger.info("ingestion: %d cameras, %d worker processes", n, self.n_workers)
+        for i in range(self.n_workers):
+            self._spawn(i)
+        self.writer.start()
+        for target, name in (
+            (self._schedule_loop, "scheduler"),
+            (self._collect_loop, "collector"),
+            (self._watchdog_loop, "watchdog"),
+        ):
+            t = threading.Thread(target=target, name=f"pantau-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for q in self._task_qs:
+            with contextlib.suppress(Exception):
+                q.put(None)
+        for p in self._procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+                p.join(timeout=2)
+        for t in self._threads:
+            t.join(timeout=3)
+        self.writer.stop()
+        logger.info("ingestion stopped")
+
+    # -- loops ----------------------------------------------------------------------------------
+    def _shard(self, cam_id: int) -> int:
+        return cam_id % self.n_workers
+
+    def _schedule_loop(self) -> None:
+        last_reload = time.monotonic()
+        while not self._stop.is_set():
+            now = time.time()
+            dispatched = False
+            with self._lock:
+                while self._heap and self._heap[0][0] <= now:
+                    due, cam_id, gen = heapq.heappop(self._heap)
+                    slot = self.slots.get(cam_id)
+                    if slot is None or gen != slot.gen or slot.inflight_since is not None:
+                        continue
+                    due = round(due, 3)
+                    slot.inflight_since = time.monotonic()
+                    slot.inflight_due = due
+                    self._task_qs[self._shard(cam_id)].put(Task(slot.spec, due))
+                    self.dispatched += 1
+                    dispatched = True
+                wait = (self._heap[0][0] - time.time()) if self._heap else 0.5
+            if not dispatched:
+                self._stop.wait(max(0.01, min(0.5, wait)))
+            if time.monotonic() - last_reload >= self.reload_every_s:
+                last_reload = time.monotonic()
+                try:
+                    self.load_cameras()
+                except Exception:
+                    logger.exception("reloading cameras failed; keeping the current list")
+
+    def _reschedule(self, slot: _Slot, due: float) -> None:
+        slot.gen += 1
+        slot.due = due
+        heapq.heappush(self._heap, (due, slot.spec.id, slot.gen))
+
+    def _collect_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                msg = self._results.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+            try:
+                self._handle(msg)
+            except Exception:
+                logger.exception("handling a worker message failed")
+
+    def _handle(self, msg: Any) -> None:
+        if isinstance(msg, tuple) and msg and msg[0] == "heartbeat":
+            self._beats[msg[1]] = time.monotonic()
+            return
+        now = time.time()
+        with self._lock:
+            slot = self.slots.get(msg.camera_id)
+            if slot is None:
+                if isinstance(msg, Success):  # camera removed meanwhile: keep its data
+                    self.writer.submit(msg.result)
+                return
+            if slot.inflight_due is not None and msg.due != slot.inflight_due:
+                return  # a late answer to a sample the watchdog already failed
+            slot.inflight_since = slot.inflight_due = None
+            h = slot.health
+            if isinstance(msg, Success):
+                if msg.reopened and h.failures and slot.spec.protocol != "snapshot":
+                    h.reconnects += 1
+                transition = h.record_success(
+                    now, msg.fetch_ms, msg.result.timings_ms.get("process")
+                )
+                self.writer.submit(msg.result)
+                nxt = msg.due + slot.spec.interval_s
+                if nxt < now:  # fell behind (slow camera, busy box): skip ahead, keep cadence
+                    nxt = now + random.uniform(0, min(1.0, slot.spec.interval_s * 0.1))
+            else:
+                transition = h.record_failure(msg.kind, msg.reason, now)
+                nxt = now + h.retry_delay(slot.spec.interval_s)
+            if transition is not None:
+                self.writer.submit(transition)
+            self._reschedule(slot, nxt)
+
+    def _watchdog_loop(self) -> None:
+        budget = self.settings.connect_timeout_s + self.settings.read_timeout_s + 30.0
+        while not self._stop.wait(1.0):
+            now_m = time.monotonic()
+            # a worker process that stopped heartbeating is replaced
+            for i, p in enumerate(list(self._procs)):
+                stale = now_m - self._beats.get(i, now_m) > 15.0
+                if not p.is_alive() or stale:
+                    logger.error(
+                        "worker %d %s; restarting it", i, "died" if not p.is_alive() else "hangs"
+                    )
+                    with contextlib.suppress(Exception):
+                        p.kill()
+                    self.worker_restarts += 1
+                    self._spawn(i)
+            with self._lock:
+                for slot in self.slots.values():
+                    if slot.inflight_since is not None and now_m - slot.inflight_since > budget:
+                        transition = slot.health.record_failure(
+                            "stall", f"no answer within {budget:.0f}s", time.time()
+                        )
+                        if transition is not None:
+                            self.writer.submit(transition)
+                        slot.inflight_since = slot.inflight_due = None
+                        self._reschedule(
+                            slot, time.time() + slot.health.retry_delay(slot.spec.interval_s)
+                        )
+
+    # -- reporting ------------------------------------------------------------------------------
+    def status(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = []
+            for slot in sorted(self.slots.values(), key=lambda s: s.spec.code):
+                d = slot.health.snapshot()
+                d["protocol"] = slot.spec.protocol
+                d["interval_s"] = slot.spec.interval_s
+                d["next_in_s"] = round(slot.due - time.time(), 1)
+                d["busy"] = slot.inflight_since is not None
+                rows.append(d)
+            return rows
+
+
+# --------------------------------------------------------------------------------------------
+# simulated demo cameras for `pantau run`
+def assign_simulated_cameras(database: Database, settings: Settings, n: int, port: int) -> list:
+    """Point the first ``n`` cameras without a stream URL (or already simulated) at simulator
+    URLs, persist that, and return the simulator's camera list (same order)."""
+    from analytics.synthetic import SyntheticScene
+    from ingestion.simulator import SimCamera, default_video
+
+    video = default_video()
+    sims: list[SimCamera] = []
+    with database.session() as s:
+        cams = list(s.scalars(select(Camera).order_by(Camera.code)))
+        chosen = [
+            c for c in cams if not c.stream_url or (c.config or {}).get("simulated") is not None
+        ][:n]
+        crowd_seen = 0
+        for i, cam in enumerate(chosen):
+            tags = set(cam.tags or [])
+            if "flood" in tags and i % 2 == 0:
+                kind = "flood"
+            elif "crowd" in tags:
+                kind = "video" if video and crowd_seen % 2 == 1 else "crowd"
+                crowd_seen += 1
+            else:
+                kind = "quiet" if i % 7 == 6 else "street"
+            protocol = "mjpeg" if i % 2 == 0 else "snapshot"
+            suffix = "mjpeg" if protocol == "mjpeg" else "snapshot.jpg"
+            cam.stream_url = f"http://127.0.0.1:{port}/cam/{i}/{suffix}"
+            cam.protocol = protocol
+            config = dict(cam.config or {})
+            config["simulated"] = kind
+            if kind != "video":
+                scene_cfg = SyntheticScene(kind, 1000 + i, 640, 360).analytics_config()
+                cam.rois = scene_cfg["rois"]
+                cam.lines = scene_cfg["lines"]
+                if kind == "flood" or "flood" in tags:
+                    config["flood"] = scene_cfg["flood"]
+                else:
+                    config.pop("flood", None)
+            else:
+                cam.rois, cam.lines = [], []
+                config.pop("flood", None)
+            cam.config = config
+            sims.append(
+                SimCamera(
+                    index=i,
+                    kind=kind,
+                    seed=1000 + i,
+                    video=video if kind == "video" else None,
+                    fps=2.0,
+                    time_offset=(i * 53.0) % 300.0,
+                )
+            )
+    return sims
+
+
+class Background:
+    """What ``start_background`` returns: ``stop()`` ends the supervisor and the simulator."""
+
+    def __init__(self, supervisor: Supervisor | None, simulator: Any | None) -> None:
+        self.supervisor = supervisor
+        self.simulator = simulator
+
+    def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+def start_background(settings: Settings, database: Database | None = None) -> Background:
+    """Start the simulator (if ``settings.simulate_cameras``) and the local supervisor."""
+    from ingestion.simulator import CameraSimulator
+
+    database = database or Database(settings.sqlalchemy_url)
+    database.migrate()
+    simulator = None
+    if settings.simulate_cameras > 0:
+        sims = assign_simulated_cameras(
+            database, settings, settings.simulate_cameras, settings.simulator_port
+        )
+        if sims:
+            simulator = CameraSimulator(sims, "127.0.0.1", settings.simulator_port).start()
+    supervisor = Supervisor(settings, database).start()
+    return Background(supervisor, simulator)
