@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 import dash
@@ -70,6 +71,28 @@ def opd_choices(_tab: str | None):
     return all_opd, pick
 
 
+_AUTOCLOSE_EVERY_S = 600.0
+_last_autoclose = 0.0
+
+
+def autoclose_due_reports() -> int:
+    """Close resolved reports past their 10 working days, at most every 10 minutes (the queue
+    is open all day in a command center, so this is the natural place to run it)."""
+    global _last_autoclose
+    now = time.monotonic()
+    if now - _last_autoclose < _AUTOCLOSE_EVERY_S:
+        return 0
+    _last_autoclose = now
+    try:
+        closed = _service().auto_close()
+    except Exception:  # never break the queue for it
+        logger.exception("auto-close failed")
+        return 0
+    if closed:
+        logger.info("auto-closed %d resolved reports without reply", closed)
+    return closed
+
+
 def load_table(
     statuses: list[str] | None,
     category: str | None,
@@ -83,6 +106,7 @@ def load_table(
     """Rows for the table; selection is cleared so a refresh never shifts what is selected."""
     lang = current_lang()
     tz = context.settings().timezone
+    autoclose_due_reports()
     now = datetime.now(UTC)
     with context.db().session() as s:
         df = q.queue(
