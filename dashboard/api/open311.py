@@ -320,6 +320,8 @@ def list_requests(fmt: str):
         end = parse_w3c(args["end_date"], "end_date") if args.get("end_date") else None
         if start and end and start > end:
             raise Open311Error(400, "start_date must be before end_date")
+        if start and end and end - start > timedelta(days=DEFAULT_WINDOW_DAYS):
+            raise Open311Error(400, "start_date and end_date may not span more than 90 days")
         if start is None and end is None:
             end = now
             start = now - timedelta(days=DEFAULT_WINDOW_DAYS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from pantau.settings import Settings
 from store.complaints import NewComplaint
+from store.db import Database
 
 API_KEY = "test-open311-key"
 SMS_TOKEN = "test-sms-token"
@@ -18,3 +20,9 @@ def report(**kw) -> NewComplaint:
     }
     values.update(kw)
     return NewComplaint(**values)
+
+
+def make_app(settings: Settings, database: Database):
+    from dashboard.app import create_app
+
+    return create_app(settings, database)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from complaints_helpers import API_KEY, OPERATOR, SMS_TOKEN  # noqa: F401
+from complaints_helpers import API_KEY, OPERATOR, SMS_TOKEN, make_app  # noqa: F401
 
 from pantau.settings import Settings
 from store.complaints import ComplaintService
@@ -59,12 +59,6 @@ def sqlite_seeded(sqlite_db: Database) -> Database:
     with sqlite_db.session() as s:
         seed_opd(s)
     return sqlite_db
-
-
-def make_app(settings: Settings, database: Database):
-    from dashboard.app import create_app
-
-    return create_app(settings, database)
 
 
 @pytest.fixture
