@@ -1,0 +1,57 @@
+"""Helpers shared by the ingestion tests (imported by name: this folder is on sys.path)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_DATA = Path(__file__).resolve().parent.parent / "data"
+VIDEO = TEST_DATA / "vtest_trim.avi"
+
+
+def require_service(name: str, reason: str) -> None:
+    """Fail in CI, skip elsewhere (same rule as tests/conftest.py)."""
+    message = f"{name} unavailable: {reason}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: services must be running)")
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2):  # noqa: ANN001
+    """Poll ``predicate`` until truthy (returned) or ``timeout`` (returns the last value)."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+def make_camera(session, code: str, url: str, protocol: str, **kw):  # noqa: ANN001, ANN201
+    """Insert a camera row for tests."""
+    from store.models import Camera
+
+    cam = Camera(
+        code=code,
+        name=kw.pop("name", code),
+        lat=-2.99,
+        lon=104.76,
+        stream_url=url,
+        protocol=protocol,
+        sample_interval_s=kw.pop("sample_interval_s", 1),
+        **kw,
+    )
+    session.add(cam)
+    session.flush()
+    return cam
