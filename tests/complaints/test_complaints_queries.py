@@ -1,0 +1,92 @@
+"""Read side: server-side heatmap cells, KPIs with overdue counts, per-OPD performance and the
+operator queue, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from complaints_helpers import report
+from sqlalchemy import select
+
+from dashboard.queries import complaints as q
+from store.models import ComplaintStatus, Opd
+
+S = ComplaintStatus
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+
+
+def pupr(db) -> int:
+    with db.session() as s:
+        return s.scalar(select(Opd.id).where(Opd.code == "PUPR"))
+
+
+def test_heatmap_cells_group_on_the_server(svc, seeded):
+    # three reports in one ~550 m cell, one in another, one old closed, one rejected
+    for lat, lon in ((-2.9761, 104.7451), (-2.9762, 104.7452), (-2.9763, 104.7453)):
+        svc.submit(report(lat=lat, lon=lon), now=NOW - timedelta(days=2))
+    svc.submit(report(lat=-2.9500, lon=104.7000, category="waste"), now=NOW - timedelta(days=1))
+    old = svc.submit(report(lat=-2.9900, lon=104.7700), now=NOW - timedelta(days=20)).complaint
+    svc.transition(old.id, S.VERIFIED, actor="o", now=NOW - timedelta(days=20))
+    svc.transition(
+        old.id, S.DISPATCHED, actor="o", opd_id=pupr(seeded), now=NOW - timedelta(days=20)
+    )
+    svc.transition(old.id, S.RESOLVED, actor="o", note="ok", now=NOW - timedelta(days=15))
+    spam = svc.submit(report(lat=-2.9000, lon=104.8000), now=NOW - timedelta(days=1)).complaint
+    svc.transition(spam.id, S.REJECTED, actor="o", note="spam", now=NOW - timedelta(days=1))
+    with seeded.session() as s:
+        live = q.heatmap_cells(s, days=30, view="live", now=NOW)
+        everything = q.heatmap_cells(s, days=30, view="all", now=NOW)
+        closed = q.heatmap_cells(s, days=30, view="closed", now=NOW)
+        waste = q.heatmap_cells(s, days=30, view="all", category="waste", now=NOW)
+        week = q.heatmap_cells(s, days=7, view="all", now=NOW)
+    assert sorted(c["total"] for c in live) == [1, 3]  # the resolved one faded out (15 days)
+    assert sorted(c["total"] for c in everything) == [1, 1, 3]  # rejected never counted
+    assert [c["total"] for c in closed] == [1] and closed[0]["open"] == 0
+    assert [c["total"] for c in waste] == [1]
+    assert sum(c["total"] for c in week) == 4
+    top = live[0]
+    (south, west), (north, east) = q.cell_bounds(top["cy"], top["cx"], 0.005)
+    assert south <= -2.9763 <= north and west <= 104.7451 <= east
+    gj = q.cells_geojson(live, 0.005)
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 2
+    ring = gj["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 5
+
+
+def test_recently_resolved_fade_instead_of_vanishing(svc, seeded):
+    c = svc.submit(report(), now=NOW - timedelta(days=3)).complaint
+    svc.transition(c.id, S.VERIFIED, actor="o", now=NOW - timedelta(days=3))
+    svc.transition(c.id, S.DISPATCHED, actor="o", opd_id=pupr(seeded), now=NOW - timedelta(days=3))
+    svc.transition(c.id, S.RESOLVED, actor="o", note="ok", now=NOW - timedelta(days=1))
+    with seeded.session() as s:
+        cells = q.heatmap_cells(s, days=30, view="live", now=NOW)
+    assert len(cells) == 1 and 0 < cells[0]["weight"] < 1 and cells[0]["open"] == 0
+
+
+def test_kpis_overdue_and_opd_performance(svc, seeded):
+    late = svc.submit(report(), now=NOW - timedelta(days=10)).complaint  # never dispatched
+    on_time = svc.submit(report(lat=-2.95), now=NOW - timedelta(days=8)).complaint
+    svc.dispatch_many([on_time.id], pupr(seeded), actor="o", now=NOW - timedelta(days=8, hours=-5))
+    slow = svc.submit(report(lat=-2.96), now=NOW - timedelta(days=20)).complaint
+    svc.dispatch_many([slow.id], pupr(seeded), actor="o", now=NOW - timedelta(days=12))  # late
+    svc.transition(slow.id, S.RESOLVED, actor="o", note="ok", now=NOW - timedelta(days=11))
+    with seeded.session() as s:
+        k = q.kpis(s, days=30, now=NOW)
+        perf = q.opd_performance(s, days=30, now=NOW)
+        queue = q.queue(s, now=NOW)
+        overdue = q.queue(s, now=NOW, overdue_only=True)
+        found = q.queue(s, now=NOW, statuses=list(S), search=slow.tracking_id.lower())
+    assert k.total == 3 and k.open_now == 2
+    assert k.overdue_dispatch == 1  # `late`
+    assert k.overdue_followup == 1  # `on_time` was dispatched 8 days ago, OPD silent
+    assert k.dispatch_on_time_pct == 50.0
+    row = perf.iloc[0]
+    assert row["opd"] == "Dinas PUPR" and row["reports"] == 2 and row["late_now"] == 1
+    assert row["dispatch_on_time_pct"] == 50.0
+    assert abs(row["median_resolve_h"] - 9 * 24) < 0.01
+    assert set(queue["tracking_id"]) == {late.tracking_id, on_time.tracking_id}
+    assert dict(zip(overdue["tracking_id"], overdue["overdue"], strict=True)) == {
+        late.tracking_id: "dispatch",
+        on_time.tracking_id: "followup",
+    }
+    assert list(found["tracking_id"]) == [slow.tracking_id]
