@@ -29,7 +29,7 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 def _nav_links(lang: str) -> list:
     """Links for the registered pages that ask to be in the navigation, in their order."""
     items = []
-    for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 99):
+    for page in sorted(dash.page_registry.values(), key=lambda p: 99 if p.get("order") is None else p["order"]):
         nav_key = page.get("nav_key")
         if not nav_key or not auth.nav_visible(page):
             continue
@@ -62,6 +62,38 @@ def _has_demo_data() -> bool:
         return False
 
 
+def _kiosk_bar(lang: str, demo) -> html.Div:
+    """Header of the wall screen (?kiosk=1, see assets/pantau_map.js): hidden otherwise. It
+    lists the pages to rotate through (those in the nav the viewer may open) and the period."""
+    cfg = context.settings()
+    pages = [
+        p["relative_path"]
+        for p in sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 0)
+        if p.get("nav_key") and p.get("kiosk", True) and auth.nav_visible(p)
+    ]
+    tz_label = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+    return html.Div(
+        [
+            html.Img(src=dash.get_asset_url("logo.svg"), height="40px"),
+            html.Span("Pantau", className="fw-bold fs-4"),
+            html.Span(
+                f"{cfg.command_center_name} · {cfg.city_name}", className="text-white-50 fs-5"
+            ),
+            html.Span(t("app.demo_badge", lang), className="badge pantau-demo-badge")
+            if demo is not None
+            else None,
+            html.Span(
+                "",
+                id="shell-kiosk-clock",
+                className="kiosk-clock",
+                **{"data-tz": cfg.timezone, "data-tzlabel": tz_label.get(cfg.timezone, "")},
+            ),
+        ],
+        id="shell-kiosk-bar",
+        **{"data-pages": ",".join(pages), "data-rotate": str(cfg.kiosk_rotate_seconds)},
+    )
+
+
 def serve_layout() -> html.Div:
     """The page shell, rendered per request (language and demo badge come from the request)."""
     lang = current_lang()
@@ -70,7 +102,7 @@ def serve_layout() -> html.Div:
     demo = (
         html.Span(
             t("app.demo_badge", lang),
-            className="badge text-bg-warning ms-2",
+            className="badge text-bg-warning ms-2 pantau-demo-badge",
             id="demo-badge",
             title=t("app.demo_hint", lang),
         )
@@ -125,6 +157,7 @@ def serve_layout() -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url"),
+            _kiosk_bar(lang, demo),
             navbar,
             html.Main(dash.page_container, className="pantau-main"),
         ],
@@ -181,6 +214,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dashboard.api import public
 
     server.register_blueprint(public.bp)
+    from dashboard import cache
+    from dashboard.api import geo
+
+    cache.init_app(server)
+    server.register_blueprint(geo.bp)
     auth.init_auth(app)  # after every page and route exists: the guard covers them all
     logger.info("Pantau dashboard ready (database %s)", database.engine.url.render_as_string(True))
     return app

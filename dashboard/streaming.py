@@ -85,11 +85,16 @@ def placeholder_jpeg(text: str = "Gambar belum tersedia", width: int = 640) -> b
 
 
 def mjpeg_part(jpeg: bytes) -> bytes:
+    """One part, *ending* with the next boundary: browsers show a part only once they see the
+    boundary after it, so a frame is on screen as soon as it arrives, not one frame later."""
     return (
-        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+        f"Content-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
         + jpeg
-        + b"\r\n"
+        + f"\r\n--{BOUNDARY}\r\n".encode()
     )
+
+
+MJPEG_START = f"--{BOUNDARY}\r\n".encode()
 
 
 class _Channel:
@@ -124,6 +129,11 @@ class _Channel:
         retry_at = 0.0
         backoff = 2.0
         try:
+            first = hub.snapshot(self.camera)  # the latest public picture at once, if any
+            if first is not None:
+                cached = hub._snap_cache.get(self.camera.code)
+                self._file_mtime = cached[0] if cached else None  # no second blur of it
+                self.publish(first)
             while not hub._stopped.is_set():
                 with hub._lock:
                     if self.viewers == 0 and time.monotonic() - self.idle_since > hub.idle_grace_s:
@@ -223,25 +233,20 @@ class Subscription:
         self._closed = False
 
     def parts(self, max_seconds: float) -> Iterator[bytes]:
+        """MJPEG parts: each new frame once; the current frame (or the placeholder) again after
+        ``keepalive_s`` without news, so a viewer who left is noticed by the failed write."""
         deadline = time.monotonic() + max_seconds
+        yield MJPEG_START
+        seq, _frame = self.channel.next_frame(0, 1.5)  # a moment for the first picture
         seq = -1
-        sent_placeholder = False
         while time.monotonic() < deadline and not self.hub._stopped.is_set():
             new_seq, frame = self.channel.next_frame(seq, self.hub.keepalive_s)
-            if frame is None:
-                if not self.channel.running:
-                    return
-                if new_seq == seq and sent_placeholder:
-                    continue
-                sent_placeholder = True
-                yield mjpeg_part(self.hub.placeholder)
-                continue
-            if new_seq == seq:  # keep-alive: same picture again (notices gone viewers)
-                yield mjpeg_part(frame)
-                continue
+            if frame is None and not self.channel.running:
+                return
+            if frame is not None and new_seq != seq:
+                self.hub.count_served()
             seq = new_seq
-            self.hub.count_served()
-            yield mjpeg_part(frame)
+            yield mjpeg_part(frame if frame is not None else self.hub.placeholder)
 
     def close(self) -> None:
         if self._closed:

@@ -81,7 +81,6 @@ def camera_card(cam: dict) -> dbc.Col:
                             src=f"/api/public/snapshot/{code}.jpg",
                             id={"type": "cctv-img", "code": code},
                             alt=cam["name"],
-                            loading="lazy",
                             className="card-img-top cctv-thumb",
                         ),
                         html.Span(
