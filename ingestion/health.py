@@ -69,7 +69,11 @@ class CameraHealth:
         return (len(self._ok_times) - 1) / span if span > 0 else 0.0
 
     def _set(self, status: str, reason: str | None, now: float) -> Transition | None:
-        changed = status != self.status or (status != CameraStatus.ONLINE and reason != self.reason)
+        # a new event when the status changes, or the *kind* of trouble does (not its details,
+        # e.g. a byte count, which would flood the event log)
+        kind = (reason or "").split(":", 1)[0]
+        old_kind = (self.reason or "").split(":", 1)[0]
+        changed = status != self.status or (status != CameraStatus.ONLINE and kind != old_kind)
         old = self.status
         self.status, self.reason = status, reason
         if not changed:

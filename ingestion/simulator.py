@@ -124,6 +124,10 @@ class _Server(ThreadingHTTPServer):
         self.sim = sim
         super().__init__(addr, handler)
 
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        # clients dropping connections (timeouts, resets) are routine for a camera simulator
+        logger.debug("simulator: client %s dropped", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
