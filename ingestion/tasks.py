@@ -12,6 +12,7 @@ same slots and the store still holds each sample once.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -31,11 +32,20 @@ celery_app = make_celery(get_settings())
 
 # per worker process state: analysers, persistent readers, health
 _state: dict[str, Any] = {}
+_state_lock = threading.Lock()  # thread pools: migrate and build state once
+_analysis_lock = threading.Lock()
+
+
+def _database(settings: Settings) -> Database:
+    with _state_lock:
+        return get_database(settings.sqlalchemy_url)
 
 
 def _process_state(settings: Settings) -> dict[str, Any]:
     key = settings.sqlalchemy_url
-    if _state.get("key") != key:
+    with _state_lock:
+        if _state.get("key") == key:
+            return _state
         _state.clear()
         _state.update(
             key=key,
@@ -56,7 +66,7 @@ def run_sample(
     from ingestion.writer import is_transient, write_batch
 
     settings = settings or get_settings()
-    database = database or get_database(settings.sqlalchemy_url)
+    database = database or _database(settings)
     state = _process_state(settings)
     with database.session() as s:
         cam = s.get(Camera, camera_id)
@@ -80,7 +90,10 @@ def run_sample(
     try:
         frame, _ = fetch_frame(state["sources"], spec, settings)
         fetch_ms = (time.perf_counter() - t0) * 1000
-        result = state["processor"].process_sample(spec, frame, datetime.fromtimestamp(due, UTC))
+        with _analysis_lock:  # per-camera analysers are stateful; CPU work is serial anyway
+            result = state["processor"].process_sample(
+                spec, frame, datetime.fromtimestamp(due, UTC)
+            )
         result.timings_ms["fetch"] = round(fetch_ms, 3)
         transition = health.record_success(time.time(), fetch_ms, result.timings_ms.get("process"))
     except SourceError as exc:
@@ -134,6 +147,7 @@ def run_scheduler(
     database: Database,
     duration: float | None = None,
     reload_every_s: float = 30.0,
+    queue: str = "pantau.ingest",
 ) -> int:
     """Enqueue due cameras on Celery until ``duration`` elapses (None: forever)."""
     app = make_celery(settings)
@@ -163,7 +177,7 @@ def run_scheduler(
                 app.send_task(
                     "pantau.sample_camera",
                     args=(cam_id, slot),
-                    queue="pantau.ingest",
+                    queue=queue,
                     expires=max(30, interval),
                 )
                 last[cam_id] = slot
