@@ -219,17 +219,18 @@ def authenticate(
 
     if user is None or not user.is_active:
         verify_password(_DUMMY_HASH, password)  # same cost as a real check
+        # the same arithmetic as a real account: the max_failures-th failure locks
         recent = count_recent_failures(session, name, now - lockout)
-        locked = recent >= max_failures
+        already = recent >= max_failures
         audit.record(
             session,
-            AuditAction.LOGIN_LOCKED if locked else AuditAction.LOGIN_FAILED,
+            AuditAction.LOGIN_LOCKED if already else AuditAction.LOGIN_FAILED,
             username=name or None,
             target=name or None,
             ip=ip,
             detail={"reason": "unknown" if user is None else "inactive"},
         )
-        return LoginResult(False, "locked" if locked else "invalid")
+        return LoginResult(False, "locked" if recent + 1 >= max_failures else "invalid")
 
     if is_locked(user, now):
         verify_password(_DUMMY_HASH, password)
