@@ -1,0 +1,226 @@
+"""Callbacks of the camera detail page (``camera-*``)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, State, html
+
+from dashboard import components, context
+from dashboard.i18n import local_time, t
+from dashboard.queries import cameras as camera_queries
+from store.db import Database
+
+logger = logging.getLogger(__name__)
+
+ROI_COLORS = {"crowd": "#f2b705", "road": "#4dabf7", "flood": "#20c997"}
+STATUS_COLORS = {"online": "#2fb344", "degraded": "#f59f00", "offline": "#d63939"}
+
+
+def _db(db: Database | None) -> Database:
+    return db or context.db()
+
+
+def shapes_svg(rois: list[dict[str, Any]], lines: list[dict[str, Any]]) -> Any:
+    """ROIs (polygons) and counting lines (a->b) in relative coordinates, as an SVG overlay
+    with viewBox 0..100 so it stretches with the image."""
+    parts = []
+    for roi in rois or []:
+        pts = roi.get("points") or []
+        if len(pts) < 3:
+            continue
+        color = ROI_COLORS.get(roi.get("kind", ""), "#f2b705")
+        coords = " ".join(f"{float(x) * 100:.2f},{float(y) * 100:.2f}" for x, y in pts)
+        cx = sum(float(p[0]) for p in pts) / len(pts) * 100
+        cy = sum(float(p[1]) for p in pts) / len(pts) * 100
+        parts.append(
+            f'<polygon points="{coords}" fill="{color}" fill-opacity="0.18" stroke="{color}" '
+            f'stroke-width="0.5" vector-effect="non-scaling-stroke"/>'
+            f'<text x="{cx:.2f}" y="{cy:.2f}" fill="{color}" font-size="3" text-anchor="middle">'
+            f"{_esc(roi.get('name', ''))}</text>"
+        )
+    for line in lines or []:
+        a, b = line.get("a"), line.get("b")
+        if not a or not b:
+            continue
+        x1, y1, x2, y2 = (
+            float(a[0]) * 100,
+            float(a[1]) * 100,
+            float(b[0]) * 100,
+            float(b[1]) * 100,
+        )
+        parts.append(
+            f'<line x1="{x1:.2f}" y1="{y1:.2f}" x2="{x2:.2f}" y2="{y2:.2f}" stroke="#d63939" '
+            f'stroke-width="3" vector-effect="non-scaling-stroke" stroke-dasharray="6 3"/>'
+            f'<circle cx="{x2:.2f}" cy="{y2:.2f}" r="1" fill="#d63939"/>'
+            f'<text x="{x1:.2f}" y="{y1 - 1.5:.2f}" fill="#ffffff" font-size="3">'
+            f"{_esc(line.get('name', ''))}</text>"
+        )
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100" preserveAspectRatio="none">'
+        + "".join(parts)
+        + "</svg>"
+    )
+    # an <img> of the SVG as a data URL: no raw HTML injection into the page
+    import base64
+
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    if not parts:
+        return None
+    return html.Img(
+        src=src,
+        className="pantau-overlay",
+        style={"position": "absolute", "inset": 0, "width": "100%", "height": "100%"},
+        id="camera-shapes-img",
+        alt="ROI",
+        **{"data-shapes": str(len(parts))},
+    )
+
+
+def _esc(text: str) -> str:
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
+
+
+def update_snapshot(
+    _n: int | None, overlay: bool, code: str | None, *, db: Database | None = None
+) -> tuple:
+    """Refresh the snapshot (cache-busting query), overlay and the 'taken at' line."""
+    if not camera_queries.valid_code(code):
+        return "", None, ""
+    with _db(db).session() as s:
+        cam = camera_queries.camera_info(s, code)
+    if cam is None:
+        return "", None, ""
+    tz = context.settings().timezone
+    stamp = int(cam.last_seen_at.timestamp()) if cam.last_seen_at else 0
+    shapes = shapes_svg(cam.rois, cam.lines) if overlay else None
+    taken = f"{t('camera.last_seen')}: {local_time(cam.last_seen_at, tz)}"
+    return f"/snapshots/{cam.code}.jpg?v={stamp}", shapes, taken
+
+
+def health_timeline(
+    code: str | None, *, db: Database | None = None, now: datetime | None = None
+) -> Any:
+    """Status history of the last 7 days as a timeline strip and a list of changes."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=7)
+    with _db(db).session() as s:
+        cam = camera_queries.camera_info(s, code or "") if camera_queries.valid_code(code) else None
+        if cam is None:
+            return html.Div()
+        events = camera_queries.status_history(s, cam.id, since, now)
+        uptime = camera_queries.uptime_share(s, cam.id, since, now)
+    tz = context.settings().timezone
+    fig = components.base_figure(110)
+    if events.empty:
+        body = html.P(t("camera.no_events"), className="text-secondary small mb-1")
+    else:
+        ev = events.copy()
+        ev["ts"] = pd.to_datetime(ev["ts"], utc=True)
+        ev["end"] = list(ev["ts"].iloc[1:]) + [pd.Timestamp(now)]
+        for r in ev.itertuples():
+            start = r.ts.tz_convert(tz).tz_localize(None)
+            end = r.end.tz_convert(tz).tz_localize(None)
+            fig.add_scatter(
+                x=[start, end], y=[0, 0], mode="lines",
+                line={"color": STATUS_COLORS.get(r.status, "#8a94a6"), "width": 22},
+                name=t(f"status.{r.status}"), showlegend=False,
+                hovertemplate=f"{t(f'status.{r.status}')}: {local_time(r.ts.to_pydatetime(), tz)}<extra></extra>",
+            )  # fmt: skip
+        fig.update_yaxes(visible=False)
+        fig.update_layout(margin={"l": 8, "r": 8, "t": 8, "b": 24}, hovermode="closest")
+        items = [
+            html.Li(
+                [
+                    html.Span(t(f"status.{r.status}"), className="fw-semibold me-2"),
+                    html.Span(
+                        local_time(r.ts.to_pydatetime(), tz), className="text-secondary me-2"
+                    ),
+                    html.Span(r.reason or "", className="small"),
+                ]
+            )
+            for r in ev.iloc[::-1].head(8).itertuples()
+        ]
+        body = html.Div(
+            [
+                components.dcc.Graph(
+                    figure=fig, config={"displayModeBar": False}, style={"height": "110px"}
+                ),
+                html.Ul(items, className="list-unstyled small mb-0"),
+            ]
+        )
+    up = (
+        f"{t('camera.uptime')} (7 {t('ui.gran.day').lower()}): "
+        f"{components.fmt_number(uptime * 100 if uptime is not None else None, 0)} %"
+    )
+    return html.Div([html.Div(up, className="pantau-footnote mb-1", id="camera-uptime"), body])
+
+
+def update_counts(
+    days: int | None, code: str | None, *, db: Database | None = None, now: datetime | None = None
+) -> Any:
+    now = now or datetime.now(UTC)
+    days = days if days in (1, 7, 30) else 7
+    with _db(db).session() as s:
+        cam = camera_queries.camera_info(s, code or "") if camera_queries.valid_code(code) else None
+        if cam is None:
+            return components.empty_figure()
+        df = camera_queries.camera_counts(s, cam.id, now - timedelta(days=days), now)
+    if df.empty:
+        return components.empty_figure(height=320)
+    tz = context.settings().timezone
+    x = pd.to_datetime(df["bucket"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    fig = components.base_figure(320)
+    fig.add_scatter(x=x, y=df["vehicles"], name=t("metric.vehicles"),
+                    line={"color": components.NAVY, "width": 2},
+                    hovertemplate=f"%{{y:,.1f}} {t('unit.vehicles')}")  # fmt: skip
+    fig.add_scatter(x=x, y=df["people"], name=t("metric.people"),
+                    line={"color": components.GOLD, "width": 2},
+                    hovertemplate=f"%{{y:,.1f}} {t('unit.people')}")  # fmt: skip
+    if df["water"].fillna(0).max() > 0:
+        fig.add_scatter(x=x, y=df["water"], name=f"{t('camera.water')} (%)", yaxis="y2",
+                        line={"color": "#4dabf7", "width": 1.5, "dash": "dot"},
+                        hovertemplate="%{y:.0f} %")  # fmt: skip
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 100],
+                                  "title": {"text": "%", "font": {"size": 11}}, "showgrid": False})  # fmt: skip
+    fig.update_yaxes(
+        title={
+            "text": f"{t('unit.vehicles')} / {t('unit.people')} (rata-rata per jam)"
+            if components.current_lang() == "id"
+            else "vehicles / people (hourly mean)",
+            "font": {"size": 11},
+        }
+    )
+    fig.update_xaxes(
+        title={"text": t("ui.time_axis", tz=components.tz_label()), "font": {"size": 11}}
+    )
+    return fig
+
+
+def register(app) -> None:
+    app.callback(
+        Output("camera-snapshot", "src"),
+        Output("camera-shapes", "children"),
+        Output("camera-snapshot-time", "children"),
+        Input("camera-interval", "n_intervals"),
+        Input("camera-overlay", "value"),
+        State("camera-code", "data"),
+    )(update_snapshot)
+    app.callback(
+        Output("camera-health", "children"),
+        Input("camera-code", "data"),
+    )(health_timeline)
+    app.callback(
+        Output("camera-counts", "figure"),
+        Input("camera-range", "value"),
+        State("camera-code", "data"),
+    )(update_counts)

@@ -1,0 +1,243 @@
+"""Callbacks of the flood page (``flood-*``)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, State, ctx, html
+
+from dashboard import cache, components
+from dashboard.callbacks import _trend
+from dashboard.i18n import fmt_number, local_time, t
+from dashboard.queries import cameras as camera_queries
+from dashboard.queries import flood as flood_queries
+from store.db import Database
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("water_max", "wet")
+LEVEL_CLASS = {
+    "normal": "success",
+    "warning": "warning",
+    "danger": "danger",
+    "unknown": "secondary",
+}
+
+
+def _metric(metric: str | None) -> str:
+    return metric if metric in METRICS else "water_max"
+
+
+def update_flood(
+    start_date: str | None,
+    end_date: str | None,
+    granularity: str | None,
+    kecamatan: Any,
+    cameras: Any,
+    metric: str | None,
+    *,
+    db: Database | None = None,
+    now: datetime | None = None,
+) -> tuple:
+    """Flooding trend, KPI tiles, the table behind them, notes."""
+    metric = _metric(metric)
+    sel = _trend.selection(start_date, end_date, granularity)
+    f = _trend.make_filter(sel, kecamatan, cameras, (metric,))
+    current, previous, usual = _trend.trend_frames(_trend.database(db), f)
+    shown = _trend.table(metric, current, previous, usual)
+    filters = {"kecamatan": list(f.kecamatan), "kamera": list(f.cameras)}
+    return (
+        _trend.figure(metric, shown, sel.granularity),
+        _trend.kpi_tiles("flood", metric, shown, sel, sel.granularity),
+        _trend.store_payload(metric, shown, sel, filters),
+        _trend.note(sel, sel.granularity),
+        sel.granularity,
+    )
+
+
+def update_flood_locations(
+    start_date: str | None,
+    end_date: str | None,
+    granularity: str | None,
+    kecamatan: Any,
+    cameras: Any,
+    metric: str | None,
+    *,
+    db: Database | None = None,
+) -> tuple:
+    """Cameras with the most water (highest coverage seen) and the map layer."""
+    sel = _trend.selection(start_date, end_date, granularity)
+    f = _trend.make_filter(sel, kecamatan, cameras, ("water_max",))
+    values = _trend.camera_values(_trend.database(db), f, "water_max")
+    return _trend.locations("flood", "water_max", values)
+
+
+def sensor_figure(sensors: list[flood_queries.SensorInfo], readings: pd.DataFrame) -> Any:
+    if readings.empty:
+        return components.empty_figure(height=320)
+    fig = components.base_figure(320)
+    by_id = {s.id: s for s in sensors}
+    tz = components.tz_label()
+    for i, (sid, group) in enumerate(readings.groupby("sensor_id")):
+        sensor = by_id.get(sid)
+        if sensor is None:
+            continue
+        x = pd.to_datetime(group["ts"], utc=True).dt.tz_convert("Asia/Jakarta").dt.tz_localize(None)
+        fig.add_scatter(
+            x=x,
+            y=group["value"],
+            name=sensor.name.replace("Tinggi muka air ", ""),
+            line={"width": 1.6, "color": components.SERIES[(i + 2) % len(components.SERIES)]},
+            hovertemplate=f"%{{y:,.0f}} {sensor.unit}",
+        )
+    levels = [s for s in sensors if s.warning_level is not None]
+    if levels:
+        warning = levels[0].warning_level
+        danger = levels[0].danger_level
+        fig.add_hline(
+            y=warning, line={"color": "#f59f00", "dash": "dash", "width": 1.5},
+            annotation_text=f"{t('flood.warning_line')} {fmt_number(warning)} cm",
+            annotation_position="top left",
+        )  # fmt: skip
+        if danger is not None:
+            fig.add_hline(
+                y=danger, line={"color": "#d63939", "dash": "dash", "width": 1.5},
+                annotation_text=f"{t('flood.danger_line')} {fmt_number(danger)} cm",
+                annotation_position="top left",
+            )  # fmt: skip
+    fig.update_yaxes(title={"text": "cm", "font": {"size": 11}}, rangemode="normal")
+    fig.update_xaxes(title={"text": t("ui.time_axis", tz=tz), "font": {"size": 11}})
+    return fig
+
+
+def sensor_cards(sensors: list[flood_queries.SensorInfo], tz: str) -> list[Any]:
+    cards = []
+    for s in sensors:
+        cls = LEVEL_CLASS[s.level]
+        cards.append(
+            html.Div(
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                html.Span(
+                                    t(f"flood.level.{s.level}"),
+                                    className=f"badge text-bg-{cls} me-2",
+                                ),
+                                html.Span(
+                                    s.name.replace("Tinggi muka air ", ""),
+                                    className="small fw-semibold",
+                                ),
+                            ]
+                        ),
+                        html.Div(
+                            [
+                                html.Span(fmt_number(s.last_value), className="fs-4 fw-bold"),
+                                html.Span(f" {s.unit}", className="text-secondary"),
+                            ]
+                        ),
+                        html.Div(local_time(s.last_seen_at, tz), className="pantau-footnote"),
+                    ],
+                    className=f"p-2 border-start border-4 border-{cls} bg-body-tertiary rounded",
+                    id=f"flood-sensor-{s.code}",
+                ),
+                className="col-6 col-md-3",
+            )
+        )
+    return cards
+
+
+def update_sensors(
+    start_date: str | None,
+    end_date: str | None,
+    kecamatan: Any,
+    *,
+    db: Database | None = None,
+) -> tuple:
+    """Water-level chart for the range, sensor cards and the sensor map layer."""
+    sel = _trend.selection(start_date, end_date, "day")
+    kec = list(_trend.as_list(kecamatan)) or None
+    database = _trend.database(db)
+    tz = _trend.context.settings().timezone
+    with database.session() as s:
+        sensors = flood_queries.water_sensors(s, kec)
+        key = f"sensors:{sel.start.isoformat()}:{sel.end.isoformat()}:{kec}"
+        readings = cache.memo(
+            key,
+            60,
+            lambda: flood_queries.sensor_readings(s, [x.id for x in sensors], sel.start, sel.end),
+        )
+    features = components.point_features(
+        [
+            {
+                "lat": x.lat,
+                "lon": x.lon,
+                "n": x.name,
+                "level": x.level,
+                "label": f"{fmt_number(x.last_value)} {x.unit} · {t(f'flood.level.{x.level}')} · "
+                f"{local_time(x.last_seen_at, tz)}",
+            }
+            for x in sensors
+        ]
+    )
+    return sensor_figure(sensors, readings), sensor_cards(sensors, tz), features
+
+
+def camera_choices(kecamatan: Any, *, db: Database | None = None) -> list[dict[str, str]]:
+    with _trend.database(db).session() as s:
+        return camera_queries.camera_options(s, list(_trend.as_list(kecamatan)) or None)
+
+
+def download_flood(_csv: int | None, _xlsx: int | None, payload: dict | None, top: dict | None):
+    return _trend.download(ctx.triggered_id, payload, top, "banjir")
+
+
+def register(app) -> None:
+    inputs = [
+        Input("flood-range", "start_date"),
+        Input("flood-range", "end_date"),
+        Input("flood-granularity", "value"),
+        Input("flood-kecamatan", "value"),
+        Input("flood-camera", "value"),
+        Input("flood-metric", "value"),
+    ]
+    app.callback(
+        Output("flood-trend", "figure"),
+        Output("flood-kpis", "children"),
+        Output("flood-data", "data"),
+        Output("flood-note", "children"),
+        Output("flood-granularity", "value"),
+        *inputs,
+    )(update_flood)
+    app.callback(
+        Output("flood-top", "figure"),
+        Output("flood-map-layer", "data"),
+        Output("flood-map-layer", "hideout"),
+        Output("flood-data-top", "data"),
+        *inputs,
+    )(update_flood_locations)
+    app.callback(
+        Output("flood-sensors", "figure"),
+        Output("flood-sensor-cards", "children"),
+        Output("flood-map-sensors", "data"),
+        Input("flood-range", "start_date"),
+        Input("flood-range", "end_date"),
+        Input("flood-kecamatan", "value"),
+    )(update_sensors)
+    app.callback(Output("flood-camera", "options"), Input("flood-kecamatan", "value"))(
+        camera_choices
+    )
+    app.callback(
+        Output("flood-download", "data"),
+        Input("flood-download-csv", "n_clicks"),
+        Input("flood-download-xlsx", "n_clicks"),
+        State("flood-data", "data"),
+        State("flood-data-top", "data"),
+        prevent_initial_call=True,
+    )(download_flood)
+
+
+

@@ -1,0 +1,216 @@
+"""Callbacks of the OPD indicators page (``opd-*``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import ALL, Input, Output, State, ctx, dcc, html
+
+from dashboard import cache, components, context
+from dashboard.i18n import current_lang, fmt_number, t
+from dashboard.queries import opd as opd_queries
+from store.db import Database
+
+logger = logging.getLogger(__name__)
+
+STATUS_COLOR = {"good": "#2fb344", "watch": "#f59f00", "bad": "#d63939", "none": "#8a94a6"}
+MONTHS_ID = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
+
+
+def _db(db: Database | None) -> Database:
+    return db or context.db()
+
+
+def month_label(d) -> str:
+    if current_lang() == "id":
+        return f"{MONTHS_ID[d.month - 1]} {d.year}"
+    return d.strftime("%b %Y")
+
+
+def sparkline(card: opd_queries.IndicatorCard) -> go.Figure:
+    fig = go.Figure()
+    xs = [d for d, _ in card.history]
+    ys = [v for _, v in card.history]
+    fig.add_scatter(
+        x=xs, y=ys, mode="lines", line={"color": STATUS_COLOR[card.status], "width": 2},
+        fill="tozeroy", fillcolor="rgba(138,148,166,0.12)", hoverinfo="skip",
+    )  # fmt: skip
+    if card.target is not None:
+        fig.add_hline(y=card.target, line={"color": "#8a94a6", "dash": "dot", "width": 1})
+    lo = min([*ys, card.target or ys[0]]) if ys else 0
+    hi = max([*ys, card.target or ys[0]]) if ys else 1
+    pad = (hi - lo) * 0.15 or 1
+    fig.update_layout(
+        height=56, margin={"l": 0, "r": 0, "t": 2, "b": 2}, showlegend=False,
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        xaxis={"visible": False}, yaxis={"visible": False, "range": [lo - pad, hi + pad]},
+    )  # fmt: skip
+    return fig
+
+
+def indicator_card(card: opd_queries.IndicatorCard) -> Any:
+    name = card.name_en if current_lang() == "en" and card.name_en else card.name
+    attainment = card.attainment
+    direction = t("opd.higher_better" if card.higher_is_better else "opd.lower_better")
+    return dbc.Col(
+        html.Button(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.Div(
+                            [
+                                html.Span(card.opd_code, className="badge text-bg-dark me-2"),
+                                html.Span(
+                                    t(f"opd.status.{card.status}"),
+                                    className="badge",
+                                    style={"background": STATUS_COLOR[card.status]},
+                                ),
+                            ],
+                            className="mb-1",
+                        ),
+                        html.Div(name, className="fw-semibold small", style={"minHeight": "2.4em"}),
+                        html.Div(
+                            [
+                                html.Span(fmt_number(card.latest, 1), className="pantau-kpi-value"),
+                                html.Span(f" {card.unit}", className="text-secondary"),
+                            ]
+                        ),
+                        html.Div(
+                            [
+                                f"{t('opd.target')}: {fmt_number(card.target, 1)} {card.unit}"
+                                if card.target is not None
+                                else t("opd.status.none"),
+                                " · ",
+                                f"{t('opd.attainment')}: {fmt_number(attainment * 100, 0)} %"
+                                if attainment is not None
+                                else "—",
+                            ],
+                            className="pantau-footnote",
+                        ),
+                        dcc.Graph(
+                            figure=sparkline(card),
+                            config={"displayModeBar": False, "staticPlot": True},
+                            style={"height": "56px"},
+                        ),
+                        html.Div(
+                            [
+                                month_label(card.latest_period) if card.latest_period else "—",
+                                f" · {direction}",
+                            ],
+                            className="pantau-footnote",
+                        ),
+                    ],
+                    className="p-3",
+                ),
+                className=f"pantau-card pantau-kpi status-{card.status} text-start",
+            ),
+            id={"type": "opd-card", "index": card.id},
+            className="pantau-kpi-open w-100 p-0 border-0 bg-transparent text-start",
+            n_clicks=0,
+            title=t("opd.history"),
+        ),
+        xs=12,
+        sm=6,
+        lg=4,
+        xxl=3,
+    )
+
+
+def update_cards(opd_filter: Any, *, db: Database | None = None) -> tuple[list[Any], str]:
+    codes = [opd_filter] if isinstance(opd_filter, str) else list(opd_filter or [])
+    with _db(db).session() as s:
+        cards = cache.memo(
+            f"opd:cards:{','.join(codes)}",
+            60,
+            lambda: opd_queries.indicator_cards(s, codes or None),
+        )
+    counts = {k: sum(1 for c in cards if c.status == k) for k in ("good", "watch", "bad")}
+    return [indicator_card(c) for c in cards], t("opd.summary", **counts)
+
+
+def history_figure(card: opd_queries.IndicatorCard) -> go.Figure:
+    fig = components.base_figure(320)
+    xs = [d for d, _ in card.history]
+    ys = [v for _, v in card.history]
+    colors = []
+    for v in ys:
+        probe = opd_queries.IndicatorCard(**{**card.__dict__, "latest": v})
+        colors.append(STATUS_COLOR[probe.status])
+    fig.add_bar(x=xs, y=ys, marker={"color": colors}, name=t("opd.value"),
+                hovertemplate=f"%{{y:,.1f}} {card.unit}<extra></extra>")  # fmt: skip
+    if card.target is not None:
+        fig.add_hline(
+            y=card.target, line={"color": components.NAVY, "dash": "dash"},
+            annotation_text=f"{t('opd.target')} {fmt_number(card.target, 1)} {card.unit}",
+        )  # fmt: skip
+    fig.update_yaxes(title={"text": card.unit, "font": {"size": 11}})
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+def open_history(
+    clicks: list[int | None],
+    close_clicks: int | None,
+    is_open: bool,
+    *,
+    db: Database | None = None,
+    trigger: Any = None,
+) -> tuple:
+    """Open the history modal for the clicked card (or close it)."""
+    trigger = trigger if trigger is not None else ctx.triggered_id
+    if trigger == "opd-modal-close" or not trigger:
+        return False, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+    if not any(clicks or []):
+        return dash.no_update, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+    indicator_id = trigger["index"] if isinstance(trigger, dict) else None
+    with _db(db).session() as s:
+        card = opd_queries.indicator_history(s, int(indicator_id)) if indicator_id else None
+    if card is None:
+        return False, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+    name = card.name_en if current_lang() == "en" and card.name_en else card.name
+    meta = html.Div(
+        [
+            html.Span(card.opd_name, className="badge text-bg-dark me-2"),
+            f"{t('opd.target')}: {fmt_number(card.target, 1)} {card.unit} · ",
+            t("opd.higher_better" if card.higher_is_better else "opd.lower_better"),
+        ],
+        className="small",
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(month_label(d)),
+                html.Td(f"{fmt_number(v, 1)} {card.unit}", className="text-end"),
+            ]
+        )
+        for d, v in reversed(card.history[-24:])
+    ]
+    table = dbc.Table(
+        [html.Thead(html.Tr([html.Th(t("opd.period")), html.Th(t("opd.value"), className="text-end")])),
+         html.Tbody(rows)],
+        size="sm", striped=True, className="mb-0",
+    )  # fmt: skip
+    return True, name, meta, history_figure(card), table
+
+
+def register(app) -> None:
+    app.callback(
+        Output("opd-cards", "children"),
+        Output("opd-summary", "children"),
+        Input("opd-filter", "value"),
+    )(update_cards)
+    app.callback(
+        Output("opd-modal", "is_open"),
+        Output("opd-modal-title", "children"),
+        Output("opd-modal-meta", "children"),
+        Output("opd-modal-graph", "figure"),
+        Output("opd-modal-table", "children"),
+        Input({"type": "opd-card", "index": ALL}, "n_clicks"),
+        Input("opd-modal-close", "n_clicks"),
+        State("opd-modal", "is_open"),
+        prevent_initial_call=True,
+    )(open_history)

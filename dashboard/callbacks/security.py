@@ -1,0 +1,244 @@
+"""Callbacks of the security & incidents page (``security-*``)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, State, ctx
+
+from dashboard import cache, components
+from dashboard.callbacks import _trend
+from dashboard.i18n import fmt_number, local_time, t
+from dashboard.queries import cameras as camera_queries
+from dashboard.queries import security as q
+from store.db import Database
+from store.rollups import utc_offset_hours
+
+logger = logging.getLogger(__name__)
+
+KIND_COLORS = {
+    "crime": "#d63939", "fire": "#f76707", "traffic_accident": "#f59f00", "flood": "#4dabf7",
+    "illegal_dumping": "#868e96", "illegal_racing": "#ae3ec9", "illegal_parking": "#74b816",
+    "street_children": "#e64980", "crowd": "#fab005", "street_vendors": "#20c997",
+    "other": "#8a94a6",
+}  # fmt: skip
+
+
+def _wide(long: pd.DataFrame, index: pd.DatetimeIndex, kinds: list[str]) -> pd.DataFrame:
+    wide = pd.DataFrame(index=index)
+    if not long.empty:
+        pivot = long.pivot_table(index="period", columns="kind", values="count", aggfunc="sum")
+        wide = wide.join(pivot)
+    for k in kinds:
+        if k not in wide.columns:
+            wide[k] = 0
+    wide = wide[kinds].fillna(0).astype(int)
+    wide["total"] = wide.sum(axis=1)
+    return wide
+
+
+def update_security(
+    start_date: str | None,
+    end_date: str | None,
+    granularity: str | None,
+    kecamatan: Any,
+    cameras: Any,
+    kinds: Any,
+    *,
+    db: Database | None = None,
+) -> tuple:
+    sel = _trend.selection(start_date, end_date, granularity)
+    offset = utc_offset_hours(_trend.context.settings().timezone)
+    kec = list(_trend.as_list(kecamatan))
+    cams = list(_trend.as_list(cameras))
+    kind_list = [k for k in _trend.as_list(kinds) if k in q.KINDS]
+    span = sel.end - sel.start
+    f = _trend.make_filter(sel, kec, cams, ("flow",))
+    index = pd.DatetimeIndex(_trend.trends.period_index(f))
+    database = _trend.database(db)
+    key = f"sec:{f.cache_key()}:{','.join(kind_list)}"
+    with database.session() as s:
+
+        def load():
+            cur = q.incident_counts(
+                s, sel.start, sel.end, sel.granularity, kec, cams, kind_list, offset
+            )
+            prev = q.incident_counts(
+                s, sel.start - span, sel.end - span, sel.granularity, kec, cams, kind_list, offset
+            )
+            usual = q.usual_daily_counts(s, sel.start, kec, cams, kind_list, offset_hours=offset)
+            top = q.top_kecamatan(s, sel.start, sel.end, kec, cams, kind_list)
+            points = q.incident_points(s, sel.start, sel.end, kec, cams, kind_list)
+            return cur, prev, usual, top, points
+
+        cur, prev, usual, top, points = cache.memo(key, 30, load)
+    shown_kinds = kind_list or [k for k in q.KINDS if not cur.empty and k in set(cur["kind"])]
+    wide = _wide(cur, index, shown_kinds)
+    prev_index = pd.DatetimeIndex(_trend.trends.period_index(f.shifted(span)))
+    prev_total = _wide(prev, prev_index, shown_kinds)["total"].tolist()
+    prev_total = (prev_total + [None] * len(wide))[: len(wide)]
+    usual_series = (
+        [usual.get(p.weekday(), 0.0) for p in wide.index] if sel.granularity == "day" else None
+    )
+
+    # figure: stacked bars per kind, previous period and usual as lines
+    if wide["total"].sum() == 0:
+        fig = components.empty_figure(height=360)
+    else:
+        fig = components.base_figure(360)
+        for k in shown_kinds:
+            fig.add_bar(
+                x=wide.index, y=wide[k], name=t(f"kind.{k}"),
+                marker={"color": KIND_COLORS.get(k, "#8a94a6")},
+                hovertemplate=f"%{{y}} {t('unit.incidents')}",
+            )  # fmt: skip
+        fig.add_scatter(
+            x=wide.index, y=prev_total, name=t("ui.previous"),
+            line={"color": components.NAVY, "dash": "dot", "width": 1.8}, mode="lines",
+            hovertemplate=f"%{{y}} {t('unit.incidents')}",
+        )  # fmt: skip
+        if usual_series is not None:
+            fig.add_scatter(
+                x=wide.index, y=usual_series, name=t("ui.usual.day"),
+                line={"color": components.GOLD, "width": 2}, mode="lines",
+                hovertemplate=f"%{{y:.1f}} {t('unit.incidents')}",
+            )  # fmt: skip
+        fig.update_layout(barmode="stack")
+        fig.update_yaxes(
+            title={"text": f"{t('security.total')} ({t('unit.incidents')})", "font": {"size": 11}}
+        )
+        fig.update_xaxes(
+            title={"text": t("ui.time_axis", tz=components.tz_label()), "font": {"size": 11}}
+        )
+
+    # top kecamatan
+    if top.empty:
+        top_fig = components.empty_figure(height=330)
+    else:
+        top_fig = components.base_figure(330)
+        shown = top.iloc[::-1]
+        top_fig.add_bar(
+            y=[f"{k} " for k in shown["kecamatan"]], x=shown["count"], orientation="h",
+            marker={"color": components.NAVY},
+            hovertemplate=f"%{{y}}: %{{x}} {t('unit.incidents')}<extra></extra>",
+        )  # fmt: skip
+        top_fig.update_layout(
+            margin={"l": 8, "r": 12, "t": 8, "b": 36}, hovermode="closest", showlegend=False
+        )
+        top_fig.update_yaxes(automargin=True)
+        top_fig.update_xaxes(title={"text": t("unit.incidents"), "font": {"size": 11}})
+
+    # KPI tiles
+    total = int(wide["total"].sum())
+    prev_sum = int(sum(v for v in prev_total if v is not None))
+    days = max(1, span.days)
+    usual_total = sum(
+        usual.get((sel.start_day + timedelta(days=i)).weekday(), 0.0) for i in range(days)
+    )
+    fires = int(wide["fire"].sum()) if "fire" in wide else 0
+    period_text = f"{sel.start_day:%d/%m/%Y}–{sel.end_day:%d/%m/%Y} ({components.tz_label()})"
+    tiles = [
+        components.tile("security-kpi-total", "bi-shield-exclamation", t("security.total"),
+                        fmt_number(total), t("unit.incidents"), period_text),
+        components.tile("security-kpi-previous", "bi-arrow-left-right", t("ui.vs_previous"),
+                        fmt_number(prev_sum), t("unit.incidents"),
+                        components.delta_badge(total, prev_sum, t("ui.vs_previous"))),
+        components.tile("security-kpi-usual", "bi-calendar-week", t("ui.vs_usual"),
+                        fmt_number(usual_total, 0), t("unit.incidents"),
+                        components.delta_badge(total, usual_total, t("ui.vs_usual"))),
+        components.tile("security-kpi-fire", "bi-fire", t("security.fires"), fmt_number(fires),
+                        t("unit.incidents"), period_text),
+    ]  # fmt: skip
+    tiles = [_trend.html.Div(c, className="col-6 col-xl-3 mb-2") for c in tiles]
+
+    tz = _trend.context.settings().timezone
+    features = components.point_features(
+        [
+            {
+                "lat": p["lat"],
+                "lon": p["lon"],
+                "kind": p["kind"],
+                "title": t(f"kind.{p['kind']}"),
+                "label": f"{p['title']} · {local_time(p['occurred_at'], tz)}",
+            }
+            for p in points
+        ]
+    )
+    fmt = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}[
+        sel.granularity
+    ]
+    columns = [f"{t('ui.period')} ({components.tz_label()})", *[t(f"kind.{k}") for k in shown_kinds],
+               t("ui.total"), t("ui.previous"), t("ui.usual.short")]  # fmt: skip
+    table = [
+        [p.strftime(fmt), *[int(row[k]) for k in shown_kinds], int(row["total"]), prev_total[i],
+         (round(usual_series[i], 2) if usual_series is not None else None)]
+        for i, (p, row) in enumerate(wide.iterrows())
+    ]  # fmt: skip
+    payload = {
+        "metric": "incidents",
+        "metric_label": t("security.total"),
+        "unit": t("unit.incidents"),
+        "granularity": sel.granularity,
+        "start": sel.start_day.isoformat(),
+        "end": sel.end_day.isoformat(),
+        "filters": {"kecamatan": kec, "kamera": cams, "jenis": kind_list},
+        "columns": columns,
+        "table": table,
+        "generated": datetime.now(UTC).isoformat(),
+    }
+    top_payload = {
+        "rows": top.rename(
+            columns={"kecamatan": t("ui.kecamatan"), "count": t("unit.incidents")}
+        ).to_dict("records")
+    }
+    notes = [*sel.notes, t("security.source", tz=components.tz_label())]
+    if sel.granularity != "day":
+        notes.append(
+            t("ui.note.no_usual")
+            .replace("jam dan hari", "hari")
+            .replace("hourly and daily", "daily")
+        )
+    note = [_trend.html.Div([_trend.html.I(className="bi bi-info-circle me-1"), n]) for n in notes]
+    return fig, tiles, payload, note, sel.granularity, top_fig, features, top_payload
+
+
+def camera_choices(kecamatan: Any, *, db: Database | None = None) -> list[dict[str, str]]:
+    with _trend.database(db).session() as s:
+        return camera_queries.camera_options(s, list(_trend.as_list(kecamatan)) or None)
+
+
+def download_security(_csv: int | None, _xlsx: int | None, payload: dict | None, top: dict | None):
+    return _trend.download(ctx.triggered_id, payload, top, "keamanan")
+
+
+def register(app) -> None:
+    app.callback(
+        Output("security-trend", "figure"),
+        Output("security-kpis", "children"),
+        Output("security-data", "data"),
+        Output("security-note", "children"),
+        Output("security-granularity", "value"),
+        Output("security-top", "figure"),
+        Output("security-map-layer", "data"),
+        Output("security-data-top", "data"),
+        Input("security-range", "start_date"),
+        Input("security-range", "end_date"),
+        Input("security-granularity", "value"),
+        Input("security-kecamatan", "value"),
+        Input("security-camera", "value"),
+        Input("security-kind", "value"),
+    )(update_security)
+    app.callback(Output("security-camera", "options"), Input("security-kecamatan", "value"))(
+        camera_choices
+    )
+    app.callback(
+        Output("security-download", "data"),
+        Input("security-download-csv", "n_clicks"),
+        Input("security-download-xlsx", "n_clicks"),
+        State("security-data", "data"),
+        State("security-data-top", "data"),
+        prevent_initial_call=True,
+    )(download_security)

@@ -1,0 +1,201 @@
+"""Camera detail (``/camera/<code>``): latest annotated snapshot with its ROIs and counting
+lines drawn over the frame, health history and counts over time."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard import components, context
+from dashboard.i18n import fmt_number, local_time, register, t
+from dashboard.queries import cameras as camera_queries
+
+STAFF = ("pimpinan", "operator", "analis", "admin")
+
+dash.register_page(
+    __name__,
+    path_template="/camera/<code>",
+    path="/camera/PLG-BKB-01",
+    title="Kamera — Pantau",
+    order=90,
+    roles=STAFF,
+)
+
+register(
+    {
+        "camera.not_found": {
+            "id": "Kamera {code} tidak ditemukan.",
+            "en": "Camera {code} not found.",
+        },
+        "camera.snapshot": {
+            "id": "Gambar terakhir (teranotasi)",
+            "en": "Latest snapshot (annotated)",
+        },
+        "camera.overlay": {
+            "id": "Tampilkan ROI & garis hitung",
+            "en": "Show ROIs & counting lines",
+        },
+        "camera.info": {"id": "Keterangan", "en": "Details"},
+        "camera.health": {"id": "Riwayat kesehatan", "en": "Health history"},
+        "camera.counts": {"id": "Hitungan per jam", "en": "Hourly counts"},
+        "camera.range.1": {"id": "24 jam", "en": "24 hours"},
+        "camera.range.7": {"id": "7 hari", "en": "7 days"},
+        "camera.range.30": {"id": "30 hari", "en": "30 days"},
+        "camera.status": {"id": "Status", "en": "Status"},
+        "camera.last_seen": {"id": "Terakhir terlihat", "en": "Last seen"},
+        "camera.kecamatan": {"id": "Kecamatan", "en": "District"},
+        "camera.address": {"id": "Alamat", "en": "Address"},
+        "camera.owner": {"id": "Pemilik", "en": "Owner"},
+        "camera.public": {"id": "Publik", "en": "Public"},
+        "camera.tags": {"id": "Fungsi", "en": "Watches"},
+        "camera.uptime": {"id": "Aktif (jam dengan data)", "en": "Up (hours with data)"},
+        "camera.yes": {"id": "Ya", "en": "Yes"},
+        "camera.no": {"id": "Tidak", "en": "No"},
+        "camera.back": {"id": "Kembali ke peta", "en": "Back to the map"},
+        "camera.no_events": {
+            "id": "Belum ada perubahan status tercatat.",
+            "en": "No status changes recorded yet.",
+        },
+        "camera.water": {"id": "Genangan tertinggi", "en": "Highest water coverage"},
+    }
+)
+
+
+def _info_row(label: str, value) -> html.Tr:
+    return html.Tr([html.Th(label, className="text-secondary fw-normal small"), html.Td(value)])
+
+
+def layout(code: str | None = None, **_kwargs):
+    code = (code or "").strip()
+    with context.db().session() as s:
+        cam = camera_queries.camera_info(s, code) if camera_queries.valid_code(code) else None
+    if cam is None:
+        return dbc.Container(
+            [
+                html.H1(t("404.title"), className="h3 mt-4"),
+                html.P(
+                    t("camera.not_found", code=code[:64]), className="lead", id="camera-missing"
+                ),
+                dbc.Button(t("camera.back"), href="/", color="primary"),
+            ],
+            className="py-4",
+        )
+    tz = context.settings().timezone
+    status_cls = {"online": "success", "degraded": "warning", "offline": "danger"}.get(
+        cam.status, "secondary"
+    )
+    info = dbc.Table(
+        html.Tbody(
+            [
+                _info_row(
+                    t("camera.status"),
+                    [
+                        html.Span(
+                            t(f"status.{cam.status}"), className=f"badge text-bg-{status_cls} me-2"
+                        ),
+                        html.Span(cam.status_reason or "", className="small text-secondary"),
+                    ],
+                ),
+                _info_row(t("camera.last_seen"), local_time(cam.last_seen_at, tz)),
+                _info_row(t("camera.kecamatan"), cam.kecamatan or "—"),
+                _info_row(t("camera.address"), cam.address or "—"),
+                _info_row(t("camera.owner"), cam.owner),
+                _info_row(t("camera.public"), t("camera.yes" if cam.is_public else "camera.no")),
+                _info_row(t("camera.tags"), ", ".join(cam.tags) or "—"),
+                _info_row("Lat, lon", f"{fmt_number(cam.lat, 5)}, {fmt_number(cam.lon, 5)}"),
+            ]
+        ),
+        size="sm",
+        borderless=True,
+        className="mb-0",
+    )
+    return dbc.Container(
+        [
+            components.page_header(
+                cam.name,
+                f"{cam.code} · {cam.kecamatan or ''}",
+                right=dbc.Button(
+                    [html.I(className="bi bi-map me-1"), t("camera.back")],
+                    href="/",
+                    color="secondary",
+                    outline=True,
+                    size="sm",
+                    className="pantau-no-kiosk",
+                ),
+                page="camera",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        components.card(
+                            html.Div(
+                                [
+                                    t("camera.snapshot"),
+                                    dbc.Switch(
+                                        id="camera-overlay",
+                                        label=t("camera.overlay"),
+                                        value=True,
+                                        className="ms-auto small mb-0",
+                                    ),
+                                ],
+                                className="d-flex align-items-center",
+                            ),
+                            [
+                                html.Div(
+                                    [
+                                        html.Img(
+                                            id="camera-snapshot",
+                                            src=f"/snapshots/{cam.code}.jpg",
+                                            alt=cam.name,
+                                        ),
+                                        html.Div(id="camera-shapes"),
+                                    ],
+                                    className="pantau-frame",
+                                ),
+                                html.Div(
+                                    id="camera-snapshot-time", className="pantau-footnote mt-1"
+                                ),
+                            ],
+                        ),
+                        lg=7,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        [
+                            components.card(t("camera.info"), info, className="mb-3"),
+                            components.card(t("camera.health"), html.Div(id="camera-health")),
+                        ],
+                        lg=5,
+                        className="mb-3",
+                    ),
+                ],
+                className="g-3",
+            ),
+            components.card(
+                html.Div(
+                    [
+                        t("camera.counts"),
+                        dbc.RadioItems(
+                            id="camera-range",
+                            options=[
+                                {"label": t(f"camera.range.{d}"), "value": d} for d in (1, 7, 30)
+                            ],
+                            value=7,
+                            inline=True,
+                            className="btn-group btn-group-sm ms-auto",
+                            inputClassName="btn-check",
+                            labelClassName="btn btn-outline-secondary",
+                            labelCheckedClassName="active",
+                        ),
+                    ],
+                    className="d-flex align-items-center",
+                ),
+                components.graph("camera-counts", 320),
+            ),
+            dcc.Store(id="camera-code", data=cam.code),
+            dcc.Interval(id="camera-interval", interval=context.settings().refresh_seconds * 1000),
+        ],
+        fluid=True,
+        className="pb-4",
+    )

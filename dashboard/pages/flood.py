@@ -1,0 +1,131 @@
+"""Banjir (flooding): water on roads seen by cameras, and river water levels from sensors
+against their warning (waspada) and danger (siaga) levels."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+from dash import dcc, html
+
+from dashboard import components, context
+from dashboard.i18n import register, t
+from dashboard.queries import cameras as camera_queries
+
+STAFF = ("pimpinan", "operator", "analis", "admin")
+
+dash.register_page(
+    __name__,
+    path="/banjir",
+    title="Banjir — Pantau",
+    order=2,
+    nav_key="nav.flood",
+    icon="bi-water",
+    roles=STAFF,
+)
+
+register(
+    {
+        "flood.sub": {
+            "id": "Genangan di jalan menurut kamera, dan tinggi muka air sungai terhadap batas "
+            "waspada dan siaga.",
+            "en": "Water on roads seen by cameras, and river levels against warning and danger "
+            "levels.",
+        },
+        "flood.trend": {"id": "Tren genangan", "en": "Flooding trend"},
+        "flood.sensors": {"id": "Tinggi muka air sungai", "en": "River water levels"},
+        "flood.sensor_now": {"id": "Sensor saat ini", "en": "Sensors now"},
+        "flood.map": {"id": "Peta genangan dan sensor", "en": "Flooding and sensor map"},
+        "flood.level.normal": {"id": "Normal", "en": "Normal"},
+        "flood.level.warning": {"id": "Waspada", "en": "Warning"},
+        "flood.level.danger": {"id": "Siaga", "en": "Danger"},
+        "flood.level.unknown": {"id": "Tidak ada data", "en": "No data"},
+        "flood.warning_line": {"id": "Batas waspada", "en": "Warning level"},
+        "flood.danger_line": {"id": "Batas siaga", "en": "Danger level"},
+    }
+)
+
+METRICS = ("water_max", "wet")
+
+
+def layout(**_kwargs) -> dbc.Container:
+    with context.db().session() as s:
+        kec = camera_queries.kecamatan_options(s)
+        cams = camera_queries.camera_options(s)
+    metric = dbc.Col(
+        [
+            dbc.Label(t("ui.metric"), className="pantau-eyebrow"),
+            dcc.Dropdown(
+                id="flood-metric",
+                options=[{"label": t(f"metric.{m}"), "value": m} for m in METRICS],
+                value="water_max",
+                clearable=False,
+            ),
+        ],
+        className="col-12 col-sm-6 col-lg",
+    )
+    return dbc.Container(
+        [
+            components.page_header(t("nav.flood"), t("flood.sub"), page="flood"),
+            components.filter_bar("flood", kec, cams, extra=[metric]),
+            dbc.Row(id="flood-kpis", className="g-2 mb-1"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        components.card(t("flood.trend"), components.graph("flood-trend", 360)),
+                        lg=8,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        components.card(t("ui.top"), components.graph("flood-top", 330)),
+                        lg=4,
+                        className="mb-3",
+                    ),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        components.card(
+                            t("flood.sensors"),
+                            [
+                                html.Div(id="flood-sensor-cards", className="row g-2 mb-2"),
+                                components.graph("flood-sensors", 320),
+                            ],
+                        ),
+                        lg=7,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        components.card(
+                            t("flood.map"),
+                            components.base_map(
+                                "flood-map",
+                                [
+                                    dl.GeoJSON(
+                                        id="flood-map-layer",
+                                        pointToLayer={"variable": "pantau.map.value"},
+                                        hideout={"max": 1},
+                                    ),
+                                    dl.GeoJSON(
+                                        id="flood-map-sensors",
+                                        pointToLayer={"variable": "pantau.map.sensor"},
+                                    ),
+                                ],
+                                "pantau-map pantau-map-sm",
+                            ),
+                        ),
+                        lg=5,
+                        className="mb-3",
+                    ),
+                ],
+                className="g-3",
+            ),
+            html.Div(id="flood-note", className="pantau-footnote my-2"),
+            dcc.Store(id="flood-data"),
+            dcc.Store(id="flood-data-top"),
+        ],
+        fluid=True,
+        className="pb-4",
+    )

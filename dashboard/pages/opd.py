@@ -1,0 +1,97 @@
+"""Indikator OPD: each city department's indicators against target, with history."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard import components, context
+from dashboard.i18n import register, t
+from dashboard.queries import opd as opd_queries
+
+STAFF = ("pimpinan", "operator", "analis", "admin")
+
+dash.register_page(
+    __name__,
+    path="/indikator-opd",
+    title="Indikator OPD — Pantau",
+    order=4,
+    nav_key="nav.opd",
+    icon="bi-speedometer2",
+    roles=STAFF,
+)
+
+register(
+    {
+        "opd.sub": {
+            "id": "Capaian indikator kinerja tiap OPD terhadap target. Klik kartu untuk riwayat.",
+            "en": "Each department's indicators against target. Click a card for its history.",
+        },
+        "opd.filter": {"id": "OPD", "en": "Department"},
+        "opd.filter.all": {"id": "Semua OPD", "en": "All departments"},
+        "opd.target": {"id": "Target", "en": "Target"},
+        "opd.attainment": {"id": "Capaian", "en": "Attainment"},
+        "opd.lower_better": {"id": "makin rendah makin baik", "en": "lower is better"},
+        "opd.higher_better": {"id": "makin tinggi makin baik", "en": "higher is better"},
+        "opd.status.good": {"id": "Tercapai", "en": "On target"},
+        "opd.status.watch": {"id": "Perlu perhatian", "en": "Watch"},
+        "opd.status.bad": {"id": "Di bawah target", "en": "Below target"},
+        "opd.status.none": {"id": "Tanpa target", "en": "No target"},
+        "opd.history": {"id": "Riwayat", "en": "History"},
+        "opd.close": {"id": "Tutup", "en": "Close"},
+        "opd.period": {"id": "Periode", "en": "Period"},
+        "opd.value": {"id": "Nilai", "en": "Value"},
+        "opd.summary": {
+            "id": "{good} tercapai · {watch} perlu perhatian · {bad} di bawah target",
+            "en": "{good} on target · {watch} watch · {bad} below target",
+        },
+    }
+)
+
+
+def layout(**_kwargs) -> dbc.Container:
+    with context.db().session() as s:
+        options = opd_queries.opd_options(s)
+    return dbc.Container(
+        [
+            components.page_header(
+                t("nav.opd"),
+                t("opd.sub"),
+                right=html.Div(
+                    dcc.Dropdown(
+                        id="opd-filter",
+                        options=options,
+                        multi=True,
+                        placeholder=t("opd.filter.all"),
+                        style={"minWidth": "260px"},
+                    ),
+                    className="pantau-no-kiosk",
+                ),
+                page="opd",
+            ),
+            html.Div(id="opd-summary", className="mb-2 pantau-page-sub"),
+            dbc.Row(id="opd-cards", className="g-3"),
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(dbc.ModalTitle(id="opd-modal-title")),
+                    dbc.ModalBody(
+                        [
+                            html.Div(id="opd-modal-meta", className="mb-2"),
+                            components.graph("opd-modal-graph", 320),
+                            html.Div(id="opd-modal-table", className="mt-2"),
+                        ]
+                    ),
+                    dbc.ModalFooter(
+                        dbc.Button(t("opd.close"), id="opd-modal-close", color="secondary")
+                    ),
+                ],
+                id="opd-modal",
+                size="lg",
+                is_open=False,
+                scrollable=True,
+            ),
+        ],
+        fluid=True,
+        className="pb-4",
+    )

@@ -1,0 +1,123 @@
+"""Keamanan & kejadian (security and incidents): crime, fire, accidents and public-order
+incidents over time, by kecamatan, on the map."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+from dash import dcc, html
+
+from dashboard import components, context
+from dashboard.i18n import register, t
+from dashboard.queries import cameras as camera_queries
+from dashboard.queries.security import KINDS
+
+STAFF = ("pimpinan", "operator", "analis", "admin")
+
+dash.register_page(
+    __name__,
+    path="/keamanan",
+    title="Keamanan & Kejadian — Pantau",
+    order=3,
+    nav_key="nav.security",
+    icon="bi-shield-exclamation",
+    roles=STAFF,
+)
+
+register(
+    {
+        "security.sub": {
+            "id": "Kejadian kriminal, kebakaran, kecelakaan dan ketertiban dari CCTV, 112, polisi "
+            "dan warga.",
+            "en": "Crime, fire, accidents and public-order incidents from CCTV, 112, police and "
+            "citizens.",
+        },
+        "security.kind": {"id": "Jenis kejadian", "en": "Incident type"},
+        "security.kind.all": {"id": "Semua jenis", "en": "All types"},
+        "security.trend": {"id": "Kejadian per periode", "en": "Incidents per period"},
+        "security.top": {"id": "Kecamatan teratas", "en": "Top districts"},
+        "security.map": {"id": "Peta kejadian", "en": "Incident map"},
+        "security.total": {"id": "Jumlah kejadian", "en": "Incidents"},
+        "security.fires": {"id": "Kebakaran", "en": "Fires"},
+        "security.source": {
+            "id": "Sumber: tabel kejadian (CCTV, 112, polisi, warga). Waktu dalam {tz}.",
+            "en": "Source: incident records (CCTV, 112, police, citizens). Times in {tz}.",
+        },
+        "kind.crime": {"id": "Kriminalitas", "en": "Crime"},
+        "kind.fire": {"id": "Kebakaran", "en": "Fire"},
+        "kind.traffic_accident": {"id": "Kecelakaan", "en": "Traffic accident"},
+        "kind.flood": {"id": "Genangan/banjir", "en": "Flooding"},
+        "kind.illegal_dumping": {"id": "Buang sampah liar", "en": "Illegal dumping"},
+        "kind.illegal_racing": {"id": "Balap liar", "en": "Illegal racing"},
+        "kind.illegal_parking": {"id": "Parkir liar", "en": "Illegal parking"},
+        "kind.street_children": {"id": "Anak jalanan", "en": "Street children"},
+        "kind.crowd": {"id": "Kerumunan", "en": "Crowd"},
+        "kind.street_vendors": {"id": "PKL", "en": "Street vendors"},
+        "kind.other": {"id": "Lainnya", "en": "Other"},
+    }
+)
+
+
+def layout(**_kwargs) -> dbc.Container:
+    with context.db().session() as s:
+        kec = camera_queries.kecamatan_options(s)
+        cams = camera_queries.camera_options(s)
+    kinds = dbc.Col(
+        [
+            dbc.Label(t("security.kind"), className="pantau-eyebrow"),
+            dcc.Dropdown(
+                id="security-kind",
+                options=[{"label": t(f"kind.{k}"), "value": k} for k in KINDS],
+                multi=True,
+                placeholder=t("security.kind.all"),
+            ),
+        ],
+        className="col-12 col-sm-6 col-lg",
+    )
+    return dbc.Container(
+        [
+            components.page_header(t("nav.security"), t("security.sub"), page="security"),
+            components.filter_bar("security", kec, cams, extra=[kinds]),
+            dbc.Row(id="security-kpis", className="g-2 mb-1"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        components.card(
+                            t("security.trend"), components.graph("security-trend", 360)
+                        ),
+                        lg=8,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        components.card(t("security.top"), components.graph("security-top", 330)),
+                        lg=4,
+                        className="mb-3",
+                    ),
+                ],
+                className="g-3",
+            ),
+            components.card(
+                t("security.map"),
+                components.base_map(
+                    "security-map",
+                    [
+                        dl.GeoJSON(
+                            id="security-map-layer",
+                            cluster=True,
+                            zoomToBoundsOnClick=True,
+                            pointToLayer={"variable": "pantau.map.incident"},
+                            clusterToLayer={"variable": "pantau.map.cluster"},
+                            superClusterOptions={"radius": 60},
+                        )
+                    ],
+                    "pantau-map pantau-map-sm",
+                ),
+            ),
+            html.Div(id="security-note", className="pantau-footnote my-2"),
+            dcc.Store(id="security-data"),
+            dcc.Store(id="security-data-top"),
+        ],
+        fluid=True,
+        className="pb-4",
+    )

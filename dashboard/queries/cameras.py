@@ -1,0 +1,193 @@
+"""Cameras on the map and on the camera detail page."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import Alert, AlertSeverity, Camera, CameraStatusEvent, ObservationRollup
+
+SEVERITY_RANK = {
+    str(AlertSeverity.INFO): 1,
+    str(AlertSeverity.WARNING): 2,
+    str(AlertSeverity.CRITICAL): 3,
+}
+
+
+def camera_features(session: Session) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of every enabled camera with status and open alert level.
+
+    Properties are short (the map may hold 10,000 points): ``c`` code, ``n`` name,
+    ``k`` kecamatan, ``s`` status, ``a`` alert level (0 none, 1 info, 2 warning, 3 critical).
+    """
+    alerts: dict[int, int] = {}
+    for cam_id, severity in session.execute(
+        select(Alert.camera_id, Alert.severity).where(
+            Alert.ended_at.is_(None), Alert.camera_id.is_not(None)
+        )
+    ):
+        alerts[cam_id] = max(alerts.get(cam_id, 0), SEVERITY_RANK.get(severity, 1))
+    rows = session.execute(
+        select(
+            Camera.id,
+            Camera.code,
+            Camera.name,
+            Camera.kecamatan,
+            Camera.status,
+            Camera.lat,
+            Camera.lon,
+        ).where(Camera.enabled.is_(True))
+    )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
+            "properties": {
+                "c": r.code,
+                "n": r.name,
+                "k": r.kecamatan or "",
+                "s": r.status,
+                "a": alerts.get(r.id, 0),
+            },
+        }
+        for r in rows
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def kecamatan_options(session: Session) -> list[str]:
+    return [
+        k
+        for k in session.scalars(
+            select(Camera.kecamatan)
+            .where(Camera.kecamatan.is_not(None))
+            .distinct()
+            .order_by(Camera.kecamatan)
+        )
+        if k
+    ]
+
+
+def camera_options(session: Session, kecamatan: list[str] | None = None) -> list[dict[str, str]]:
+    q = select(Camera.code, Camera.name).where(Camera.enabled.is_(True)).order_by(Camera.name)
+    if kecamatan:
+        q = q.where(Camera.kecamatan.in_(kecamatan))
+    return [{"label": f"{name} ({code})", "value": code} for code, name in session.execute(q)]
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    id: int
+    code: str
+    name: str
+    kecamatan: str | None
+    address: str | None
+    owner: str
+    status: str
+    status_reason: str | None
+    last_seen_at: datetime | None
+    is_public: bool
+    tags: list[str]
+    rois: list[dict[str, Any]]
+    lines: list[dict[str, Any]]
+    lat: float
+    lon: float
+
+
+def camera_info(session: Session, code: str) -> CameraInfo | None:
+    cam = session.scalar(select(Camera).where(Camera.code == code))
+    if cam is None:
+        return None
+    return CameraInfo(
+        id=cam.id,
+        code=cam.code,
+        name=cam.name,
+        kecamatan=cam.kecamatan,
+        address=cam.address,
+        owner=cam.owner,
+        status=cam.status,
+        status_reason=cam.status_reason,
+        last_seen_at=cam.last_seen_at,
+        is_public=cam.is_public,
+        tags=list(cam.tags or []),
+        rois=list(cam.rois or []),
+        lines=list(cam.lines or []),
+        lat=cam.lat,
+        lon=cam.lon,
+    )
+
+
+def status_history(
+    session: Session, camera_id: int, since: datetime, until: datetime
+) -> pd.DataFrame:
+    """Status changes of one camera since ``since`` (with the state in force at ``since``)."""
+    before = session.execute(
+        select(CameraStatusEvent.ts, CameraStatusEvent.status, CameraStatusEvent.reason)
+        .where(CameraStatusEvent.camera_id == camera_id, CameraStatusEvent.ts < since)
+        .order_by(CameraStatusEvent.ts.desc())
+        .limit(1)
+    ).all()
+    rows = session.execute(
+        select(CameraStatusEvent.ts, CameraStatusEvent.status, CameraStatusEvent.reason)
+        .where(
+            CameraStatusEvent.camera_id == camera_id,
+            CameraStatusEvent.ts >= since,
+            CameraStatusEvent.ts < until,
+        )
+        .order_by(CameraStatusEvent.ts)
+    ).all()
+    df = pd.DataFrame([*before, *rows], columns=["ts", "status", "reason"])
+    if len(df) and before:
+        df.loc[0, "ts"] = since
+    return df
+
+
+def camera_counts(
+    session: Session, camera_id: int, since: datetime, until: datetime
+) -> pd.DataFrame:
+    """Hourly rollups of one camera: bucket (UTC), people, vehicles, water coverage (%)."""
+    r = ObservationRollup.__table__
+    rows = session.execute(
+        select(r.c.bucket, r.c.people_avg, r.c.vehicles_avg, r.c.water_max, r.c.samples)
+        .where(
+            r.c.camera_id == camera_id,
+            r.c.period == "hour",
+            r.c.bucket >= since,
+            r.c.bucket < until,
+        )
+        .order_by(r.c.bucket)
+    ).all()
+    df = pd.DataFrame(rows, columns=["bucket", "people", "vehicles", "water", "samples"])
+    df["water"] = pd.to_numeric(df["water"]) * 100.0
+    return df
+
+
+def uptime_share(
+    session: Session, camera_id: int, since: datetime, until: datetime
+) -> float | None:
+    """Share of the hours in [since, until) with at least one analysed sample (0..1)."""
+    r = ObservationRollup.__table__
+    hours = session.scalar(
+        select(func.count()).where(
+            r.c.camera_id == camera_id,
+            r.c.period == "hour",
+            r.c.bucket >= since,
+            r.c.bucket < until,
+        )
+    )
+    total = (until - since) / timedelta(hours=1)
+    return min(1.0, (hours or 0) / total) if total > 0 else None
+
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def valid_code(code: str | None) -> bool:
+    """Whether ``code`` is a well-formed camera code (letters, digits, - and _, max 64)."""
+    return bool(CODE_RE.match(code or ""))

@@ -1,0 +1,165 @@
+"""Incidents (crime, fire, accidents, public order) for the security page.
+
+Incidents are events, not camera measurements: they are counted from the ``incidents`` table
+(indexed on kind and time), bucketed by local hour/day/week/month in SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from store.models import Camera, Incident, IncidentKind
+
+KINDS = [str(k) for k in IncidentKind]
+
+
+def _period(dialect: str, granularity: str, offset_hours: int) -> ColumnElement:
+    ts = Incident.__table__.c.occurred_at
+    if dialect == "sqlite":
+        shift = f"{offset_hours:+d} hours"
+        if granularity == "week":
+            return func.date(ts, shift, "-6 days", "weekday 1")
+        if granularity == "month":
+            return func.strftime("%Y-%m-01", ts, shift)
+        if granularity == "day":
+            return func.strftime("%Y-%m-%d", ts, shift)
+        return func.strftime("%Y-%m-%d %H:00:00", ts, shift)
+    local = func.timezone("UTC", ts) + literal_column(f"interval '{int(offset_hours)} hours'")
+    return func.date_trunc(granularity, local)
+
+
+def _filtered(q, kecamatan, cameras, kinds):
+    if kecamatan:
+        q = q.where(Incident.kecamatan.in_(kecamatan))
+    if cameras:
+        q = q.where(Incident.camera_id.in_(select(Camera.id).where(Camera.code.in_(cameras))))
+    if kinds:
+        q = q.where(Incident.kind.in_(kinds))
+    return q
+
+
+def incident_counts(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    granularity: str,
+    kecamatan: list[str] | None = None,
+    cameras: list[str] | None = None,
+    kinds: list[str] | None = None,
+    offset_hours: int = 7,
+) -> pd.DataFrame:
+    """Long table: period (local), kind, count."""
+    dialect = session.get_bind().dialect.name
+    period = _period(dialect, granularity, offset_hours).label("period")
+    q = (
+        select(period, Incident.kind, func.count().label("count"))
+        .where(Incident.occurred_at >= start, Incident.occurred_at < end)
+        .group_by(period, Incident.kind)
+        .order_by(period)
+    )
+    rows = session.execute(_filtered(q, kecamatan, cameras, kinds)).all()
+    df = pd.DataFrame(rows, columns=["period", "kind", "count"])
+    if len(df):
+        df["period"] = pd.to_datetime(df["period"])
+        if getattr(df["period"].dt, "tz", None) is not None:
+            df["period"] = df["period"].dt.tz_localize(None)
+    return df
+
+
+def usual_daily_counts(
+    session: Session,
+    start: datetime,
+    kecamatan: list[str] | None = None,
+    cameras: list[str] | None = None,
+    kinds: list[str] | None = None,
+    weeks: int = 4,
+    offset_hours: int = 7,
+) -> dict[int, float]:
+    """Mean incidents per local weekday (0=Monday) over the ``weeks`` before ``start``."""
+    df = incident_counts(
+        session,
+        start - timedelta(weeks=weeks),
+        start,
+        "day",
+        kecamatan,
+        cameras,
+        kinds,
+        offset_hours,
+    )
+    if df.empty:
+        return {d: 0.0 for d in range(7)}
+    per_day = df.groupby("period")["count"].sum()
+    totals = {d: 0.0 for d in range(7)}
+    for day, n in per_day.items():
+        totals[day.weekday()] += float(n)
+    return {d: v / weeks for d, v in totals.items()}
+
+
+def top_kecamatan(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    kecamatan: list[str] | None = None,
+    cameras: list[str] | None = None,
+    kinds: list[str] | None = None,
+    limit: int = 10,
+) -> pd.DataFrame:
+    n = func.count().label("count")
+    q = (
+        select(func.coalesce(Incident.kecamatan, "?").label("kecamatan"), n)
+        .where(Incident.occurred_at >= start, Incident.occurred_at < end)
+        .group_by(Incident.kecamatan)
+        .order_by(n.desc())
+        .limit(limit)
+    )
+    rows = session.execute(_filtered(q, kecamatan, cameras, kinds)).all()
+    return pd.DataFrame(rows, columns=["kecamatan", "count"])
+
+
+def incident_points(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    kecamatan: list[str] | None = None,
+    cameras: list[str] | None = None,
+    kinds: list[str] | None = None,
+    limit: int = 5000,
+) -> list[dict]:
+    q = (
+        select(
+            Incident.id,
+            Incident.kind,
+            Incident.title,
+            Incident.lat,
+            Incident.lon,
+            Incident.occurred_at,
+            Incident.status,
+            Incident.kecamatan,
+        )
+        .where(
+            Incident.occurred_at >= start,
+            Incident.occurred_at < end,
+            Incident.lat.is_not(None),
+            Incident.lon.is_not(None),
+        )
+        .order_by(Incident.occurred_at.desc())
+        .limit(limit)
+    )
+    return [r._asdict() for r in session.execute(_filtered(q, kecamatan, cameras, kinds))]
+
+
+def incidents_today(session: Session, now: datetime, offset_hours: int = 7) -> int:
+    local = now + timedelta(hours=offset_hours)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(hours=offset_hours)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Incident)
+            .where(Incident.occurred_at >= start, Incident.occurred_at <= now)
+        )
+        or 0
+    )

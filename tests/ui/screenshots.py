@@ -1,0 +1,125 @@
+"""Screenshots of every situation-room page: desktop (1440x900), wall screen (1920x1080, kiosk)
+and phone (390x844), written to screenshots/ (git-ignored).
+
+    python -m tests.ui.screenshots                  # demo database in a temp folder
+    python -m tests.ui.screenshots --url http://127.0.0.1:8062 --user admin --password ...
+
+Without --url, a temporary demo database is seeded (60 days of history, about a minute) and
+served on a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.ui.harness import (  # noqa: E402
+    PASSWORD,
+    chrome_driver,
+    dash_idle,
+    ensure_user,
+    running_app,
+    wait_for,
+)
+
+logger = logging.getLogger(__name__)
+
+PAGES = [
+    ("overview", "/", "#overview-map .leaflet-marker-icon, #overview-map .leaflet-interactive"),
+    ("traffic", "/lalu-lintas", "#traffic-trend .main-svg"),
+    ("flood", "/banjir", "#flood-trend .main-svg"),
+    ("security", "/keamanan", "#security-trend .main-svg"),
+    ("opd", "/indikator-opd", ".pantau-kpi"),
+    ("camera", "/camera/PLG-BKB-01", "#camera-counts .main-svg"),
+]
+SIZES = {
+    "desktop": ((1440, 900), ""),
+    "kiosk": ((1920, 1080), "?kiosk=1&rotate=0"),
+    "phone": ((390, 844), ""),
+}
+
+
+def login_form(driver, base: str, username: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(base + "/masuk")
+    wait_for(driver, "#login-username").send_keys(username)
+    driver.find_element(By.ID, "login-password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    time.sleep(1.0)
+
+
+def shoot(base: str, username: str, password: str, out: Path, only: set[str] | None) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for size_name, (size, query) in SIZES.items():
+        if only and size_name not in only and not (only & {p[0] for p in PAGES}):
+            continue
+        with chrome_driver(size) as driver:
+            login_form(driver, base, username, password)
+            for name, path, ready in PAGES:
+                if only and name not in only and size_name not in only:
+                    continue
+                driver.get(base + path + query)
+                try:
+                    wait_for(driver, ready, 30)
+                    dash_idle(driver)
+                except Exception:  # noqa: BLE001 - still take the picture: it shows what is wrong
+                    logger.warning("%s %s: not ready", size_name, name)
+                time.sleep(1.5)
+                target = out / f"{name}-{size_name}.png"
+                if size_name == "phone":
+                    height = driver.execute_script("return document.body.scrollHeight")
+                    driver.set_window_size(size[0], min(max(size[1], height), 4000))
+                    time.sleep(0.5)
+                driver.save_screenshot(str(target))
+                if size_name == "phone":
+                    driver.set_window_size(*size)
+                written.append(target)
+                print(target)
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="an already running Pantau (default: start a demo one)")
+    parser.add_argument("--user", default=None)
+    parser.add_argument("--password", default=None)
+    parser.add_argument("--out", default=str(ROOT / "screenshots"))
+    parser.add_argument("--days", type=int, default=60, help="demo history for the temp app")
+    parser.add_argument("only", nargs="*", help="page or size names (default: all)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    only = set(args.only) or None
+    if args.url:
+        shoot(args.url, args.user or "admin", args.password or "", Path(args.out), only)
+        return 0
+    from pantau.settings import Settings
+    from store.db import Database
+    from store.seed import DemoSpec, seed_demo
+
+    tmp = Path(tempfile.mkdtemp(prefix="pantau-shots-"))
+    settings = Settings(
+        var_dir=tmp / "var", secret_key="screenshots", ingest_enabled=False, map_tile_url=""
+    )
+    settings.ensure_dirs()
+    database = Database(settings.sqlalchemy_url)
+    database.migrate()
+    with database.session() as s:
+        seed_demo(s, DemoSpec(days=args.days))
+    user = ensure_user(database, "operator")
+    with running_app(settings, database) as base:
+        shoot(base, user, PASSWORD, Path(args.out), only)
+    database.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
