@@ -454,15 +454,19 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def megabytes(n_bytes: int) -> str:
+    """A size limit as people read it: '5', '0.2' (MB)."""
+    mb = n_bytes / 1024 / 1024
+    return f"{mb:.0f}" if mb >= 1 else f"{mb:.1f}"
+
+
 def sanitize_photo(data: bytes, max_bytes: int) -> tuple[bytes, str]:
     """Validate a photo and re-encode it without metadata. Returns (bytes, extension)."""
     import cv2
     import numpy as np
 
     if len(data) > max_bytes:
-        raise ValidationError(
-            {"photo": ("photo_large", {"max_mb": f"{max_bytes / 1024 / 1024:.0f}"})}
-        )
+        raise ValidationError({"photo": ("photo_large", {"max_mb": megabytes(max_bytes)})})
     if data.startswith(JPEG_MAGIC):
         ext, size = ".jpg", _jpeg_size(data)
     elif data.startswith(PNG_MAGIC):

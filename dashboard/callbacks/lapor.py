@@ -76,11 +76,11 @@ def submit(
     privacy: str | None,
     name: str | None,
     contact: str | None,
-) -> tuple[Any, Any, Any, bool, bool, bool]:
+) -> tuple[Any, ...]:
     """Validate and store the report. Returns (feedback, result, submit disabled,
-    category invalid, description invalid, address invalid)."""
+    category invalid, description invalid, address invalid, form style)."""
     if not n_clicks:
-        return no_update, no_update, no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update, no_update, no_update
     lang = current_lang()
     from dashboard.api.intake import check_rate, service
     from store.complaints import NewComplaint, ValidationError, message
@@ -92,7 +92,7 @@ def submit(
             color="warning",
             id="lapor-rate-limited",
         )
-        return alert, no_update, False, False, False, False
+        return alert, no_update, False, False, False, False, no_update
     cfg = context.settings()
     data = NewComplaint(
         category=category,
@@ -127,10 +127,12 @@ def submit(
             "category" in bad,
             "description" in bad,
             "address" in bad or "location" in bad,
+            no_update,
         )
     except Exception:
         logger.exception("complaint submission failed")
-        return dbc.Alert(t("lapor.failed"), color="danger"), no_update, False, False, False, False
+        failed = dbc.Alert(t("lapor.failed"), color="danger")
+        return failed, no_update, False, False, False, False, no_update
     c = result.complaint
     card = dbc.Alert(
         [
@@ -150,7 +152,8 @@ def submit(
         color="success",
         id="lapor-success",
     )
-    return None, card, True, False, False, False
+    # the form disappears (no second submission); the tracking ID is what is left on screen
+    return None, card, True, False, False, False, {"display": "none"}
 
 
 def register(app: dash.Dash) -> None:
@@ -174,6 +177,7 @@ def register(app: dash.Dash) -> None:
         Output("lapor-category", "invalid"),
         Output("lapor-description", "invalid"),
         Output("lapor-address", "invalid"),
+        Output("lapor-form", "style"),
         Input("lapor-submit", "n_clicks"),
         State("lapor-category", "value"),
         State("lapor-title", "value"),

@@ -10,6 +10,7 @@ from dash import dcc, html
 from dashboard import context
 from dashboard.callbacks.complaints_common import base_map, category_options
 from dashboard.i18n import current_lang, t
+from store.complaints import megabytes
 
 dash.register_page(
     __name__,
@@ -92,7 +93,7 @@ def layout(**_kwargs) -> dbc.Container:
                         style={"borderStyle": "dashed", "cursor": "pointer"},
                     ),
                     html.Div(
-                        t("lapor.photo_hint", mb=f"{cfg.upload_max_bytes / 1024 / 1024:.0f}"),
+                        t("lapor.photo_hint", mb=megabytes(cfg.upload_max_bytes)),
                         className="form-text",
                     ),
                     html.Div(id="lapor-photo-name", className="small"),
