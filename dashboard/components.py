@@ -50,6 +50,7 @@ register(
         },
         "ui.usual.short": {"id": "biasanya", "en": "usual"},
         "ui.top": {"id": "Lokasi teratas", "en": "Top locations"},
+        "ui.partial": {"id": "sementara (belum lengkap)", "en": "provisional (incomplete)"},
         "ui.map": {"id": "Peta", "en": "Map"},
         "ui.no_data": {
             "id": "Belum ada data untuk pilihan ini.",
@@ -338,11 +339,12 @@ def empty_figure(message: str | None = None, height: int = 340) -> go.Figure:
     return fig
 
 
-def graph(component_id: str, height: int = 340) -> dcc.Graph:
+def graph(component_id: str, height: int = 340, modebar: bool = True) -> dcc.Graph:
     return dcc.Graph(
         id=component_id,
         figure=empty_figure(" ", height),
         config={
+            "displayModeBar": "hover" if modebar else False,
             "displaylogo": False,
             "responsive": True,
             "modeBarButtonsToRemove": ["lasso2d", "select2d"],
@@ -352,7 +354,12 @@ def graph(component_id: str, height: int = 340) -> dcc.Graph:
 
 
 def card(
-    title: Any, body: Any, card_id: str | None = None, footer: Any = None, **kwargs: Any
+    title: Any,
+    body: Any,
+    card_id: str | None = None,
+    footer: Any = None,
+    fill: bool = True,
+    **kwargs: Any,
 ) -> dbc.Card:
     return dbc.Card(
         [
@@ -362,7 +369,7 @@ def card(
             if footer
             else None,
         ],
-        className="pantau-card h-100 " + kwargs.pop("className", ""),
+        className=("pantau-card h-100 " if fill else "pantau-card ") + kwargs.pop("className", ""),
         **({"id": card_id} if card_id else {}),
         **kwargs,
     )

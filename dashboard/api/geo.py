@@ -54,7 +54,7 @@ def cameras_geojson() -> Response:
         with context.db().session() as s:
             return camera_queries.camera_features(s)
 
-    return _geojson_response(cache.memo("geo:cameras", 5, build), 5)
+    return _geojson_response(cache.memo(f"geo:cameras:{context.db().url}", 5, build), 5)
 
 
 @bp.get("/api/incidents.geojson")

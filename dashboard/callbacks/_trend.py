@@ -66,12 +66,11 @@ def trend_frames(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """(current, previous period, usual profile) for the filter; the usual profile depends only
     on history before the range, so it is cached for longer."""
+    key = f"{db.url}|{f.cache_key()}"
     with db.session() as s:
-        current = cache.memo("trend:" + f.cache_key(), 30, lambda: trends.trend(s, f))
-        previous = cache.memo(
-            "trend-prev:" + f.cache_key(), 300, lambda: trends.previous_period(s, f)
-        )
-        usual = cache.memo("trend-usual:" + f.cache_key(), 900, lambda: trends.usual_profile(s, f))
+        current = cache.memo("trend:" + key, 30, lambda: trends.trend(s, f))
+        previous = cache.memo("trend-prev:" + key, 300, lambda: trends.previous_period(s, f))
+        usual = cache.memo("trend-usual:" + key, 900, lambda: trends.usual_profile(s, f))
     return current, previous, usual
 
 
@@ -95,7 +94,9 @@ def aggregate(metric: str, values: pd.Series) -> float | None:
     return float(getattr(values, agg)())
 
 
-def figure(metric: str, shown: pd.DataFrame, granularity: str) -> Any:
+def figure(metric: str, shown: pd.DataFrame, granularity: str, partial: bool = False) -> Any:
+    """Current period (navy), previous period (gold, dotted), usual (grey band); the last
+    period is marked provisional when the range reaches into the running hour/day."""
     m = trends.METRICS[metric]
     unit = t(m.unit_key)
     if shown["value"].notna().sum() == 0:
@@ -129,6 +130,12 @@ def figure(metric: str, shown: pd.DataFrame, granularity: str) -> Any:
         marker={"size": 5},
         hovertemplate=hover,
     )
+    if partial and shown["value"].notna().any():
+        last = shown[shown["value"].notna()].iloc[-1]
+        fig.add_annotation(
+            x=last["period"], y=last["value"], text=t("ui.partial"), showarrow=True, arrowhead=0,
+            ax=0, ay=-28, font={"size": 11, "color": components.MUTED},
+        )  # fmt: skip
     fig.update_yaxes(title={"text": f"{t(m.label_key)} ({unit})", "font": {"size": 11}})
     fig.update_xaxes(
         title={"text": t("ui.time_axis", tz=components.tz_label()), "font": {"size": 11}}
@@ -297,7 +304,9 @@ def camera_values(db: Database, f: trends.TrendFilter, metric: str) -> pd.DataFr
     """Per-camera values over the range with coordinates (map layer and top locations)."""
     with db.session() as s:
         return cache.memo(
-            "cams:" + f.cache_key() + metric, 60, lambda: trends.camera_values(s, f, metric)
+            f"cams:{db.url}|{f.cache_key()}|{metric}",
+            60,
+            lambda: trends.camera_values(s, f, metric),
         )
 
 
@@ -306,7 +315,7 @@ def locations(prefix: str, metric: str, values: pd.DataFrame) -> tuple[Any, dict
     m = trends.METRICS[metric]
     unit = t(m.unit_key)
     values = values.dropna(subset=["value"])
-    top = values.nlargest(10, "value")
+    top = values[values["value"] > 0].nlargest(10, "value")
     if top.empty:
         fig = components.empty_figure(height=330)
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -28,7 +28,7 @@ LEVEL_CLASS = {
 
 
 def _metric(metric: str | None) -> str:
-    return metric if metric in METRICS else "water_max"
+    return metric if metric in METRICS else "wet"
 
 
 def update_flood(
@@ -50,7 +50,7 @@ def update_flood(
     shown = _trend.table(metric, current, previous, usual)
     filters = {"kecamatan": list(f.kecamatan), "kamera": list(f.cameras)}
     return (
-        _trend.figure(metric, shown, sel.granularity),
+        _trend.figure(metric, shown, sel.granularity, sel.end > (now or datetime.now(UTC))),
         _trend.kpi_tiles("flood", metric, shown, sel, sel.granularity),
         _trend.store_payload(metric, shown, sel, filters),
         _trend.note(sel, sel.granularity),
@@ -164,7 +164,7 @@ def update_sensors(
     tz = _trend.context.settings().timezone
     with database.session() as s:
         sensors = flood_queries.water_sensors(s, kec)
-        key = f"sensors:{sel.start.isoformat()}:{sel.end.isoformat()}:{kec}"
+        key = f"sensors:{database.url}|{sel.start.isoformat()}:{sel.end.isoformat()}:{kec}"
         readings = cache.memo(
             key,
             60,
@@ -238,6 +238,3 @@ def register(app) -> None:
         State("flood-data-top", "data"),
         prevent_initial_call=True,
     )(download_flood)
-
-
-

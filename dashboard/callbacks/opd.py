@@ -124,7 +124,7 @@ def update_cards(opd_filter: Any, *, db: Database | None = None) -> tuple[list[A
     codes = [opd_filter] if isinstance(opd_filter, str) else list(opd_filter or [])
     with _db(db).session() as s:
         cards = cache.memo(
-            f"opd:cards:{','.join(codes)}",
+            f"opd:cards:{_db(db).url}|{','.join(codes)}",
             60,
             lambda: opd_queries.indicator_cards(s, codes or None),
         )

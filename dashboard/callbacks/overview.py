@@ -250,7 +250,7 @@ def refresh_overview(
     can_ack = _role() in (*WRITE_ROLES, None)
     with _db(db).session() as s:
         numbers = cache.memo(
-            f"overview:numbers:{now.replace(second=0, microsecond=0).isoformat()}",
+            f"overview:numbers:{_db(db).url}|{now.replace(second=0, microsecond=0).isoformat()}",
             5,
             lambda: overview_numbers(s, now),
         )

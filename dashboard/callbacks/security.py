@@ -59,7 +59,7 @@ def update_security(
     f = _trend.make_filter(sel, kec, cams, ("flow",))
     index = pd.DatetimeIndex(_trend.trends.period_index(f))
     database = _trend.database(db)
-    key = f"sec:{f.cache_key()}:{','.join(kind_list)}"
+    key = f"sec:{database.url}|{f.cache_key()}:{','.join(kind_list)}"
     with database.session() as s:
 
         def load():
@@ -106,7 +106,12 @@ def update_security(
                 line={"color": components.GOLD, "width": 2}, mode="lines",
                 hovertemplate=f"%{{y:.1f}} {t('unit.incidents')}",
             )  # fmt: skip
-        fig.update_layout(barmode="stack")
+        fig.update_layout(
+            barmode="stack",
+            height=420,
+            legend={"orientation": "h", "y": -0.22, "x": 0, "yanchor": "top", "font": {"size": 11}},
+            margin={"l": 48, "r": 12, "t": 12, "b": 40},
+        )
         fig.update_yaxes(
             title={"text": f"{t('security.total')} ({t('unit.incidents')})", "font": {"size": 11}}
         )

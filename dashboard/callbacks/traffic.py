@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import Input, Output, State, ctx
@@ -41,7 +41,7 @@ def update_traffic(
     shown = _trend.table(metric, current, previous, usual)
     filters = {"kecamatan": list(f.kecamatan), "kamera": list(f.cameras)}
     return (
-        _trend.figure(metric, shown, sel.granularity),
+        _trend.figure(metric, shown, sel.granularity, sel.end > (now or datetime.now(UTC))),
         _trend.kpi_tiles("traffic", metric, shown, sel, sel.granularity),
         _trend.store_payload(metric, shown, sel, filters),
         _trend.note(sel, sel.granularity),

@@ -163,8 +163,10 @@ def layout(code: str | None = None, **_kwargs):
                     ),
                     dbc.Col(
                         [
-                            components.card(t("camera.info"), info, className="mb-3"),
-                            components.card(t("camera.health"), html.Div(id="camera-health")),
+                            components.card(t("camera.info"), info, fill=False, className="mb-3"),
+                            components.card(
+                                t("camera.health"), html.Div(id="camera-health"), fill=False
+                            ),
                         ],
                         lg=5,
                         className="mb-3",

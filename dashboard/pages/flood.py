@@ -58,7 +58,7 @@ def layout(**_kwargs) -> dbc.Container:
             dcc.Dropdown(
                 id="flood-metric",
                 options=[{"label": t(f"metric.{m}"), "value": m} for m in METRICS],
-                value="water_max",
+                value="wet",
                 clearable=False,
             ),
         ],
@@ -77,7 +77,9 @@ def layout(**_kwargs) -> dbc.Container:
                         className="mb-3",
                     ),
                     dbc.Col(
-                        components.card(t("ui.top"), components.graph("flood-top", 330)),
+                        components.card(
+                            t("ui.top"), components.graph("flood-top", 330, modebar=False)
+                        ),
                         lg=4,
                         className="mb-3",
                     ),

@@ -135,6 +135,7 @@ def layout(**_kwargs) -> dbc.Container:
                                     ]
                                 ),
                                 html.Div(id="overview-alerts", className="pantau-feed"),
+                                fill=False,
                                 className="mb-3",
                             ),
                             components.card(
@@ -146,6 +147,7 @@ def layout(**_kwargs) -> dbc.Container:
                                     ),
                                     id="overview-camera",
                                 ),
+                                fill=False,
                             ),
                         ],
                         lg=4,

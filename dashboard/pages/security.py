@@ -84,13 +84,15 @@ def layout(**_kwargs) -> dbc.Container:
                 [
                     dbc.Col(
                         components.card(
-                            t("security.trend"), components.graph("security-trend", 360)
+                            t("security.trend"), components.graph("security-trend", 420)
                         ),
                         lg=8,
                         className="mb-3",
                     ),
                     dbc.Col(
-                        components.card(t("security.top"), components.graph("security-top", 330)),
+                        components.card(
+                            t("security.top"), components.graph("security-top", 330, modebar=False)
+                        ),
                         lg=4,
                         className="mb-3",
                     ),

@@ -68,7 +68,9 @@ def layout(**_kwargs) -> dbc.Container:
                         className="mb-3",
                     ),
                     dbc.Col(
-                        components.card(t("ui.top"), components.graph("traffic-top", 330)),
+                        components.card(
+                            t("ui.top"), components.graph("traffic-top", 330, modebar=False)
+                        ),
                         lg=4,
                         className="mb-3",
                     ),

@@ -1,0 +1,170 @@
+"""Trend callbacks (traffic, flood) on a real store filled with known rollups."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+from known_data import NOW
+
+from dashboard.callbacks import _trend, flood, traffic
+from dashboard.queries import trends
+
+
+def _trace(fig, name_part: str):
+    for trace in fig.data:
+        if name_part in (trace.name or ""):
+            return trace
+    raise AssertionError(f"no trace named like {name_part!r}: {[t.name for t in fig.data]}")
+
+
+def test_daily_flow_current_previous_and_usual(known_any_db):
+    fig, kpis, payload, _note, gran = traffic.update_traffic(
+        "2026-11-10", "2026-11-16", "day", None, None, "flow", db=known_any_db, now=NOW
+    )
+    assert gran == "day"
+    current = _trace(fig, "Periode ini")
+    assert list(current.y) == [720.0] * 7
+    assert [pd.Timestamp(x).strftime("%Y-%m-%d") for x in current.x][0] == "2026-11-10"
+    assert list(_trace(fig, "sebelumnya").y) == [720.0] * 7
+    assert list(_trace(fig, "Biasanya").y) == [720.0] * 7
+    assert len(payload["rows"]) == 7
+    assert payload["rows"][0]["previous_period"] == "2026-11-03 00:00"
+    # the total tile says 7 x 720 = 5.040 vehicles
+    assert "5.040" in str(kpis[0])
+
+
+def test_hourly_flow_is_per_local_hour(known_db):
+    fig, *_rest, gran = traffic.update_traffic(
+        "2026-11-12", "2026-11-13", "hour", None, None, "flow", db=known_db, now=NOW
+    )
+    current = _trace(fig, "Periode ini")
+    assert gran == "hour"
+    assert len(current.y) == 48 and set(current.y) == {30.0}
+    assert pd.Timestamp(current.x[0]).strftime("%Y-%m-%d %H:%M") == "2026-11-12 00:00"
+
+
+def test_week_and_month_are_summed_from_daily_rollups(known_any_db):
+    fig, *_ = traffic.update_traffic(
+        "2026-11-02", "2026-11-15", "week", None, None, "flow", db=known_any_db, now=NOW
+    )
+    current = _trace(fig, "Periode ini")
+    assert [pd.Timestamp(x).strftime("%Y-%m-%d") for x in current.x] == ["2026-11-02", "2026-11-09"]
+    assert list(current.y) == [7 * 720.0, 7 * 720.0]
+    fig, *_ = traffic.update_traffic(
+        "2026-09-01", "2026-10-31", "month", None, None, "flow", db=known_any_db, now=NOW
+    )
+    current = _trace(fig, "Periode ini")
+    assert list(current.y) == [30 * 720.0, 31 * 720.0]
+
+
+def test_kecamatan_and_camera_filters(known_db):
+    fig, *_ = traffic.update_traffic(
+        "2026-11-10", "2026-11-11", "day", ["Kemuning"], None, "flow", db=known_db, now=NOW
+    )
+    assert list(_trace(fig, "Periode ini").y) == [240.0, 240.0]
+    fig, *_ = traffic.update_traffic(
+        "2026-11-10", "2026-11-11", "day", None, ["CAM-B"], "flow", db=known_db, now=NOW
+    )
+    assert list(_trace(fig, "Periode ini").y) == [480.0, 480.0]
+
+
+def test_average_metric_is_mean_per_camera(known_db):
+    fig, *_ = traffic.update_traffic(
+        "2026-11-10", "2026-11-12", "day", None, None, "vehicles", db=known_db, now=NOW
+    )
+    assert list(_trace(fig, "Periode ini").y) == [6.0, 6.0, 6.0]
+
+
+def test_area_table_and_camera_table_agree(known_any_db):
+    start, end = trends.local_range(
+        pd.Timestamp("2026-11-01").date(), pd.Timestamp("2026-11-20").date()
+    )
+    base = trends.TrendFilter(start, end, "day", metrics=("flow", "people", "water_max"))
+    with known_any_db.session() as s:
+        area = trends.trend(s, base)
+        per_camera = trends.trend(
+            s,
+            trends.TrendFilter(start, end, "day", cameras=("CAM-A", "CAM-B"), metrics=base.metrics),
+        )
+    pd.testing.assert_frame_equal(area.drop(columns="samples"), per_camera.drop(columns="samples"))
+
+
+def test_hourly_is_refused_for_long_ranges(known_db):
+    _fig, _k, payload, note, gran = traffic.update_traffic(
+        "2026-09-01", "2026-11-20", "hour", None, None, "flow", db=known_db, now=NOW
+    )
+    assert gran == "day"
+    assert len(payload["rows"]) == 81
+    assert "31 hari" in str(note)
+
+
+def test_partial_period_is_marked(known_db):
+    fig, *_ = traffic.update_traffic(
+        "2026-11-10", "2026-11-12", "day", None, None, "flow", db=known_db,
+        now=pd.Timestamp("2026-11-12T05:00Z").to_pydatetime(),
+    )  # fmt: skip
+    assert any("sementara" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_top_locations_and_map_layer(known_db):
+    top, geo, hideout, payload = traffic.update_traffic_locations(
+        "2026-11-10", "2026-11-16", "day", None, None, "flow", db=known_db
+    )
+    assert [r["code"] for r in payload["rows"]] == ["CAM-B", "CAM-A"]
+    assert [r["value"] for r in payload["rows"]] == [7 * 480.0, 7 * 240.0]
+    assert hideout == {"max": 7 * 480.0}
+    values = {f["properties"]["c"]: f["properties"]["v"] for f in geo["features"]}
+    assert values == {"CAM-A": 1680.0, "CAM-B": 3360.0}
+    assert list(top.data[0].x) == [1680.0, 3360.0]  # bars drawn smallest first (top at the top)
+
+
+def test_flood_counts_flooded_camera_hours_and_days(known_any_db):
+    fig, *_ = flood.update_flood(
+        "2026-11-12", "2026-11-12", "hour", None, None, "wet", db=known_any_db, now=NOW
+    )
+    wet = list(_trace(fig, "Periode ini").y)
+    assert sum(wet) == 3 and wet[15:18] == [1.0, 1.0, 1.0]
+    fig, *_ = flood.update_flood(
+        "2026-11-11", "2026-11-13", "day", None, None, "water_max", db=known_any_db, now=NOW
+    )
+    assert list(_trace(fig, "Periode ini").y) == [0.0, 50.0, 0.0]
+
+
+def test_csv_download_is_the_table_on_screen(known_db):
+    _fig, _k, payload, *_ = traffic.update_traffic(
+        "2026-11-10", "2026-11-12", "day", ["Plaju"], None, "flow", db=known_db, now=NOW
+    )
+    out = _trend.download("traffic-download-csv", payload, None, "lalu-lintas")
+    assert out["filename"] == "pantau-lalu-lintas-2026-11-10_2026-11-12-day.csv"
+    frame = pd.read_csv(io.StringIO(out["content"]))
+    assert list(frame.iloc[:, 0]) == ["2026-11-10 00:00", "2026-11-11 00:00", "2026-11-12 00:00"]
+    assert list(frame.iloc[:, 1]) == [480.0, 480.0, 480.0]
+    assert "kendaraan" in frame.columns[1]
+
+
+def test_excel_download_has_trend_top_and_notes(known_db):
+    args = ("2026-11-10", "2026-11-12", "day", None, None, "flow")
+    _fig, _k, payload, *_ = traffic.update_traffic(*args, db=known_db, now=NOW)
+    *_x, top_payload = traffic.update_traffic_locations(*args, db=known_db)
+    out = _trend.download("traffic-download-xlsx", payload, top_payload, "lalu-lintas")
+    import base64
+
+    book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(out["content"])))
+    assert book.sheetnames == ["Tren", "Lokasi teratas", "Keterangan"]
+    trend_rows = list(book["Tren"].iter_rows(values_only=True))
+    assert [r[1] for r in trend_rows[1:]] == [720, 720, 720]
+    top_rows = list(book["Lokasi teratas"].iter_rows(values_only=True))
+    assert [r[0] for r in top_rows[1:]] == ["CAM-B", "CAM-A"]
+
+
+@pytest.mark.parametrize("gran", ["hour", "day", "week", "month"])
+def test_every_granularity_renders(known_db, gran):
+    fig, kpis, payload, _note, shown = traffic.update_traffic(
+        "2026-11-01", "2026-11-20", gran, None, None, "people", db=known_db, now=NOW
+    )
+    assert shown == gran
+    assert len(kpis) == 4
+    assert payload["rows"] and all(r["value"] == 8.0 / 2 for r in payload["rows"])
