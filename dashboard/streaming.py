@@ -237,7 +237,7 @@ class Subscription:
         ``keepalive_s`` without news, so a viewer who left is noticed by the failed write."""
         deadline = time.monotonic() + max_seconds
         yield MJPEG_START
-        seq, _frame = self.channel.next_frame(0, 1.5)  # a moment for the first picture
+        self.channel.next_frame(0, min(1.5, max_seconds / 2))  # a moment for the first picture
         seq = -1
         while time.monotonic() < deadline and not self.hub._stopped.is_set():
             new_seq, frame = self.channel.next_frame(seq, self.hub.keepalive_s)

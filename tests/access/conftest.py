@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import pytest
 from access_helpers import ROLES, create_user, login
 from sqlalchemy import select
@@ -65,13 +64,23 @@ def make_env(var_dir: Path, **overrides) -> AccessEnv:
         )
     assert public_code and private_code, "reference data needs public and non-public cameras"
     # a public snapshot as ingestion writes it (a real face, so the blur has work to do)
-    face = cv2.imread(str(TEST_DATA / "face_messi5_crop.png"))
-    cv2.imwrite(str(settings.snapshot_dir / f"{public_code}.public.jpg"), face)
-    cv2.imwrite(str(settings.snapshot_dir / f"{private_code}.public.jpg"), face)
-    cv2.imwrite(str(settings.snapshot_dir / f"{private_code}.jpg"), face)
+    # (lossless bytes under the .jpg name: imread goes by content, and the small face stays
+    # detectable, which a JPEG round trip of this 200x180 crop would spoil)
+    face = (TEST_DATA / "face_messi5_crop.png").read_bytes()
+    for name in (f"{public_code}.public.jpg", f"{private_code}.public.jpg", f"{private_code}.jpg"):
+        (settings.snapshot_dir / name).write_bytes(face)
     app = create_app(settings, db)
     # a route nobody wrote an access rule for (the guard must fail closed on it)
     app.server.add_url_rule("/unruled/thing", "test_unruled", lambda: {"secret": 42})
+    app.server.add_url_rule(  # a staff download route (audited as an export)
+        "/api/uji-export.csv",
+        "test_export",
+        lambda: (
+            "a,b\n1,2\n",
+            200,
+            {"Content-Disposition": "attachment; filename=uji.csv", "Content-Type": "text/csv"},
+        ),
+    )
     for role in ROLES:
         create_user(db, role)
     return AccessEnv(app, db, settings, public_code, private_code)
