@@ -160,7 +160,8 @@ def test_hub_encodes_once_for_many_viewers(tmp_path):
         for t in threads:
             t.join(5)
         produced = hub.stats()["frames_produced"]
-        assert produced >= 5 and len(calls) == produced  # one blur per frame, not per viewer
+        # one blur per frame, not per viewer (the producer may be mid-frame: +1)
+        assert produced >= 5 and produced <= len(calls) <= produced + 1
         assert hub.stats()["frames_served"] >= 5 * len(subs)
     finally:
         for s in subs:
