@@ -11,10 +11,51 @@ from dash import Input, Output, State, html
 
 from dashboard import components, context
 from dashboard.i18n import local_time, t
+from dashboard.i18n import register as register_strings
 from dashboard.queries import cameras as camera_queries
 from store.db import Database
 
 logger = logging.getLogger(__name__)
+
+# strings of the page (registered here: callbacks are imported wherever the app is built)
+register_strings(
+    {
+        "camera.not_found": {
+            "id": "Kamera {code} tidak ditemukan.",
+            "en": "Camera {code} not found.",
+        },
+        "camera.snapshot": {
+            "id": "Gambar terakhir (teranotasi)",
+            "en": "Latest snapshot (annotated)",
+        },
+        "camera.overlay": {
+            "id": "Tampilkan ROI & garis hitung",
+            "en": "Show ROIs & counting lines",
+        },
+        "camera.info": {"id": "Keterangan", "en": "Details"},
+        "camera.health": {"id": "Riwayat kesehatan", "en": "Health history"},
+        "camera.counts": {"id": "Hitungan per jam", "en": "Hourly counts"},
+        "camera.range.1": {"id": "24 jam", "en": "24 hours"},
+        "camera.range.7": {"id": "7 hari", "en": "7 days"},
+        "camera.range.30": {"id": "30 hari", "en": "30 days"},
+        "camera.status": {"id": "Status", "en": "Status"},
+        "camera.last_seen": {"id": "Terakhir terlihat", "en": "Last seen"},
+        "camera.kecamatan": {"id": "Kecamatan", "en": "District"},
+        "camera.address": {"id": "Alamat", "en": "Address"},
+        "camera.owner": {"id": "Pemilik", "en": "Owner"},
+        "camera.public": {"id": "Publik", "en": "Public"},
+        "camera.tags": {"id": "Fungsi", "en": "Watches"},
+        "camera.uptime": {"id": "Aktif (jam dengan data)", "en": "Up (hours with data)"},
+        "camera.yes": {"id": "Ya", "en": "Yes"},
+        "camera.no": {"id": "Tidak", "en": "No"},
+        "camera.back": {"id": "Kembali ke peta", "en": "Back to the map"},
+        "camera.no_events": {
+            "id": "Belum ada perubahan status tercatat.",
+            "en": "No status changes recorded yet.",
+        },
+        "camera.water": {"id": "Genangan tertinggi", "en": "Highest water coverage"},
+    }
+)
 
 ROI_COLORS = {"crowd": "#f2b705", "road": "#4dabf7", "flood": "#20c997"}
 STATUS_COLORS = {"online": "#2fb344", "degraded": "#f59f00", "offline": "#d63939"}

@@ -12,11 +12,34 @@ from dash import Input, Output, State, ctx, html
 from dashboard import cache, components
 from dashboard.callbacks import _trend
 from dashboard.i18n import fmt_number, local_time, t
+from dashboard.i18n import register as register_strings
 from dashboard.queries import cameras as camera_queries
 from dashboard.queries import flood as flood_queries
 from store.db import Database
 
 logger = logging.getLogger(__name__)
+
+# strings of the page (registered here: callbacks are imported wherever the app is built)
+register_strings(
+    {
+        "flood.sub": {
+            "id": "Genangan di jalan menurut kamera, dan tinggi muka air sungai terhadap batas "
+            "waspada dan siaga.",
+            "en": "Water on roads seen by cameras, and river levels against warning and danger "
+            "levels.",
+        },
+        "flood.trend": {"id": "Tren genangan", "en": "Flooding trend"},
+        "flood.sensors": {"id": "Tinggi muka air sungai", "en": "River water levels"},
+        "flood.sensor_now": {"id": "Sensor saat ini", "en": "Sensors now"},
+        "flood.map": {"id": "Peta genangan dan sensor", "en": "Flooding and sensor map"},
+        "flood.level.normal": {"id": "Normal", "en": "Normal"},
+        "flood.level.warning": {"id": "Waspada", "en": "Warning"},
+        "flood.level.danger": {"id": "Siaga", "en": "Danger"},
+        "flood.level.unknown": {"id": "Tidak ada data", "en": "No data"},
+        "flood.warning_line": {"id": "Batas waspada", "en": "Warning level"},
+        "flood.danger_line": {"id": "Batas siaga", "en": "Danger level"},
+    }
+)
 
 METRICS = ("water_max", "wet")
 LEVEL_CLASS = {

@@ -12,10 +12,39 @@ from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from dashboard import cache, components, context
 from dashboard.i18n import current_lang, fmt_number, t
+from dashboard.i18n import register as register_strings
 from dashboard.queries import opd as opd_queries
 from store.db import Database
 
 logger = logging.getLogger(__name__)
+
+# strings of the page (registered here: callbacks are imported wherever the app is built)
+register_strings(
+    {
+        "opd.sub": {
+            "id": "Capaian indikator kinerja tiap OPD terhadap target. Klik kartu untuk riwayat.",
+            "en": "Each department's indicators against target. Click a card for its history.",
+        },
+        "opd.filter": {"id": "OPD", "en": "Department"},
+        "opd.filter.all": {"id": "Semua OPD", "en": "All departments"},
+        "opd.target": {"id": "Target", "en": "Target"},
+        "opd.attainment": {"id": "Capaian", "en": "Attainment"},
+        "opd.lower_better": {"id": "makin rendah makin baik", "en": "lower is better"},
+        "opd.higher_better": {"id": "makin tinggi makin baik", "en": "higher is better"},
+        "opd.status.good": {"id": "Tercapai", "en": "On target"},
+        "opd.status.watch": {"id": "Perlu perhatian", "en": "Watch"},
+        "opd.status.bad": {"id": "Di bawah target", "en": "Below target"},
+        "opd.status.none": {"id": "Tanpa target", "en": "No target"},
+        "opd.history": {"id": "Riwayat", "en": "History"},
+        "opd.close": {"id": "Tutup", "en": "Close"},
+        "opd.period": {"id": "Periode", "en": "Period"},
+        "opd.value": {"id": "Nilai", "en": "Value"},
+        "opd.summary": {
+            "id": "{good} tercapai · {watch} perlu perhatian · {bad} di bawah target",
+            "en": "{good} on target · {watch} watch · {bad} below target",
+        },
+    }
+)
 
 STATUS_COLOR = {"good": "#2fb344", "watch": "#f59f00", "bad": "#d63939", "none": "#8a94a6"}
 MONTHS_ID = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from dashboard import cache, components, context, queries
 from dashboard.i18n import fmt_number, local_time, t
+from dashboard.i18n import register as register_strings
 from dashboard.queries import alerts as alert_queries
 from dashboard.queries import flood as flood_queries
 from dashboard.queries import security as security_queries
@@ -27,6 +28,46 @@ from store.models import Alert, Camera, CameraStatus
 from store.rollups import utc_offset_hours
 
 logger = logging.getLogger(__name__)
+
+# strings of the page (registered here: callbacks are imported wherever the app is built)
+register_strings(
+    {
+        "overview.sub": {"id": "{center} · {city}", "en": "{center} · {city}"},
+        "overview.live": {"id": "LANGSUNG", "en": "LIVE"},
+        "overview.map": {"id": "Peta kamera", "en": "Camera map"},
+        "overview.alerts": {"id": "Peringatan aktif", "en": "Active alerts"},
+        "overview.no_alerts": {"id": "Tidak ada peringatan aktif.", "en": "No active alerts."},
+        "overview.ack": {"id": "Tandai diterima", "en": "Acknowledge"},
+        "overview.acked": {"id": "Diterima {who} · {time}", "en": "Acknowledged by {who} · {time}"},
+        "overview.since": {"id": "sejak {time}", "en": "since {time}"},
+        "overview.selected": {"id": "Kamera terpilih", "en": "Selected camera"},
+        "overview.select_hint": {
+            "id": "Klik titik kamera di peta untuk melihat gambar terakhirnya.",
+            "en": "Click a camera point on the map to see its latest picture.",
+        },
+        "overview.open_camera": {"id": "Buka detail kamera", "en": "Open camera details"},
+        "overview.tile.cameras": {"id": "Kamera online", "en": "Cameras online"},
+        "overview.tile.people": {"id": "Orang terlihat", "en": "People in view"},
+        "overview.tile.vehicles": {"id": "Kendaraan terlihat", "en": "Vehicles in view"},
+        "overview.tile.flood": {"id": "Peringatan banjir", "en": "Flood alerts"},
+        "overview.tile.complaints": {"id": "Pengaduan terbuka", "en": "Open complaints"},
+        "overview.tile.incidents": {"id": "Kejadian hari ini", "en": "Incidents today"},
+        "overview.offline": {"id": "{n} offline", "en": "{n} offline"},
+        "overview.hour": {"id": "jam {time}", "en": "hour {time}"},
+        "overview.sensors_high": {
+            "id": "{n} sensor di atas waspada",
+            "en": "{n} sensors above warning",
+        },
+        "overview.since_midnight": {"id": "sejak 00:00 {tz}", "en": "since 00:00 {tz}"},
+        "overview.legend.alert": {"id": "cincin = peringatan", "en": "ring = alert"},
+        "overview.rule.flood_coverage": {"id": "Genangan", "en": "Flooding"},
+        "overview.rule.crowd_density": {"id": "Kerumunan", "en": "Crowd"},
+        "overview.rule.camera_offline": {"id": "Kamera offline", "en": "Camera offline"},
+        "overview.severity.critical": {"id": "SIAGA", "en": "CRITICAL"},
+        "overview.severity.warning": {"id": "WASPADA", "en": "WARNING"},
+        "overview.severity.info": {"id": "INFO", "en": "INFO"},
+    }
+)
 
 SEVERITY_CLASS = {"critical": "danger", "warning": "warning", "info": "info"}
 WRITE_ROLES = ("operator", "analis", "admin")

@@ -9,11 +9,26 @@ from typing import Any
 from dash import Input, Output, State, ctx
 
 from dashboard.callbacks import _trend
+from dashboard.i18n import register as register_strings
 from dashboard.queries import cameras as camera_queries
 from dashboard.queries import trends
 from store.db import Database
 
 logger = logging.getLogger(__name__)
+
+# strings of the page (registered here: callbacks are imported wherever the app is built)
+register_strings(
+    {
+        "traffic.sub": {
+            "id": "Arus kendaraan dari kamera lalu lintas, dibandingkan dengan periode sebelumnya "
+            "dan kebiasaan jam yang sama.",
+            "en": "Vehicle flow from traffic cameras, compared with the previous period and the "
+            "usual for the same hour.",
+        },
+        "traffic.trend": {"id": "Tren", "en": "Trend"},
+        "traffic.map": {"id": "Peta sebaran per kamera", "en": "Map by camera"},
+    }
+)
 
 METRICS = ("flow", "vehicles", "people")
 

@@ -9,7 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import components, context
-from dashboard.i18n import register, t
+from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
 
 STAFF = ("pimpinan", "operator", "analis", "admin")
@@ -24,26 +24,6 @@ dash.register_page(
     roles=STAFF,
 )
 
-register(
-    {
-        "flood.sub": {
-            "id": "Genangan di jalan menurut kamera, dan tinggi muka air sungai terhadap batas "
-            "waspada dan siaga.",
-            "en": "Water on roads seen by cameras, and river levels against warning and danger "
-            "levels.",
-        },
-        "flood.trend": {"id": "Tren genangan", "en": "Flooding trend"},
-        "flood.sensors": {"id": "Tinggi muka air sungai", "en": "River water levels"},
-        "flood.sensor_now": {"id": "Sensor saat ini", "en": "Sensors now"},
-        "flood.map": {"id": "Peta genangan dan sensor", "en": "Flooding and sensor map"},
-        "flood.level.normal": {"id": "Normal", "en": "Normal"},
-        "flood.level.warning": {"id": "Waspada", "en": "Warning"},
-        "flood.level.danger": {"id": "Siaga", "en": "Danger"},
-        "flood.level.unknown": {"id": "Tidak ada data", "en": "No data"},
-        "flood.warning_line": {"id": "Batas waspada", "en": "Warning level"},
-        "flood.danger_line": {"id": "Batas siaga", "en": "Danger level"},
-    }
-)
 
 METRICS = ("water_max", "wet")
 

@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import components, context
-from dashboard.i18n import register, t
+from dashboard.i18n import t
 from dashboard.queries import opd as opd_queries
 
 STAFF = ("pimpinan", "operator", "analis", "admin")
@@ -20,33 +20,6 @@ dash.register_page(
     nav_key="nav.opd",
     icon="bi-speedometer2",
     roles=STAFF,
-)
-
-register(
-    {
-        "opd.sub": {
-            "id": "Capaian indikator kinerja tiap OPD terhadap target. Klik kartu untuk riwayat.",
-            "en": "Each department's indicators against target. Click a card for its history.",
-        },
-        "opd.filter": {"id": "OPD", "en": "Department"},
-        "opd.filter.all": {"id": "Semua OPD", "en": "All departments"},
-        "opd.target": {"id": "Target", "en": "Target"},
-        "opd.attainment": {"id": "Capaian", "en": "Attainment"},
-        "opd.lower_better": {"id": "makin rendah makin baik", "en": "lower is better"},
-        "opd.higher_better": {"id": "makin tinggi makin baik", "en": "higher is better"},
-        "opd.status.good": {"id": "Tercapai", "en": "On target"},
-        "opd.status.watch": {"id": "Perlu perhatian", "en": "Watch"},
-        "opd.status.bad": {"id": "Di bawah target", "en": "Below target"},
-        "opd.status.none": {"id": "Tanpa target", "en": "No target"},
-        "opd.history": {"id": "Riwayat", "en": "History"},
-        "opd.close": {"id": "Tutup", "en": "Close"},
-        "opd.period": {"id": "Periode", "en": "Period"},
-        "opd.value": {"id": "Nilai", "en": "Value"},
-        "opd.summary": {
-            "id": "{good} tercapai · {watch} perlu perhatian · {bad} di bawah target",
-            "en": "{good} on target · {watch} watch · {bad} below target",
-        },
-    }
 )
 
 

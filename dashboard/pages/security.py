@@ -9,7 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import components, context
-from dashboard.i18n import register, t
+from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
 from dashboard.queries.security import KINDS
 
@@ -23,39 +23,6 @@ dash.register_page(
     nav_key="nav.security",
     icon="bi-shield-exclamation",
     roles=STAFF,
-)
-
-register(
-    {
-        "security.sub": {
-            "id": "Kejadian kriminal, kebakaran, kecelakaan dan ketertiban dari CCTV, 112, polisi "
-            "dan warga.",
-            "en": "Crime, fire, accidents and public-order incidents from CCTV, 112, police and "
-            "citizens.",
-        },
-        "security.kind": {"id": "Jenis kejadian", "en": "Incident type"},
-        "security.kind.all": {"id": "Semua jenis", "en": "All types"},
-        "security.trend": {"id": "Kejadian per periode", "en": "Incidents per period"},
-        "security.top": {"id": "Kecamatan teratas", "en": "Top districts"},
-        "security.map": {"id": "Peta kejadian", "en": "Incident map"},
-        "security.total": {"id": "Jumlah kejadian", "en": "Incidents"},
-        "security.fires": {"id": "Kebakaran", "en": "Fires"},
-        "security.source": {
-            "id": "Sumber: tabel kejadian (CCTV, 112, polisi, warga). Waktu dalam {tz}.",
-            "en": "Source: incident records (CCTV, 112, police, citizens). Times in {tz}.",
-        },
-        "kind.crime": {"id": "Kriminalitas", "en": "Crime"},
-        "kind.fire": {"id": "Kebakaran", "en": "Fire"},
-        "kind.traffic_accident": {"id": "Kecelakaan", "en": "Traffic accident"},
-        "kind.flood": {"id": "Genangan/banjir", "en": "Flooding"},
-        "kind.illegal_dumping": {"id": "Buang sampah liar", "en": "Illegal dumping"},
-        "kind.illegal_racing": {"id": "Balap liar", "en": "Illegal racing"},
-        "kind.illegal_parking": {"id": "Parkir liar", "en": "Illegal parking"},
-        "kind.street_children": {"id": "Anak jalanan", "en": "Street children"},
-        "kind.crowd": {"id": "Kerumunan", "en": "Crowd"},
-        "kind.street_vendors": {"id": "PKL", "en": "Street vendors"},
-        "kind.other": {"id": "Lainnya", "en": "Other"},
-    }
 )
 
 

@@ -8,7 +8,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import components, context
-from dashboard.i18n import register, t
+from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
 
 STAFF = ("pimpinan", "operator", "analis", "admin")
@@ -23,18 +23,6 @@ dash.register_page(
     roles=STAFF,
 )
 
-register(
-    {
-        "traffic.sub": {
-            "id": "Arus kendaraan dari kamera lalu lintas, dibandingkan dengan periode sebelumnya "
-            "dan kebiasaan jam yang sama.",
-            "en": "Vehicle flow from traffic cameras, compared with the previous period and the "
-            "usual for the same hour.",
-        },
-        "traffic.trend": {"id": "Tren", "en": "Trend"},
-        "traffic.map": {"id": "Peta sebaran per kamera", "en": "Map by camera"},
-    }
-)
 
 METRICS = ("flow", "vehicles", "people")
 
