@@ -52,6 +52,9 @@ class SimCamera:
     width: int = 640
     height: int = 360
     time_offset: float = 0.0
+    #: pre-encoded JPEGs served in turn, one per request (benchmarks: no render cost)
+    frames: list[bytes] | None = field(default=None, repr=False)
+    _seq: int = 0
     _scene: Any = field(default=None, repr=False)
     _cap: Any = field(default=None, repr=False)
     _video_fps: float = 10.0
@@ -64,6 +67,8 @@ class SimCamera:
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}; expected one of {FAULTS}")
+        if self.frames:
+            return
         if self.kind == "video":
             if not self.video or not Path(self.video).is_file():
                 raise ValueError(f"camera {self.index}: video file not found: {self.video}")
@@ -103,6 +108,10 @@ class SimCamera:
 
     def jpeg_at(self, t: float) -> bytes:
         """The JPEG of the frame at scene time ``t`` (cached on the 1/fps grid)."""
+        if self.frames:
+            with self._lock:
+                self._seq += 1
+                return self.frames[(self.index + self._seq) % len(self.frames)]
         key = int((t + self.time_offset) * self.fps)
         with self._lock:
             if key != self._cache_key:
@@ -132,6 +141,13 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle + delayed ACK add
+        # 40 ms to every snapshot
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet: the demo would be flooded
         logger.debug("simulator: " + fmt, *args)
