@@ -31,12 +31,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Date, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.models import (
     Complaint,
+    ComplaintCellMonth,
     ComplaintChannel,
     ComplaintEvent,
     ComplaintStatus,
@@ -591,6 +592,8 @@ def apply_transition(
             raise TransitionError("duplicate_self")
         complaint.duplicate_of_id = target.id
 
+    was, will = _counts(src), _counts(dst)
+    bump_cells(session, complaint, will[0] - was[0], will[1] - was[1])
     complaint.status = dst
     complaint.updated_at = now
     if dst == S.VERIFIED:
@@ -657,6 +660,82 @@ def auto_close(session: Session, now: datetime | None = None, actor: str = "sist
             now,
         )
     return len(due)
+
+
+# --------------------------------------------------------------------------------------------
+# Heatmap rollup: complaints per month, category and grid cell
+# --------------------------------------------------------------------------------------------
+CELL_DEG = 0.005  # ~550 m at Palembang's latitude
+ALL_CATEGORIES = "*"
+UNCOUNTED = (S.REJECTED, S.DUPLICATE)
+
+
+def cell_of(lat: float, lon: float, cell_deg: float = CELL_DEG) -> tuple[int, int]:
+    """Grid cell indexes (cy, cx) = floor((coord + offset) / cell), as the SQL does."""
+    return math.floor((lat + 90.0) / cell_deg), math.floor((lon + 180.0) / cell_deg)
+
+
+def bump_cells(session: Session, c: Complaint, d_total: int, d_open: int) -> None:
+    """Add to the report's month/cell counters (its category and ``*``), atomically."""
+    if (d_total == 0 and d_open == 0) or c.lat is None or c.lon is None:
+        return
+    from store.writes import _insert_for
+
+    cy, cx = cell_of(c.lat, c.lon)
+    created = c.created_at if c.created_at.tzinfo else c.created_at.replace(tzinfo=UTC)
+    month = created.astimezone(UTC).date().replace(day=1)
+    table = ComplaintCellMonth.__table__
+    for category in (c.category, ALL_CATEGORIES):
+        stmt = _insert_for(session, table).values(
+            month=month, category=category, cy=cy, cx=cx, total=d_total, open=d_open
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["month", "category", "cy", "cx"],
+            set_={"total": table.c.total + d_total, "open": table.c.open + d_open},
+        )
+        session.execute(stmt)
+
+
+def _counts(status: str) -> tuple[int, int]:
+    """(counted in the heatmap, open) for a status."""
+    return (0 if status in UNCOUNTED else 1), (1 if status in OPEN_STATUSES else 0)
+
+
+def rebuild_cell_months(session: Session) -> int:
+    """Recompute the whole rollup from the complaints table (after bulk loads, demo seeds)."""
+    from sqlalchemy import Integer, case, cast, delete, func, insert, literal
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        month = func.date(Complaint.created_at, "start of month")
+        cy = cast((Complaint.lat + 90.0) / CELL_DEG, Integer)
+        cx = cast((Complaint.lon + 180.0) / CELL_DEG, Integer)
+    else:
+        month = cast(func.date_trunc("month", func.timezone("UTC", Complaint.created_at)), Date)
+        cy = cast(func.floor((Complaint.lat + 90.0) / CELL_DEG), Integer)
+        cx = cast(func.floor((Complaint.lon + 180.0) / CELL_DEG), Integer)
+    is_open = func.sum(case((Complaint.status.in_(OPEN_STATUSES), 1), else_=0))
+    base = (
+        Complaint.lat.is_not(None),
+        Complaint.lon.is_not(None),
+        Complaint.status.not_in(UNCOUNTED),
+    )
+    table = ComplaintCellMonth.__table__
+    session.execute(delete(table))
+    cols = ["month", "category", "cy", "cx", "total", "open"]
+    per_category = (
+        select(month, Complaint.category, cy, cx, func.count(), is_open)
+        .where(*base)
+        .group_by(month, Complaint.category, cy, cx)
+    )
+    every = (
+        select(month, literal(ALL_CATEGORIES), cy, cx, func.count(), is_open)
+        .where(*base)
+        .group_by(month, cy, cx)
+    )
+    session.execute(insert(table).from_select(cols, per_category))
+    session.execute(insert(table).from_select(cols, every))
+    return session.scalar(select(func.count()).select_from(table)) or 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -817,6 +896,7 @@ class ComplaintService:
         )
         s.add(complaint)
         s.flush()
+        bump_cells(s, complaint, 1, 1)
         s.add(
             ComplaintEvent(
                 complaint_id=complaint.id,

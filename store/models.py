@@ -397,6 +397,8 @@ class Complaint(Base):
         # covering index for the server-side heatmap (period, category, status -> lat/lon)
         Index("ix_complaints_heat", "created_at", "category", "status", "lat", "lon"),
         Index("ix_complaints_opd_status", "opd_id", "status"),
+        # covering index for the live map: open reports, and those closed in the last days
+        Index("ix_complaints_live", "status", "updated_at", "category", "lat", "lon"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -452,6 +454,26 @@ class ComplaintEvent(Base):
     opd_id: Mapped[int | None] = mapped_column(ForeignKey("opd.id", ondelete="SET NULL"))
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+class ComplaintCellMonth(Base):
+    """Complaints per calendar month (UTC), category and grid cell (store.complaints.CELL_DEG):
+    the long-period heatmap sums these instead of a million rows. Category ``*`` holds every
+    category. Kept by store.complaints in the same transaction as each report and status
+    change; ``rebuild_cell_months`` recomputes it after bulk loads."""
+
+    __tablename__ = "complaint_cell_months"
+    __table_args__ = (
+        UniqueConstraint("month", "category", "cy", "cx", name="uq_complaint_cell_month"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    month: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(64))
+    cy: Mapped[int] = mapped_column(Integer)
+    cx: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # rejected/duplicate not counted
+    open: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SmsStatus(StrEnum):

@@ -563,6 +563,9 @@ def seed_demo(
             )
             prev = status
     session.execute(insert(ComplaintEvent.__table__), events)
+    from store.complaints import rebuild_cell_months
+
+    counts["complaint_cells"] = rebuild_cell_months(session)  # the heatmap's monthly rollup
     counts["complaints"] = len(complaint_rows)
     progress("Kejadian & pengaduan / incidents & complaints", 2, 3)
 
@@ -645,3 +648,6 @@ def clear_demo(session: Session) -> None:
         session.execute(delete(model).where(model.is_demo.is_(True)))
     session.execute(delete(SensorReading))
     refresh_area_rollups(session)
+    from store.complaints import rebuild_cell_months
+
+    rebuild_cell_months(session)

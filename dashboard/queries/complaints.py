@@ -16,14 +16,21 @@ import pandas as pd
 from sqlalchemy import Integer, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from store.complaints import FINAL_STATUSES, OPEN_STATUSES, search_filter
-from store.models import Complaint, ComplaintStatus, Opd, SmsMessage, SmsStatus
+from store.complaints import (
+    ALL_CATEGORIES,
+    CELL_DEG,
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    search_filter,
+)
+from store.models import Complaint, ComplaintCellMonth, ComplaintStatus, Opd, SmsMessage, SmsStatus
 
 logger = logging.getLogger(__name__)
 
 S = ComplaintStatus
 CLOSED_LIKE = (S.RESOLVED, *FINAL_STATUSES)
 FADE_DAYS = 7  # resolved/closed reports fade out of the live map over this many days
+ROLLUP_AFTER_DAYS = 31  # longer periods read the monthly rollup (complaint_cell_months)
 
 
 def _cell(session: Session, column, cell_deg: float, offset: float):
@@ -40,27 +47,32 @@ def heatmap_cells(
     days: int = 30,
     category: str | None = None,
     view: str = "live",
-    cell_deg: float = 0.005,
+    cell_deg: float = CELL_DEG,
     now: datetime | None = None,
-    limit: int = 2000,
+    limit: int = 3000,
 ) -> list[dict[str, Any]]:
-    """Complaint density per grid cell.
+    """Complaint density per grid cell, aggregated in SQL.
 
-    ``view``: ``live`` (open reports at full weight; resolved/closed ones fade out over
-    FADE_DAYS after their last update), ``all`` (every report in the period), ``closed``.
+    ``view``: ``live`` - reports open now at full weight, plus resolved/closed ones fading out
+    over FADE_DAYS after their last update (the period does not apply: live is now);
+    ``all`` - every report created in the last ``days`` (rejected and duplicates never count);
+    ``closed`` - those of them resolved or closed. Periods longer than ROLLUP_AFTER_DAYS read
+    the monthly rollup (whole calendar months) instead of the raw rows.
     Returns dicts with cell indexes ``cy``/``cx``, ``weight``, ``open`` and ``total``.
     """
     now = now or datetime.now(UTC)
-    since = now - timedelta(days=days)
+    if view in ("all", "closed") and days > ROLLUP_AFTER_DAYS and cell_deg == CELL_DEG:
+        return _cells_from_rollup(session, days=days, category=category, view=view, now=now,
+                                  limit=limit)  # fmt: skip
     cy = _cell(session, Complaint.lat, cell_deg, 90.0).label("cy")
     cx = _cell(session, Complaint.lon, cell_deg, 180.0).label("cx")
     is_open = Complaint.status.in_(OPEN_STATUSES)
+    fade_from = now - timedelta(days=FADE_DAYS)
     if view == "live":
         weight = case(
             (is_open, literal(1.0)),
             (Complaint.updated_at >= now - timedelta(days=FADE_DAYS / 3), literal(0.6)),
-            (Complaint.updated_at >= now - timedelta(days=FADE_DAYS), literal(0.25)),
-            else_=literal(0.0),
+            else_=literal(0.25),
         )
     else:
         weight = literal(1.0)
@@ -70,36 +82,67 @@ def heatmap_cells(
         func.sum(weight).label("weight"),
         func.sum(case((is_open, 1), else_=0)).label("open"),
         func.count().label("total"),
-    ).where(
-        Complaint.created_at >= since,
-        Complaint.created_at <= now,
-        Complaint.lat.is_not(None),
-        Complaint.lon.is_not(None),
-        Complaint.status.not_in([S.REJECTED, S.DUPLICATE]),
-    )
-    if category:
-        q = q.where(Complaint.category == category)
+    ).where(Complaint.lat.is_not(None), Complaint.lon.is_not(None))
     if view == "live":
         q = q.where(
-            (Complaint.status.in_(OPEN_STATUSES))
-            | (Complaint.updated_at >= now - timedelta(days=FADE_DAYS))
+            is_open
+            | (Complaint.status.in_([S.RESOLVED, S.CLOSED]) & (Complaint.updated_at >= fade_from))
         )
-    elif view == "closed":
-        q = q.where(Complaint.status.in_([S.RESOLVED, S.CLOSED]))
+    else:
+        q = q.where(
+            Complaint.created_at >= now - timedelta(days=days),
+            Complaint.created_at <= now,
+            Complaint.status.not_in([S.REJECTED, S.DUPLICATE]),
+        )
+        if view == "closed":
+            q = q.where(Complaint.status.in_([S.RESOLVED, S.CLOSED]))
+    if category:
+        q = q.where(Complaint.category == category)
     q = q.group_by("cy", "cx").order_by(func.sum(weight).desc()).limit(limit)
-    rows = []
+    return [
+        {
+            "cy": int(r.cy),
+            "cx": int(r.cx),
+            "weight": float(r.weight),
+            "open": int(r.open or 0),
+            "total": int(r.total),
+        }
+        for r in session.execute(q)
+        if r.weight and r.weight > 0
+    ]
+
+
+def _cells_from_rollup(
+    session: Session, *, days: int, category: str | None, view: str, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    first = (now - timedelta(days=days)).date().replace(day=1)
+    total = func.sum(ComplaintCellMonth.total)
+    opened = func.sum(ComplaintCellMonth.open)
+    weight = total if view == "all" else total - opened
+    q = (
+        select(
+            ComplaintCellMonth.cy,
+            ComplaintCellMonth.cx,
+            weight.label("weight"),
+            opened.label("open"),
+            total.label("total"),
+        )
+        .where(
+            ComplaintCellMonth.month >= first,
+            ComplaintCellMonth.category == (category or ALL_CATEGORIES),
+        )
+        .group_by(ComplaintCellMonth.cy, ComplaintCellMonth.cx)
+        .order_by(weight.desc())
+        .limit(limit)
+    )
+    out = []
     for r in session.execute(q):
-        if r.weight and r.weight > 0:
-            rows.append(
-                {
-                    "cy": int(r.cy),
-                    "cx": int(r.cx),
-                    "weight": float(r.weight),
-                    "open": int(r.open or 0),
-                    "total": int(r.total),
-                }
-            )
-    return rows
+        w = int(r.weight or 0)
+        if w > 0:
+            t_ = int(r.total) if view == "all" else w
+            out.append({"cy": int(r.cy), "cx": int(r.cx), "weight": float(w),
+                        "open": int(r.open or 0) if view == "all" else 0, "total": t_})  # fmt: skip
+    return out
 
 
 def cell_bounds(cy: int, cx: int, cell_deg: float) -> list[list[float]]:
@@ -235,22 +278,31 @@ def category_counts(
     return pd.DataFrame(session.execute(q).all(), columns=["category", "reports"])
 
 
+def _hours(session: Session, later, earlier):
+    """Hours between two timestamp columns, computed in SQL (NULL if either is NULL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 24.0
+    return func.extract("epoch", later - earlier) / 3600.0
+
+
 def opd_performance(
     session: Session, *, days: int = 90, category: str | None = None, now: datetime | None = None
 ) -> pd.DataFrame:
     """Per OPD: reports dispatched in the period, median hours to dispatch and to resolve,
-    share dispatched and followed up within deadline, and how many are late right now."""
+    share dispatched and followed up within deadline, and how many are late right now.
+
+    Durations and deadline checks are computed in SQL; only numbers reach pandas."""
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days)
     q = select(
         Complaint.opd_id,
-        Complaint.created_at,
-        Complaint.dispatched_at,
-        Complaint.resolved_at,
-        Complaint.dispatch_due,
-        Complaint.followup_due,
-        Complaint.followed_up_at,
-        Complaint.status,
+        _hours(session, Complaint.dispatched_at, Complaint.created_at).label("dispatch_h"),
+        _hours(session, Complaint.resolved_at, Complaint.created_at).label("resolve_h"),
+        case((Complaint.dispatched_at <= Complaint.dispatch_due, 1), else_=0).label("disp_ok"),
+        case((Complaint.followed_up_at.is_not(None), 1), else_=0).label("has_fu"),
+        case((Complaint.followed_up_at <= Complaint.followup_due, 1), else_=0).label("fu_ok"),
+        case((Complaint.status.in_(OPEN_STATUSES), 1), else_=0).label("open"),
+        case((overdue_followup_clause(now), 1), else_=0).label("late_now"),
     ).where(
         Complaint.opd_id.is_not(None),
         Complaint.created_at >= since,
@@ -258,30 +310,18 @@ def opd_performance(
     )
     if category:
         q = q.where(Complaint.category == category)
-    cols = [
-        "opd_id", "created_at", "dispatched_at", "resolved_at", "dispatch_due",
-        "followup_due", "followed_up_at", "status",
-    ]  # fmt: skip
+    cols = ["opd_id", "dispatch_h", "resolve_h", "disp_ok", "has_fu", "fu_ok", "open", "late_now"]
     df = pd.DataFrame(session.execute(q).all(), columns=cols)
-    names = dict(session.execute(select(Opd.id, Opd.short_name)).all())
     out_cols = [
         "opd", "reports", "open", "median_dispatch_h", "median_resolve_h",
         "dispatch_on_time_pct", "followup_on_time_pct", "late_now",
     ]  # fmt: skip
     if df.empty:
         return pd.DataFrame(columns=out_cols)
-    for c in ("created_at", "dispatched_at", "resolved_at", "dispatch_due", "followup_due",
-              "followed_up_at"):  # fmt: skip
-        df[c] = pd.to_datetime(df[c], utc=True)
-    df["dispatch_h"] = (df["dispatched_at"] - df["created_at"]).dt.total_seconds() / 3600
-    df["resolve_h"] = (df["resolved_at"] - df["created_at"]).dt.total_seconds() / 3600
-    df["disp_ok"] = df["dispatched_at"] <= df["dispatch_due"]
-    has_fu = df["followed_up_at"].notna()
-    df["fu_ok"] = has_fu & (df["followed_up_at"] <= df["followup_due"])
-    df["has_fu"] = has_fu
-    df["open"] = df["status"].isin(list(OPEN_STATUSES))
-    df["late_now"] = (df["status"] == S.DISPATCHED) & (df["followup_due"] < pd.Timestamp(now))
+    for c in ("dispatch_h", "resolve_h"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
     g = df.groupby("opd_id")
+    fu = g["has_fu"].sum()
     out = pd.DataFrame(
         {
             "reports": g.size(),
@@ -289,10 +329,11 @@ def opd_performance(
             "median_dispatch_h": g["dispatch_h"].median(),
             "median_resolve_h": g["resolve_h"].median(),
             "dispatch_on_time_pct": g["disp_ok"].mean() * 100,
-            "followup_on_time_pct": g["fu_ok"].sum() / g["has_fu"].sum().replace(0, pd.NA) * 100,
+            "followup_on_time_pct": (g["fu_ok"].sum() / fu.where(fu > 0)) * 100,
             "late_now": g["late_now"].sum(),
         }
     ).reset_index()
+    names = dict(session.execute(select(Opd.id, Opd.short_name)).all())
     out["opd"] = out["opd_id"].map(names).fillna("?")
     out = out.sort_values("reports", ascending=False)
     return out[out_cols].reset_index(drop=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 05:17:09.200286
+Create Date: 2026-11-23 05:37:52.785149
 """
 from __future__ import annotations
 
@@ -88,6 +88,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cameras_kecamatan'), ['kecamatan'], unique=False)
         batch_op.create_index(batch_op.f('ix_cameras_status'), ['status'], unique=False)
 
+    op.create_table('complaint_cell_months',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('category', sa.String(length=64), nullable=False),
+    sa.Column('cy', sa.Integer(), nullable=False),
+    sa.Column('cx', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('open', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('month', 'category', 'cy', 'cx', name='uq_complaint_cell_month')
+    )
     op.create_table('opd',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -192,6 +203,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_complaints_category'), ['category'], unique=False)
         batch_op.create_index('ix_complaints_created', ['created_at'], unique=False)
         batch_op.create_index('ix_complaints_heat', ['created_at', 'category', 'status', 'lat', 'lon'], unique=False)
+        batch_op.create_index('ix_complaints_live', ['status', 'updated_at', 'category', 'lat', 'lon'], unique=False)
         batch_op.create_index('ix_complaints_opd_status', ['opd_id', 'status'], unique=False)
         batch_op.create_index('ix_complaints_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_tracking_id'), ['tracking_id'], unique=True)
@@ -393,6 +405,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaints_tracking_id'))
         batch_op.drop_index('ix_complaints_status_created')
         batch_op.drop_index('ix_complaints_opd_status')
+        batch_op.drop_index('ix_complaints_live')
         batch_op.drop_index('ix_complaints_heat')
         batch_op.drop_index('ix_complaints_created')
         batch_op.drop_index(batch_op.f('ix_complaints_category'))
@@ -415,6 +428,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_opd_code'))
 
     op.drop_table('opd')
+    op.drop_table('complaint_cell_months')
     with op.batch_alter_table('cameras', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cameras_status'))
         batch_op.drop_index(batch_op.f('ix_cameras_kecamatan'))
