@@ -17,11 +17,12 @@ from dashboard import context
 from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, fmt_number, local_time, t
 from dashboard.queries import complaints as q
+from store.complaints import CELL_DEG as STORE_CELL_DEG
 from store.complaints import category_label
 
 logger = logging.getLogger(__name__)
 
-CELL_DEG = 0.005  # ~550 m at Palembang's latitude
+CELL_DEG = STORE_CELL_DEG  # ~550 m at Palembang's latitude (the rollup's cell)
 #: yellow -> red, by share of the busiest cell
 PALETTE = ["#fff3b0", "#ffd166", "#f8961e", "#f3722c", "#d62828", "#9d0208"]
 
