@@ -399,6 +399,18 @@ class Complaint(Base):
         Index("ix_complaints_opd_status", "opd_id", "status"),
         # covering index for the live map: open reports, and those closed in the last days
         Index("ix_complaints_live", "status", "updated_at", "category", "lat", "lon"),
+        # covering index for deadline statistics (KPIs, per-OPD performance) by period
+        Index(
+            "ix_complaints_stats",
+            "created_at",
+            "opd_id",
+            "status",
+            "dispatched_at",
+            "dispatch_due",
+            "followed_up_at",
+            "followup_due",
+            "resolved_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -22,6 +22,7 @@ from store.complaints import category_label
 
 logger = logging.getLogger(__name__)
 
+CACHE_S = 30
 CELL_DEG = STORE_CELL_DEG  # ~550 m at Palembang's latitude (the rollup's cell)
 #: yellow -> red, by share of the busiest cell
 PALETTE = ["#fff3b0", "#ffd166", "#f8961e", "#f3722c", "#d62828", "#9d0208"]
@@ -217,14 +218,24 @@ def refresh(period: str | None, category: str | None, view: str | None, _n: int 
     view = view if view in ("live", "all", "closed") else "live"
     now = datetime.now(UTC)
     cfg = context.settings()
-    with context.db().session() as s:
-        cells = q.heatmap_cells(
-            s, days=days, category=category, view=view, cell_deg=CELL_DEG, now=now
-        )
-        k = q.kpis(s, days=days, category=category, now=now)
-        daily = q.daily_counts(s, days=days, category=category, now=now)
-        cats = q.category_counts(s, days=days, now=now)
-        perf = q.opd_performance(s, days=days, category=category, now=now)
+
+    def build():
+        with context.db().session() as s:
+            return (
+                q.heatmap_cells(
+                    s, days=days, category=category, view=view, cell_deg=CELL_DEG, now=now
+                ),
+                q.kpis(s, days=days, category=category, now=now),
+                q.daily_counts(s, days=days, category=category, now=now),
+                q.category_counts(s, days=days, now=now),
+                q.opd_performance(s, days=days, category=category, now=now),
+            )
+
+    # every screen on the same filters shares one computation for CACHE_S seconds
+    from dashboard.cache import memo
+
+    cells, k, daily, cats, perf = memo(f"complaints:{days}:{category}:{view}", CACHE_S, build)
+    now = k.as_of
     ms = (time.perf_counter() - started) * 1000
     logger.debug("complaints page refreshed in %.0f ms (%d cells)", ms, len(cells))
     title = t("complaints.map_title", m=int(CELL_DEG * 111_000))

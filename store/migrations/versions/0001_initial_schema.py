@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 05:37:52.785149
+Create Date: 2026-11-23 05:45:04.263474
 """
 from __future__ import annotations
 
@@ -205,6 +205,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_complaints_heat', ['created_at', 'category', 'status', 'lat', 'lon'], unique=False)
         batch_op.create_index('ix_complaints_live', ['status', 'updated_at', 'category', 'lat', 'lon'], unique=False)
         batch_op.create_index('ix_complaints_opd_status', ['opd_id', 'status'], unique=False)
+        batch_op.create_index('ix_complaints_stats', ['created_at', 'opd_id', 'status', 'dispatched_at', 'dispatch_due', 'followed_up_at', 'followup_due', 'resolved_at'], unique=False)
         batch_op.create_index('ix_complaints_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_tracking_id'), ['tracking_id'], unique=True)
 
@@ -404,6 +405,7 @@ def downgrade() -> None:
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaints_tracking_id'))
         batch_op.drop_index('ix_complaints_status_created')
+        batch_op.drop_index('ix_complaints_stats')
         batch_op.drop_index('ix_complaints_opd_status')
         batch_op.drop_index('ix_complaints_live')
         batch_op.drop_index('ix_complaints_heat')
