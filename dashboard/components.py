@@ -405,7 +405,6 @@ def base_map(
         zoom=zoom or cfg.map_zoom,
         className=height_class,
         style={"width": "100%"},
-        preferCanvas=True,
     )
 
 

@@ -98,7 +98,14 @@ def chrome_driver(size: tuple[int, int] = (1440, 900), download_dir: Path | None
     options = webdriver.ChromeOptions()
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--window-size={size[0]},{size[1]}")
+    if size[0] < 500:  # Chromium windows are at least 500 px wide: emulate a phone instead
+        options.add_argument("--window-size=500,900")
+        options.add_experimental_option(
+            "mobileEmulation",
+            {"deviceMetrics": {"width": size[0], "height": size[1], "pixelRatio": 2}},
+        )
+    else:
+        options.add_argument(f"--window-size={size[0]},{size[1]}")
     options.add_argument("--lang=id-ID")
     if download_dir is not None:
         options.add_experimental_option(
