@@ -285,56 +285,85 @@ def _hours(session: Session, later, earlier):
     return func.extract("epoch", later - earlier) / 3600.0
 
 
+MEDIAN_SAMPLE = 50_000  # medians over more rows than this use an even 1-in-k sample
+
+
 def opd_performance(
     session: Session, *, days: int = 90, category: str | None = None, now: datetime | None = None
 ) -> pd.DataFrame:
     """Per OPD: reports dispatched in the period, median hours to dispatch and to resolve,
     share dispatched and followed up within deadline, and how many are late right now.
 
-    Durations and deadline checks are computed in SQL; only numbers reach pandas."""
+    Counts and shares are exact SQL aggregates. Medians come from the durations computed in
+    SQL; above MEDIAN_SAMPLE rows from an even 1-in-k sample by id (a year at a million
+    reports stays interactive; the median of 50,000 values is within a fraction of a percent)."""
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days)
-    q = select(
-        Complaint.opd_id,
-        _hours(session, Complaint.dispatched_at, Complaint.created_at).label("dispatch_h"),
-        _hours(session, Complaint.resolved_at, Complaint.created_at).label("resolve_h"),
-        case((Complaint.dispatched_at <= Complaint.dispatch_due, 1), else_=0).label("disp_ok"),
-        case((Complaint.followed_up_at.is_not(None), 1), else_=0).label("has_fu"),
-        case((Complaint.followed_up_at <= Complaint.followup_due, 1), else_=0).label("fu_ok"),
-        case((Complaint.status.in_(OPEN_STATUSES), 1), else_=0).label("open"),
-        case((overdue_followup_clause(now), 1), else_=0).label("late_now"),
-    ).where(
+    where = [
         Complaint.opd_id.is_not(None),
         Complaint.created_at >= since,
         Complaint.created_at <= now,
-    )
+    ]
     if category:
-        q = q.where(Complaint.category == category)
-    cols = ["opd_id", "dispatch_h", "resolve_h", "disp_ok", "has_fu", "fu_ok", "open", "late_now"]
-    df = pd.DataFrame(session.execute(q).all(), columns=cols)
+        where.append(Complaint.category == category)
+    has_fu = func.sum(case((Complaint.followed_up_at.is_not(None), 1), else_=0))
+    agg = (
+        select(
+            Complaint.opd_id,
+            func.count().label("reports"),
+            func.sum(case((Complaint.status.in_(OPEN_STATUSES), 1), else_=0)).label("open"),
+            func.avg(case((Complaint.dispatched_at <= Complaint.dispatch_due, 100.0), else_=0.0))
+            .label("dispatch_on_time_pct"),
+            func.sum(case((Complaint.followed_up_at <= Complaint.followup_due, 1), else_=0))
+            .label("fu_ok"),
+            has_fu.label("has_fu"),
+            func.sum(case((overdue_followup_clause(now), 1), else_=0)).label("late_now"),
+        )
+        .where(*where)
+        .group_by(Complaint.opd_id)
+    )  # fmt: skip
     out_cols = [
         "opd", "reports", "open", "median_dispatch_h", "median_resolve_h",
         "dispatch_on_time_pct", "followup_on_time_pct", "late_now",
     ]  # fmt: skip
-    if df.empty:
-        return pd.DataFrame(columns=out_cols)
-    for c in ("dispatch_h", "resolve_h"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    g = df.groupby("opd_id")
-    fu = g["has_fu"].sum()
     out = pd.DataFrame(
-        {
-            "reports": g.size(),
-            "open": g["open"].sum(),
-            "median_dispatch_h": g["dispatch_h"].median(),
-            "median_resolve_h": g["resolve_h"].median(),
-            "dispatch_on_time_pct": g["disp_ok"].mean() * 100,
-            "followup_on_time_pct": (g["fu_ok"].sum() / fu.where(fu > 0)) * 100,
-            "late_now": g["late_now"].sum(),
-        }
-    ).reset_index()
+        session.execute(agg).all(),
+        columns=[
+            "opd_id",
+            "reports",
+            "open",
+            "dispatch_on_time_pct",
+            "fu_ok",
+            "has_fu",
+            "late_now",
+        ],
+    )
+    if out.empty:
+        return pd.DataFrame(columns=out_cols)
+    total = int(out["reports"].sum())
+    step = max(1, -(-total // MEDIAN_SAMPLE))
+    durations = select(
+        Complaint.opd_id,
+        _hours(session, Complaint.dispatched_at, Complaint.created_at).label("dispatch_h"),
+        _hours(session, Complaint.resolved_at, Complaint.created_at).label("resolve_h"),
+    ).where(*where)
+    if step > 1:
+        durations = durations.where(Complaint.id % step == 0)
+    d = pd.DataFrame(
+        session.execute(durations).all(), columns=["opd_id", "dispatch_h", "resolve_h"]
+    )
+    for c in ("dispatch_h", "resolve_h"):
+        d[c] = pd.to_numeric(d[c], errors="coerce")
+    medians = d.groupby("opd_id")[["dispatch_h", "resolve_h"]].median()
+    out = out.set_index("opd_id")
+    out["median_dispatch_h"] = medians["dispatch_h"]
+    out["median_resolve_h"] = medians["resolve_h"]
+    fu = out["has_fu"].astype(float)
+    out["followup_on_time_pct"] = (out["fu_ok"].astype(float) / fu.where(fu > 0)) * 100
+    out = out.reset_index()
     names = dict(session.execute(select(Opd.id, Opd.short_name)).all())
     out["opd"] = out["opd_id"].map(names).fillna("?")
+    out["dispatch_on_time_pct"] = out["dispatch_on_time_pct"].astype(float)
     out = out.sort_values("reports", ascending=False)
     return out[out_cols].reset_index(drop=True)
 
