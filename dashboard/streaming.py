@@ -84,17 +84,15 @@ def placeholder_jpeg(text: str = "Gambar belum tersedia", width: int = 640) -> b
     return encode_jpeg(img, 70)
 
 
+_PART_HEAD = f"\r\n--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n\r\n".encode()
+MJPEG_START = _PART_HEAD[2:]
+
+
 def mjpeg_part(jpeg: bytes) -> bytes:
-    """One part, *ending* with the next boundary: browsers show a part only once they see the
-    boundary after it, so a frame is on screen as soon as it arrives, not one frame later."""
-    return (
-        f"Content-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
-        + jpeg
-        + f"\r\n--{BOUNDARY}\r\n".encode()
-    )
-
-
-MJPEG_START = f"--{BOUNDARY}\r\n".encode()
+    """One picture followed at once by the next part's boundary and headers: browsers show a
+    part only when the next one has begun, so the picture is on screen as soon as it arrives
+    rather than one frame (or one keep-alive) later."""
+    return jpeg + _PART_HEAD
 
 
 class _Channel:

@@ -32,8 +32,9 @@ def open_live(_clicks: list, click_feature: dict | None, is_open: bool):
     """(modal open, title, stream src) for the camera a visitor picked on the grid or map."""
     trigger = ctx.triggered_id
     if trigger == "cctv-modal":
-        # closing the dialog drops the stream, so the viewer slot is freed at once
-        return no_update, no_update, "" if not is_open else no_update
+        # closing the dialog points the picture elsewhere: the browser drops the stream and
+        # the viewer slot is freed (an empty src alone does not stop a multipart image)
+        return no_update, no_update, BLANK_GIF if not is_open else no_update
     code = None
     if isinstance(trigger, dict) and trigger.get("type") == "cctv-live":
         if not any(ctx.triggered and (t.get("value") or 0) for t in ctx.triggered):
@@ -46,6 +47,8 @@ def open_live(_clicks: list, click_feature: dict | None, is_open: bool):
         return no_update, no_update, no_update
     return True, name, f"/api/public/stream/{code}.mjpg"
 
+
+BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
 
 REFRESH_JS = """
 function(n, srcs) {

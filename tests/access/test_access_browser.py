@@ -113,7 +113,11 @@ def test_public_cctv_page(live_server, driver):
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#cctv-map .leaflet-marker-icon")) > 0,
         what="markers",
     )
-    # watch one camera live
+    # watch one camera live (keep-alives every second: a viewer who left is noticed quickly)
+    from dashboard.api import public
+
+    with env.app.server.app_context():
+        public.hub().keepalive_s = 1.0
     button = driver.find_element(
         By.XPATH, f"//button[contains(@id, '{env.public_code}') and contains(@id, 'cctv-live')]"
     )
