@@ -181,6 +181,7 @@ class SampleProcessor:
         #: OpenCV cascades: public snapshots are refreshed at most this often per camera
         self.public_every_s = public_every_s
         self._public_at: dict[int, float] = {}
+        self._snapshot_at: dict[int, float] = {}
         self._analysers: OrderedDict[int, tuple[str, Any]] = OrderedDict()
         self._tz = ZoneInfo(settings.timezone)
         self._tz_label = TZ_LABELS.get(settings.timezone, settings.timezone)
@@ -229,11 +230,21 @@ class SampleProcessor:
         timings = {k: float(v) for k, v in result.timings_ms.items()}
         t1 = time.perf_counter()
         config: AnalyticsConfig = analyser.config
-        annotated = annotate(frame, result, config, ts, tz_label=self._tz_label, tz=self._tz)
-        jpeg = _encode(annotated)
         snap_dir = self.settings.snapshot_dir
         snapshot = f"{camera.code}.jpg"
-        atomic_write(snap_dir / snapshot, jpeg)
+        now = time.monotonic()
+        last_snap = self._snapshot_at.get(camera.id)
+        jpeg: bytes | None = None
+        static = (
+            result.reused_from_previous
+            and last_snap is not None
+            and now - last_snap < self.settings.static_snapshot_every_s
+        )
+        if not static or self.alert_candidate(result):
+            annotated = annotate(frame, result, config, ts, tz_label=self._tz_label, tz=self._tz)
+            jpeg = _encode(annotated)
+            atomic_write(snap_dir / snapshot, jpeg)
+            self._snapshot_at[camera.id] = now
         public = None
         if camera.is_public:
             public = f"{camera.code}.public.jpg"
@@ -256,7 +267,7 @@ class SampleProcessor:
             observation=row,
             snapshot=snapshot,
             public_snapshot=public,
-            evidence_jpeg=jpeg if self.alert_candidate(result) else None,
+            evidence_jpeg=jpeg if jpeg is not None and self.alert_candidate(result) else None,
             timings_ms=timings,
         )
 

@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     fetch_threads: int = Field(
         default=16, ge=1, description="Concurrent camera fetches per ingestion worker process."
     )
+    static_snapshot_every_s: int = Field(
+        default=300,
+        ge=0,
+        description="When nothing moved since the last sample, re-encode the camera's annotated "
+        "snapshot only this often (0: every sample). Saves ~10 ms per static sample.",
+    )
     flood_alert_coverage: float = Field(
         default=0.25, description="Water coverage of a road ROI that opens a flood alert (waspada)."
     )
