@@ -1,0 +1,238 @@
+"""Public live CCTV under load: N simultaneous MJPEG viewers on loopback.
+
+Starts the real app (waitress, one process) on a free loopback port with a few public cameras
+whose source is a looping video file (people walking: the privacy blur has faces to find),
+opens ``--viewers`` streams spread over the cameras, reads them for ``--seconds``, and reports
+frames served per second, the server's memory (RSS) before, at peak and after, its CPU time,
+whether one more viewer is turned away with 503, and how fast the public page answers meanwhile.
+
+    .venv/bin/python bench/bench_public_viewers.py                # 100 viewers, 4 cameras, 15 s
+    .venv/bin/python bench/bench_public_viewers.py --viewers 40 --seconds 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VIDEO = ROOT / "tests" / "data" / "vtest_trim.avi"
+BOUNDARY = b"--pantauframe"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------------------------
+def serve(var_dir: str, port: int, cameras: int, max_viewers: int, max_total: int) -> None:
+    """Child process: the real app with ``cameras`` public cameras playing the test video."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import select, update
+    from waitress import serve as waitress_serve
+
+    from dashboard.app import create_app
+    from pantau.settings import Settings
+    from store.db import Database
+    from store.models import Camera
+    from store.seed import seed_reference
+
+    settings = Settings(
+        var_dir=Path(var_dir),
+        database_url="",
+        secret_key="bench",
+        ingest_enabled=False,
+        simulate_cameras=0,
+        public_stream_max_viewers=max_viewers,
+        public_stream_max_total=max_total,
+    )
+    settings.ensure_dirs()
+    db = Database(settings.sqlalchemy_url)
+    db.migrate()
+    with db.session() as s:
+        seed_reference(s)
+        codes = list(
+            s.scalars(
+                select(Camera.code)
+                .where(Camera.is_public.is_(True))
+                .order_by(Camera.code)
+                .limit(cameras)
+            )
+        )
+        s.execute(
+            update(Camera)
+            .where(Camera.code.in_(codes))
+            .values(stream_url=str(VIDEO), protocol="file")
+        )
+    Path(var_dir, "codes.txt").write_text("\n".join(codes))
+    app = create_app(settings, db)
+    waitress_serve(
+        app.server,
+        host="127.0.0.1",
+        port=port,
+        threads=max_total + 16,
+        connection_limit=max_total + 100,
+        ident="pantau-bench",
+        _quiet=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+class Viewer(threading.Thread):
+    def __init__(self, port: int, code: str, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.port, self.code, self.seconds = port, code, seconds
+        self.frames = 0
+        self.bytes = 0
+        self.status = 0
+        self.first_frame_s: float | None = None
+
+    def run(self) -> None:
+        t0 = time.monotonic()
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+                sock.sendall(
+                    f"GET /api/public/stream/{self.code}.mjpg HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+                )
+                tail = b""
+                while time.monotonic() - t0 < self.seconds:
+                    data = sock.recv(262144)
+                    if not data:
+                        break
+                    if not self.status:
+                        self.status = int(data.split(b" ", 2)[1])
+                        if self.status != 200:
+                            return
+                    self.bytes += len(data)
+                    chunk = tail + data
+                    n = chunk.count(BOUNDARY)
+                    if n and self.first_frame_s is None and self.frames + n >= 2:
+                        self.first_frame_s = time.monotonic() - t0
+                    self.frames += n
+                    tail = chunk[-len(BOUNDARY) :]
+        except OSError:
+            pass
+
+
+def http_get_s(port: int, path: str) -> float:
+    import httpx
+
+    t0 = time.perf_counter()
+    httpx.get(f"http://127.0.0.1:{port}{path}", timeout=30).raise_for_status()
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--viewers", type=int, default=100)
+    parser.add_argument("--cameras", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--serve", nargs=2, metavar=("VAR_DIR", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    per_camera = -(-args.viewers // args.cameras)
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]), args.cameras, per_camera, args.viewers)
+        return 0
+    if not VIDEO.is_file():
+        print(f"missing test video {VIDEO}")
+        return 1
+
+    with tempfile.TemporaryDirectory(prefix="pantau-bench-viewers-") as var_dir:
+        port = free_port()
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--viewers", str(args.viewers), "--cameras",
+             str(args.cameras), "--serve", var_dir, str(port)],
+            cwd=ROOT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                try:
+                    http_get_s(port, "/healthz")
+                    break
+                except Exception:
+                    time.sleep(0.3)
+            else:
+                print("server did not start")
+                return 1
+            codes = Path(var_dir, "codes.txt").read_text().split()
+            http_get_s(port, "/cctv")  # first request: Dash sets up its routes
+            rss_idle = rss_mb(child.pid)
+            cpu0 = cpu_seconds(child.pid)
+
+            viewers = [
+                Viewer(port, codes[i % len(codes)], args.seconds) for i in range(args.viewers)
+            ]
+            t0 = time.monotonic()
+            for v in viewers:
+                v.start()
+            time.sleep(min(3.0, args.seconds / 3))
+            extra = Viewer(port, codes[0], 2.0)  # one more than allowed
+            extra.start()
+            page_s = [http_get_s(port, "/cctv") for _ in range(3)]
+            geo_s = [http_get_s(port, "/api/public/cameras.geojson") for _ in range(3)]
+            peak = rss_idle
+            while any(v.is_alive() for v in viewers):
+                peak = max(peak, rss_mb(child.pid))
+                time.sleep(0.5)
+            wall = time.monotonic() - t0
+            cpu = cpu_seconds(child.pid) - cpu0
+            extra.join(5)
+            time.sleep(4)  # producers stop a few seconds after the last viewer
+            rss_after = rss_mb(child.pid)
+        finally:
+            child.terminate()
+            child.wait(10)
+
+    ok = [v for v in viewers if v.status == 200]
+    frames = sum(max(0, v.frames - 1) for v in ok)  # boundaries minus the opening one
+    first = [v.first_frame_s for v in ok if v.first_frame_s is not None]
+    per_viewer = [max(0, v.frames - 1) / args.seconds for v in ok]
+    rows = [
+        ("viewers connected (200)", f"{len(ok)} / {args.viewers}"),
+        ("cameras (looping video, blurred live)", f"{len(codes)}"),
+        ("duration", f"{wall:.1f} s"),
+        ("frames served, total", f"{frames:,}"),
+        ("frames served per second", f"{frames / args.seconds:,.1f}"),
+        ("per viewer fps (median / min)", f"{statistics.median(per_viewer):.2f} / {min(per_viewer):.2f}"),
+        ("data sent", f"{sum(v.bytes for v in ok) / 1e6:,.1f} MB"),
+        ("time to first picture (median)", f"{statistics.median(first):.2f} s" if first else "—"),
+        (f"viewer #{per_camera + 1} on a full camera", f"HTTP {extra.status}"),
+        ("GET /cctv under load (median)", f"{statistics.median(page_s) * 1000:.0f} ms"),
+        ("GET cameras.geojson under load", f"{statistics.median(geo_s) * 1000:.0f} ms"),
+        ("server RSS idle / peak / after", f"{rss_idle:.0f} / {peak:.0f} / {rss_after:.0f} MB"),
+        ("server CPU (user+sys) during run", f"{cpu:.1f} s ({cpu / wall * 100:.0f}% of one core)"),
+        ("machine load average (1 min) at end", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"),
+    ]  # fmt: skip
+    width = max(len(k) for k, _ in rows)
+    print(f"| {'measure'.ljust(width)} | value |")
+    print(f"|{'-' * (width + 2)}|-------|")
+    for key, value in rows:
+        print(f"| {key.ljust(width)} | {value} |")
+    return 0 if len(ok) == args.viewers and extra.status == 503 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
