@@ -733,10 +733,29 @@ def init_auth(app: dash.Dash) -> None:
     server.after_request(_audit_after)
     server.after_request(_security_headers)
     _guard_page_layouts()
+    _warn_without_accounts(server.config["PANTAU_DB"])
 
     @server.before_request
     def _wrap_late_pages() -> None:  # pages registered after create_app (tests, plugins)
         _guard_page_layouts()
+
+
+def _warn_without_accounts(db) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from store.models import User
+
+    try:
+        with db.session() as s:
+            count = s.scalar(select(func.count()).select_from(User)) or 0
+    except Exception:  # pragma: no cover - the shell still starts
+        logger.exception("could not count staff accounts")
+        return
+    if not count:
+        logger.warning(
+            "no staff accounts yet: only public pages are reachable. Create the first admin "
+            "with `pantau users create-admin NAME`"
+        )
 
 
 # --------------------------------------------------------------------------------------------
