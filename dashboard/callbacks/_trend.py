@@ -94,53 +94,59 @@ def aggregate(metric: str, values: pd.Series) -> float | None:
     return float(getattr(values, agg)())
 
 
-def figure(metric: str, shown: pd.DataFrame, granularity: str, partial: bool = False) -> Any:
+def figure(metric: str, shown: pd.DataFrame, granularity: str, partial: bool = False) -> dict:
     """Current period (navy), previous period (gold, dotted), usual (grey band); the last
-    period is marked provisional when the range reaches into the running hour/day."""
+    period is marked provisional when the range reaches into the running hour/day. Built as a
+    plain dict: no Plotly validation on the hot path."""
     m = trends.METRICS[metric]
     unit = t(m.unit_key)
     if shown["value"].notna().sum() == 0:
-        return components.empty_figure()
-    fig = components.base_figure(360)
-    x = shown["period"]
+        return components.empty_dict_figure()
+    x = [p.isoformat() for p in shown["period"]]
     hover = f"%{{y:,.{m.decimals}f}} {unit}"
+
+    def values(col: str) -> list:
+        return [None if pd.isna(v) else float(v) for v in shown[col]]
+
+    data = []
     if shown["usual"].notna().any():
-        fig.add_scatter(
-            x=x,
-            y=shown["usual"],
-            name=t("ui.usual" if granularity == "hour" else "ui.usual.day"),
-            line={"color": components.MUTED, "width": 0},
-            fill="tozeroy",
-            fillcolor="rgba(138,148,166,0.18)",
-            hovertemplate=hover,
-        )
-    fig.add_scatter(
-        x=x,
-        y=shown["previous"],
-        name=t("ui.previous"),
-        line={"color": components.GOLD, "width": 1.6, "dash": "dot"},
-        hovertemplate=hover,
-    )
-    fig.add_scatter(
-        x=x,
-        y=shown["value"],
-        name=t("ui.current"),
-        line={"color": "#1f6feb" if False else components.NAVY, "width": 2.6},
-        mode="lines+markers" if len(shown) <= 45 else "lines",
-        marker={"size": 5},
-        hovertemplate=hover,
-    )
+        data.append(
+            {
+                "type": "scatter", "x": x, "y": values("usual"),
+                "name": t("ui.usual" if granularity == "hour" else "ui.usual.day"),
+                "line": {"color": components.MUTED, "width": 0}, "fill": "tozeroy",
+                "fillcolor": "rgba(138,148,166,0.18)", "hovertemplate": hover,
+            }
+        )  # fmt: skip
+    data.append(
+        {
+            "type": "scatter", "x": x, "y": values("previous"), "name": t("ui.previous"),
+            "line": {"color": components.GOLD, "width": 1.6, "dash": "dot"},
+            "hovertemplate": hover,
+        }
+    )  # fmt: skip
+    data.append(
+        {
+            "type": "scatter", "x": x, "y": values("value"), "name": t("ui.current"),
+            "line": {"color": components.NAVY, "width": 2.6},
+            "mode": "lines+markers" if len(shown) <= 45 else "lines", "marker": {"size": 5},
+            "hovertemplate": hover,
+        }
+    )  # fmt: skip
+    layout = components.base_layout(360)
+    layout["yaxis"]["title"] = {"text": f"{t(m.label_key)} ({unit})", "font": {"size": 11}}
+    layout["xaxis"]["title"] = {
+        "text": t("ui.time_axis", tz=components.tz_label()),
+        "font": {"size": 11},
+    }
     if partial and shown["value"].notna().any():
         last = shown[shown["value"].notna()].iloc[-1]
-        fig.add_annotation(
-            x=last["period"], y=last["value"], text=t("ui.partial"), showarrow=True, arrowhead=0,
-            ax=0, ay=-28, font={"size": 11, "color": components.MUTED},
-        )  # fmt: skip
-    fig.update_yaxes(title={"text": f"{t(m.label_key)} ({unit})", "font": {"size": 11}})
-    fig.update_xaxes(
-        title={"text": t("ui.time_axis", tz=components.tz_label()), "font": {"size": 11}}
-    )
-    return fig
+        layout["annotations"] = [
+            {"x": last["period"].isoformat(), "y": float(last["value"]), "text": t("ui.partial"),
+             "showarrow": True, "arrowhead": 0, "ax": 0, "ay": -28,
+             "font": {"size": 11, "color": components.MUTED}}
+        ]  # fmt: skip
+    return {"data": data, "layout": layout}
 
 
 def kpi_tiles(
@@ -317,23 +323,29 @@ def locations(prefix: str, metric: str, values: pd.DataFrame) -> tuple[Any, dict
     values = values.dropna(subset=["value"])
     top = values[values["value"] > 0].nlargest(10, "value")
     if top.empty:
-        fig = components.empty_figure(height=330)
+        fig = components.empty_dict_figure(height=330)
     else:
-        fig = components.base_figure(330)
         shown = top.iloc[::-1]
-        fig.add_bar(
-            y=[f"{n} " for n in shown["name"]],
-            x=shown["value"],
-            orientation="h",
-            marker={"color": components.NAVY},
-            customdata=shown[["kecamatan", "code"]].values,
-            hovertemplate=f"%{{y}}<br>%{{customdata[0]}} · %{{customdata[1]}}<br>%{{x:,.{m.decimals}f}} {unit}<extra></extra>",
-        )
-        fig.update_layout(
+        layout = components.base_layout(330)
+        layout.update(
             margin={"l": 8, "r": 12, "t": 8, "b": 36}, hovermode="closest", showlegend=False
         )
-        fig.update_yaxes(automargin=True, gridcolor="rgba(0,0,0,0)")
-        fig.update_xaxes(title={"text": f"{t(m.label_key)} ({unit})", "font": {"size": 11}})
+        layout["yaxis"].update(automargin=True, gridcolor="rgba(0,0,0,0)")
+        layout["xaxis"]["title"] = {"text": f"{t(m.label_key)} ({unit})", "font": {"size": 11}}
+        fig = {
+            "data": [
+                {
+                    "type": "bar", "orientation": "h",
+                    "y": [f"{n} " for n in shown["name"]],
+                    "x": [float(v) for v in shown["value"]],
+                    "marker": {"color": components.NAVY},
+                    "customdata": shown[["kecamatan", "code"]].values.tolist(),
+                    "hovertemplate": f"%{{y}}<br>%{{customdata[0]}} · %{{customdata[1]}}<br>"
+                    f"%{{x:,.{m.decimals}f}} {unit}<extra></extra>",
+                }
+            ],
+            "layout": layout,
+        }  # fmt: skip
     rows = [
         {
             "lat": r.lat,

@@ -129,7 +129,7 @@ def overview_numbers(session, now: datetime) -> dict[str, Any]:
 def build_tiles(n: dict[str, Any], now: datetime) -> list[Any]:
     tz = context.settings().timezone
     head = n["head"]
-    at = local_time(now, tz)
+    at = local_time(now, tz, with_date=False)  # the date is in the "updated" line
     cols = []
 
     def col(tile):

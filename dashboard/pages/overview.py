@@ -113,7 +113,7 @@ def layout(**_kwargs) -> dbc.Container:
                             ),
                         ],
                         lg=4,
-                        className="mb-3",
+                        className="mb-3 order-first order-lg-last",  # alerts first on phones
                     ),
                 ],
                 className="g-3 mt-0",

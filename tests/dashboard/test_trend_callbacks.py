@@ -6,6 +6,7 @@ import io
 
 import openpyxl
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from known_data import NOW
 
@@ -13,11 +14,17 @@ from dashboard.callbacks import _trend, flood, traffic
 from dashboard.queries import trends
 
 
+def _fig(fig) -> go.Figure:
+    """Trend figures are plain dicts (fast); wrap them to read them like Plotly figures."""
+    return go.Figure(fig) if isinstance(fig, dict) else fig
+
+
 def _trace(fig, name_part: str):
+    fig = _fig(fig)
     for trace in fig.data:
         if name_part in (trace.name or ""):
             return trace
-    raise AssertionError(f"no trace named like {name_part!r}: {[t.name for t in fig.data]}")
+    raise AssertionError(f"no trace named like {name_part!r}: {[t.name for t in _fig(fig).data]}")
 
 
 def test_daily_flow_current_previous_and_usual(known_any_db):
@@ -106,7 +113,7 @@ def test_partial_period_is_marked(known_db):
         "2026-11-10", "2026-11-12", "day", None, None, "flow", db=known_db,
         now=pd.Timestamp("2026-11-12T05:00Z").to_pydatetime(),
     )  # fmt: skip
-    assert any("sementara" in (a.text or "") for a in fig.layout.annotations)
+    assert any("sementara" in (a.text or "") for a in _fig(fig).layout.annotations)
 
 
 def test_top_locations_and_map_layer(known_db):
@@ -118,7 +125,10 @@ def test_top_locations_and_map_layer(known_db):
     assert hideout == {"max": 7 * 480.0}
     values = {f["properties"]["c"]: f["properties"]["v"] for f in geo["features"]}
     assert values == {"CAM-A": 1680.0, "CAM-B": 3360.0}
-    assert list(top.data[0].x) == [1680.0, 3360.0]  # bars drawn smallest first (top at the top)
+    assert list(_fig(top).data[0].x) == [
+        1680.0,
+        3360.0,
+    ]  # bars drawn smallest first (top at the top)
 
 
 def test_flood_counts_flooded_camera_hours_and_days(known_any_db):
