@@ -220,7 +220,12 @@ def _trend_select(session: Session, f: TrendFilter) -> Select:
     else:
         t = R
         cols = [METRICS[m].camera().label(m) for m in f.metrics]
-    label = _period_expr(t.c.bucket, dialect, f.granularity, f.offset_hours).label("period")
+    if f.granularity in ("hour", "day"):
+        # group by the stored bucket itself: the index delivers rows in that order (no sort),
+        # and the shift to local time happens once per period in pandas
+        label = t.c.bucket.label("period")
+    else:
+        label = _period_expr(t.c.bucket, dialect, f.granularity, f.offset_hours).label("period")
     q = (
         select(label, *cols, func.sum(t.c.samples).label("samples"))
         .where(t.c.period == str(period), t.c.bucket >= f.start, t.c.bucket < f.end)
@@ -266,7 +271,13 @@ def trend(session: Session, f: TrendFilter) -> pd.DataFrame:
     ensure_area_rollups(session)
     rows = session.execute(_trend_select(session, f)).all()
     df = pd.DataFrame(rows, columns=["period", *f.metrics, "samples"])
-    df["period"] = _to_local_period(df["period"]) if len(df) else pd.Series(dtype="datetime64[ns]")
+    if not len(df):
+        df["period"] = pd.Series(dtype="datetime64[ns]")
+    elif f.granularity in ("hour", "day"):  # UTC bucket starts -> local period starts
+        utc = pd.to_datetime(df["period"], utc=True).dt.tz_localize(None)
+        df["period"] = utc + pd.Timedelta(hours=f.offset_hours)
+    else:
+        df["period"] = _to_local_period(df["period"])
     full = pd.DataFrame({"period": period_index(f)})
     df = full.merge(df, on="period", how="left")
     df["samples"] = pd.to_numeric(df["samples"], errors="coerce").fillna(0).astype(int)
