@@ -1,7 +1,7 @@
 """Ingestion benchmark: per-stage cost of one sample, and sustained samples/s of the real local
 pool (supervisor + worker processes + writer -> SQLite) against simulated cameras on loopback.
 
-    .venv/bin/python bench/bench_ingestion.py [--seconds 15] [--cameras 400] [--workers N]
+    .venv/bin/python bench/bench_ingestion.py [--seconds 10] [--cameras 200] [--workers N]
 
 Stages (one core, one camera at a time): fetch = HTTP GET of a JPEG snapshot over loopback;
 decode = JPEG -> BGR at frame_max_width (800; 1080p uses libjpeg's 1/2 reduced decode);
@@ -82,7 +82,7 @@ def scene_config(kind: str) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-def bench_stages(settings: Settings, pools: dict[str, list[bytes]], n: int = 40) -> None:
+def bench_stages(settings: Settings, pools: dict[str, list[bytes]], n: int = 30) -> None:
     print("### Per-stage cost of one sample (ms, median over samples, one core)\n")
     cams = [SimCamera(index=i, kind="street", frames=pools[k]) for i, k in enumerate(pools)]
     sim = CameraSimulator(cams).start()
@@ -251,8 +251,8 @@ def bench_pool(
     sup.start()
     try:
         # warm-up: worker imports, first frames, background models
-        deadline = time.time() + 60
-        while sup.writer.stats.observations < min(n_cams, 200) and time.time() < deadline:
+        deadline = time.time() + 30
+        while sup.writer.stats.observations < min(n_cams, 100) and time.time() < deadline:
             time.sleep(0.5)
         ingest_pids = [os.getpid()] + [p.pid for p in sup._procs]
         c0, t0, cpu0 = sup.writer.stats.observations, time.perf_counter(), cpu_times()
@@ -289,8 +289,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--seconds", type=float, default=15.0, help="measurement window per scene")
-    ap.add_argument("--cameras", type=int, default=300, help="simulated cameras per run")
+    ap.add_argument("--seconds", type=float, default=10.0, help="measurement window per scene")
+    ap.add_argument("--cameras", type=int, default=200, help="simulated cameras per run")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--skip-stages", action="store_true")
     args = ap.parse_args()
