@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from store.complaints import (
@@ -371,10 +371,10 @@ def opd_performance(
 # --------------------------------------------------------------------------------------------
 # Operator queue
 # --------------------------------------------------------------------------------------------
-QUEUE_SORTS = {
-    "oldest": (Complaint.created_at.asc(),),
-    "newest": (Complaint.created_at.desc(),),
-    "due": (Complaint.dispatch_due.asc(),),
+QUEUE_SORTS = {  # key -> (column, descending)
+    "oldest": (Complaint.created_at, False),
+    "newest": (Complaint.created_at, True),
+    "due": (Complaint.dispatch_due, False),
 }
 
 
@@ -425,7 +425,13 @@ def queue(
         q = q.where(od | of)
     if search and search.strip():
         q = q.where(search_filter(search))
-    q = q.order_by(*QUEUE_SORTS.get(sort, QUEUE_SORTS["oldest"]), Complaint.id).limit(limit)
+    column, descending = QUEUE_SORTS.get(sort, QUEUE_SORTS["oldest"])
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite would walk the created_at index in order through a million closed reports to
+        # find the few open ones; unary + hides that index, so it starts from the status
+        # index and sorts only what is open
+        column = literal_column(f"+complaints.{column.key}")
+    q = q.order_by(column.desc() if descending else column.asc(), Complaint.id).limit(limit)
     rows = session.execute(q).all()
     cols = [
         "id", "tracking_id", "created_at", "category", "status", "privacy", "channel",
