@@ -316,10 +316,12 @@ def camera_values(db: Database, f: trends.TrendFilter, metric: str) -> pd.DataFr
         )
 
 
-def locations(prefix: str, metric: str, values: pd.DataFrame) -> tuple[Any, dict, dict, dict]:
+def locations(
+    prefix: str, metric: str, values: pd.DataFrame, unit: str | None = None
+) -> tuple[Any, dict, dict, dict]:
     """(top figure, map GeoJSON, map hideout, store payload) from per-camera values."""
     m = trends.METRICS[metric]
-    unit = t(m.unit_key)
+    unit = unit or t(m.unit_key)
     values = values.dropna(subset=["value"])
     top = values[values["value"] > 0].nlargest(10, "value")
     if top.empty:

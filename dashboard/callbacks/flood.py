@@ -91,11 +91,12 @@ def update_flood_locations(
     *,
     db: Database | None = None,
 ) -> tuple:
-    """Cameras with the most water (highest coverage seen) and the map layer."""
+    """Cameras flooded on the most days (water on 30 % or more of the road at some point of
+    the day) and the map layer."""
     sel = _trend.selection(start_date, end_date, granularity)
-    f = _trend.make_filter(sel, kecamatan, cameras, ("water_max",))
-    values = _trend.camera_values(_trend.database(db), f, "water_max")
-    return _trend.locations("flood", "water_max", values)
+    f = _trend.make_filter(sel, kecamatan, cameras, ("wet",))
+    values = _trend.camera_values(_trend.database(db), f, "wet")
+    return _trend.locations("flood", "wet", values, unit=t("unit.days_flooded"))
 
 
 def sensor_figure(sensors: list[flood_queries.SensorInfo], readings: pd.DataFrame) -> Any:

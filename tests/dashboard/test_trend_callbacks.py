@@ -178,3 +178,14 @@ def test_every_granularity_renders(known_db, gran):
     assert shown == gran
     assert len(kpis) == 4
     assert payload["rows"] and all(r["value"] == 8.0 / 2 for r in payload["rows"])
+
+
+def test_flood_top_locations_count_days_flooded(known_db):
+    _top, geo, _hideout, payload = flood.update_flood_locations(
+        "2026-11-10", "2026-11-16", "hour", None, None, "wet", db=known_db
+    )
+    assert payload["rows"] == [
+        {"code": "CAM-B", "name": "Jalan Uji B", "kecamatan": "Plaju", "value": 1.0}
+    ]
+    labels = {f["properties"]["c"]: f["properties"]["label"] for f in geo["features"]}
+    assert labels["CAM-B"] == "1 hari tergenang" and labels["CAM-A"] == "0 hari tergenang"
