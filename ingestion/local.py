@@ -540,4 +540,20 @@ def start_background(settings: Settings, database: Database | None = None) -> Ba
         if sims:
             simulator = CameraSimulator(sims, "127.0.0.1", settings.simulator_port).start()
     supervisor = Supervisor(settings, database).start()
+    _exit_on_sigterm()
     return Background(supervisor, simulator)
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM (systemd, docker stop, kill) into SystemExit so ``pantau run`` unwinds
+    through its ``finally`` and stops the workers and flushes the writer."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+
+        def _handler(signum, frame):  # noqa: ANN001, ARG001
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, _handler)
