@@ -83,6 +83,9 @@ def make_env(var_dir: Path, **overrides) -> AccessEnv:
     )
     for role in ROLES:
         create_user(db, role)
+    # Dash sets up its page router on the first request (and validates the page registry
+    # there): do it now, so no test's first request depends on it
+    app.server.test_client().get("/healthz")
     return AccessEnv(app, db, settings, public_code, private_code)
 
 
