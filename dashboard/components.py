@@ -422,11 +422,22 @@ def base_map(
     )
     children.extend(layers)
     children.append(dl.ScaleControl(position="bottomleft", imperial=False))
+    view: dict[str, Any] = {}
+    try:  # open on the area the cameras cover; the configured centre when there are none
+        from dashboard.queries.cameras import camera_bounds
+
+        with context.db().session() as s:
+            bounds = camera_bounds(s)
+        if bounds is not None:
+            view["bounds"] = bounds
+    except Exception:  # noqa: BLE001 - a map without a fitted view is still a map
+        logger.exception("camera bounds unavailable")
+    if not view:
+        view = {"center": [cfg.map_center_lat, cfg.map_center_lon], "zoom": zoom or cfg.map_zoom}
     return dl.Map(
         children,
         id=map_id,
-        center=[cfg.map_center_lat, cfg.map_center_lon],
-        zoom=zoom or cfg.map_zoom,
+        **view,
         className=height_class,
         style={"width": "100%"},
     )

@@ -191,3 +191,16 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 def valid_code(code: str | None) -> bool:
     """Whether ``code`` is a well-formed camera code (letters, digits, - and _, max 64)."""
     return bool(CODE_RE.match(code or ""))
+
+
+def camera_bounds(session: Session) -> list[list[float]] | None:
+    """[[south, west], [north, east]] around every enabled camera (the map's first view)."""
+    row = session.execute(
+        select(
+            func.min(Camera.lat), func.min(Camera.lon), func.max(Camera.lat), func.max(Camera.lon)
+        ).where(Camera.enabled.is_(True))
+    ).one()
+    if row[0] is None:
+        return None
+    pad = 0.005
+    return [[row[0] - pad, row[1] - pad], [row[2] + pad, row[3] + pad]]
