@@ -188,6 +188,14 @@ class FrameSource(ABC):
         """The newest frame as JPEG bytes (for relays; MJPEG/snapshot avoid re-encoding)."""
         return encode_jpeg(self.read())
 
+    def read_burst(self, n: int, interval_s: float) -> list[np.ndarray]:
+        """``n`` frames about ``interval_s`` apart (for line-crossing counts over a burst)."""
+        frames = [self.read()]
+        while len(frames) < n:
+            time.sleep(interval_s)
+            frames.append(self.read())
+        return frames
+
     def close(self) -> None:
         self.closed = True
 
@@ -488,6 +496,32 @@ class MjpegSource(FrameSource):
             assert self._latest is not None
             return self._latest
 
+    def read_burst(self, n: int, interval_s: float) -> list[np.ndarray]:
+        if self.persistent or n <= 1:
+            return super().read_burst(n, interval_s)
+        # one connection: keep a frame every interval_s, skip those in between
+        deadline = (
+            time.monotonic() + self.timeouts.connect_s + self.timeouts.read_s + n * interval_s
+        )
+        frames: list[np.ndarray] = []
+        next_at = 0.0
+        try:
+            for part in self._frames(threading.Event(), deadline):
+                now = time.monotonic()
+                if now < next_at:
+                    continue
+                frames.append(decode_jpeg(part, self.max_width))
+                next_at = now + interval_s
+                if len(frames) >= n:
+                    break
+        except Exception as exc:
+            raise _http_error(exc, self.url) from exc
+        if not frames:
+            raise EndOfStream("MJPEG stream ended before the first frame")
+        self.frames_read += len(frames)
+        self.last_frame_at = time.time()
+        return frames
+
     def read_jpeg(self) -> bytes:
         data = self._latest_jpeg()
         if data[:2] == b"\xff\xd8" and not _jpeg_complete(data):
@@ -622,6 +656,27 @@ class CaptureSource(FrameSource):
                 self._cond.wait(timeout=remaining)
             frame = self._frame
         return self._deliver(frame)
+
+    def read_burst(self, n: int, interval_s: float) -> list[np.ndarray]:
+        if self.persistent or n <= 1:
+            return super().read_burst(n, interval_s)
+        cap = open_capture(self.url, self.timeouts)
+        try:
+            fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+            skip = max(0, int(round((fps if 1 <= fps <= 120 else 25.0) * interval_s)) - 1)
+            frames: list[np.ndarray] = []
+            while len(frames) < n:
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    break
+                frames.append(self._deliver(frame))
+                for _ in range(skip if len(frames) < n else 0):
+                    cap.grab()
+        finally:
+            cap.release()
+        if not frames:
+            raise StreamTimeout("stream opened but delivered no frame")
+        return frames
 
     def _deliver(self, frame: np.ndarray) -> np.ndarray:
         self.frames_read += 1

@@ -61,7 +61,7 @@ def run_sample(
 ) -> dict[str, Any]:
     """Fetch + process + write one sample of one camera. Returns a summary dict."""
     from ingestion.alerts import AlertEngine
-    from ingestion.local import fetch_frame
+    from ingestion.local import fetch_frames
     from ingestion.sources import SourceError
     from ingestion.writer import is_transient, write_batch
 
@@ -88,11 +88,11 @@ def run_sample(
     t0 = time.perf_counter()
     result = None
     try:
-        frame, _ = fetch_frame(state["sources"], spec, settings)
+        frames, _ = fetch_frames(state["sources"], spec, settings)
         fetch_ms = (time.perf_counter() - t0) * 1000
         with _analysis_lock:  # per-camera analysers are stateful; CPU work is serial anyway
-            result = state["processor"].process_sample(
-                spec, frame, datetime.fromtimestamp(due, UTC)
+            result = state["processor"].process_burst(
+                spec, frames, datetime.fromtimestamp(due, UTC)
             )
         result.timings_ms["fetch"] = round(fetch_ms, 3)
         transition = health.record_success(time.time(), fetch_ms, result.timings_ms.get("process"))

@@ -161,3 +161,14 @@ def test_unknown_protocol_and_empty_url():
         open_source("http://x", "ftp", FAST)
     with pytest.raises(ConnectError, match="no stream URL"):
         open_source("", "snapshot", FAST)
+
+
+def test_bursts_from_one_connection(simulator, rtsp_url):
+    with open_source(simulator.url(0, "mjpeg"), "mjpeg", FAST) as src:
+        frames = src.read_burst(3, 0.2)
+    assert len(frames) == 3 and not np.array_equal(frames[0], frames[-1])
+    with open_source(rtsp_url, "rtsp", Timeouts(5, 5)) as src:
+        frames = src.read_burst(3, 0.3)
+    assert len(frames) == 3 and frames[0].shape == (288, 384, 3)
+    with open_source(simulator.url(0, "snapshot"), "snapshot", FAST) as src:
+        assert len(src.read_burst(2, 0.1)) == 2

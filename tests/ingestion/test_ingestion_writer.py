@@ -174,3 +174,44 @@ def test_observation_row_maps_line_crossings():
     fr = FrameResult(ts=0.0, analyser="blob", people=2, line_crossings={"a": {"in": 3, "out": 1}})
     row = observation_row(1, T0, fr, None)
     assert (row["flow_in"], row["flow_out"], row["people"]) == (3, 1, 2)
+
+
+def test_burst_gives_line_crossing_flow(settings):
+    scene = SyntheticScene("street", 9, 640, 360)
+    cfg = scene.analytics_config()
+    cam = CameraSpec(
+        8,
+        "BURST-1",
+        "",
+        "mjpeg",
+        analytics={"rois": cfg["rois"], "lines": cfg["lines"]},
+        burst_frames=8,
+    )
+    proc = SampleProcessor(settings)
+    frames = [scene.frame_at(10.0 + i * 0.5)[0] for i in range(20)]
+    res = proc.process_burst(cam, frames, T0)
+    row = res.observation
+    assert row["flow_in"] is not None and row["flow_out"] is not None
+    assert row["flow_in"] + row["flow_out"] >= 1  # traffic crosses the middle line
+    assert row["extra"]["line_crossings"]
+
+
+def test_camera_spec_reads_burst_config():
+    cam = Camera(
+        id=3,
+        code="B",
+        name="b",
+        lat=0,
+        lon=0,
+        stream_url="http://x",
+        protocol="mjpeg",
+        sample_interval_s=60,
+        lines=[{"name": "l", "a": [0, 0.5], "b": [1, 0.5]}],
+        rois=[],
+        config={"burst": {"frames": 50, "interval_s": 0.2}},
+        tags=[],
+    )
+    spec = CameraSpec.from_camera(cam)
+    assert (spec.burst_frames, spec.burst_interval_s) == (25, 0.2)  # capped
+    cam.lines = []
+    assert CameraSpec.from_camera(cam).burst_frames == 1  # no line: no burst needed
