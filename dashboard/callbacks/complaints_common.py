@@ -215,7 +215,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "queue.col.summary": {"id": "Ringkasan", "en": "Summary"},
     "queue.overdue_dispatch": {"id": "penerusan", "en": "dispatch"},
     "queue.overdue_followup": {"id": "tindak lanjut OPD", "en": "agency follow-up"},
-    "queue.selected": {"id": "{n} laporan dipilih", "en": "{n} reports selected"},
+    "queue.selected": {"id": "{n} laporan dipilih", "en": "Selected: {n}"},
     "queue.select_hint": {
         "id": "Pilih laporan di tabel untuk melihat rincian dan mengambil tindakan.",
         "en": "Select reports in the table to see details and act on them.",
@@ -235,7 +235,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "queue.reopen": {"id": "Buka kembali", "en": "Reopen"},
     "queue.done": {
         "id": "{n} laporan diubah menjadi '{status}'.",
-        "en": "{n} reports changed to '{status}'.",
+        "en": "Changed to '{status}': {n}.",
     },
     "queue.failed": {"id": "{tid}: {reason}", "en": "{tid}: {reason}"},
     "queue.nothing_selected": {
