@@ -135,8 +135,8 @@ def layout(**_kwargs) -> dbc.Container:
         ],
         center=[cfg.map_center_lat, cfg.map_center_lon],
         zoom=cfg.map_zoom,
-        style={"height": "420px", "width": "100%"},
-        className="rounded shadow-sm",
+        style={"width": "100%"},
+        className="rounded shadow-sm cctv-map",
         id="cctv-map",
     )
     grid = (
