@@ -68,10 +68,7 @@ def trend_frames(
     on history before the range, so it is cached for longer."""
     key = f"{db.url}|{f.cache_key()}"
     with db.session() as s:
-        current = cache.memo("trend:" + key, 30, lambda: trends.trend(s, f))
-        previous = cache.memo("trend-prev:" + key, 300, lambda: trends.previous_period(s, f))
-        usual = cache.memo("trend-usual:" + key, 900, lambda: trends.usual_profile(s, f))
-    return current, previous, usual
+        return cache.memo("trend:" + key, 30, lambda: trends.trend_with_context(s, f))
 
 
 def table(

@@ -382,3 +382,36 @@ def now_vs_usual(
         usual = sum(vals) / len(vals) if vals else None
         out[m] = (float(current[i]) if current[i] is not None else None, usual, latest)
     return out
+
+
+def trend_with_context(
+    session: Session, f: TrendFilter
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """(current, previous period, usual profile) for ``f``. Hourly and daily trends read the
+    whole window [start - max(span, 4 weeks), end) in ONE query and split it: the previous
+    period and the usual profile both lie in that window. Weeks and months: two queries, no
+    usual profile."""
+    if f.granularity not in ("hour", "day"):
+        return trend(session, f), previous_period(session, f), None
+    span = f.end - f.start
+    lo = min(f.start - span, f.start - timedelta(weeks=USUAL_WEEKS))
+    wide = trend(session, replace(f, start=lo))
+    local_start = (f.start + timedelta(hours=f.offset_hours)).replace(tzinfo=None)
+    periods = wide["period"]
+    current = wide[periods >= local_start].reset_index(drop=True)
+    previous = wide[(periods >= local_start - span) & (periods < local_start)].reset_index(
+        drop=True
+    )
+    history = wide[
+        (periods >= local_start - timedelta(weeks=USUAL_WEEKS))
+        & (periods < local_start)
+        & (wide["samples"] > 0)
+    ]
+    keys = ["weekday", "hour"] if f.granularity == "hour" else ["weekday"]
+    history = history.assign(weekday=history["period"].dt.weekday, hour=history["period"].dt.hour)
+    profile = history.groupby(keys)[list(f.metrics)].mean().reset_index()
+    frame = current[["period"]].assign(
+        weekday=current["period"].dt.weekday, hour=current["period"].dt.hour
+    )
+    usual = frame.merge(profile, on=keys, how="left")[["period", *f.metrics]]
+    return current, previous, usual

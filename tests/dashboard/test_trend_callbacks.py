@@ -189,3 +189,17 @@ def test_flood_top_locations_count_days_flooded(known_db):
     ]
     labels = {f["properties"]["c"]: f["properties"]["label"] for f in geo["features"]}
     assert labels["CAM-B"] == "1 hari tergenang" and labels["CAM-A"] == "0 hari tergenang"
+
+
+@pytest.mark.parametrize(
+    ("gran", "first", "last"),
+    [("hour", "2026-11-12", "2026-11-13"), ("day", "2026-10-20", "2026-11-16")],
+)
+def test_one_query_window_matches_separate_queries(known_db, gran, first, last):
+    start, end = trends.local_range(pd.Timestamp(first).date(), pd.Timestamp(last).date())
+    f = trends.TrendFilter(start, end, gran, metrics=("flow", "wet"))
+    with known_db.session() as s:
+        current, previous, usual = trends.trend_with_context(s, f)
+        pd.testing.assert_frame_equal(current, trends.trend(s, f))
+        pd.testing.assert_frame_equal(previous, trends.previous_period(s, f))
+        pd.testing.assert_frame_equal(usual, trends.usual_profile(s, f))
