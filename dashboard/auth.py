@@ -388,10 +388,11 @@ def decide(roles: Roles) -> Decision:
     return Decision(False, 403, "role")
 
 
-def page_for_path(path: str) -> dict[str, Any]:
+def page_for_path(path: str, app: dash.Dash | None = None) -> dict[str, Any]:
+    """The registered page a path opens ({} for none: Dash's 404 page)."""
     from dash._pages import _path_to_page
 
-    app = dash.get_app()
+    app = app or dash.get_app()
     page, _vars = _path_to_page(app.strip_relative_path(path) or "")
     return page
 
@@ -681,7 +682,7 @@ def make_guard(app: dash.Dash) -> Callable[[], Response | None]:
         if endpoint in page_endpoints:
             if request.method not in ("GET", "HEAD"):
                 return None
-            page = page_for_path(path)
+            page = page_for_path(path, app)
             if not page:  # Dash shows the 404 page, unless a route rule covers the path
                 roles = route_roles(path)
                 decision = ALLOW if roles is None else decide(roles)
