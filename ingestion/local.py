@@ -526,11 +526,17 @@ def assign_simulated_cameras(database: Database, settings: Settings, n: int, por
 class Background:
     """What ``start_background`` returns: ``stop()`` ends the supervisor and the simulator."""
 
-    def __init__(self, supervisor: Supervisor | None, simulator: Any | None) -> None:
+    def __init__(
+        self, supervisor: Supervisor | None, simulator: Any | None, sensors: Any | None = None
+    ) -> None:
         self.supervisor = supervisor
         self.simulator = simulator
+        self.sensors = sensors
 
     def stop(self) -> None:
+        if self.sensors is not None:
+            with contextlib.suppress(Exception):
+                self.sensors.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
         if self.simulator is not None:
@@ -551,8 +557,16 @@ def start_background(settings: Settings, database: Database | None = None) -> Ba
         if sims:
             simulator = CameraSimulator(sims, "127.0.0.1", settings.simulator_port).start()
     supervisor = Supervisor(settings, database).start()
+    sensors = None
+    if settings.mqtt_url:
+        from ingestion.sensors import SensorSubscriber
+
+        try:
+            sensors = SensorSubscriber(settings, database).start()
+        except (OSError, ValueError) as exc:
+            logger.info("no MQTT broker at %s (%s): sensor feed off", settings.mqtt_url, exc)
     _exit_on_sigterm()
-    return Background(supervisor, simulator)
+    return Background(supervisor, simulator, sensors)
 
 
 def _exit_on_sigterm() -> None:
