@@ -396,7 +396,18 @@ class Complaint(Base):
         Index("ix_complaints_created", "created_at"),
         # covering index for the server-side heatmap (period, category, status -> lat/lon)
         Index("ix_complaints_heat", "created_at", "category", "status", "lat", "lon"),
-        Index("ix_complaints_opd_status", "opd_id", "status"),
+        # per-OPD performance: one index range per OPD and period, no sort, no table lookups
+        Index(
+            "ix_complaints_opd_stats",
+            "opd_id",
+            "created_at",
+            "status",
+            "dispatched_at",
+            "dispatch_due",
+            "followed_up_at",
+            "followup_due",
+            "resolved_at",
+        ),
         # covering index for the live map: open reports, and those closed in the last days
         Index("ix_complaints_live", "status", "updated_at", "category", "lat", "lon"),
         # covering index for deadline statistics (KPIs, per-OPD performance) by period

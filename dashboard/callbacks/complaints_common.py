@@ -15,6 +15,7 @@ from store.complaints import CATEGORIES, category_label
 
 STRINGS: dict[str, dict[str, str]] = {
     # public form
+    "lapor.nav": {"id": "Lapor", "en": "Report"},
     "lapor.title": {"id": "Laporkan masalah di kota", "en": "Report a problem in the city"},
     "lapor.intro": {
         "id": "Laporan Anda diverifikasi petugas command center dan diteruskan ke OPD yang "
