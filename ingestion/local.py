@@ -46,6 +46,7 @@ from store.models import Camera
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
+STATUS_FILE = "ingest_status.json"
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,10 +424,34 @@ class Supervisor:
                 self.writer.submit(transition)
             self._reschedule(slot, nxt)
 
+    def write_status_file(self) -> None:
+        """Health counters for dashboards and monitoring: var_dir/ingest_status.json (atomic)."""
+        import json
+
+        from ingestion.process import atomic_write
+
+        doc = {
+            "updated_at": datetime.now(UTC).isoformat(),
+            "started_at": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
+            "workers": self.n_workers,
+            "worker_restarts": self.worker_restarts,
+            "dispatched": self.dispatched,
+            "writer": self.writer.snapshot(),
+            "cameras": self.status(),
+        }
+        atomic_write(self.settings.var_dir / STATUS_FILE, json.dumps(doc, default=str).encode())
+
     def _watchdog_loop(self) -> None:
         budget = self.settings.connect_timeout_s + self.settings.read_timeout_s + 30.0
+        last_status = 0.0
         while not self._stop.wait(1.0):
             now_m = time.monotonic()
+            if now_m - last_status >= 5.0:
+                last_status = now_m
+                try:
+                    self.write_status_file()
+                except Exception:
+                    logger.debug("cannot write the status file", exc_info=True)
             # a worker process that stopped heartbeating is replaced
             for i, p in enumerate(list(self._procs)):
                 stale = now_m - self._beats.get(i, now_m) > 15.0

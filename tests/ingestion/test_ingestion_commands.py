@@ -77,6 +77,10 @@ def test_start_background_simulates_demo_cameras(settings, sqlite_db):
                 return sess.scalar(select(func.count(func.distinct(Observation.camera_id))))
 
         assert wait_for(lambda: observed() == 3, 60), bg.supervisor.status()
+        status_file = s.var_dir / "ingest_status.json"
+        assert wait_for(status_file.exists, 10)
+        doc = json.loads(status_file.read_text())
+        assert len(doc["cameras"]) == 3 and {"samples", "failures", "fps"} <= set(doc["cameras"][0])
     finally:
         bg.stop()
     with sqlite_db.session() as sess:
