@@ -144,6 +144,41 @@ def http_get_s(port: int, path: str) -> float:
     return time.perf_counter() - t0
 
 
+def snapshot_load(port: int, codes: list[str], clients: int, seconds: float) -> tuple[float, float]:
+    """``clients`` threads fetching public snapshots (what the /cctv grid does) for
+    ``seconds``: (requests per second, 95th percentile latency in ms)."""
+    import httpx
+
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    errors: list[str] = []
+
+    def worker(i: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                try:
+                    c.get(f"/api/public/snapshot/{codes[i % len(codes)]}.jpg").raise_for_status()
+                except Exception as exc:
+                    errors.append(repr(exc)[:120])
+                    continue
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 30)
+    if errors:
+        print(f"snapshot errors: {len(errors)}, e.g. {errors[0]}")
+    latencies.sort()
+    p95 = latencies[int(len(latencies) * 0.95)] * 1000 if latencies else float("nan")
+    return len(latencies) / seconds, p95
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, default=100)
@@ -202,6 +237,7 @@ def main() -> int:
             extra.join(5)
             time.sleep(4)  # producers stop a few seconds after the last viewer
             rss_after = rss_mb(child.pid)
+            snap_rps, snap_p95 = snapshot_load(port, codes, args.viewers, min(5.0, args.seconds))
         finally:
             child.terminate()
             child.wait(10)
@@ -222,6 +258,7 @@ def main() -> int:
         (f"viewer #{per_camera + 1} on a full camera", f"HTTP {extra.status}"),
         ("GET /cctv under load (median)", f"{statistics.median(page_s) * 1000:.0f} ms"),
         ("GET cameras.geojson under load", f"{statistics.median(geo_s) * 1000:.0f} ms"),
+        (f"snapshots, {args.viewers} clients in a loop", f"{snap_rps:,.0f} req/s (p95 {snap_p95:.0f} ms)"),
         ("server RSS idle / peak / after", f"{rss_idle:.0f} / {peak:.0f} / {rss_after:.0f} MB"),
         ("server CPU (user+sys) during run", f"{cpu:.1f} s ({cpu / wall * 100:.0f}% of one core)"),
         ("machine load average (1 min) at end", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"),

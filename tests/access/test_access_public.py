@@ -432,3 +432,78 @@ def test_time_budget_sanity():
     assert users.verify_password(h, "a-long-test-password")
     assert not users.verify_password(h, "wrong")
     assert time.perf_counter() - t0 < 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# user management through the admin page's callback
+def _admin_action(client, trigger: str, **values):
+    states = {
+        "admin-users-new-username": None,
+        "admin-users-new-name": None,
+        "admin-users-new-role": "operator",
+        "admin-users-new-password": None,
+        "admin-users-pick": None,
+        "admin-users-role": "operator",
+    }
+    states.update({f"admin-users-{k.replace('_', '-')}": v for k, v in values.items()})
+    buttons = ["create", "apply-role", "reset", "unlock", "toggle"]
+    body = {
+        "output": "..admin-users-feedback.children...admin-users-table.children..."
+        "admin-users-pick.options...admin-users-new-password.value..",
+        "outputs": [
+            {"id": "admin-users-feedback", "property": "children"},
+            {"id": "admin-users-table", "property": "children"},
+            {"id": "admin-users-pick", "property": "options"},
+            {"id": "admin-users-new-password", "property": "value"},
+        ],
+        "inputs": [
+            {"id": f"admin-users-{b}", "property": "n_clicks", "value": 1 if b == trigger else 0}
+            for b in buttons
+        ],
+        "state": [{"id": cid, "property": "value", "value": v} for cid, v in states.items()],
+        "changedPropIds": [f"admin-users-{trigger}.n_clicks"],
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_admin_manages_users_through_the_page(env, clients):
+    resp = _admin_action(
+        clients["admin"], "create", new_username="siti.op", new_name="Siti", new_role="operator"
+    )
+    assert resp.status_code == 200
+    payload = resp.get_json()["response"]
+    temp = json.dumps(payload["admin-users-feedback"])
+    with env.db.session() as s:
+        user = users.get_by_username(s, "siti.op")
+        assert user is not None and user.role == "operator"
+        code = next(
+            c["props"]["children"]
+            for c, _ in _walk(payload["admin-users-feedback"])
+            if c["props"].get("id") == "admin-users-temp"
+        )
+        assert users.verify_password(user.password_hash, code)  # the shown temporary password
+    assert "siti.op" in json.dumps(payload["admin-users-table"]) and temp
+    # change role, reset, deactivate: each audited with the admin's name
+    assert (
+        _admin_action(clients["admin"], "apply-role", pick="siti.op", role="analis").status_code
+        == 200
+    )
+    assert _admin_action(clients["admin"], "toggle", pick="siti.op").status_code == 200
+    with env.db.session() as s:
+        user = users.get_by_username(s, "siti.op")
+        assert user.role == "analis" and not user.is_active
+        rows = list(
+            s.scalars(select(AuditLog).where(AuditLog.target == "siti.op").order_by(AuditLog.id))
+        )
+    assert [r.action for r in rows] == [
+        AuditAction.USER_CREATE,
+        AuditAction.USER_ROLE,
+        AuditAction.USER_ACTIVE,
+    ]
+    assert {r.username for r in rows} == {credentials("admin")[0]}
+    # refused for everyone else, even with a well-formed request
+    for role in (None, "pimpinan", "operator", "analis"):
+        resp = _admin_action(clients[role], "create", new_username="evil.user")
+        assert resp.status_code in (401, 403)
+    with env.db.session() as s:
+        assert users.get_by_username(s, "evil.user") is None
