@@ -184,7 +184,7 @@ def run(
         "--ingest/--no-ingest",
         help="Run local ingestion workers (default PANTAU_INGEST_ENABLED).",
     ),
-    threads: int = typer.Option(8, help="Web server threads."),
+    threads: int = typer.Option(8, help="Web server threads (plus one per public stream)."),
 ) -> None:
     """Run everything on this machine: database, demo data, ingestion workers and dashboard."""
     from waitress import serve
@@ -202,7 +202,17 @@ def run(
     dash_app = create_app(settings)
     console.print(f"[bold green]Pantau is running:[/] http://{host}:{port}  (Ctrl+C to stop)")
     try:
-        serve(dash_app.server, host=host, port=port, threads=threads, ident="pantau")
+        # each public live stream holds a thread: add one per allowed stream, so a full public
+        # page never starves the staff (the frame hub caps streams at public_stream_max_total)
+        streams = settings.public_stream_max_total
+        serve(
+            dash_app.server,
+            host=host,
+            port=port,
+            threads=threads + streams,
+            connection_limit=100 + streams,
+            ident="pantau",
+        )
     finally:
         if background is not None:
             background.stop()
