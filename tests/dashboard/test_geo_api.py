@@ -81,7 +81,9 @@ def test_every_page_layout_renders(app_env):
     client = login(app.server.test_client(), db, "operator")
     for path in ("/", "/lalu-lintas", "/banjir", "/keamanan", "/indikator-opd", "/camera/CAM-A"):
         assert client.get(path).status_code == 200, path
-    import importlib
+    import sys
+
+    import dash
 
     for module, kwargs, expect in (
         ("overview", {}, "overview-map"),
@@ -92,7 +94,12 @@ def test_every_page_layout_renders(app_env):
         ("camera", {"code": "CAM-A"}, "camera-snapshot"),
         ("camera", {"code": "../nope"}, "camera-missing"),
     ):
-        page = importlib.import_module(f"dashboard.pages.{module}")
+        # the module Dash Pages imported (importing dashboard.pages.X again would register
+        # the page twice under another module name)
+        name = next(
+            p["module"] for p in dash.page_registry.values() if p["module"].endswith(f".{module}")
+        )
+        page = sys.modules[name]
         with app.server.test_request_context("/"):
             layout = page.layout(**kwargs)
         assert expect in str(layout), (module, kwargs)
