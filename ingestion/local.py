@@ -463,6 +463,11 @@ class Supervisor:
                         p.kill()
                     self.worker_restarts += 1
                     self._spawn(i)
+                    with self._lock:  # its samples in flight are lost: retry them now
+                        for slot in self.slots.values():
+                            if slot.inflight_since is not None and self._shard(slot.spec.id) == i:
+                                slot.inflight_since = slot.inflight_due = None
+                                self._reschedule(slot, time.time() + 1.0)
             with self._lock:
                 for slot in self.slots.values():
                     if slot.inflight_since is not None and now_m - slot.inflight_since > budget:

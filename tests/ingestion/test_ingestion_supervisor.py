@@ -114,3 +114,34 @@ def test_faulty_cameras_do_not_slow_healthy_ones_and_recover(settings, sqlite_db
         sup.stop()
         sim.stop()
     assert sup.writer.stats.dropped == 0
+
+
+def test_killed_worker_process_is_replaced(settings, sqlite_db):
+    import os
+    import signal
+
+    settings = settings.model_copy(
+        update={"connect_timeout_s": 1.0, "read_timeout_s": 1.5, "workers": 1}
+    )
+    sim = CameraSimulator(make_cameras(2, kinds=["street"])).start()
+    with sqlite_db.session() as s:
+        ids = [make_camera(s, f"K-{i}", sim.url(i, "snapshot"), "snapshot").id for i in range(2)]
+    sup = Supervisor(settings, sqlite_db, backoff_base_s=0.5, reload_every_s=1000).start()
+    try:
+
+        def count() -> int:
+            with sqlite_db.session() as s:
+                return s.scalar(select(func.count()).select_from(Observation))
+
+        assert wait_for(lambda: count() >= 2, 40)
+        os.kill(sup._procs[0].pid, signal.SIGKILL)
+        assert wait_for(lambda: sup.worker_restarts == 1, 10)
+        before = count()
+        assert wait_for(lambda: count() >= before + 4, 40), sup.status()
+        with sqlite_db.session() as s:
+            assert {c.status for c in s.scalars(select(Camera).where(Camera.id.in_(ids)))} == {
+                "online"
+            }
+    finally:
+        sup.stop()
+        sim.stop()
