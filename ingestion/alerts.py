@@ -71,6 +71,7 @@ class AlertEngine:
         self._usual: dict[
             tuple[int, int], tuple[float | None, float]
         ] = {}  # (cam, hour)->(avg, at)
+        self._open_map: dict[tuple[str, int], Alert] = {}
 
     def usual_people(self, session: Session, camera_id: int, ts: datetime) -> float | None:
         """Average people at this hour of day over the last 4 weeks of hourly rollups."""
@@ -103,10 +104,27 @@ class AlertEngine:
             if r.camera_id not in latest or r.ts >= latest[r.camera_id].ts:
                 latest[r.camera_id] = r
         changed: list[Alert] = []
+        # one query for the open alerts of the whole batch (not two per sample)
+        self._open_map = {
+            (a.rule, a.camera_id): a
+            for a in session.scalars(
+                select(Alert)
+                .where(
+                    Alert.rule.in_((FLOOD, CROWD)),
+                    Alert.camera_id.in_(list(latest)),
+                    Alert.ended_at.is_(None),
+                    Alert.is_demo.is_(False),
+                )
+                .order_by(Alert.started_at)
+            )
+        }
         for r in latest.values():
             changed += self._flood(session, r)
             changed += self._crowd(session, r)
         return changed
+
+    def _current(self, rule: str, camera_id: int) -> Alert | None:
+        return self._open_map.get((rule, camera_id))
 
     def _open(
         self,
@@ -137,6 +155,7 @@ class AlertEngine:
             except OSError:
                 logger.exception("cannot keep evidence for %s %s", rule, r.code)
         session.add(alert)
+        self._open_map[(rule, r.camera_id)] = alert
         logger.warning("alert opened: %s", title)
         return alert
 
@@ -146,13 +165,13 @@ class AlertEngine:
         conf = r.observation.get("water_confidence") or 0.0
         if water is None:
             return []
-        current = open_alert(session, FLOOD, r.camera_id)
-        name = _camera_name(session, r.camera_id, r.code)
+        current = self._current(FLOOD, r.camera_id)
         severity = (
             AlertSeverity.CRITICAL if water >= s.flood_siaga_coverage else AlertSeverity.WARNING
         )
         if current is None:
             if water >= s.flood_alert_coverage and conf >= MIN_WATER_CONFIDENCE:
+                name = _camera_name(session, r.camera_id, r.code)
                 label = "SIAGA" if severity == AlertSeverity.CRITICAL else "WASPADA"
                 return [
                     self._open(
@@ -173,6 +192,7 @@ class AlertEngine:
         if water > (current.value or 0):
             current.value = float(water)
             if severity == AlertSeverity.CRITICAL and current.severity != AlertSeverity.CRITICAL:
+                name = _camera_name(session, r.camera_id, r.code)
                 current.severity = AlertSeverity.CRITICAL
                 current.title = f"SIAGA: genangan {water * 100:.0f}% di {name}"[:300]
             return [current]
@@ -185,7 +205,7 @@ class AlertEngine:
             return []
         usual = self.usual_people(session, r.camera_id, r.ts)
         threshold = max(float(s.crowd_alert_min_people), (usual or 0.0) * s.crowd_alert_factor)
-        current = open_alert(session, CROWD, r.camera_id)
+        current = self._current(CROWD, r.camera_id)
         if current is None:
             if usual is not None and people >= threshold:
                 name = _camera_name(session, r.camera_id, r.code)
