@@ -29,7 +29,9 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 def _nav_links(lang: str) -> list:
     """Links for the registered pages that ask to be in the navigation, in their order."""
     items = []
-    for page in sorted(dash.page_registry.values(), key=lambda p: 99 if p.get("order") is None else p["order"]):
+    for page in sorted(
+        dash.page_registry.values(), key=lambda p: 99 if p.get("order") is None else p["order"]
+    ):
         nav_key = page.get("nav_key")
         if not nav_key or not auth.nav_visible(page):
             continue
