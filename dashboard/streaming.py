@@ -110,6 +110,7 @@ class _Channel:
         self.thread: threading.Thread | None = None
         self.frames_produced = 0
         self.blur_failures = 0
+        self.revoked = False  # the camera stopped being public: streams end, nothing more
         self._file_mtime: float | None = None
 
     # producer -----------------------------------------------------------------------------
@@ -126,6 +127,7 @@ class _Channel:
         source = None
         retry_at = 0.0
         backoff = 2.0
+        checked_at = time.monotonic()
         try:
             first = hub.snapshot(self.camera)  # the latest public picture at once, if any
             if first is not None:
@@ -139,6 +141,16 @@ class _Channel:
                         hub._channels.pop(self.camera.code, None)
                         break
                 started = time.monotonic()
+                if hub.still_public and started - checked_at >= hub.recheck_s:
+                    checked_at = started
+                    if not hub.still_public(self.camera.code):
+                        logger.info("camera %s is no longer public: streams end", self.camera.code)
+                        with hub._lock:
+                            hub._channels.pop(self.camera.code, None)
+                        with self.cond:
+                            self.revoked, self.frame, self.running = True, None, False
+                            self.cond.notify_all()
+                        break
                 frame = None
                 if hub.live and self.camera.stream_url and hub.opener and started >= retry_at:
                     try:
@@ -239,7 +251,7 @@ class Subscription:
         seq = -1
         while time.monotonic() < deadline and not self.hub._stopped.is_set():
             new_seq, frame = self.channel.next_frame(seq, self.hub.keepalive_s)
-            if frame is None and not self.channel.running:
+            if self.channel.revoked or (frame is None and not self.channel.running):
                 return
             if frame is not None and new_seq != seq:
                 self.hub.count_served()
@@ -270,11 +282,16 @@ class FrameHub:
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 10.0,
         face_model_path: Path | None = None,
+        still_public: Callable[[str], bool] | None = None,
+        recheck_s: float = 10.0,
     ) -> None:
         self.snapshot_dir = Path(snapshot_dir)
         self.fps, self.width = fps, width
         self.max_viewers, self.max_total = max_viewers, max_total
         self.live = live
+        #: asked every ``recheck_s`` by each producer: a camera made non-public mid-stream
+        #: loses its viewers within seconds, not when their streams time out
+        self.still_public, self.recheck_s = still_public, recheck_s
         self.idle_grace_s, self.keepalive_s = idle_grace_s, keepalive_s
         self.blur = blur or _default_blur(face_model_path)
         self.opener = opener or _default_opener(connect_timeout_s, read_timeout_s, width)

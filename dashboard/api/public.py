@@ -49,8 +49,29 @@ def hub() -> FrameHub:
                     connect_timeout_s=cfg.connect_timeout_s,
                     read_timeout_s=cfg.read_timeout_s,
                     face_model_path=cfg.face_model_path,
+                    still_public=_still_public(context.db()),
                 )
     return ext["pantau_hub"]
+
+
+def _still_public(db):  # type: ignore[no-untyped-def]
+    """A check the hub's producer threads can call without a Flask context."""
+
+    def check(code: str) -> bool:
+        try:
+            with db.session() as s:
+                return bool(
+                    s.scalar(
+                        select(Camera.id).where(
+                            Camera.code == code, Camera.is_public.is_(True), Camera.enabled
+                        )
+                    )
+                )
+        except Exception:  # the database is down: stop serving (fail closed)
+            logger.exception("could not check whether camera %s is public", code)
+            return False
+
+    return check
 
 
 def public_cameras() -> dict[str, PublicCamera]:

@@ -507,3 +507,29 @@ def test_admin_manages_users_through_the_page(env, clients):
         assert resp.status_code in (401, 403)
     with env.db.session() as s:
         assert users.get_by_username(s, "evil.user") is None
+
+
+def test_stream_ends_when_camera_stops_being_public(tmp_path):
+    public = {"CAM-1": True}
+    hub = FrameHub(
+        snapshot_dir=tmp_path,
+        fps=20,
+        blur=lambda f: (f.copy(), 0, 0),
+        opener=_frame_source([np.zeros((90, 160, 3), np.uint8)]),
+        still_public=lambda code: public.get(code, False),
+        recheck_s=0.1,
+        keepalive_s=0.5,
+    )
+    sub = hub.subscribe(_camera())
+    try:
+        parts = sub.parts(max_seconds=30)
+        next(parts), next(parts)  # streaming
+        public["CAM-1"] = False  # an admin unpublishes the camera
+        t0 = time.monotonic()
+        rest = list(parts)  # the stream ends by itself
+        assert time.monotonic() - t0 < 5
+        assert len(rest) < 200
+        assert hub.stats()["channels"] == 0
+    finally:
+        sub.close()
+        hub.close()
