@@ -176,7 +176,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database.migrate()
 
     app = dash.Dash(
-        __name__,
+        # the package name, so Dash imports pages as dashboard.pages.X: the same modules tests
+        # and callbacks import (as "pages.X" they would register every path twice)
+        "dashboard",
         use_pages=True,
         pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR),
