@@ -66,12 +66,13 @@ def _has_demo_data() -> bool:
 
 def _kiosk_bar(lang: str, demo) -> html.Div:
     """Header of the wall screen (?kiosk=1, see assets/pantau_map.js): hidden otherwise. It
-    lists the pages to rotate through (those in the nav the viewer may open) and the period."""
+    lists the pages to rotate through (nav pages registered with ``kiosk=True`` that the viewer
+    may open) and the period."""
     cfg = context.settings()
     pages = [
         p["relative_path"]
         for p in sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 0)
-        if p.get("nav_key") and p.get("kiosk", True) and auth.nav_visible(p)
+        if p.get("nav_key") and p.get("kiosk") and auth.nav_visible(p)  # pages opt in
     ]
     tz_label = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
     return html.Div(

@@ -22,6 +22,7 @@ dash.register_page(
     nav_key="nav.flood",
     icon="bi-water",
     roles=STAFF,
+    kiosk=True,  # part of the wall-screen rotation
 )
 
 

@@ -20,6 +20,7 @@ dash.register_page(
     nav_key="nav.opd",
     icon="bi-speedometer2",
     roles=STAFF,
+    kiosk=True,  # part of the wall-screen rotation
 )
 
 

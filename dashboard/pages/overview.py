@@ -21,6 +21,7 @@ dash.register_page(
     nav_key="nav.overview",
     icon="bi-grid-1x2",
     roles=STAFF,
+    kiosk=True,  # part of the wall-screen rotation
     write_ids=("overview-ack",),
 )
 

@@ -23,6 +23,7 @@ dash.register_page(
     nav_key="nav.security",
     icon="bi-shield-exclamation",
     roles=STAFF,
+    kiosk=True,  # part of the wall-screen rotation
 )
 
 

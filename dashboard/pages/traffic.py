@@ -21,6 +21,7 @@ dash.register_page(
     nav_key="nav.traffic",
     icon="bi-car-front",
     roles=STAFF,
+    kiosk=True,  # part of the wall-screen rotation
 )
 
 
