@@ -255,6 +255,31 @@ class AreaRollup(Base):
     wet_n: Mapped[int] = mapped_column(Integer, default=0)  # cameras with water_max >= 0.3
 
 
+class CameraMonthRollup(Base):
+    """Per-camera sums over a local calendar month, built from the daily rollups: year-long
+    rankings of cameras (top locations, map layers) read 12 rows per camera instead of 365.
+    Kept as sums and day counts so partial months combine exactly with daily rows."""
+
+    __tablename__ = "camera_month_rollups"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "bucket", name="uq_camera_month_rollup"),
+        Index("ix_camera_month_rollups_bucket", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    bucket: Mapped[datetime]  # UTC instant the local month starts
+    days: Mapped[int] = mapped_column(Integer, default=0)  # daily rollups summed
+    flow_sum: Mapped[int | None] = mapped_column(Integer)  # flow_in_sum + flow_out_sum
+    people_sum: Mapped[float | None] = mapped_column(Float)  # sum of daily people_avg
+    people_n: Mapped[int] = mapped_column(Integer, default=0)
+    people_max: Mapped[int | None] = mapped_column(Integer)
+    vehicles_sum: Mapped[float | None] = mapped_column(Float)  # sum of daily vehicles_avg
+    vehicles_n: Mapped[int] = mapped_column(Integer, default=0)
+    water_max: Mapped[float | None] = mapped_column(Float)
+    wet_days: Mapped[int] = mapped_column(Integer, default=0)  # days with water_max >= 0.3
+
+
 class CameraStatusEvent(Base):
     __tablename__ = "camera_status_events"
     __table_args__ = (Index("ix_camera_status_events_camera_ts", "camera_id", "ts"),)

@@ -197,4 +197,89 @@ def refresh_area_rollups(
         ]
         session.execute(insert(area).from_select(cols, query))
         written += session.scalar(select(func.count()).select_from(area).where(*area_cond)) or 0
+    if RollupPeriod.DAY in periods:  # camera rankings over long ranges read monthly sums
+        refresh_camera_month_rollups(session, start, end)
     return written
+
+
+def _month_start(ts: datetime, offset_hours: int) -> datetime:
+    """UTC instant at which the local month containing ``ts`` starts."""
+    local = ts.astimezone(UTC) + timedelta(hours=offset_hours)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return first - timedelta(hours=offset_hours)
+
+
+def refresh_camera_month_rollups(
+    session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    offset_hours: int = 7,
+) -> int:
+    """Recompute ``camera_month_rollups`` from the daily rollups for the local months that
+    overlap [start, end) (every month when both are None). Returns rows written."""
+    from store.models import CameraMonthRollup
+
+    roll = ObservationRollup.__table__
+    month = CameraMonthRollup.__table__
+    dialect = session.get_bind().dialect.name
+    b = roll.c.bucket
+    if dialect == "sqlite":
+        shift = f"{offset_hours:+d} hours"
+        bucket = func.strftime(
+            "%Y-%m-%d %H:%M:%S.000000",
+            func.strftime("%Y-%m-01 00:00:00", b, shift),
+            f"{-offset_hours:+d} hours",
+        )
+    elif dialect == "postgresql":
+        delta = text(f"interval '{int(offset_hours)} hours'")
+        local = func.timezone("UTC", b) + delta  # naive local time, whatever the session zone
+        bucket = func.timezone("UTC", func.date_trunc("month", local) - delta)
+    else:
+        raise NotImplementedError(dialect)
+    bucket = bucket.label("bucket")
+    cond = [roll.c.period == str(RollupPeriod.DAY)]
+    month_cond = []
+    if start is not None:
+        lo = _month_start(start, offset_hours)
+        cond.append(roll.c.bucket >= lo)
+        month_cond.append(month.c.bucket >= lo)
+    if end is not None:
+        hi = _month_start(end - timedelta(microseconds=1), offset_hours)
+        hi = _month_start(hi + timedelta(days=32), offset_hours)  # start of the next month
+        cond.append(roll.c.bucket < hi)
+        month_cond.append(month.c.bucket < hi)
+    session.execute(delete(month).where(*month_cond))
+    wet = func.sum(func.cast(roll.c.water_max >= 0.3, type_=Integer))
+    query = (
+        select(
+            roll.c.camera_id,
+            bucket,
+            func.count(),
+            func.sum(func.coalesce(roll.c.flow_in_sum, 0) + func.coalesce(roll.c.flow_out_sum, 0)),
+            func.sum(roll.c.people_avg),
+            func.count(roll.c.people_avg),
+            func.max(roll.c.people_max),
+            func.sum(roll.c.vehicles_avg),
+            func.count(roll.c.vehicles_avg),
+            func.max(roll.c.water_max),
+            func.coalesce(wet, 0),
+        )
+        .where(*cond)
+        .group_by(roll.c.camera_id, bucket)
+    )
+    cols = [
+        "camera_id",
+        "bucket",
+        "days",
+        "flow_sum",
+        "people_sum",
+        "people_n",
+        "people_max",
+        "vehicles_sum",
+        "vehicles_n",
+        "water_max",
+        "wet_days",
+    ]
+    session.execute(insert(month).from_select(cols, query))
+    return session.scalar(select(func.count()).select_from(month).where(*month_cond)) or 0

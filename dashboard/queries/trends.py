@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Select, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from store.models import AreaRollup, Camera, ObservationRollup, RollupPeriod
+from store.models import AreaRollup, Camera, CameraMonthRollup, ObservationRollup, RollupPeriod
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ USUAL_WEEKS = 4
 
 R = ObservationRollup.__table__
 A = AreaRollup.__table__
+M = CameraMonthRollup.__table__
+#: Ranges at least this long rank cameras from monthly sums (plus daily rows at the edges).
+MONTHLY_RANKING_DAYS = 62
 #: Share of a road ROI under water from which a camera counts as flooded ("tergenang").
 WET_THRESHOLD = 0.3
 
@@ -162,12 +165,19 @@ def ensure_area_rollups(session: Session) -> None:
         return
     _area_checked.add(url)
     has_area = session.scalar(select(A.c.id).limit(1)) is not None
+    has_month = session.scalar(select(M.c.id).limit(1)) is not None
     has_camera = session.scalar(select(R.c.id).limit(1)) is not None
     if has_camera and not has_area:
         from store.rollups import refresh_area_rollups
 
         logger.info("building area rollups from the camera rollups (one-off)")
-        refresh_area_rollups(session)
+        refresh_area_rollups(session)  # builds the monthly camera sums too
+        session.commit()
+    elif has_camera and not has_month:
+        from store.rollups import refresh_camera_month_rollups
+
+        logger.info("building monthly camera rollups from the daily ones (one-off)")
+        refresh_camera_month_rollups(session)
         session.commit()
 
 
@@ -317,6 +327,8 @@ def camera_values(session: Session, f: TrendFilter, metric: str) -> pd.DataFrame
     # ranges are whole local days, so the daily rollups give the same totals, maxima and
     # (day-weighted) means as the hourly ones, from 24 times fewer rows
     whole_days = (f.end - f.start) % timedelta(days=1) == timedelta(0)
+    if whole_days and f.end - f.start >= timedelta(days=MONTHLY_RANKING_DAYS):
+        return _camera_values_monthly(session, f, metric)
     period = RollupPeriod.DAY if whole_days else RollupPeriod.HOUR
     cam_ids = _camera_ids(session, f)
     value = m.camera().label("value")
@@ -338,6 +350,99 @@ def camera_values(session: Session, f: TrendFilter, metric: str) -> pd.DataFrame
         (c.code, c.name, c.kecamatan or "", c.lat, c.lon, float(values[c.id]))
         for c in cams
         if c.id in values
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values("value", ascending=False, ignore_index=True)
+
+
+_PART_COLS = ["flow", "ppl_sum", "ppl_n", "ppl_max", "veh_sum", "veh_n", "water_max", "wet"]
+
+
+def _month_floor(ts: datetime, offset_hours: int) -> datetime:
+    local = ts + timedelta(hours=offset_hours)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        hours=offset_hours
+    )
+
+
+def _next_month(ts: datetime, offset_hours: int) -> datetime:
+    return _month_floor(_month_floor(ts, offset_hours) + timedelta(days=32), offset_hours)
+
+
+def _camera_values_monthly(session: Session, f: TrendFilter, metric: str) -> pd.DataFrame:
+    """``camera_values`` for long ranges: whole local months from ``camera_month_rollups``,
+    the days before the first and after the last whole month from the daily rollups."""
+    ensure_area_rollups(session)
+    first = _month_floor(f.start, f.offset_hours)
+    m1 = first if first == f.start else _next_month(f.start, f.offset_hours)
+    m2 = _month_floor(f.end, f.offset_hours)
+    cam_ids = _camera_ids(session, f)
+    day = R.c.period == str(RollupPeriod.DAY)
+    wet = func.sum(case((R.c.water_max >= WET_THRESHOLD, 1), else_=0))
+    day_cols = [
+        R.c.camera_id,
+        func.sum(func.coalesce(R.c.flow_in_sum, 0) + func.coalesce(R.c.flow_out_sum, 0)),
+        func.sum(R.c.people_avg),
+        func.count(R.c.people_avg),
+        func.max(R.c.people_max),
+        func.sum(R.c.vehicles_avg),
+        func.count(R.c.vehicles_avg),
+        func.max(R.c.water_max),
+        wet,
+    ]
+    month_cols = [
+        M.c.camera_id,
+        func.sum(M.c.flow_sum),
+        func.sum(M.c.people_sum),
+        func.sum(M.c.people_n),
+        func.max(M.c.people_max),
+        func.sum(M.c.vehicles_sum),
+        func.sum(M.c.vehicles_n),
+        func.max(M.c.water_max),
+        func.sum(M.c.wet_days),
+    ]
+    parts = []
+    if m1 < m2:
+        q = select(*month_cols).where(M.c.bucket >= m1, M.c.bucket < m2).group_by(M.c.camera_id)
+        if cam_ids is not None:
+            q = q.where(M.c.camera_id.in_(cam_ids or [-1]))
+        parts.append(q)
+        edges = [(f.start, m1), (m2, f.end)]
+    else:
+        edges = [(f.start, f.end)]
+    for lo, hi in edges:
+        if lo >= hi:
+            continue
+        q = select(*day_cols).where(day, R.c.bucket >= lo, R.c.bucket < hi).group_by(R.c.camera_id)
+        if cam_ids is not None:
+            q = q.where(R.c.camera_id.in_(cam_ids or [-1]))
+        parts.append(q)
+    frames = [
+        pd.DataFrame(session.execute(q).all(), columns=["camera_id", *_PART_COLS]) for q in parts
+    ]
+    cols = ["code", "name", "kecamatan", "lat", "lon", "value"]
+    frames = [fr for fr in frames if len(fr)]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    allparts = pd.concat(frames).apply(pd.to_numeric, errors="coerce")
+    agg = allparts.groupby("camera_id").agg(
+        {c: ("max" if c in ("ppl_max", "water_max") else "sum") for c in _PART_COLS}
+    )
+    value = {
+        "flow": agg["flow"],
+        "vehicles": agg["veh_sum"] / agg["veh_n"].where(agg["veh_n"] > 0),
+        "people": agg["ppl_sum"] / agg["ppl_n"].where(agg["ppl_n"] > 0),
+        "people_max": agg["ppl_max"],
+        "water_max": agg["water_max"] * 100.0,
+        "wet": agg["wet"],
+    }[metric].dropna()
+    cams = session.execute(
+        select(Camera.id, Camera.code, Camera.name, Camera.kecamatan, Camera.lat, Camera.lon)
+    ).all()
+    rows = [
+        (c.code, c.name, c.kecamatan or "", c.lat, c.lon, float(value[c.id]))
+        for c in cams
+        if c.id in value.index
     ]
     df = pd.DataFrame(rows, columns=cols)
     return df.sort_values("value", ascending=False, ignore_index=True)

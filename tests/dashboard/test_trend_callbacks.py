@@ -203,3 +203,22 @@ def test_one_query_window_matches_separate_queries(known_db, gran, first, last):
         pd.testing.assert_frame_equal(current, trends.trend(s, f))
         pd.testing.assert_frame_equal(previous, trends.previous_period(s, f))
         pd.testing.assert_frame_equal(usual, trends.usual_profile(s, f))
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("2026-09-01", "2026-11-30"), ("2026-09-10", "2026-11-20"), ("2026-09-15", "2026-11-15")],
+)
+def test_monthly_camera_ranking_equals_daily(known_any_db, monkeypatch, first, last):
+    """Long ranges rank cameras from monthly sums plus edge days: same numbers as days only."""
+    start, end = trends.local_range(pd.Timestamp(first).date(), pd.Timestamp(last).date())
+    f = trends.TrendFilter(start, end, "day")
+    with known_any_db.session() as s:
+        monthly = {m: trends.camera_values(s, f, m) for m in trends.METRICS}
+        monkeypatch.setattr(trends, "MONTHLY_RANKING_DAYS", 10_000)
+        for metric, frame in monthly.items():
+            daily = trends.camera_values(s, f, metric)
+            pd.testing.assert_frame_equal(frame, daily, check_dtype=False, obj=metric)
+    days = (pd.Timestamp(last) - pd.Timestamp(first)).days + 1
+    assert monthly["flow"]["value"].tolist() == [480.0 * days, 240.0 * days]
+    assert monthly["wet"]["value"].tolist()[0] == 1.0

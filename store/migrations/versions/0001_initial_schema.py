@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:03:26.287588
+Create Date: 2026-11-23 06:14:25.173097
 """
 from __future__ import annotations
 
@@ -151,6 +151,26 @@ def upgrade() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.create_index('ix_alerts_open', ['ended_at', 'severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_started_at'), ['started_at'], unique=False)
+
+    op.create_table('camera_month_rollups',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('camera_id', sa.Integer(), nullable=False),
+    sa.Column('bucket', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('flow_sum', sa.Integer(), nullable=True),
+    sa.Column('people_sum', sa.Float(), nullable=True),
+    sa.Column('people_n', sa.Integer(), nullable=False),
+    sa.Column('people_max', sa.Integer(), nullable=True),
+    sa.Column('vehicles_sum', sa.Float(), nullable=True),
+    sa.Column('vehicles_n', sa.Integer(), nullable=False),
+    sa.Column('water_max', sa.Float(), nullable=True),
+    sa.Column('wet_days', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('camera_id', 'bucket', name='uq_camera_month_rollup')
+    )
+    with op.batch_alter_table('camera_month_rollups', schema=None) as batch_op:
+        batch_op.create_index('ix_camera_month_rollups_bucket', ['bucket'], unique=False)
 
     op.create_table('camera_status_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -417,6 +437,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_camera_status_events_camera_ts')
 
     op.drop_table('camera_status_events')
+    with op.batch_alter_table('camera_month_rollups', schema=None) as batch_op:
+        batch_op.drop_index('ix_camera_month_rollups_bucket')
+
+    op.drop_table('camera_month_rollups')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerts_started_at'))
         batch_op.drop_index('ix_alerts_open')
