@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analytics.imaging import downscale
 from analytics.types import PERSON, Box, Detection, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -321,28 +322,25 @@ class BackgroundBlobDetector(Detector):
     def warm(self) -> bool:
         return self.frames_seen >= 3
 
-    def foreground(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
-        """Update the model with ``frame``; return (clean foreground mask at small size, scale)."""
+    def foreground(self, frame: np.ndarray, want_mask: bool = True) -> tuple[np.ndarray, float]:
+        """Update the model with ``frame``; return (clean foreground mask at small size, scale).
+        ``want_mask=False`` only learns (the raw MOG2 output comes back, not cleaned)."""
         validate_frame(frame)
         h, w = frame.shape[:2]
         scale = w / float(self.width) if w > self.width else 1.0
-        small = (
-            frame
-            if scale == 1.0
-            else cv2.resize(
-                frame, (self.width, max(1, round(h / scale))), interpolation=cv2.INTER_AREA
-            )
-        )
+        small = frame if scale == 1.0 else downscale(frame, self.width, max(1, round(h / scale)))
         assert self._mog is not None
         fg = self._mog.apply(small, learningRate=self.learning_rate)
         self.frames_seen += 1
+        if not want_mask:
+            return fg, scale
         mask = np.where(fg == 255, 255, 0).astype(np.uint8)  # 127 = shadow
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
         return mask, scale
 
     def observe(self, frame: np.ndarray) -> None:
-        self.foreground(frame)
+        self.foreground(frame, want_mask=False)  # learning only: no mask clean-up
 
     def detect(self, frame: np.ndarray, regions: Sequence[Box] | None = None) -> list[Detection]:
         mask, scale = self.foreground(frame)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from analytics.imaging import downscale
 from analytics.types import Polygon, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def _resize(bgr: np.ndarray, width: int) -> np.ndarray:
     h, w = bgr.shape[:2]
     if w == width:
         return bgr
-    return cv2.resize(bgr, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    return downscale(bgr, width, max(1, round(h * width / w)))
 
 
 def _lab(bgr: np.ndarray) -> np.ndarray:

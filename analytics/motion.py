@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from analytics.imaging import downscale
 from analytics.types import Box, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -39,10 +40,7 @@ def to_small_gray(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     """Downscale ``frame`` to ``width`` px wide grayscale; returns (image, full/small scale)."""
     h, w = frame.shape[:2]
     scale = w / float(width) if w > width else 1.0
-    if scale != 1.0:
-        small = cv2.resize(frame, (width, max(1, round(h / scale))), interpolation=cv2.INTER_AREA)
-    else:
-        small = frame
+    small = downscale(frame, width, max(1, round(h / scale))) if scale != 1.0 else frame
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     return gray, scale
 

@@ -49,6 +49,11 @@ class Analyser:
     ``detector``: a :class:`Detector`, a registry name, or ``None`` for ``config.detector``.
     ``dry_reference``: :class:`DryReference` or a dry BGR frame, for flood coverage.
     ``always_detect``: skip the motion gate (benchmarks, or detectors that need every frame).
+    ``quiet_observe_every``: on samples where nothing moved, the detector's background model
+    learns from one in this many (1 = every quiet sample). Quiet frames match the background
+    already, so learning from all of them buys little; at the production cadence (one sample
+    per camera per minute) 2 still re-learns slow light drift every couple of minutes, and the
+    motion gate resets the model on a real lighting change.
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class Analyser:
         dry_reference: DryReference | np.ndarray | None = None,
         motion_gate: MotionGate | None = None,
         always_detect: bool = False,
+        quiet_observe_every: int = 2,
     ) -> None:
         self.config = (
             config if isinstance(config, AnalyticsConfig) else AnalyticsConfig.from_dict(config)
@@ -71,6 +77,8 @@ class Analyser:
             )
         self.motion_gate = motion_gate or MotionGate()
         self.always_detect = always_detect
+        self.quiet_observe_every = max(1, int(quiet_observe_every))
+        self._quiet = 0
         self.dry_reference: DryReference | None = None
         if dry_reference is not None:
             self.set_dry_reference(dry_reference)
@@ -135,7 +143,9 @@ class Analyser:
             motion.lighting_change or (not motion.moving and not self.always_detect)
         ):
             if not motion.lighting_change:
-                self.detector.observe(frame)  # cheap: keeps a background model current
+                self._quiet += 1
+                if self._quiet % self.quiet_observe_every == 0:
+                    self.detector.observe(frame)  # keeps the background model current
             result = copy.copy(self._last)
             result.ts = ts
             result.motion_ratio = round(motion.ratio, 5)
