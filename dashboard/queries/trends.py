@@ -164,6 +164,11 @@ def ensure_area_rollups(session: Session) -> None:
     if url in _area_checked:
         return
     _area_checked.add(url)
+    # derived tables added after a database was created at the (single, pre-release) initial
+    # migration: create them; their rows are rebuilt from the camera rollups just below
+    conn = session.connection()
+    for table in (A, M):
+        table.create(conn, checkfirst=True)
     has_area = session.scalar(select(A.c.id).limit(1)) is not None
     has_month = session.scalar(select(M.c.id).limit(1)) is not None
     has_camera = session.scalar(select(R.c.id).limit(1)) is not None
