@@ -222,3 +222,24 @@ def test_monthly_camera_ranking_equals_daily(known_any_db, monkeypatch, first, l
     days = (pd.Timestamp(last) - pd.Timestamp(first)).days + 1
     assert monthly["flow"]["value"].tolist() == [480.0 * days, 240.0 * days]
     assert monthly["wet"]["value"].tolist()[0] == 1.0
+
+
+def test_database_made_before_the_derived_tables_gets_them(known_db):
+    """An older database (initial migration without the derived tables) is completed once."""
+    from sqlalchemy import inspect, text
+
+    with known_db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE camera_month_rollups"))
+        conn.execute(text("DROP TABLE area_rollups"))
+    trends._area_checked.clear()
+    fig, *_ = traffic.update_traffic(
+        "2026-09-01", "2026-11-30", "month", None, None, "flow", db=known_db, now=NOW
+    )
+    assert list(_trace(fig, "Periode ini").y) == [30 * 720.0, 31 * 720.0, 30 * 720.0]
+    assert {"area_rollups", "camera_month_rollups"} <= set(
+        inspect(known_db.engine).get_table_names()
+    )
+    *_x, payload = traffic.update_traffic_locations(
+        "2026-09-01", "2026-11-30", "month", None, None, "flow", db=known_db
+    )
+    assert [r["value"] for r in payload["rows"]] == [91 * 480.0, 91 * 240.0]
