@@ -13,80 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from access_helpers import ROLES, create_user, login
-from sqlalchemy import select
-
-from pantau.settings import Settings
-from store.db import Database
-from store.models import Camera
+from access_helpers import ROLES, AccessEnv, login, make_env  # noqa: F401
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 TEST_DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-@dataclass
-class AccessEnv:
-    app: object
-    db: Database
-    settings: Settings
-    public_code: str
-    private_code: str
-
-    def client(self, role: str | None = None):
-        client = self.app.server.test_client()
-        return login(client, self.db, role)
-
-
-def make_env(var_dir: Path, **overrides) -> AccessEnv:
-    from dashboard.app import create_app
-    from store.seed import seed_reference
-
-    values = dict(
-        var_dir=var_dir,
-        database_url="",
-        simulate_cameras=0,
-        workers=1,
-        secret_key="access-test-secret",
-        ingest_enabled=False,
-    )
-    values.update(overrides)
-    settings = Settings(**values)
-    settings.ensure_dirs()
-    db = Database(settings.sqlalchemy_url)
-    db.migrate()
-    with db.session() as s:
-        seed_reference(s)
-        public_code = s.scalar(
-            select(Camera.code).where(Camera.is_public.is_(True)).order_by(Camera.code)
-        )
-        private_code = s.scalar(
-            select(Camera.code).where(Camera.is_public.is_(False)).order_by(Camera.code)
-        )
-    assert public_code and private_code, "reference data needs public and non-public cameras"
-    # a public snapshot as ingestion writes it (a real face, so the blur has work to do)
-    # (lossless bytes under the .jpg name: imread goes by content, and the small face stays
-    # detectable, which a JPEG round trip of this 200x180 crop would spoil)
-    face = (TEST_DATA / "face_messi5_crop.png").read_bytes()
-    for name in (f"{public_code}.public.jpg", f"{private_code}.public.jpg", f"{private_code}.jpg"):
-        (settings.snapshot_dir / name).write_bytes(face)
-    app = create_app(settings, db)
-    # a route nobody wrote an access rule for (the guard must fail closed on it)
-    app.server.add_url_rule("/unruled/thing", "test_unruled", lambda: {"secret": 42})
-    app.server.add_url_rule(  # a staff download route (audited as an export)
-        "/api/uji-export.csv",
-        "test_export",
-        lambda: (
-            "a,b\n1,2\n",
-            200,
-            {"Content-Disposition": "attachment; filename=uji.csv", "Content-Type": "text/csv"},
-        ),
-    )
-    for role in ROLES:
-        create_user(db, role)
-    # Dash sets up its page router on the first request (and validates the page registry
-    # there): do it now, so no test's first request depends on it
-    app.server.test_client().get("/healthz")
-    return AccessEnv(app, db, settings, public_code, private_code)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from access_helpers import create_user, credentials, csrf_for, login_with, logout
-from conftest import make_env
+from access_helpers import create_user, credentials, csrf_for, login_with, logout, make_env
 from sqlalchemy import select
 
 from store import users

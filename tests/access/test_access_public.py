@@ -241,7 +241,7 @@ def test_hub_fails_closed_when_blur_fails(tmp_path):
 
 
 def test_stream_limit_answers_503(tmp_path):
-    from conftest import make_env
+    from access_helpers import make_env
 
     e = make_env(tmp_path / "var", public_stream_max_viewers=1)
     client = e.app.server.test_client()
