@@ -425,13 +425,12 @@ def test_audit_page_lists_and_filters(env, clients):
     assert summary and "entri" in summary
 
 
-def test_time_budget_sanity():
-    """The suite uses a cheap argon2 verify path; a sign-in stays well under a second."""
-    t0 = time.perf_counter()
+def test_password_hash_verifies_only_the_right_password():
+    """argon2id hashes: the right password verifies, a wrong one does not (speed is benched)."""
     h = users.hash_password("a-long-test-password")
+    assert h.startswith("$argon2id$")
     assert users.verify_password(h, "a-long-test-password")
     assert not users.verify_password(h, "wrong")
-    assert time.perf_counter() - t0 < 2.0
 
 
 # --------------------------------------------------------------------------------------------
