@@ -13,13 +13,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from analytics.types import Box, validate_frame
+from analytics.imaging import downscale
+from analytics.types import PERSON, Box, Detection, validate_frame
 
 logger = logging.getLogger(__name__)
 
@@ -185,26 +187,104 @@ def _faces_in_regions(frame: np.ndarray, regions: list[Box], face_model_path) ->
     return _merge(found)
 
 
+COARSE_SCALE = 0.5
+"""Fast mode (``detections`` given): the full-frame face pass runs at this scale. Haar's
+smallest window is 20-24 px and needs ~1.3x that to be reliable, so it finds faces from ~64 px
+up anywhere; smaller faces are searched at full resolution on the detected objects and the
+heads of people and riders are pixelated regardless. Frames narrower than
+``COARSE_MIN_WIDTH`` are searched at full size."""
+COARSE_MIN_WIDTH = 480
+HEAD_SHARE = 0.28
+"""Fast mode: the top share of every person/rider box is pixelated whether or not a face was
+found there (Haar cannot see faces under ~24 px: most faces in a 640x360 CCTV frame)."""
+HEAD_LABELS = frozenset({PERSON, "motorcycle", "bicycle"})
+"""Detections whose top part is a head (people, and riders on two-wheelers)."""
+
+
+def head_boxes(people: list[Box], frame_w: int, frame_h: int) -> list[Box]:
+    """Conservative head areas of person (or rider) boxes: the top ``HEAD_SHARE`` of each, a little wider
+    than the box and starting a little above it (split boxes of a group, tilted heads)."""
+    out: list[Box] = []
+    for x, y, w, h in people:
+        if w <= 0 or h <= 0:
+            continue
+        hh = max(6, int(np.ceil(h * HEAD_SHARE)))
+        px, py = max(2, int(0.15 * w)), max(2, int(0.06 * h))
+        x0, y0 = max(0, x - px), max(0, y - py)
+        x1, y1 = min(frame_w, x + w + px), min(frame_h, y + hh)
+        if x1 > x0 and y1 > y0:
+            out.append((x0, y0, x1 - x0, y1 - y0))
+    return out
+
+
+def _upper_parts(people: list[Box], frame_w: int, frame_h: int) -> list[Box]:
+    """Upper halves of person boxes, where a face can be (searched at full resolution)."""
+    return [(x, y, w, max(1, int(np.ceil(h * 0.55)))) for x, y, w, h in people if w > 0 and h > 0]
+
+
+def _faces_fast(frame: np.ndarray, boxes: list[Box], face_model_path) -> list[Box]:  # type: ignore[no-untyped-def]
+    fh, fw = frame.shape[:2]
+    scale = COARSE_SCALE if fw >= COARSE_MIN_WIDTH else 1.0
+    if scale != 1.0:
+        sw, sh = max(1, round(fw * scale)), max(1, round(fh * scale))
+        small = downscale(frame, sw, sh)
+        sx, sy = fw / sw, fh / sh
+        coarse = [
+            (int(x * sx), int(y * sy), int(np.ceil(w * sx)), int(np.ceil(h * sy)))
+            for x, y, w, h in detect_faces(small, face_model_path)
+        ]
+    else:
+        coarse = detect_faces(frame, face_model_path)
+    fine_regions = _upper_parts(boxes, fw, fh)
+    fine_area = sum(w * h for _, _, w, h in fine_regions)
+    if scale == 1.0 or not fine_regions:
+        fine: list[Box] = []
+    elif fine_area > 0.5 * fw * fh:  # crowded: one full-resolution pass is cheaper
+        fine = detect_faces(frame, face_model_path)
+    else:
+        fine = _faces_in_regions(frame, fine_regions, face_model_path)
+    return _merge(coarse + fine)
+
+
 def blur_private(
     frame: np.ndarray,
     face_model_path: str | os.PathLike[str] | None = None,
     plates: bool = True,
     regions: list[Box] | None = None,
+    detections: Sequence[Detection] | None = None,
 ) -> tuple[np.ndarray, int, int]:
     """Blur faces and licence plates. Returns (new frame, n_faces, n_plates); the input array
     is never modified. On any detector/blur error: (whole frame pixelated, -1, -1).
 
-    ``regions`` (e.g. the person/vehicle boxes of the frame's :class:`FrameResult`) limits the
-    face search to those boxes: ~10x faster on busy CCTV, but a face on a person the detector
-    missed stays sharp, so leave it ``None`` for strict public output."""
+    ``detections`` (the frame's :class:`FrameResult` detections, possibly empty) selects the
+    fast mode, ~4x cheaper: faces are searched on the whole frame at ``COARSE_SCALE`` (faces
+    from ~64 px), at full resolution in the upper part of every detected object, and the head
+    area of every person and rider is pixelated even when no face is found there (most CCTV
+    faces are below Haar's 24 px window). Plates: whole frame at full resolution, as before.
+    A 24-64 px face on someone the detector missed can stay sharp in this mode.
+
+    ``regions`` alone limits the face search to those boxes (full resolution): a face on a
+    person the detector missed stays sharp. With neither, the whole frame is searched at full
+    resolution (strict, slowest: ~0.6 s for 640x360 on one core)."""
     validate_frame(frame)
     try:
-        if regions is not None:
+        heads: list[Box] = []
+        if detections is not None:
+            boxes = [d.box for d in detections] + list(regions or [])
+            faces = _faces_fast(frame, boxes, face_model_path)
+            heads = head_boxes(
+                [d.box for d in detections if d.label in HEAD_LABELS],
+                frame.shape[1],
+                frame.shape[0],
+            )
+        elif regions is not None:
             faces = _faces_in_regions(frame, regions, face_model_path)
         else:
             faces = detect_faces(frame, face_model_path)
         plate_boxes = detect_plates(frame) if plates else []
         out = blur_boxes(frame, faces + plate_boxes)
+        if heads:
+            out = blur_boxes(out, heads, pad=0.0)
         return out, len(faces), len(plate_boxes)
     except Exception:
         logger.exception("privacy blur failed; returning the whole frame pixelated (fail closed)")

@@ -298,7 +298,11 @@ class SampleProcessor:
         from analytics.privacy import blur_private
 
         face_model = self.settings.face_model_path
-        blurred, _, _ = blur_private(frame, str(face_model) if Path(face_model).is_file() else None)
+        blurred, _, _ = blur_private(
+            frame,
+            str(face_model) if Path(face_model).is_file() else None,
+            detections=result.detections,  # fast mode: coarse pass + detected objects + heads
+        )
         public_result = type(result)(**{**result.__dict__, "detections": []})
         return _encode(
             annotate(blurred, public_result, None, ts, tz_label=self._tz_label, tz=self._tz)
