@@ -285,7 +285,7 @@ class BackgroundBlobDetector(Detector):
 
     def __init__(
         self,
-        width: int = 384,
+        width: int = 320,
         history: int = 120,
         var_threshold: float = 24.0,
         size_model: PersonSizeModel | None = None,
