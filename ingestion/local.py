@@ -133,7 +133,14 @@ def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, cli
 
 def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Queue) -> None:
     """Entry point of a worker process."""
+    import signal
+
     import httpx
+
+    # Ctrl+C and a service manager's SIGTERM reach the whole process group: only the
+    # supervisor handles them, then stops its workers in order (flushing the writer first).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     from ingestion.process import SampleProcessor
     from ingestion.sources import SourceError, Timeouts
@@ -335,8 +342,8 @@ class Supervisor:
                 q.put(None)
         for p in self._procs:
             p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
+            if p.is_alive():  # workers ignore SIGTERM (see _worker_main): kill a stuck one
+                p.kill()
                 p.join(timeout=2)
         for t in self._threads:
             t.join(timeout=3)
@@ -454,6 +461,8 @@ class Supervisor:
                     logger.debug("cannot write the status file", exc_info=True)
             # a worker process that stopped heartbeating is replaced
             for i, p in enumerate(list(self._procs)):
+                if self._stop.is_set():
+                    break  # shutting down: a worker that exits is not a worker that died
                 stale = now_m - self._beats.get(i, now_m) > 15.0
                 if not p.is_alive() or stale:
                     logger.error(
