@@ -506,3 +506,58 @@ def empty_dict_figure(message: str | None = None, height: int = 340) -> dict[str
          "xref": "paper", "yref": "paper", "font": {"size": 14, "color": MUTED}}
     ]  # fmt: skip
     return {"data": [], "layout": layout}
+
+
+# --------------------------------------------------------------------------------------------
+# page layouts
+def trend_page_layout(
+    page: str,
+    kecamatan: list[str],
+    cameras: list[dict[str, str]],
+    metrics: tuple[str, ...],
+    default_metric: str,
+    extra_rows: list[Any],
+) -> dbc.Container:
+    """A trend page (``{page}-*`` ids): header, filter bar with a metric choice, KPI tiles,
+    trend and top locations, then ``extra_rows`` (the page's map and more), note and the
+    stores behind the downloads."""
+    metric = dbc.Col(
+        [
+            dbc.Label(t("ui.metric"), className="pantau-eyebrow"),
+            dcc.Dropdown(
+                id=f"{page}-metric",
+                options=[{"label": t(f"metric.{m}"), "value": m} for m in metrics],
+                value=default_metric,
+                clearable=False,
+            ),
+        ],
+        className="col-12 col-sm-6 col-lg",
+    )
+    return dbc.Container(
+        [
+            page_header(t(f"nav.{page}"), t(f"{page}.sub"), page=page),
+            filter_bar(page, kecamatan, cameras, extra=[metric]),
+            dbc.Row(id=f"{page}-kpis", className="g-2 mb-1"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        card(t(f"{page}.trend"), graph(f"{page}-trend", 360)),
+                        lg=8,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        card(t("ui.top"), graph(f"{page}-top", 330, modebar=False)),
+                        lg=4,
+                        className="mb-3",
+                    ),
+                ],
+                className="g-3",
+            ),
+            *extra_rows,
+            html.Div(id=f"{page}-note", className="pantau-footnote my-2"),
+            dcc.Store(id=f"{page}-data"),
+            dcc.Store(id=f"{page}-data-top"),
+        ],
+        fluid=True,
+        className="pb-4",
+    )

@@ -1,19 +1,22 @@
 """Shared logic of the trend pages (traffic, flood): filters to a query, figures, KPI tiles,
-and downloads of exactly the table on screen. Plain functions, unit-tested directly."""
+and downloads of exactly the table on screen, and the callback wiring the pages share.
+Plain functions, unit-tested directly."""
 
 from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard import cache, components, context
 from dashboard.i18n import current_lang, fmt_number, local_time, t
+from dashboard.queries import cameras as camera_queries
 from dashboard.queries import trends
 from store.db import Database
 from store.rollups import utc_offset_hours
@@ -394,3 +397,110 @@ def make_filter(
 
 def timedelta_label(td: timedelta) -> str:
     return f"{td.days} d"
+
+
+# --------------------------------------------------------------------------------------------
+# callbacks shared by the trend pages
+def page_callbacks(
+    page: str,
+    metrics: tuple[str, ...],
+    default_metric: str,
+    top_metric: str | None = None,
+    top_unit_key: str | None = None,
+) -> tuple[Callable[..., tuple], Callable[..., tuple]]:
+    """(trend, top locations) callbacks of a trend page: ``metrics`` it offers (anything else
+    reads as ``default_metric``); its top locations and map show ``top_metric`` in
+    ``top_unit_key`` when given, else the chosen metric in its own unit."""
+
+    def metric_of(metric: str | None) -> str:
+        return metric if metric in metrics else default_metric
+
+    def update(
+        start_date: str | None,
+        end_date: str | None,
+        granularity: str | None,
+        kecamatan: Any,
+        cameras: Any,
+        metric: str | None,
+        *,
+        db: Database | None = None,
+        now: datetime | None = None,
+    ) -> tuple:
+        """Trend figure, KPI tiles, the table behind them (for downloads), notes and the
+        granularity shown."""
+        metric = metric_of(metric)
+        sel = selection(start_date, end_date, granularity)
+        f = make_filter(sel, kecamatan, cameras, (metric,))
+        current, previous, usual = trend_frames(database(db), f)
+        shown = table(metric, current, previous, usual)
+        filters = {"kecamatan": list(f.kecamatan), "kamera": list(f.cameras)}
+        return (
+            figure(metric, shown, sel.granularity, sel.end > (now or datetime.now(UTC))),
+            kpi_tiles(page, metric, shown, sel, sel.granularity),
+            store_payload(metric, shown, sel, filters),
+            note(sel, sel.granularity),
+            sel.granularity,
+        )
+
+    def update_locations(
+        start_date: str | None,
+        end_date: str | None,
+        granularity: str | None,
+        kecamatan: Any,
+        cameras: Any,
+        metric: str | None,
+        *,
+        db: Database | None = None,
+    ) -> tuple:
+        """Top-locations figure and the per-camera map layer for the same selection."""
+        metric = top_metric or metric_of(metric)
+        sel = selection(start_date, end_date, granularity)
+        f = make_filter(sel, kecamatan, cameras, (metric,))
+        values = camera_values(database(db), f, metric)
+        return locations(page, metric, values, unit=t(top_unit_key) if top_unit_key else None)
+
+    return update, update_locations
+
+
+def camera_choices(kecamatan: Any, *, db: Database | None = None) -> list[dict[str, str]]:
+    with database(db).session() as s:
+        return camera_queries.camera_options(s, list(as_list(kecamatan)) or None)
+
+
+def register_trend(app, page: str, update: Any, update_top: Any, download_cb: Any) -> None:
+    """Wire a trend page's ``{page}-*`` components: trend and KPIs, top locations and map
+    layer, camera choices by kecamatan, and the CSV/Excel download."""
+    inputs = [
+        Input(f"{page}-range", "start_date"),
+        Input(f"{page}-range", "end_date"),
+        Input(f"{page}-granularity", "value"),
+        Input(f"{page}-kecamatan", "value"),
+        Input(f"{page}-camera", "value"),
+        Input(f"{page}-metric", "value"),
+    ]
+    app.callback(
+        Output(f"{page}-trend", "figure"),
+        Output(f"{page}-kpis", "children"),
+        Output(f"{page}-data", "data"),
+        Output(f"{page}-note", "children"),
+        Output(f"{page}-granularity", "value"),
+        *inputs,
+    )(update)
+    app.callback(
+        Output(f"{page}-top", "figure"),
+        Output(f"{page}-map-layer", "data"),
+        Output(f"{page}-map-layer", "hideout"),
+        Output(f"{page}-data-top", "data"),
+        *inputs,
+    )(update_top)
+    app.callback(Output(f"{page}-camera", "options"), Input(f"{page}-kecamatan", "value"))(
+        camera_choices
+    )
+    app.callback(
+        Output(f"{page}-download", "data"),
+        Input(f"{page}-download-csv", "n_clicks"),
+        Input(f"{page}-download-xlsx", "n_clicks"),
+        State(f"{page}-data", "data"),
+        State(f"{page}-data-top", "data"),
+        prevent_initial_call=True,
+    )(download_cb)

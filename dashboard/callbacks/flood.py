@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, State, ctx, html
+from dash import Input, Output, ctx, html
 
 from dashboard import cache, components
 from dashboard.callbacks import _trend
 from dashboard.i18n import fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
-from dashboard.queries import cameras as camera_queries
 from dashboard.queries import flood as flood_queries
 from store.db import Database
 
@@ -50,53 +48,11 @@ LEVEL_CLASS = {
 }
 
 
-def _metric(metric: str | None) -> str:
-    return metric if metric in METRICS else "wet"
-
-
-def update_flood(
-    start_date: str | None,
-    end_date: str | None,
-    granularity: str | None,
-    kecamatan: Any,
-    cameras: Any,
-    metric: str | None,
-    *,
-    db: Database | None = None,
-    now: datetime | None = None,
-) -> tuple:
-    """Flooding trend, KPI tiles, the table behind them, notes."""
-    metric = _metric(metric)
-    sel = _trend.selection(start_date, end_date, granularity)
-    f = _trend.make_filter(sel, kecamatan, cameras, (metric,))
-    current, previous, usual = _trend.trend_frames(_trend.database(db), f)
-    shown = _trend.table(metric, current, previous, usual)
-    filters = {"kecamatan": list(f.kecamatan), "kamera": list(f.cameras)}
-    return (
-        _trend.figure(metric, shown, sel.granularity, sel.end > (now or datetime.now(UTC))),
-        _trend.kpi_tiles("flood", metric, shown, sel, sel.granularity),
-        _trend.store_payload(metric, shown, sel, filters),
-        _trend.note(sel, sel.granularity),
-        sel.granularity,
-    )
-
-
-def update_flood_locations(
-    start_date: str | None,
-    end_date: str | None,
-    granularity: str | None,
-    kecamatan: Any,
-    cameras: Any,
-    metric: str | None,
-    *,
-    db: Database | None = None,
-) -> tuple:
-    """Cameras flooded on the most days (water on 30 % or more of the road at some point of
-    the day) and the map layer."""
-    sel = _trend.selection(start_date, end_date, granularity)
-    f = _trend.make_filter(sel, kecamatan, cameras, ("wet",))
-    values = _trend.camera_values(_trend.database(db), f, "wet")
-    return _trend.locations("flood", "wet", values, unit=t("unit.days_flooded"))
+# the flooding trend, KPI tiles and table behind them; the cameras flooded on the most days
+# (water on 30 % or more of the road at some point of the day) and the map layer
+update_flood, update_flood_locations = _trend.page_callbacks(
+    "flood", METRICS, "wet", top_metric="wet", top_unit_key="unit.days_flooded"
+)
 
 
 def sensor_figure(sensors: list[flood_queries.SensorInfo], readings: pd.DataFrame) -> Any:
@@ -210,9 +166,7 @@ def update_sensors(
     return sensor_figure(sensors, readings), sensor_cards(sensors, tz), features
 
 
-def camera_choices(kecamatan: Any, *, db: Database | None = None) -> list[dict[str, str]]:
-    with _trend.database(db).session() as s:
-        return camera_queries.camera_options(s, list(_trend.as_list(kecamatan)) or None)
+camera_choices = _trend.camera_choices
 
 
 def download_flood(_csv: int | None, _xlsx: int | None, payload: dict | None, top: dict | None):
@@ -220,29 +174,7 @@ def download_flood(_csv: int | None, _xlsx: int | None, payload: dict | None, to
 
 
 def register(app) -> None:
-    inputs = [
-        Input("flood-range", "start_date"),
-        Input("flood-range", "end_date"),
-        Input("flood-granularity", "value"),
-        Input("flood-kecamatan", "value"),
-        Input("flood-camera", "value"),
-        Input("flood-metric", "value"),
-    ]
-    app.callback(
-        Output("flood-trend", "figure"),
-        Output("flood-kpis", "children"),
-        Output("flood-data", "data"),
-        Output("flood-note", "children"),
-        Output("flood-granularity", "value"),
-        *inputs,
-    )(update_flood)
-    app.callback(
-        Output("flood-top", "figure"),
-        Output("flood-map-layer", "data"),
-        Output("flood-map-layer", "hideout"),
-        Output("flood-data-top", "data"),
-        *inputs,
-    )(update_flood_locations)
+    _trend.register_trend(app, "flood", update_flood, update_flood_locations, download_flood)
     app.callback(
         Output("flood-sensors", "figure"),
         Output("flood-sensor-cards", "children"),
@@ -251,14 +183,3 @@ def register(app) -> None:
         Input("flood-range", "end_date"),
         Input("flood-kecamatan", "value"),
     )(update_sensors)
-    app.callback(Output("flood-camera", "options"), Input("flood-kecamatan", "value"))(
-        camera_choices
-    )
-    app.callback(
-        Output("flood-download", "data"),
-        Input("flood-download-csv", "n_clicks"),
-        Input("flood-download-xlsx", "n_clicks"),
-        State("flood-data", "data"),
-        State("flood-data-top", "data"),
-        prevent_initial_call=True,
-    )(download_flood)

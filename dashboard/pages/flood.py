@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
-from dash import dcc, html
+from dash import html
 
 from dashboard import components, context
 from dashboard.i18n import t
@@ -33,40 +33,13 @@ def layout(**_kwargs) -> dbc.Container:
     with context.db().session() as s:
         kec = camera_queries.kecamatan_options(s)
         cams = camera_queries.camera_options(s)
-    metric = dbc.Col(
+    return components.trend_page_layout(
+        "flood",
+        kec,
+        cams,
+        METRICS,
+        "wet",
         [
-            dbc.Label(t("ui.metric"), className="pantau-eyebrow"),
-            dcc.Dropdown(
-                id="flood-metric",
-                options=[{"label": t(f"metric.{m}"), "value": m} for m in METRICS],
-                value="wet",
-                clearable=False,
-            ),
-        ],
-        className="col-12 col-sm-6 col-lg",
-    )
-    return dbc.Container(
-        [
-            components.page_header(t("nav.flood"), t("flood.sub"), page="flood"),
-            components.filter_bar("flood", kec, cams, extra=[metric]),
-            dbc.Row(id="flood-kpis", className="g-2 mb-1"),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        components.card(t("flood.trend"), components.graph("flood-trend", 360)),
-                        lg=8,
-                        className="mb-3",
-                    ),
-                    dbc.Col(
-                        components.card(
-                            t("ui.top"), components.graph("flood-top", 330, modebar=False)
-                        ),
-                        lg=4,
-                        className="mb-3",
-                    ),
-                ],
-                className="g-3",
-            ),
             dbc.Row(
                 [
                     dbc.Col(
@@ -105,10 +78,5 @@ def layout(**_kwargs) -> dbc.Container:
                 ],
                 className="g-3",
             ),
-            html.Div(id="flood-note", className="pantau-footnote my-2"),
-            dcc.Store(id="flood-data"),
-            dcc.Store(id="flood-data-top"),
         ],
-        fluid=True,
-        className="pb-4",
     )

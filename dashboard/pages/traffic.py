@@ -5,7 +5,6 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
-from dash import dcc, html
 
 from dashboard import components, context
 from dashboard.i18n import t
@@ -32,40 +31,13 @@ def layout(**_kwargs) -> dbc.Container:
     with context.db().session() as s:
         kec = camera_queries.kecamatan_options(s)
         cams = camera_queries.camera_options(s)
-    metric = dbc.Col(
+    return components.trend_page_layout(
+        "traffic",
+        kec,
+        cams,
+        METRICS,
+        "flow",
         [
-            dbc.Label(t("ui.metric"), className="pantau-eyebrow"),
-            dcc.Dropdown(
-                id="traffic-metric",
-                options=[{"label": t(f"metric.{m}"), "value": m} for m in METRICS],
-                value="flow",
-                clearable=False,
-            ),
-        ],
-        className="col-12 col-sm-6 col-lg",
-    )
-    return dbc.Container(
-        [
-            components.page_header(t("nav.traffic"), t("traffic.sub"), page="traffic"),
-            components.filter_bar("traffic", kec, cams, extra=[metric]),
-            dbc.Row(id="traffic-kpis", className="g-2 mb-1"),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        components.card(t("traffic.trend"), components.graph("traffic-trend", 360)),
-                        lg=8,
-                        className="mb-3",
-                    ),
-                    dbc.Col(
-                        components.card(
-                            t("ui.top"), components.graph("traffic-top", 330, modebar=False)
-                        ),
-                        lg=4,
-                        className="mb-3",
-                    ),
-                ],
-                className="g-3",
-            ),
             components.card(
                 t("traffic.map"),
                 components.base_map(
@@ -80,10 +52,5 @@ def layout(**_kwargs) -> dbc.Container:
                     "pantau-map pantau-map-sm",
                 ),
             ),
-            html.Div(id="traffic-note", className="pantau-footnote my-2"),
-            dcc.Store(id="traffic-data"),
-            dcc.Store(id="traffic-data-top"),
         ],
-        fluid=True,
-        className="pb-4",
     )
