@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -136,7 +137,10 @@ class Polygon:
     def contains(self, point: Point, width: int, height: int) -> bool:
         import cv2
 
-        pts = self.to_pixels(width, height).reshape(-1, 1, 2)
+        try:
+            pts = _contour(self, width, height)
+        except TypeError:  # built with unhashable (list) points: no cache
+            pts = self.to_pixels(width, height).reshape(-1, 1, 2)
         return cv2.pointPolygonTest(pts, (float(point[0]), float(point[1])), False) >= 0
 
     @classmethod
@@ -304,3 +308,12 @@ class FrameResult:
             ],
             "timings_ms": dict(self.timings_ms),
         }
+
+
+@lru_cache(maxsize=1024)
+def _contour(polygon: Polygon, width: int, height: int) -> np.ndarray:
+    """``polygon`` in pixels as a read-only OpenCV contour, cached: ``count_objects`` tests every
+    detection against every zone, and rebuilding the array each time cost ~1 ms per sample."""
+    pts = polygon.to_pixels(width, height).reshape(-1, 1, 2)
+    pts.flags.writeable = False
+    return pts
