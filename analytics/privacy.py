@@ -33,12 +33,25 @@ DETECT_WIDTH = 960
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=8)
+_per_thread = threading.local()
+
+
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = os.path.join(cv2.data.haarcascades, name)
-    c = cv2.CascadeClassifier(path)
-    if c.empty():
-        raise RuntimeError(f"cannot load Haar cascade {path}")
+    """This thread's copy of a cascade.
+
+    A CascadeClassifier is not thread-safe: two threads in ``detectMultiScale`` on one object
+    crash the process (seen with the public stream hub and snapshot routes blurring at once).
+    """
+    cache = getattr(_per_thread, "cascades", None)
+    if cache is None:
+        cache = _per_thread.cascades = {}
+    c = cache.get(name)
+    if c is None:
+        path = os.path.join(cv2.data.haarcascades, name)
+        c = cv2.CascadeClassifier(path)
+        if c.empty():
+            raise RuntimeError(f"cannot load Haar cascade {path}")
+        cache[name] = c
     return c
 
 
