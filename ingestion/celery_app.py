@@ -11,12 +11,22 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 from pantau.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 QUEUE = "pantau.ingest"
+
+
+@worker_process_init.connect
+def _one_opencv_thread_per_process(**_kwargs) -> None:
+    """Prefork children run one sample at a time each: OpenCV's own thread pool would only
+    oversubscribe the cores (the local pool does the same in its workers)."""
+    import cv2
+
+    cv2.setNumThreads(1)
 
 
 def make_celery(settings: Settings) -> Celery:
