@@ -348,17 +348,29 @@ def locations(
             ],
             "layout": layout,
         }  # fmt: skip
-    rows = [
-        {
-            "lat": r.lat,
-            "lon": r.lon,
-            "n": r.name,
-            "c": r.code,
-            "v": round(float(r.value), 2),
-            "label": f"{fmt_number(r.value, m.decimals)} {unit}",
-        }
-        for r in values.itertuples()
-    ]
+    # the map layer: one feature per camera, built from plain lists (no per-row pandas)
+    lang_id = current_lang() == "id"
+    swap = str.maketrans(",.", ".,")
+    rows = []
+    for lat, lon, name, code, value in zip(
+        values["lat"].tolist(),
+        values["lon"].tolist(),
+        values["name"].tolist(),
+        values["code"].tolist(),
+        values["value"].tolist(),
+        strict=True,
+    ):
+        text = f"{value:,.{m.decimals}f}"  # fmt_number, without a language lookup per row
+        rows.append(
+            {
+                "lat": lat,
+                "lon": lon,
+                "n": name,
+                "c": code,
+                "v": round(float(value), 2),
+                "label": f"{text.translate(swap) if lang_id else text} {unit}",
+            }
+        )
     hideout = {"max": float(values["value"].max()) if len(values) else 1.0}
     payload = {"rows": top[["code", "name", "kecamatan", "value"]].to_dict("records")}
     return fig, components.point_features(rows), hideout, payload

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, case, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, case, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from store.models import AreaRollup, Camera, CameraMonthRollup, ObservationRollup, RollupPeriod
@@ -344,23 +344,31 @@ def camera_values(session: Session, f: TrendFilter, metric: str) -> pd.DataFrame
     )
     if cam_ids is not None:
         q = q.where(R.c.camera_id.in_(cam_ids or [-1]))
-    values = {cid: v for cid, v in session.execute(q) if v is not None}
-    cols = ["code", "name", "kecamatan", "lat", "lon", "value"]
-    if not values:
-        return pd.DataFrame(columns=cols)
-    cams = session.execute(
-        select(Camera.id, Camera.code, Camera.name, Camera.kecamatan, Camera.lat, Camera.lon)
+    return _ranked(session, q.subquery("per_camera"))
+
+
+_CAMERA_VALUE_COLS = ["code", "name", "kecamatan", "lat", "lon", "value"]
+
+
+def _ranked(session: Session, per_camera) -> pd.DataFrame:
+    """Cameras with their ``value`` from ``per_camera`` (camera_id, value), highest first,
+    joined and ordered in SQL (no per-row work in pandas)."""
+    rows = session.execute(
+        select(
+            Camera.code,
+            Camera.name,
+            func.coalesce(Camera.kecamatan, ""),
+            Camera.lat,
+            Camera.lon,
+            per_camera.c.value,
+        )
+        .join(per_camera, per_camera.c.camera_id == Camera.id)
+        .where(per_camera.c.value.is_not(None))
+        .order_by(per_camera.c.value.desc(), Camera.id)
     ).all()
-    rows = [
-        (c.code, c.name, c.kecamatan or "", c.lat, c.lon, float(values[c.id]))
-        for c in cams
-        if c.id in values
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    return df.sort_values("value", ascending=False, ignore_index=True)
-
-
-_PART_COLS = ["flow", "ppl_sum", "ppl_n", "ppl_max", "veh_sum", "veh_n", "water_max", "wet"]
+    if not rows:
+        return pd.DataFrame(columns=_CAMERA_VALUE_COLS)
+    return pd.DataFrame([(*r[:5], float(r[5])) for r in rows], columns=_CAMERA_VALUE_COLS)
 
 
 def _month_floor(ts: datetime, offset_hours: int) -> datetime:
@@ -374,41 +382,61 @@ def _next_month(ts: datetime, offset_hours: int) -> datetime:
     return _month_floor(_month_floor(ts, offset_hours) + timedelta(days=32), offset_hours)
 
 
+def _part_columns(metric: str, monthly: bool) -> list[ColumnElement]:
+    """Per-camera partial aggregates of ``metric`` (``a`` and, for means, ``b``) over the
+    monthly rollups or the daily rollups, combined exactly by ``_combine``."""
+    if monthly:
+        cols = {
+            "flow": [func.sum(M.c.flow_sum)],
+            "people": [func.sum(M.c.people_sum), func.sum(M.c.people_n)],
+            "people_max": [func.max(M.c.people_max)],
+            "vehicles": [func.sum(M.c.vehicles_sum), func.sum(M.c.vehicles_n)],
+            "water_max": [func.max(M.c.water_max)],
+            "wet": [func.sum(M.c.wet_days)],
+        }[metric]
+    else:
+        cols = {
+            "flow": [
+                func.sum(func.coalesce(R.c.flow_in_sum, 0) + func.coalesce(R.c.flow_out_sum, 0))
+            ],
+            "people": [func.sum(R.c.people_avg), func.count(R.c.people_avg)],
+            "people_max": [func.max(R.c.people_max)],
+            "vehicles": [func.sum(R.c.vehicles_avg), func.count(R.c.vehicles_avg)],
+            "water_max": [func.max(R.c.water_max)],
+            "wet": [func.sum(case((R.c.water_max >= WET_THRESHOLD, 1), else_=0))],
+        }[metric]
+    return [c.label(name) for c, name in zip(cols, ("a", "b"), strict=False)]
+
+
+def _combine(metric: str, part) -> ColumnElement:
+    """The value of ``metric`` per camera from the partial aggregates of ``_part_columns``
+    (sums of nothing count as 0, means of nothing and maxima of nothing are NULL)."""
+    if metric in ("flow", "wet"):
+        return func.coalesce(func.sum(part.c.a), 0) * 1.0
+    if metric in ("people", "vehicles"):
+        return func.coalesce(func.sum(part.c.a), 0) * 1.0 / func.nullif(func.sum(part.c.b), 0)
+    if metric == "water_max":
+        return func.max(part.c.a) * 100.0
+    return func.max(part.c.a) * 1.0
+
+
 def _camera_values_monthly(session: Session, f: TrendFilter, metric: str) -> pd.DataFrame:
     """``camera_values`` for long ranges: whole local months from ``camera_month_rollups``,
-    the days before the first and after the last whole month from the daily rollups."""
+    the days before the first and after the last whole month from the daily rollups. One
+    query: the parts are combined, joined to the cameras and ranked in SQL."""
     ensure_area_rollups(session)
     first = _month_floor(f.start, f.offset_hours)
     m1 = first if first == f.start else _next_month(f.start, f.offset_hours)
     m2 = _month_floor(f.end, f.offset_hours)
     cam_ids = _camera_ids(session, f)
     day = R.c.period == str(RollupPeriod.DAY)
-    wet = func.sum(case((R.c.water_max >= WET_THRESHOLD, 1), else_=0))
-    day_cols = [
-        R.c.camera_id,
-        func.sum(func.coalesce(R.c.flow_in_sum, 0) + func.coalesce(R.c.flow_out_sum, 0)),
-        func.sum(R.c.people_avg),
-        func.count(R.c.people_avg),
-        func.max(R.c.people_max),
-        func.sum(R.c.vehicles_avg),
-        func.count(R.c.vehicles_avg),
-        func.max(R.c.water_max),
-        wet,
-    ]
-    month_cols = [
-        M.c.camera_id,
-        func.sum(M.c.flow_sum),
-        func.sum(M.c.people_sum),
-        func.sum(M.c.people_n),
-        func.max(M.c.people_max),
-        func.sum(M.c.vehicles_sum),
-        func.sum(M.c.vehicles_n),
-        func.max(M.c.water_max),
-        func.sum(M.c.wet_days),
-    ]
     parts = []
     if m1 < m2:
-        q = select(*month_cols).where(M.c.bucket >= m1, M.c.bucket < m2).group_by(M.c.camera_id)
+        q = (
+            select(M.c.camera_id.label("camera_id"), *_part_columns(metric, True))
+            .where(M.c.bucket >= m1, M.c.bucket < m2)
+            .group_by(M.c.camera_id)
+        )
         if cam_ids is not None:
             q = q.where(M.c.camera_id.in_(cam_ids or [-1]))
         parts.append(q)
@@ -418,39 +446,23 @@ def _camera_values_monthly(session: Session, f: TrendFilter, metric: str) -> pd.
     for lo, hi in edges:
         if lo >= hi:
             continue
-        q = select(*day_cols).where(day, R.c.bucket >= lo, R.c.bucket < hi).group_by(R.c.camera_id)
+        q = (
+            select(R.c.camera_id.label("camera_id"), *_part_columns(metric, False))
+            .where(day, R.c.bucket >= lo, R.c.bucket < hi)
+            .group_by(R.c.camera_id)
+        )
         if cam_ids is not None:
             q = q.where(R.c.camera_id.in_(cam_ids or [-1]))
         parts.append(q)
-    frames = [
-        pd.DataFrame(session.execute(q).all(), columns=["camera_id", *_PART_COLS]) for q in parts
-    ]
-    cols = ["code", "name", "kecamatan", "lat", "lon", "value"]
-    frames = [fr for fr in frames if len(fr)]
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    allparts = pd.concat(frames).apply(pd.to_numeric, errors="coerce")
-    agg = allparts.groupby("camera_id").agg(
-        {c: ("max" if c in ("ppl_max", "water_max") else "sum") for c in _PART_COLS}
+    if not parts:
+        return pd.DataFrame(columns=_CAMERA_VALUE_COLS)
+    part = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("part")
+    per_camera = (
+        select(part.c.camera_id, _combine(metric, part).label("value"))
+        .group_by(part.c.camera_id)
+        .subquery("per_camera")
     )
-    value = {
-        "flow": agg["flow"],
-        "vehicles": agg["veh_sum"] / agg["veh_n"].where(agg["veh_n"] > 0),
-        "people": agg["ppl_sum"] / agg["ppl_n"].where(agg["ppl_n"] > 0),
-        "people_max": agg["ppl_max"],
-        "water_max": agg["water_max"] * 100.0,
-        "wet": agg["wet"],
-    }[metric].dropna()
-    cams = session.execute(
-        select(Camera.id, Camera.code, Camera.name, Camera.kecamatan, Camera.lat, Camera.lon)
-    ).all()
-    rows = [
-        (c.code, c.name, c.kecamatan or "", c.lat, c.lon, float(value[c.id]))
-        for c in cams
-        if c.id in value.index
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    return df.sort_values("value", ascending=False, ignore_index=True)
+    return _ranked(session, per_camera)
 
 
 def top_locations(session: Session, f: TrendFilter, metric: str, limit: int = 10) -> pd.DataFrame:
