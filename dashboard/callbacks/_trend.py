@@ -215,9 +215,18 @@ def store_payload(
     metric: str, shown: pd.DataFrame, sel: Selection, filters: dict[str, Any]
 ) -> dict[str, Any]:
     m = trends.METRICS[metric]
-    rows = shown.copy()
-    rows["period"] = rows["period"].dt.strftime("%Y-%m-%d %H:%M")
-    rows["previous_period"] = pd.to_datetime(rows["previous_period"]).dt.strftime("%Y-%m-%d %H:%M")
+    # rows built column-wise from plain lists (no copy, astype(object) and where() per call)
+    stamps = ("period", "previous_period")
+    columns = {
+        c: [
+            None
+            if pd.isna(v)
+            else (pd.Timestamp(v).strftime("%Y-%m-%d %H:%M") if c in stamps else v)
+            for v in shown[c].tolist()
+        ]
+        for c in shown.columns
+    }
+    names = list(columns)
     return {
         "metric": metric,
         "metric_label": t(m.label_key),
@@ -226,7 +235,7 @@ def store_payload(
         "start": sel.start_day.isoformat(),
         "end": sel.end_day.isoformat(),
         "filters": filters,
-        "rows": rows.astype(object).where(rows.notna(), None).to_dict("records"),
+        "rows": [dict(zip(names, r, strict=True)) for r in zip(*columns.values(), strict=True)],
         "generated": datetime.now(UTC).isoformat(),
     }
 
