@@ -3,8 +3,6 @@ reference cameras (public and non-public), a user per role, and helpers to sign 
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -15,7 +13,6 @@ from pathlib import Path
 import pytest
 from access_helpers import ROLES, AccessEnv, login, make_env  # noqa: F401
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
 TEST_DATA = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -71,24 +68,10 @@ def live_server(env: AccessEnv) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def driver():
     from tests.conftest import require_service
+    from tests.ui.harness import browser_available, chrome_driver
 
-    if not (os.path.exists(CHROMEDRIVER) and shutil.which("chromium")):
-        require_service("Chromium", f"{CHROMEDRIVER} or chromium missing")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-        "--disable-background-networking",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    drv.set_page_load_timeout(30)
-    yield drv
-    drv.quit()
+    missing = browser_available()
+    if missing:
+        require_service("Chromium", missing)
+    with chrome_driver((1280, 900)) as drv:
+        yield drv

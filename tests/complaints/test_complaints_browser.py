@@ -4,8 +4,6 @@ workflow on the queue page to resolved; then the statistics page shows it."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 
 import pytest
@@ -13,30 +11,16 @@ from complaints_helpers import OPERATOR, require_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
 
 @pytest.fixture
 def driver():
-    if not (os.path.exists(CHROMEDRIVER) and shutil.which("chromium")):
-        require_service("Chromium", f"{CHROMEDRIVER} or chromium missing")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from tests.ui.harness import browser_available, chrome_driver
 
-    options = webdriver.ChromeOptions()
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1440,1000",
-        "--disable-background-networking",
-    ):
-        options.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    drv.set_page_load_timeout(30)
-    yield drv
-    drv.quit()
+    missing = browser_available()
+    if missing:
+        require_service("Chromium", missing)
+    with chrome_driver((1440, 1000)) as drv:
+        yield drv
 
 
 def test_public_report_to_resolved(live_server, driver, tmp_path):
