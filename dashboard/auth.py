@@ -49,6 +49,7 @@ from flask_login import AnonymousUserMixin, LoginManager, current_user, login_us
 from dashboard import context
 from dashboard.i18n import register as register_strings
 from dashboard.i18n import t
+from dashboard.routes import same_site_path
 from store import audit
 from store import users as user_store
 from store.audit import AuditAction
@@ -255,10 +256,8 @@ def _csrf_ok() -> bool:
 
 def safe_next(target: str | None) -> str:
     """Only same-site relative paths, never an open redirect nor back to the login page."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or parsed.path in (LOGIN_PATH, FORBIDDEN_PATH):
+    target = same_site_path(target)
+    if urlparse(target).path in (LOGIN_PATH, FORBIDDEN_PATH):
         return "/"
     return target
 

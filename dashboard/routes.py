@@ -14,12 +14,12 @@ from store.models import Camera, CameraStatus
 bp = Blueprint("pantau_core", __name__)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths, never an open redirect."""
-    if not target:
+def same_site_path(target: str | None) -> str:
+    """``target`` if it is a same-site relative path, else ``/``: never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+    if parsed.scheme or parsed.netloc:
         return "/"
     return target
 
@@ -29,7 +29,9 @@ def set_language(code: str):
     if code not in LANGUAGES:
         return jsonify(error=f"unknown language {code!r}", languages=list(LANGUAGES)), 404
     response = redirect(
-        _safe_next(request.args.get("next") or request.referrer and urlparse(request.referrer).path)
+        same_site_path(
+            request.args.get("next") or (request.referrer and urlparse(request.referrer).path)
+        )
     )
     response.set_cookie(
         LANG_COOKIE,
