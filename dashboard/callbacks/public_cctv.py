@@ -28,13 +28,9 @@ def public_name(code: Any) -> str | None:
         )
 
 
-def open_live(_clicks: list, click_feature: dict | None, is_open: bool):
+def open_live(_clicks: list, click_feature: dict | None):
     """(modal open, title, stream src) for the camera a visitor picked on the grid or map."""
     trigger = ctx.triggered_id
-    if trigger == "cctv-modal":
-        # closing the dialog points the picture elsewhere: the browser drops the stream and
-        # the viewer slot is freed (an empty src alone does not stop a multipart image)
-        return no_update, no_update, BLANK_GIF if not is_open else no_update
     code = None
     if isinstance(trigger, dict) and trigger.get("type") == "cctv-live":
         if not any(ctx.triggered and (t.get("value") or 0) for t in ctx.triggered):
@@ -49,6 +45,21 @@ def open_live(_clicks: list, click_feature: dict | None, is_open: bool):
 
 
 BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
+
+#: Closing the dialog must end the stream in the browser at once: the picture is pointed at a
+#: blank GIF directly in the DOM (an empty src alone does not stop a multipart image). Done
+#: client-side because a server round trip can lose the race with the dialog unmounting the
+#: <img>; a detached image keeps its MJPEG connection (and the viewer slot) until it is
+#: garbage-collected.
+STOP_STREAM_JS = """
+function(is_open) {
+    if (is_open) { return window.dash_clientside.no_update; }
+    const blank = 'BLANK_GIF';
+    const img = document.getElementById('cctv-modal-img');
+    if (img && img.src !== blank) { img.src = blank; }
+    return blank;
+}
+""".replace("BLANK_GIF", BLANK_GIF)
 
 REFRESH_JS = """
 function(n, srcs) {
@@ -76,9 +87,14 @@ def register(app: dash.Dash) -> None:
         Output("cctv-modal-img", "src"),
         Input({"type": "cctv-live", "code": ALL}, "n_clicks"),
         Input("cctv-map-points", "clickData"),
-        Input("cctv-modal", "is_open"),
         prevent_initial_call=True,
     )(open_live)
+    app.clientside_callback(
+        STOP_STREAM_JS,
+        Output("cctv-modal-img", "src", allow_duplicate=True),
+        Input("cctv-modal", "is_open"),
+        prevent_initial_call=True,
+    )
     app.clientside_callback(
         REFRESH_JS,
         Output({"type": "cctv-img", "code": ALL}, "src"),
