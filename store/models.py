@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -522,6 +523,29 @@ class ComplaintCellMonth(Base):
     cx: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer, default=0)  # rejected/duplicate not counted
     open: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ComplaintOpdDay(Base):
+    """Reports routed to an OPD (its current ``opd_id``) per UTC day of intake and category:
+    counts, deadline counts and the exact durations to dispatch and to resolve (packed sorted
+    little-endian int64 microseconds), so per-OPD statistics over a year, medians included,
+    read a few thousand rows instead of a million reports. Kept by store.complaints in the same
+    transaction as each status change; ``rebuild_opd_days`` recomputes it after bulk loads."""
+
+    __tablename__ = "complaint_opd_days"
+    __table_args__ = (UniqueConstraint("day", "opd_id", "category", name="uq_complaint_opd_day"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)  # UTC date of created_at
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(64))
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    open: Mapped[int] = mapped_column(Integer, default=0)  # status still open
+    dispatch_ok: Mapped[int] = mapped_column(Integer, default=0)  # dispatched_at <= dispatch_due
+    followup_n: Mapped[int] = mapped_column(Integer, default=0)  # followed_up_at set
+    followup_ok: Mapped[int] = mapped_column(Integer, default=0)  # followed_up_at <= followup_due
+    dispatch_us: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # dispatched - created
+    resolve_us: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # resolved - created
 
 
 class SmsStatus(StrEnum):

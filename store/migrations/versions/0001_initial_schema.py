@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:14:25.173097
+Create Date: 2026-11-23 07:25:09.111218
 """
 from __future__ import annotations
 
@@ -184,6 +184,22 @@ def upgrade() -> None:
     with op.batch_alter_table('camera_status_events', schema=None) as batch_op:
         batch_op.create_index('ix_camera_status_events_camera_ts', ['camera_id', 'ts'], unique=False)
 
+    op.create_table('complaint_opd_days',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('opd_id', sa.Integer(), nullable=False),
+    sa.Column('category', sa.String(length=64), nullable=False),
+    sa.Column('reports', sa.Integer(), nullable=False),
+    sa.Column('open', sa.Integer(), nullable=False),
+    sa.Column('dispatch_ok', sa.Integer(), nullable=False),
+    sa.Column('followup_n', sa.Integer(), nullable=False),
+    sa.Column('followup_ok', sa.Integer(), nullable=False),
+    sa.Column('dispatch_us', sa.LargeBinary(), nullable=False),
+    sa.Column('resolve_us', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['opd_id'], ['opd.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('day', 'opd_id', 'category', name='uq_complaint_opd_day')
+    )
     op.create_table('complaints',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('tracking_id', sa.String(length=32), nullable=False),
@@ -433,6 +449,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaints_category'))
 
     op.drop_table('complaints')
+    op.drop_table('complaint_opd_days')
     with op.batch_alter_table('camera_status_events', schema=None) as batch_op:
         batch_op.drop_index('ix_camera_status_events_camera_ts')
 
