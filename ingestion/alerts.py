@@ -11,7 +11,7 @@ All functions take an open session and never commit: the writer commits them wit
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from store.models import (
     CameraStatusEvent,
     ObservationRollup,
     RollupPeriod,
+    Sensor,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,12 @@ logger = logging.getLogger(__name__)
 FLOOD = "flood_coverage"
 CROWD = "crowd_density"
 OFFLINE = "camera_offline"
+SENSOR = "sensor_level"  # a sensor reading at/above its warning (waspada) or danger (siaga) level
 FLOOD_CLEAR_FACTOR = 0.6  # closes below 60% of the opening threshold
 CROWD_CLEAR_FACTOR = 0.7
+#: A sensor alert closes this fraction of (danger - warning) below the opening level (10 cm for
+#: 150/200 cm); with a single level, this fraction of that level's magnitude.
+SENSOR_CLEAR_FRACTION = 0.1
 MIN_WATER_CONFIDENCE = 0.2
 
 
@@ -61,6 +66,46 @@ def save_evidence(
     name = f"{code}-{rule}-{ts.astimezone(UTC):%Y%m%dT%H%M%S}Z.jpg"
     atomic_write(settings.evidence_dir / name, jpeg)
     return name, sha256_hex(jpeg)
+
+
+_LABEL = {AlertSeverity.CRITICAL: "SIAGA", AlertSeverity.WARNING: "WASPADA"}
+
+
+def step_level_alert(
+    current: Alert | None,
+    value: float,
+    ts: datetime,
+    *,
+    open_at: float,
+    siaga_at: float | None,
+    clear_below: float,
+    title: Callable[[str], str],
+    open_new: Callable[[str], Alert],
+    may_open: bool = True,
+) -> list[Alert]:
+    """One step of a level rule (camera flood coverage, sensor water level) for one subject.
+
+    No open alert: opens one (``open_new(severity)``) when ``value >= open_at`` (waspada;
+    siaga at ``siaga_at``). Open alert: closes it when ``value < clear_below`` (hysteresis,
+    so a value hovering at the threshold does not flap); otherwise keeps the peak value and
+    escalates waspada -> siaga (never back down until it clears). Returns the alerts changed."""
+    critical = siaga_at is not None and value >= siaga_at
+    severity = AlertSeverity.CRITICAL if critical else AlertSeverity.WARNING
+    if current is None:
+        if value >= open_at and may_open:
+            return [open_new(severity)]
+        return []
+    if value < clear_below:
+        current.ended_at = ts
+        logger.info("alert closed: %s", current.title)
+        return [current]
+    if current.value is None or value > current.value:
+        current.value = value
+        if critical and current.severity != AlertSeverity.CRITICAL:
+            current.severity = AlertSeverity.CRITICAL
+            current.title = title(severity)[:300]
+        return [current]
+    return []
 
 
 class AlertEngine:
@@ -165,38 +210,30 @@ class AlertEngine:
         conf = r.observation.get("water_confidence") or 0.0
         if water is None:
             return []
-        current = self._current(FLOOD, r.camera_id)
-        severity = (
-            AlertSeverity.CRITICAL if water >= s.flood_siaga_coverage else AlertSeverity.WARNING
+
+        def title(severity: str) -> str:
+            name = _camera_name(session, r.camera_id, r.code)
+            return f"{_LABEL[severity]}: genangan {water * 100:.0f}% di {name}"
+
+        return step_level_alert(
+            self._current(FLOOD, r.camera_id),
+            float(water),
+            r.ts,
+            open_at=s.flood_alert_coverage,
+            siaga_at=s.flood_siaga_coverage,
+            clear_below=s.flood_alert_coverage * FLOOD_CLEAR_FACTOR,
+            may_open=conf >= MIN_WATER_CONFIDENCE,
+            title=title,
+            open_new=lambda severity: self._open(
+                session,
+                r,
+                FLOOD,
+                severity,
+                title(severity),
+                float(water),
+                f"Water covers {water * 100:.0f}% of the road ROI (confidence {conf:.2f}).",
+            ),
         )
-        if current is None:
-            if water >= s.flood_alert_coverage and conf >= MIN_WATER_CONFIDENCE:
-                name = _camera_name(session, r.camera_id, r.code)
-                label = "SIAGA" if severity == AlertSeverity.CRITICAL else "WASPADA"
-                return [
-                    self._open(
-                        session,
-                        r,
-                        FLOOD,
-                        severity,
-                        f"{label}: genangan {water * 100:.0f}% di {name}",
-                        float(water),
-                        f"Water covers {water * 100:.0f}% of the road ROI (confidence {conf:.2f}).",
-                    )
-                ]
-            return []
-        if water < s.flood_alert_coverage * FLOOD_CLEAR_FACTOR:
-            current.ended_at = r.ts
-            logger.info("alert closed: %s", current.title)
-            return [current]
-        if water > (current.value or 0):
-            current.value = float(water)
-            if severity == AlertSeverity.CRITICAL and current.severity != AlertSeverity.CRITICAL:
-                name = _camera_name(session, r.camera_id, r.code)
-                current.severity = AlertSeverity.CRITICAL
-                current.title = f"SIAGA: genangan {water * 100:.0f}% di {name}"[:300]
-            return [current]
-        return []
 
     def _crowd(self, session: Session, r: SampleResult) -> list[Alert]:
         s = self.settings
@@ -288,6 +325,106 @@ class AlertEngine:
                 alert.ended_at = now
                 changed.append(alert)
         return changed
+
+
+# ------------------------------------------------------------------------------ sensors
+def sensor_levels(sensor: Sensor) -> tuple[float, float | None, float] | None:
+    """(open_at, siaga_at, clear_below) of a sensor's level rule; None without levels."""
+    warn, danger = sensor.warning_level, sensor.danger_level
+    if warn is None and danger is None:
+        return None
+    open_at = warn if warn is not None else danger
+    assert open_at is not None
+    if warn is not None and danger is not None and danger > warn:
+        margin = (danger - warn) * SENSOR_CLEAR_FRACTION
+    else:
+        margin = abs(open_at) * SENSOR_CLEAR_FRACTION / 2
+    return open_at, danger, open_at - margin
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def evaluate_sensors(
+    session: Session, readings: dict[int, tuple[Sensor, list[tuple[datetime, float]]]]
+) -> list[Alert]:
+    """Apply the level rule to new readings: ``{sensor_id: (sensor, [(ts, value), ...])}``
+    with each sensor's readings in time order and newer than what it had before (late or
+    re-sent readings do not open or close alerts). At most one open alert per sensor (rule
+    ``sensor_level``, subject ``sensor``/code); the flood rule's step logic (open, escalate,
+    close with hysteresis) is shared. Never commits."""
+    subjects = {sensor.code: sensor for sensor, rows in readings.values() if rows}
+    rules = {code: sensor_levels(sensor) for code, sensor in subjects.items()}
+    codes = [code for code, levels in rules.items() if levels is not None]
+    if not codes:
+        return []
+    current = {
+        a.subject_id: a
+        for a in session.scalars(
+            select(Alert)
+            .where(
+                Alert.rule == SENSOR,
+                Alert.subject_type == "sensor",
+                Alert.subject_id.in_(codes),
+                Alert.ended_at.is_(None),
+                Alert.is_demo.is_(False),
+            )
+            .order_by(Alert.started_at)
+        )
+    }
+    changed: dict[int, Alert] = {}
+    for code in codes:
+        sensor = subjects[code]
+        for ts, value in readings[sensor.id][1]:
+            for alert in _sensor_step(session, sensor, rules[code], current.get(code), ts, value):  # type: ignore[arg-type]
+                changed[id(alert)] = alert
+                current[code] = alert if alert.ended_at is None else None  # type: ignore[assignment]
+    return list(changed.values())
+
+
+def _sensor_step(
+    session: Session,
+    sensor: Sensor,
+    levels: tuple[float, float | None, float],
+    current: Alert | None,
+    ts: datetime,
+    value: float,
+) -> list[Alert]:
+    open_at, siaga_at, clear_below = levels
+
+    def title(severity: str) -> str:
+        return f"{_LABEL[severity]}: {sensor.name} {_fmt(value)} {sensor.unit}"
+
+    def open_new(severity: str) -> Alert:
+        critical = severity == AlertSeverity.CRITICAL
+        limit = siaga_at if critical and siaga_at is not None else open_at
+        alert = Alert(
+            rule=SENSOR,
+            severity=severity,
+            subject_type="sensor",
+            subject_id=sensor.code,
+            title=title(severity)[:300],
+            detail=f"{sensor.name} ({sensor.code}) read {_fmt(value)} {sensor.unit}, at or "
+            f"above its {'danger (siaga)' if critical else 'warning (waspada)'} level "
+            f"{_fmt(limit)} {sensor.unit}.",
+            value=value,
+            started_at=ts,
+        )
+        session.add(alert)
+        logger.warning("alert opened: %s", alert.title)
+        return alert
+
+    return step_level_alert(
+        current,
+        value,
+        ts,
+        open_at=open_at,
+        siaga_at=siaga_at,
+        clear_below=clear_below,
+        title=title,
+        open_new=open_new,
+    )
 
 
 def _camera_name(session: Session, camera_id: int, fallback: str) -> str:

@@ -1,16 +1,20 @@
 """IoT sensor readings (water level, rainfall, air quality) over MQTT or HTTP.
 
-Payload (one reading per message, or a JSON list of them)::
+Payload (one reading per message, or a JSON list of them, at most ``MAX_ITEMS``)::
 
     {"sensor": "PLG-WL-MUSI-01", "ts": "2026-11-23T05:00:00+07:00", "value": 182.5}
 
-``ts`` is ISO 8601 (a timezone is required; ``Z`` allowed) and optional (arrival time then).
-Invalid payloads are logged and counted, never fatal. Readings are written idempotently
-(``store.writes.write_sensor_readings``: unique on sensor + ts, so an MQTT QoS 1 redelivery is a
-no-op) and ``Sensor.last_value``/``last_seen_at`` follow the newest reading.
+``ts`` is ISO 8601 (a timezone is required; ``Z`` allowed) and optional (arrival time then); it
+may not be more than ``MAX_FUTURE`` ahead of the server's clock nor before 2000 (a gateway whose
+clock was never set). ``value`` is a finite number (a numeric string is accepted). Invalid
+items are reported with their index and reason, never fatal. Readings are written idempotently
+(``store.writes.write_sensor_readings``: unique on sensor + ts, so an MQTT QoS 1 redelivery or an
+HTTP retry is a no-op) and ``Sensor.last_value``/``last_seen_at`` follow the newest reading.
+Readings newer than the sensor's previous one go through the level rule
+(``ingestion.alerts.evaluate_sensors``: waspada at ``warning_level``, siaga at ``danger_level``).
 
-``ingest_readings(session, payload)`` is the plain function behind both the MQTT subscriber and
-an HTTP endpoint the dashboard can expose (POST the same JSON).
+``ingest_readings(session, payload)`` is the one code path behind the MQTT subscriber and
+``POST /api/sensors/readings`` (``dashboard/api/sensors.py``).
 """
 
 from __future__ import annotations
@@ -28,26 +32,61 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingestion.alerts import evaluate_sensors
 from pantau.settings import Settings
 from store.db import Database
-from store.models import Sensor
+from store.models import Alert, Sensor
 from store.writes import write_sensor_readings
 
 logger = logging.getLogger(__name__)
 
-MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_ITEMS = 1000
 MAX_FUTURE = timedelta(minutes=10)
+MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class InvalidReading(ValueError):
     """A payload that cannot be stored; ``str(exc)`` says why."""
 
 
+class PayloadTooLarge(InvalidReading):
+    """Over ``MAX_PAYLOAD_BYTES`` or ``MAX_ITEMS`` readings."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An item of a payload that was not stored: its index in the payload and why."""
+
+    index: int
+    reason: str
+    sensor: str | None = None
+
+    def __str__(self) -> str:
+        return f"item {self.index}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A stored (or already stored: same sensor and ts) item of a payload."""
+
+    index: int
+    sensor: str
+    ts: datetime
+    value: float
+
+
 @dataclass
 class IngestResult:
-    accepted: int = 0
-    written: int = 0
-    rejected: list[str] = field(default_factory=list)
+    accepted: int = 0  # items stored now or before (a retry's items count as accepted)
+    written: int = 0  # rows new in the store
+    rejected: list[Rejected] = field(default_factory=list)
+    items: list[Accepted] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # opened, escalated or closed
+
+    @property
+    def duplicates(self) -> int:
+        return self.accepted - self.written
 
 
 def parse_reading(item: Any, now: datetime | None = None) -> tuple[str, datetime, float]:
@@ -59,13 +98,13 @@ def parse_reading(item: Any, now: datetime | None = None) -> tuple[str, datetime
         raise InvalidReading("'sensor' must be a sensor code (text, at most 64 characters)")
     raw = item.get("value")
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise InvalidReading(f"'value' must be a number, got {raw!r}")
+        raise InvalidReading(f"'value' must be a number, got {raw!r}"[:200])
     try:
         value = float(raw)
-    except ValueError:
-        raise InvalidReading(f"'value' must be a number, got {raw!r}") from None
+    except (ValueError, OverflowError):
+        raise InvalidReading(f"'value' must be a number, got {raw!r}"[:200]) from None
     if not math.isfinite(value):
-        raise InvalidReading(f"'value' must be finite, got {raw!r}")
+        raise InvalidReading(f"'value' must be finite, got {raw!r}"[:200])
     now = now or datetime.now(UTC)
     ts_raw = item.get("ts")
     if ts_raw is None:
@@ -76,56 +115,107 @@ def parse_reading(item: Any, now: datetime | None = None) -> tuple[str, datetime
         try:
             ts = datetime.fromisoformat(ts_raw.replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidReading(f"'ts' is not ISO 8601: {ts_raw!r}") from None
+            raise InvalidReading(f"'ts' is not ISO 8601: {ts_raw!r}"[:200]) from None
         if ts.tzinfo is None:
-            raise InvalidReading(f"'ts' needs a timezone (e.g. +07:00 or Z): {ts_raw!r}")
-        ts = ts.astimezone(UTC)
+            raise InvalidReading(f"'ts' needs a timezone (e.g. +07:00 or Z): {ts_raw!r}"[:200])
+        try:
+            ts = ts.astimezone(UTC)
+        except OverflowError:
+            raise InvalidReading(f"'ts' is out of range: {ts_raw!r}"[:200]) from None
         if ts > now + MAX_FUTURE:
-            raise InvalidReading(f"'ts' is in the future: {ts_raw!r}")
+            raise InvalidReading(
+                f"'ts' is in the future: {ts_raw!r} (server time {now:%Y-%m-%dT%H:%M:%SZ})"[:200]
+            )
+        if ts < MIN_TS:
+            raise InvalidReading(f"'ts' is before 2000 (gateway clock not set?): {ts_raw!r}"[:200])
     return code.strip(), ts, value
 
 
-def ingest_readings(session: Session, payload: Any, now: datetime | None = None) -> IngestResult:
-    """Store readings from a parsed JSON payload (an object or a list of objects).
+def payload_items(payload: Any) -> list[Any]:
+    """The readings of a decoded payload (an object or a non-empty list of at most
+    ``MAX_ITEMS``). Raises InvalidReading for anything else."""
+    if isinstance(payload, dict):
+        return [payload]
+    if not isinstance(payload, list):
+        raise InvalidReading(
+            f"payload must be a reading object or a list of them, got {type(payload).__name__}"
+        )
+    if not payload:
+        raise InvalidReading("payload is an empty list")
+    if len(payload) > MAX_ITEMS:
+        raise PayloadTooLarge(f"too many readings ({len(payload)}; at most {MAX_ITEMS} a payload)")
+    return payload
 
-    Unknown sensors and invalid items are rejected with reasons; valid ones are written. The
-    caller's transaction commits them."""
+
+def ingest_readings(session: Session, payload: Any, now: datetime | None = None) -> IngestResult:
+    """Store readings from a parsed JSON payload (an object or a list of objects) and apply the
+    sensor level alerts.
+
+    Unknown sensors and invalid items are rejected with their index and reason; valid ones are
+    written (the same sensor and ts twice, in this payload or before: stored once). The caller's
+    transaction commits them, so nothing is acknowledged before it is durable."""
     items = payload if isinstance(payload, list) else [payload]
     out = IngestResult()
-    parsed: list[tuple[str, datetime, float]] = []
+    parsed: list[tuple[int, str, datetime, float]] = []
     for i, item in enumerate(items):
         try:
-            parsed.append(parse_reading(item, now))
+            parsed.append((i, *parse_reading(item, now)))
         except InvalidReading as exc:
-            out.rejected.append(f"item {i}: {exc}")
+            sensor = item.get("sensor") if isinstance(item, dict) else None
+            out.rejected.append(
+                Rejected(i, str(exc), sensor[:64] if isinstance(sensor, str) else None)
+            )
     if not parsed:
         return out
-    codes = {p[0] for p in parsed}
-    sensors = {s.code: s for s in session.scalars(select(Sensor).where(Sensor.code.in_(codes)))}
-    rows = []
-    for code, ts, value in parsed:
+    codes = {p[1] for p in parsed}
+    # rows locked (PostgreSQL) in id order: concurrent payloads for a sensor (MQTT and HTTP)
+    # take turns, so last_value and the one-open-alert rule see each other's commits
+    sensors = {
+        s.code: s
+        for s in session.scalars(
+            select(Sensor).where(Sensor.code.in_(codes)).order_by(Sensor.id).with_for_update()
+        )
+    }
+    rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+    for i, code, ts, value in parsed:
         sensor = sensors.get(code)
         if sensor is None:
-            out.rejected.append(f"unknown sensor {code!r}")
+            out.rejected.append(Rejected(i, f"unknown sensor {code!r}", code))
             continue
-        rows.append({"sensor_id": sensor.id, "ts": ts, "value": value})
+        rows.setdefault((sensor.id, ts), {"sensor_id": sensor.id, "ts": ts, "value": value})
+        out.items.append(Accepted(i, code, ts, value))
+    out.rejected.sort(key=lambda r: r.index)
+    out.accepted = len(out.items)
+    if not rows:
+        return out
+    out.written = write_sensor_readings(session, list(rows.values()))
+    # readings newer than each sensor's previous one, in time order, feed the level rule
+    fresh: dict[int, tuple[Sensor, list[tuple[datetime, float]]]] = {}
+    by_id = {s.id: s for s in sensors.values()}
+    for (sensor_id, ts), row in sorted(rows.items(), key=lambda kv: kv[0][1]):
+        sensor = by_id[sensor_id]
         last = sensor.last_seen_at
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=UTC)
-        if last is None or ts >= last:
-            sensor.last_value, sensor.last_seen_at = value, ts
-    out.accepted = len(rows)
-    out.written = write_sensor_readings(session, rows) if rows else 0
+        if last is None or ts > last:
+            fresh.setdefault(sensor_id, (sensor, []))[1].append((ts, row["value"]))
+    for sensor, news in fresh.values():
+        sensor.last_seen_at, sensor.last_value = news[-1]
+    out.alerts = evaluate_sensors(session, fresh)
     return out
 
 
-def decode_payload(raw: bytes) -> Any:
+def decode_payload(raw: bytes) -> list[Any]:
+    """Raw message/body -> the list of reading items. Raises InvalidReading."""
     if len(raw) > MAX_PAYLOAD_BYTES:
-        raise InvalidReading(f"payload too large ({len(raw)} bytes)")
+        raise PayloadTooLarge(f"payload too large ({len(raw)} bytes; at most {MAX_PAYLOAD_BYTES})")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidReading(f"payload is not JSON: {exc}") from None
+        payload = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a 5000-digit number
+        raise InvalidReading(f"payload is not JSON: {exc}"[:300]) from None
+    except RecursionError:
+        raise InvalidReading("payload is not JSON: nested too deeply") from None
+    return payload_items(payload)
 
 
 @dataclass
@@ -197,10 +287,10 @@ class SensorSubscriber:
         else:
             return
         self.stats.written += res.written
-        self.stats.duplicates += res.accepted - res.written
+        self.stats.duplicates += res.duplicates
         if res.rejected:
             self.stats.invalid += len(res.rejected)
-            logger.warning("sensor message: %s", "; ".join(res.rejected[:5]))
+            logger.warning("sensor message: %s", "; ".join(str(r) for r in res.rejected[:5]))
 
     def _on_message(self, client, userdata, msg) -> None:  # noqa: ANN001
         try:

@@ -83,6 +83,8 @@ def test_ingest_readings_function_reports_each_problem(db):
         res = ingest_readings(s, payload, now=now)
     assert (res.accepted, res.written) == (1, 1)
     assert len(res.rejected) == 4
-    assert any("timezone" in r for r in res.rejected) and any("future" in r for r in res.rejected)
+    reasons = [r.reason for r in res.rejected]
+    assert [r.index for r in res.rejected] == [1, 2, 3, 4]
+    assert any("timezone" in r for r in reasons) and any("future" in r for r in reasons)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(SensorReading)) == 1
