@@ -208,10 +208,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dashboard.routes import bp
 
     server.register_blueprint(bp)
-    from dashboard.api import intake, open311
+    from dashboard.api import intake, open311, sensors
 
     server.register_blueprint(intake.bp)
     server.register_blueprint(open311.bp)
+    server.register_blueprint(sensors.bp)
     from dashboard.callbacks import register_all
 
     register_all(app)

@@ -94,6 +94,7 @@ ROUTE_RULES: dict[str, Roles] = {
     "/export": STAFF_ROLES,
 }
 
+    "/api/sensors/readings": PUBLIC,  # sensor gateways: API key checked there, not a session
 #: Component-id prefixes outside pages (the shell around every page).
 COMPONENT_ROLES: dict[str, Roles] = {
     "_pages_location": PUBLIC,  # the Dash Pages router; layouts are guarded themselves
@@ -111,7 +112,7 @@ COMPONENT_ROLES: dict[str, Roles] = {
 WRITE_ROLES: dict[str, tuple[str, ...]] = {}
 
 #: POST routes that are machine APIs with their own credentials (no Origin check).
-ORIGIN_EXEMPT = ("/open311", "/api/sms")
+ORIGIN_EXEMPT = ("/open311", "/api/sms", "/api/sensors/readings")
 
 CAMERA_VIEW_THROTTLE_S = 300
 SNAPSHOT_RE = re.compile(r"^/snapshots/([A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.public)?\.jpg$")

@@ -194,6 +194,18 @@ class Settings(BaseSettings):
     mqtt_topic: str = Field(
         default="pantau/sensors/#", description="MQTT topic filter for sensor readings."
     )
+    sensor_api_keys: str = Field(
+        default="",
+        description="Comma-separated API keys sensor gateways send to POST "
+        "/api/sensors/readings (header 'Authorization: Bearer KEY' or 'X-API-Key: KEY'); "
+        "empty: the HTTP sensor intake answers 503 and stores nothing.",
+    )
+    sensor_rate_limit: int = Field(
+        default=120,
+        ge=0,
+        description="Requests one sensor API key may make per minute to POST "
+        "/api/sensors/readings (each up to 1000 readings); 0 disables the limit.",
+    )
 
     # --- complaints ----------------------------------------------------------------------
     open311_api_keys: str = Field(

@@ -63,6 +63,7 @@ register_strings(
         "overview.rule.flood_coverage": {"id": "Genangan", "en": "Flooding"},
         "overview.rule.crowd_density": {"id": "Kerumunan", "en": "Crowd"},
         "overview.rule.camera_offline": {"id": "Kamera offline", "en": "Camera offline"},
+        "overview.rule.sensor_level": {"id": "Ambang sensor", "en": "Sensor threshold"},
         "overview.severity.critical": {"id": "SIAGA", "en": "CRITICAL"},
         "overview.severity.warning": {"id": "WASPADA", "en": "WARNING"},
         "overview.severity.info": {"id": "INFO", "en": "INFO"},
@@ -228,6 +229,8 @@ def alert_item(a: alert_queries.AlertRow, can_ack: bool) -> Any:
     ]
     if a.camera_code:
         meta += [" · ", html.A(a.camera_code, href=f"/camera/{a.camera_code}")]
+    elif a.sensor_code:  # sensors are charted on the flood page
+        meta += [" · ", html.A(a.sensor_code, href="/banjir")]
     if a.acknowledged_at:
         action = html.Div(
             [html.I(className="bi bi-check2-circle me-1"),

@@ -25,6 +25,7 @@ class AlertRow:
     started_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    sensor_code: str | None = None  # sensor alerts (subject_type "sensor") have no camera
 
 
 def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
@@ -52,6 +53,7 @@ def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
             started_at=a.started_at,
             acknowledged_at=a.acknowledged_at,
             acknowledged_by=a.acknowledged_by,
+            sensor_code=a.subject_id if a.subject_type == "sensor" else None,
         )
         for a, code in rows
     ]
