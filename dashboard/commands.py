@@ -3,8 +3,9 @@
 pantau users create-admin ADMIN_NAME                 # prompts for the password twice
 echo "$PW" | pantau users create-admin ADMIN_NAME --password-stdin
 pantau users create NAME --role operator --full-name "Siti Operator"
+pantau users create NAME --role opd --opd DISHUB     # OPD staff: follow up their OPD's reports
 pantau users list
-pantau users set-password NAME | set-role NAME ROLE | unlock NAME | deactivate NAME
+pantau users set-password NAME | set-role NAME ROLE [--opd CODE] | unlock NAME | deactivate NAME
 """
 
 from __future__ import annotations
@@ -40,14 +41,19 @@ def _read_password(password_stdin: bool) -> str:
     return password
 
 
-def _create(username: str, role: str, full_name: str, password_stdin: bool) -> None:
+def _create(
+    username: str, role: str, full_name: str, password_stdin: bool, opd: str | None = None
+) -> None:
     from store import users
 
     password = _read_password(password_stdin)
     database = open_database(get_settings())
     try:
         with database.session() as s:
-            user = users.create_user(s, username, password, role, full_name=full_name, actor="cli")
+            opd_id = users.find_opd(s, opd).id if opd else None
+            user = users.create_user(
+                s, username, password, role, full_name=full_name, opd_id=opd_id, actor="cli"
+            )
             name = user.username
     except users.UserError as exc:
         raise fail(str(exc)) from exc
@@ -69,28 +75,36 @@ def create_admin(
 @users_app.command("create")
 def create(
     username: str = typer.Argument(...),
-    role: str = typer.Option("operator", help="pimpinan, operator, analis or admin."),
+    role: str = typer.Option("operator", help="pimpinan, operator, analis, admin or opd."),
     full_name: str = typer.Option("", "--full-name"),
     password_stdin: bool = typer.Option(False, "--password-stdin"),
+    opd: str | None = typer.Option(
+        None, "--opd", help="OPD code (data/opd.csv, e.g. DISHUB); required for --role opd."
+    ),
 ) -> None:
     """Create a staff account with a role."""
-    _create(username, role, full_name, password_stdin)
+    _create(username, role, full_name, password_stdin, opd)
 
 
 @users_app.command("list")
 def list_users() -> None:
     """List accounts with role, status and last sign-in."""
+    from sqlalchemy import select
+
     from store import users
+    from store.models import Opd
     from store.users import is_locked
 
     database = open_database(get_settings())
-    table = Table("username", "full name", "role", "active", "locked", "last sign-in (UTC)")
+    table = Table("username", "full name", "role", "OPD", "active", "locked", "last sign-in (UTC)")
     with database.session() as s:
+        codes = {o.id: o.code for o in s.scalars(select(Opd))}
         for u in users.list_users(s):
             table.add_row(
                 u.username,
                 u.full_name,
                 u.role,
+                codes.get(u.opd_id, "") if u.opd_id else "",
                 "yes" if u.is_active else "no",
                 "yes" if is_locked(u) else "",
                 f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "—",
@@ -125,12 +139,22 @@ def set_password(
 
 
 @users_app.command("set-role")
-def set_role(username: str, role: str) -> None:
-    """Change a user's role."""
+def set_role(
+    username: str,
+    role: str,
+    opd: str | None = typer.Option(
+        None, "--opd", help="OPD code (e.g. DISHUB); required for the opd role."
+    ),
+) -> None:
+    """Change a user's role (``opd`` needs ``--opd CODE``)."""
     from store import users
 
-    _with_user(username, lambda s, u: users.set_role(s, u, role, actor="cli"))
-    console.print(f"[green]{username} is now {role}[/]")
+    def change(s, u) -> None:  # type: ignore[no-untyped-def]
+        opd_id = users.find_opd(s, opd).id if opd else None
+        users.set_role(s, u, role, opd_id=opd_id, actor="cli")
+
+    _with_user(username, change)
+    console.print(f"[green]{username} is now {role}{f' ({opd.upper()})' if opd else ''}[/]")
 
 
 @users_app.command("unlock")

@@ -71,6 +71,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.DUPLICATE: frozenset(),
 }
 
+#: What an OPD user may do with a report dispatched to their own OPD (role ``opd``): start and
+#: finish the follow-up, always with a note. Verifying, dispatching, re-routing, rejecting,
+#: duplicates, closing and reopening stay with the command center's operators.
+OPD_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DISPATCHED: frozenset({S.IN_PROGRESS, S.RESOLVED}),
+    S.IN_PROGRESS: frozenset({S.RESOLVED}),
+}
+#: Statuses in which a report dispatched to an OPD is visible to that OPD's users.
+OPD_VISIBLE_STATUSES: tuple[str, ...] = (S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED)
+
 #: Complaint categories: code -> (Bahasa Indonesia, English). Routing to an OPD comes from
 #: ``Opd.categories`` (data/opd.csv).
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -194,6 +204,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duplicate_self": (
         "Laporan tidak dapat menjadi duplikat dirinya sendiri.",
         "A report cannot be a duplicate of itself.",
+    ),
+    "opd_forbidden": (
+        "OPD hanya dapat menindaklanjuti laporan: '{src}' tidak dapat diubah menjadi '{dst}' oleh "
+        "OPD. Yang diperbolehkan: {allowed}.",
+        "An agency can only follow up reports: '{src}' cannot change to '{dst}' by an agency. "
+        "Allowed: {allowed}.",
+    ),
+    "followup_note_required": (
+        "Catatan tindak lanjut wajib diisi (apa yang sudah/akan dikerjakan).",
+        "A follow-up note is required (what was or will be done).",
     ),
     "none": ("(tidak ada)", "(none)"),
 }
@@ -628,6 +648,35 @@ def apply_transition(
     return event
 
 
+def opd_can_see(c: Complaint | None, opd_id: int | None) -> bool:
+    """Whether users of OPD ``opd_id`` may see report ``c``: dispatched to that OPD (and not
+    re-routed since). No OPD (``None``) sees nothing."""
+    return (
+        c is not None
+        and opd_id is not None
+        and c.opd_id == opd_id
+        and c.status in OPD_VISIBLE_STATUSES
+    )
+
+
+def check_opd_transition(c: Complaint, req: TransitionRequest, opd_id: int | None) -> None:
+    """Refuse what an OPD user may not do: another OPD's report is reported as not found (the
+    same answer as an id that does not exist), a move outside :data:`OPD_TRANSITIONS` or one
+    without a note is refused with a message."""
+    if not opd_can_see(c, opd_id):
+        raise ComplaintNotFound()
+    allowed = OPD_TRANSITIONS.get(c.status, frozenset())
+    if req.to_status not in allowed:
+        raise TransitionError(
+            "opd_forbidden",
+            src=c.status,
+            dst=req.to_status,
+            allowed=", ".join(sorted(allowed)) or message("none"),
+        )
+    if not clean_text(req.note):
+        raise TransitionError("followup_note_required")
+
+
 def overdue_kind(c: Complaint, now: datetime | None = None) -> str | None:
     """'dispatch' when not dispatched by its deadline, 'followup' when the OPD is late."""
     now = now or datetime.now(UTC)
@@ -809,6 +858,10 @@ class SubmitResult:
     duplicates: list[DuplicateHint] = field(default_factory=list)
 
 
+#: ``ComplaintService.transition(as_opd=...)`` default: the command center acts (no OPD scope).
+COMMAND_CENTER = object()
+
+
 class ComplaintService:
     """Creates reports and changes their status against one database."""
 
@@ -935,18 +988,19 @@ class ComplaintService:
         opd_id: int | None = None,
         duplicate_of_id: int | None = None,
         now: datetime | None = None,
+        as_opd: int | None | object = COMMAND_CENTER,
     ) -> Complaint:
+        """Change one report's status. ``as_opd``: the acting user is staff of that OPD (role
+        ``opd``; ``None`` for an account without a valid OPD, which may do nothing), checked
+        with :func:`check_opd_transition` under the same row lock."""
         with self.db.session() as s:
             c = s.get(Complaint, complaint_id, with_for_update=True)
             if c is None:
                 raise ComplaintNotFound()
-            apply_transition(
-                s,
-                c,
-                TransitionRequest(to_status, actor, note, opd_id, duplicate_of_id),
-                self.calendar,
-                now,
-            )
+            req = TransitionRequest(to_status, actor, note, opd_id, duplicate_of_id)
+            if as_opd is not COMMAND_CENTER:
+                check_opd_transition(c, req, as_opd if type(as_opd) is int else None)
+            apply_transition(s, c, req, self.calendar, now)
             return c
 
     def dispatch_many(

@@ -114,6 +114,7 @@ class Role(StrEnum):
     OPERATOR = "operator"
     ANALIS = "analis"
     ADMIN = "admin"
+    OPD = "opd"  # a department's staff: follow up complaints dispatched to their own OPD only
 
 
 class RollupPeriod(StrEnum):

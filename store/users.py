@@ -2,7 +2,9 @@
 
 Roles (``store.models.Role``): *pimpinan* (mayor and officials: see everything, change nothing),
 *operator* (alerts and the complaints workflow), *analis* (trends, exports), *admin* (cameras,
-users, settings). The public needs no account.
+users, settings), *opd* (a department's staff: follow up the complaints dispatched to their own
+OPD, nothing else; the account must be linked to one OPD, ``users.opd_id``). The public needs no
+account.
 
 :func:`authenticate` never tells an unknown name from a wrong password: both cost one argon2
 verification, both answer ``invalid``, and both lock after ``max_failures`` attempts (names that
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from store import audit
 from store.audit import AuditAction
-from store.models import Role, User
+from store.models import Opd, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,32 @@ def validate_role(role: str) -> str:
     if role not in ROLES:
         raise UserError(f"Peran tidak dikenal / Unknown role: {role!r} ({', '.join(ROLES)})")
     return role
+
+
+def find_opd(session: Session, code: str | None) -> Opd:
+    """The OPD with ``code`` (case-insensitive, e.g. ``DISHUB``); a clear error otherwise."""
+    wanted = (code or "").strip().upper()
+    opd = session.scalar(select(Opd).where(func.upper(Opd.code) == wanted)) if wanted else None
+    if opd is None:
+        codes = ", ".join(session.scalars(select(Opd.code).order_by(Opd.code)))
+        raise UserError(
+            f"OPD tidak dikenal / Unknown agency (OPD): {code!r} ({codes or 'belum ada OPD'})"
+        )
+    return opd
+
+
+def _opd_for_role(session: Session, role: str, opd_id: int | None) -> int | None:
+    """The OPD link a role keeps: required (and existing) for ``opd``, none for other roles."""
+    if role != Role.OPD:
+        return None
+    if opd_id is None:
+        raise UserError(
+            "Peran opd wajib dikaitkan ke satu OPD (pilih OPD) / The opd role needs an agency "
+            "(choose the OPD)."
+        )
+    if session.get(Opd, opd_id) is None:
+        raise UserError(f"OPD tidak dikenal / Unknown agency (OPD): id {opd_id}")
+    return opd_id
 
 
 def hash_password(password: str) -> str:
@@ -132,6 +160,7 @@ def create_user(
     name = validate_username(username)
     validate_password(password, name)
     validate_role(role)
+    opd_id = _opd_for_role(session, role, opd_id)
     if get_by_username(session, name) is not None:
         raise UserError(f"Nama pengguna sudah dipakai / Username taken: {name}")
     user = User(
@@ -145,9 +174,10 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(
-        session, AuditAction.USER_CREATE, username=actor, target=name, detail={"role": role}
-    )
+    detail: dict[str, object] = {"role": role}
+    if opd_id is not None:
+        detail["opd_id"] = opd_id
+    audit.record(session, AuditAction.USER_CREATE, username=actor, target=name, detail=detail)
     return user
 
 
@@ -161,14 +191,26 @@ def _guard_last_admin(session: Session, user: User, *, new_role: str | None, act
         )
 
 
-def set_role(session: Session, user: User, role: str, *, actor: str | None = None) -> None:
+def set_role(
+    session: Session,
+    user: User,
+    role: str,
+    *,
+    opd_id: int | None = None,
+    actor: str | None = None,
+) -> None:
+    """Change the role; ``opd`` needs ``opd_id`` (other roles drop any OPD link)."""
     validate_role(role)
+    new_opd = _opd_for_role(session, role, opd_id)
     _guard_last_admin(session, user, new_role=role, active=user.is_active)
-    old, user.role = user.role, role
+    old, old_opd = user.role, user.opd_id
+    user.role, user.opd_id = role, new_opd
+    detail: dict[str, object] = {"from": old, "to": role}
+    if old_opd != new_opd:
+        detail.update(opd_from=old_opd, opd_to=new_opd)
     audit.record(
-        session, AuditAction.USER_ROLE, username=actor, target=user.username,
-        detail={"from": old, "to": role},
-    )  # fmt: skip
+        session, AuditAction.USER_ROLE, username=actor, target=user.username, detail=detail
+    )
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str | None = None) -> None:
