@@ -1,0 +1,81 @@
+"""Machine APIs (sensor gateways, Open311 clients, the SMS gateway): POST routes with their own
+credentials. Data-driven from the Flask URL map and ``auth.ORIGIN_EXEMPT``: every such route
+refuses a request without its credential for every role (a staff session grants nothing), and
+the sensor intake works with a key whatever session the client holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from access_helpers import ROLES, AccessEnv, make_env
+
+from dashboard import auth
+
+KEY = "sensor-gw-access-test-key"
+BODY = {"sensor": "WL-MUSI-AMP", "value": 120.0}
+ALL = (None, *ROLES)
+
+
+@pytest.fixture(scope="module")
+def machine_env(tmp_path_factory) -> Iterator[AccessEnv]:
+    e = make_env(
+        tmp_path_factory.mktemp("machine") / "var",
+        sensor_api_keys=KEY,
+        sms_webhook_token="sms-gw-token",
+        open311_api_keys="open311-key",
+    )
+    yield e
+    e.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def machine_clients(machine_env: AccessEnv) -> dict:
+    return {role: machine_env.client(role) for role in ALL}
+
+
+def machine_post_routes(env: AccessEnv) -> list[str]:
+    """Concrete paths of the POST routes that are machine APIs (Origin-exempt)."""
+    paths = []
+    for rule in env.app.server.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        path = re.sub(r"<[^>]+>", "json", rule.rule)
+        if path.startswith(auth.ORIGIN_EXEMPT):
+            paths.append(path)
+    return sorted(paths)
+
+
+def test_machine_apis_are_listed(machine_env):
+    paths = machine_post_routes(machine_env)
+    assert "/api/sensors/readings" in paths and "/api/sms" in paths
+    assert any(p.startswith("/open311/") for p in paths)
+    for path in paths:  # the guard lets them through; their own credential decides
+        assert auth.route_roles(path) == auth.PUBLIC, path
+
+
+@pytest.mark.parametrize("role", ALL, ids=lambda r: r or "anonymous")
+def test_no_credential_no_entry_whatever_the_session(machine_env, machine_clients, role):
+    client = machine_clients[role]
+    wrong = []
+    for path in machine_post_routes(machine_env):
+        resp = client.post(path, json=BODY)
+        if resp.status_code not in (401, 403):
+            wrong.append((path, resp.status_code))
+        assert b"Traceback" not in resp.data
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("role", ALL, ids=lambda r: r or "anonymous")
+def test_sensor_key_works_for_any_client_and_origin(machine_env, machine_clients, role):
+    resp = machine_clients[role].post(
+        "/api/sensors/readings",
+        json=BODY,
+        headers={"X-API-Key": KEY, "Origin": "https://gateway.example"},
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:200]
+    assert [a["sensor"] for a in resp.get_json()["accepted"]] == ["WL-MUSI-AMP"]  # seeded
+    # a GET reaches only Dash's shell (the catch-all page route), never readings
+    got = machine_clients[role].get("/api/sensors/readings")
+    assert got.mimetype == "text/html" and b"WL-MUSI-AMP" not in got.data
