@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy import Integer, Interval, and_, case, cast, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from store.complaints import (
@@ -245,8 +245,9 @@ def daily_counts(
     since = now - timedelta(days=days)
     if session.get_bind().dialect.name == "sqlite":
         day = func.date(Complaint.created_at, f"+{tz_hours} hours")
-    else:
-        day = func.date(Complaint.created_at + timedelta(hours=tz_hours))
+    else:  # naive UTC + offset: the local day whatever the session's TimeZone
+        shift = literal(timedelta(hours=tz_hours), Interval())
+        day = func.date(func.timezone("UTC", Complaint.created_at) + shift)
     q = (
         select(
             day.label("day"),

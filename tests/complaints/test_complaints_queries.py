@@ -73,6 +73,7 @@ def test_kpis_overdue_and_opd_performance(svc, seeded):
     with seeded.session() as s:
         k = q.kpis(s, days=30, now=NOW)
         perf = q.opd_performance(s, days=30, now=NOW)
+        daily = q.daily_counts(s, days=30, now=NOW)
         queue = q.queue(s, now=NOW)
         overdue = q.queue(s, now=NOW, overdue_only=True)
         found = q.queue(s, now=NOW, statuses=list(S), search=slow.tracking_id.lower())
@@ -80,6 +81,9 @@ def test_kpis_overdue_and_opd_performance(svc, seeded):
     assert k.overdue_dispatch == 1  # `late`
     assert k.overdue_followup == 1  # `on_time` was dispatched 8 days ago, OPD silent
     assert k.dispatch_on_time_pct == 50.0
+    # per local (WIB) day of intake, on both backends: 13, 15 and 3 November
+    assert list(daily["reports"]) == [1, 1, 1] and int(daily["open"].sum()) == 2
+    assert [d.day for d in daily["day"]] == [3, 13, 15]
     row = perf.iloc[0]
     assert row["opd"] == "Dinas PUPR" and row["reports"] == 2 and row["late_now"] == 1
     assert row["dispatch_on_time_pct"] == 50.0
