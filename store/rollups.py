@@ -197,9 +197,22 @@ def refresh_area_rollups(
         ]
         session.execute(insert(area).from_select(cols, query))
         written += session.scalar(select(func.count()).select_from(area).where(*area_cond)) or 0
+    if start is None and end is None:
+        analyze_tables(session, area.name)
     if RollupPeriod.DAY in periods:  # camera rankings over long ranges read monthly sums
         refresh_camera_month_rollups(session, start, end)
     return written
+
+
+def analyze_tables(session: Session, *tables: str) -> None:
+    """Refresh PostgreSQL's planner statistics of tables just rebuilt whole (in the caller's
+    transaction; cheap on rollup tables). Autovacuum would get there only later, and until then
+    the planner sees the old row counts. SQLite keeps its plans without statistics here."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in tables:
+        session.execute(text(f'ANALYZE "{name}"'))
+        logger.debug("analyzed %s", name)
 
 
 def _month_start(ts: datetime, offset_hours: int) -> datetime:
@@ -282,4 +295,6 @@ def refresh_camera_month_rollups(
         "wet_days",
     ]
     session.execute(insert(month).from_select(cols, query))
+    if start is None and end is None:  # rebuilt whole: the planner's row counts are stale
+        analyze_tables(session, month.name)
     return session.scalar(select(func.count()).select_from(month).where(*month_cond)) or 0

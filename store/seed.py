@@ -563,9 +563,10 @@ def seed_demo(
             )
             prev = status
     session.execute(insert(ComplaintEvent.__table__), events)
-    from store.complaints import rebuild_cell_months
+    from store.complaints import rebuild_cell_months, rebuild_opd_days
 
     counts["complaint_cells"] = rebuild_cell_months(session)  # the heatmap's monthly rollup
+    counts["complaint_opd_days"] = rebuild_opd_days(session)  # per-OPD statistics
     counts["complaints"] = len(complaint_rows)
     progress("Kejadian & pengaduan / incidents & complaints", 2, 3)
 
@@ -648,6 +649,7 @@ def clear_demo(session: Session) -> None:
         session.execute(delete(model).where(model.is_demo.is_(True)))
     session.execute(delete(SensorReading))
     refresh_area_rollups(session)
-    from store.complaints import rebuild_cell_months
+    from store.complaints import rebuild_cell_months, rebuild_opd_days
 
     rebuild_cell_months(session)
+    rebuild_opd_days(session)

@@ -147,17 +147,3 @@ def test_monthly_rollup_matches_the_rows(svc, seeded, monkeypatch):
         raw = q.heatmap_cells(s, days=365, view="all", now=NOW)
     as_set = lambda cells: {(c["cy"], c["cx"], c["total"], c["open"]) for c in cells}  # noqa: E731
     assert as_set(raw) == as_set(long_view)
-
-
-def test_opd_medians_from_a_sample_keep_exact_counts(svc, seeded, monkeypatch):
-    made = [svc.submit(report(lat=-2.97 + i * 0.001), now=NOW - timedelta(days=3)).complaint
-            for i in range(6)]  # fmt: skip
-    svc.dispatch_many([c.id for c in made], pupr(seeded), actor="o", now=NOW - timedelta(days=2))
-    with seeded.session() as s:
-        exact = q.opd_performance(s, days=30, now=NOW)
-    monkeypatch.setattr(q, "MEDIAN_SAMPLE", 3)  # 1-in-2 sample for the medians
-    with seeded.session() as s:
-        sampled = q.opd_performance(s, days=30, now=NOW)
-    assert sampled.iloc[0]["reports"] == exact.iloc[0]["reports"] == 6
-    assert abs(sampled.iloc[0]["median_dispatch_h"] - 24.0) < 0.01  # all took one day
-    assert sampled.iloc[0]["dispatch_on_time_pct"] == 100.0
