@@ -18,6 +18,11 @@ only by hiding links:
 * **Flask routes** (snapshots, GeoJSON, downloads, APIs) match :data:`ROUTE_RULES` by path
   prefix (longest wins; add yours with :func:`allow_route`). A route no rule covers is refused
   for everyone but admins, and logged, so it is noticed.
+* **OPD staff** (role ``opd``) are not in :data:`STAFF_ROLES`: they reach only pages that name
+  ``"opd"`` (their follow-up page) and complaint photos of reports dispatched to their own OPD.
+  Which reports are theirs is checked per object by ``store.complaints.opd_can_see`` (queries,
+  details, transitions, photos). An ``opd`` account without an existing OPD has no role at all
+  (:func:`current_role` answers :data:`OPD_UNLINKED`): it sees nothing.
 
 Accountability: sign-ins, sign-outs, exports (``dcc.Download`` callbacks and attachment
 responses) and views of non-public cameras are written to the audit log (``store.audit``).
@@ -62,6 +67,10 @@ ADMIN = "admin"
 STAFF_ROLES: tuple[str, ...] = ("pimpinan", "operator", "analis", "admin")
 WRITE_DEFAULT: tuple[str, ...] = ("operator", "analis", "admin")  # everyone but pimpinan
 Roles = str | tuple[str, ...]
+OPD_ROLE = "opd"
+OPD_UNLINKED = "opd:unlinked"  # an opd account with no (existing) OPD: matches no rule
+OPD_HOME = "/opd/pengaduan"
+PHOTO_ROUTE = "/api/pengaduan/foto"
 
 LOGIN_PATH = "/masuk"
 FORBIDDEN_PATH = "/403"
@@ -85,16 +94,18 @@ ROUTE_RULES: dict[str, Roles] = {
     "/open311": PUBLIC,
     "/api/sms": PUBLIC,
     "/api/lapor": PUBLIC,  # public complaint intake and status (rate-limited there)
+    "/api/sensors/readings": PUBLIC,  # sensor gateways: API key checked there, not a session
     "/lapor": PUBLIC,
     # staff data: any signed-in role
     "/snapshots": STAFF_ROLES,
     "/evidence": STAFF_ROLES,
     "/api": STAFF_ROLES,
+    # complaint photos: OPD staff too, only their own reports' photos (checked in the guard)
+    PHOTO_ROUTE: (*STAFF_ROLES, OPD_ROLE),
     "/download": STAFF_ROLES,
     "/export": STAFF_ROLES,
 }
 
-    "/api/sensors/readings": PUBLIC,  # sensor gateways: API key checked there, not a session
 #: Component-id prefixes outside pages (the shell around every page).
 COMPONENT_ROLES: dict[str, Roles] = {
     "_pages_location": PUBLIC,  # the Dash Pages router; layouts are guarded themselves
@@ -124,6 +135,7 @@ register_strings(
         "auth.role.operator": {"id": "Operator", "en": "Operator"},
         "auth.role.analis": {"id": "Analis", "en": "Analyst"},
         "auth.role.admin": {"id": "Admin", "en": "Admin"},
+        "auth.role.opd": {"id": "OPD", "en": "Agency (OPD)"},
         "auth.forbidden.title": {"id": "Akses ditolak", "en": "Access denied"},
         "auth.forbidden.body": {
             "id": "Peran Anda tidak memiliki akses ke halaman ini. Hubungi admin command center "
@@ -165,7 +177,15 @@ class SessionUser:
     is_active = True
     is_anonymous = False
 
-    def __init__(self, user_id: int, username: str, full_name: str, role: str, fp: str) -> None:
+    def __init__(
+        self,
+        user_id: int,
+        username: str,
+        full_name: str,
+        role: str,
+        fp: str,
+        opd_id: int | None = None,
+    ) -> None:
         self.id, self.username, self.full_name, self.role, self.fp = (
             user_id,
             username,
@@ -173,6 +193,7 @@ class SessionUser:
             role,
             fp,
         )
+        self.opd_id = opd_id  # role opd: the OPD whose reports the user follows up
 
     def get_id(self) -> str:
         return f"{self.id}:{self.fp}"
@@ -185,12 +206,32 @@ class SessionUser:
 class AnonymousUser(AnonymousUserMixin):
     role: str | None = None
     username: str | None = None
+    opd_id: int | None = None
     display_name = ""
 
 
 def current_role() -> str | None:
-    """Role of the request's user (None for the public)."""
-    return getattr(current_user, "role", None) if current_user.is_authenticated else None
+    """Role of the request's user (None for the public). An ``opd`` account whose OPD is
+    missing gets :data:`OPD_UNLINKED`, which no page, callback or route allows."""
+    if not current_user.is_authenticated:
+        return None
+    role = getattr(current_user, "role", None)
+    if role == OPD_ROLE and getattr(current_user, "opd_id", None) is None:
+        return OPD_UNLINKED
+    return role
+
+
+def current_opd_id() -> int | None:
+    """The OPD of a signed-in ``opd`` user (None for every other user: no OPD scope)."""
+    if current_role() != OPD_ROLE:
+        return None
+    return current_user.opd_id
+
+
+def home_path(role: str | None = None) -> str:
+    """Where a role starts: OPD staff on their follow-up page, everyone else on ``/``."""
+    role = current_role() if role is None else role
+    return OPD_HOME if role == OPD_ROLE else "/"
 
 
 def current_username() -> str | None:
@@ -236,7 +277,18 @@ def _load_user(token: str) -> SessionUser | None:
             return None
         if not hmac.compare_digest(user_store.session_fingerprint(user), fp):
             return None
-        return SessionUser(user.id, user.username, user.full_name, user.role, fp)
+        return SessionUser(
+            user.id, user.username, user.full_name, user.role, fp, _linked_opd(s, user)
+        )
+
+
+def _linked_opd(s, user) -> int | None:  # type: ignore[no-untyped-def]
+    """The user's OPD when the role is ``opd`` and that OPD still exists (else None)."""
+    from store.models import Opd
+
+    if user.role != OPD_ROLE or user.opd_id is None:
+        return None
+    return user.opd_id if s.get(Opd, user.opd_id) is not None else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,7 +375,12 @@ def login_post():
             u = result.user
             s.flush()
             loaded = SessionUser(
-                u.id, u.username, u.full_name, u.role, user_store.session_fingerprint(u)
+                u.id,
+                u.username,
+                u.full_name,
+                u.role,
+                user_store.session_fingerprint(u),
+                _linked_opd(s, u),
             )
     if loaded is None:
         throttle.failure(ip)
@@ -333,6 +390,8 @@ def login_post():
     login_user(loaded)
     csrf_token()
     logger.info("sign-in %s (%s) from %s", loaded.username, loaded.role, ip)
+    if next_url == "/" and loaded.role == OPD_ROLE:
+        next_url = OPD_HOME
     return redirect(next_url)
 
 
@@ -516,7 +575,7 @@ def forbidden_layout(**_kwargs: Any) -> dbc.Container:
                     html.I(className="bi bi-shield-lock display-1 text-danger"),
                     html.H1(t("auth.forbidden.title"), className="mt-3 h2"),
                     html.P(t("auth.forbidden.body"), className="lead text-secondary"),
-                    dbc.Button(t("auth.forbidden.home"), href="/", color="primary"),
+                    dbc.Button(t("auth.forbidden.home"), href=home_path(), color="primary"),
                 ],
                 md=8,
                 lg=6,
@@ -691,6 +750,8 @@ def make_guard(app: dash.Dash) -> Callable[[], Response | None]:
             if decision.allow:
                 csrf_token()
                 return None
+            if decision.status == 403 and path == "/" and home_path() != "/":
+                return redirect(home_path())  # OPD staff have their own start page
             if decision.status == 403:
                 csrf_token()
                 body = app.index()
@@ -703,9 +764,32 @@ def make_guard(app: dash.Dash) -> Callable[[], Response | None]:
         decision = decide(roles)
         if not decision.allow:
             return _deny(decision, page=False)
+        own_only = current_role() == OPD_ROLE and path.startswith(PHOTO_ROUTE + "/")
+        if own_only and not _own_photo(path[len(PHOTO_ROUTE) + 1 :]):
+            return _deny(Decision(False, 404, "not theirs"), page=False)
         return None
 
     return guard
+
+
+def _own_photo(name: str) -> bool:
+    """Whether the photo ``name`` belongs to a report the current OPD user may see (another
+    OPD's photo answers 404, like a missing file)."""
+    from sqlalchemy import select
+
+    from store.complaints import opd_can_see
+    from store.models import Complaint
+
+    opd_id = current_opd_id()
+    if opd_id is None:
+        return False
+    with context.db().session() as s:  # the OPD's reports first (indexed), then the photo
+        c = s.scalar(
+            select(Complaint)
+            .where(Complaint.opd_id == opd_id, Complaint.photo_path == name[:300])
+            .limit(1)
+        )
+        return opd_can_see(c, opd_id)
 
 
 def init_auth(app: dash.Dash) -> None:

@@ -9,10 +9,12 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
+from sqlalchemy import select
 
 from dashboard import auth, context
 from dashboard.i18n import local_time, t
 from store import users
+from store.models import Opd
 from store.users import ROLES, UserError, is_locked
 
 logger = logging.getLogger(__name__)
@@ -22,10 +24,24 @@ def role_options() -> list[dict[str, str]]:
     return [{"label": t(f"auth.role.{r}"), "value": r} for r in ROLES]
 
 
+def opd_options() -> list[dict[str, str]]:
+    """OPD choices for the OPD role (the empty value: no OPD, for every other role)."""
+    from dashboard.queries.complaints import opd_options as opds
+
+    with context.db().session() as s:
+        choices = [{"label": o["label"], "value": str(o["value"])} for o in opds(s)]
+    return [{"label": "—", "value": ""}, *choices]
+
+
+def _opd_id(value: str | None) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
+
+
 def users_table() -> dbc.Table:
     tz = context.settings().timezone
     with context.db().session() as s:
         rows = users.list_users(s)
+        opd_names = {o.id: o.short_name for o in s.scalars(select(Opd))}
         body = []
         for u in rows:
             status = [
@@ -43,6 +59,7 @@ def users_table() -> dbc.Table:
                         html.Td(html.Code(u.username)),
                         html.Td(u.full_name or "—"),
                         html.Td(t(f"auth.role.{u.role}")),
+                        html.Td(opd_names.get(u.opd_id, "—") if u.opd_id else "—"),
                         html.Td(status),
                         html.Td(local_time(u.last_login_at, tz), className="text-nowrap"),
                     ]
@@ -56,6 +73,7 @@ def users_table() -> dbc.Table:
                     "users.col.username",
                     "users.col.name",
                     "users.col.role",
+                    "users.col.opd",
                     "users.col.status",
                     "users.col.last",
                 )
@@ -96,6 +114,8 @@ def act(
     new_password: str | None,
     picked: str | None,
     role: str | None,
+    new_opd: str | None = None,
+    opd: str | None = None,
 ):
     """Run the clicked action; returns (feedback, table, user options, password field)."""
     auth.require_role("admin")
@@ -112,6 +132,7 @@ def act(
                     password,
                     new_role or "operator",
                     full_name=new_name or "",
+                    opd_id=_opd_id(new_opd),
                     actor=actor,
                 )
                 msg = t("users.created", name=user.username)
@@ -130,7 +151,7 @@ def act(
                         "",
                     )
                 if trigger == "admin-users-apply-role":
-                    users.set_role(s, user, role or "", actor=actor)
+                    users.set_role(s, user, role or "", opd_id=_opd_id(opd), actor=actor)
                     feedback = dbc.Alert(
                         t("users.done", what=t("users.set_role"), name=user.username),
                         color="success",
@@ -180,5 +201,7 @@ def register(app: dash.Dash) -> None:
         State("admin-users-new-password", "value"),
         State("admin-users-pick", "value"),
         State("admin-users-role", "value"),
+        State("admin-users-new-opd", "value"),
+        State("admin-users-opd", "value"),
         prevent_initial_call=True,
     )(act)

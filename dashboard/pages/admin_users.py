@@ -7,7 +7,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.callbacks.admin_users import role_options, user_options, users_table
+from dashboard.callbacks.admin_users import opd_options, role_options, user_options, users_table
 from dashboard.i18n import register, t
 
 dash.register_page(
@@ -30,14 +30,19 @@ register(
         "users.lead": {
             "id": "Pimpinan melihat semua tanpa mengubah; operator menangani peringatan dan "
             "pengaduan; analis melihat tren dan mengekspor data; admin mengelola kamera, pengguna "
-            "dan pengaturan.",
+            "dan pengaturan; OPD hanya menindaklanjuti pengaduan yang diteruskan ke OPD-nya.",
             "en": "Leadership see everything and change nothing; operators handle alerts and "
             "complaints; analysts read trends and export; admins manage cameras, users and "
-            "settings.",
+            "settings; agency (OPD) staff only follow up the complaints sent to their OPD.",
         },
         "users.col.username": {"id": "Nama pengguna", "en": "Username"},
         "users.col.name": {"id": "Nama lengkap", "en": "Full name"},
         "users.col.role": {"id": "Peran", "en": "Role"},
+        "users.col.opd": {"id": "OPD", "en": "Agency (OPD)"},
+        "users.opd_hint": {
+            "id": "OPD (wajib untuk peran OPD)",
+            "en": "Agency (OPD; required for the OPD role)",
+        },
         "users.col.status": {"id": "Status", "en": "Status"},
         "users.col.last": {"id": "Terakhir masuk", "en": "Last sign-in"},
         "users.active": {"id": "Aktif", "en": "Active"},
@@ -86,6 +91,10 @@ def layout(**_kwargs) -> dbc.Container:
                         value="operator",
                         className="mb-2",
                     ),
+                    dbc.Label(t("users.opd_hint"), html_for="admin-users-new-opd"),
+                    dbc.Select(
+                        id="admin-users-new-opd", options=opd_options(), value="", className="mb-2"
+                    ),
                     dbc.Label(t("users.password_opt"), html_for="admin-users-new-password"),
                     dbc.Input(
                         id="admin-users-new-password",
@@ -125,7 +134,14 @@ def layout(**_kwargs) -> dbc.Container:
                                 n_clicks=0,
                             ),
                         ],
+                        className="mb-1",
+                    ),
+                    dbc.Select(
+                        id="admin-users-opd",
+                        options=opd_options(),
+                        value="",
                         className="mb-2",
+                        size="sm",
                     ),
                     html.Div(
                         [

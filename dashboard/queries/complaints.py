@@ -398,6 +398,7 @@ QUEUE_SORTS = {  # key -> (column, descending)
     "oldest": (Complaint.created_at, False),
     "newest": (Complaint.created_at, True),
     "due": (Complaint.dispatch_due, False),
+    "followup_due": (Complaint.followup_due, False),  # the OPD follow-up page
 }
 
 

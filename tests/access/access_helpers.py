@@ -26,8 +26,12 @@ from store.models import Camera
 
 TEST_DATA = Path(__file__).resolve().parent.parent / "data"
 
-ROLES = ("pimpinan", "operator", "analis", "admin")
+ROLES = ("pimpinan", "operator", "analis", "admin", "opd")
+#: The command center's own roles (OPD staff reach only their follow-up page and photos).
+STAFF = ("pimpinan", "operator", "analis", "admin")
 PASSWORD = "uji-{role}-Kata-Sandi-2026"
+#: The OPD of the test ``opd`` user (the reference OPD list must hold it).
+TEST_OPD = "DISHUB"
 
 
 def credentials(role: str) -> tuple[str, str]:
@@ -35,12 +39,19 @@ def credentials(role: str) -> tuple[str, str]:
 
 
 def create_user(db: Database, role: str, *, full_name: str | None = None) -> tuple[str, str]:
-    """Create (once) a test user with ``role``; returns (username, password)."""
+    """Create (once) a test user with ``role`` (``opd``: staff of :data:`TEST_OPD`); returns
+    (username, password)."""
     username, password = credentials(role)
     with db.session() as s:
         if users.get_by_username(s, username) is None:
+            opd_id = users.find_opd(s, TEST_OPD).id if role == "opd" else None
             users.create_user(
-                s, username, password, role, full_name=full_name or f"Uji {role.title()}"
+                s,
+                username,
+                password,
+                role,
+                full_name=full_name or f"Uji {role.title()}",
+                opd_id=opd_id,
             )
     return username, password
 

@@ -1,4 +1,4 @@
-"""Who can reach what: anonymous, pimpinan, operator, analis, admin × every page, every Dash
+"""Who can reach what: anonymous, pimpinan, operator, analis, admin, opd × every page, every Dash
 callback, every Flask route. Data-driven from ``dash.page_registry``, ``app.callback_map`` and
 the Flask URL map, so pages, callbacks and routes added later are covered without editing this
 file. The expected answers are written here from the issue's rules, not read from the guard."""
@@ -11,7 +11,7 @@ from typing import Any
 
 import dash
 import pytest
-from access_helpers import ROLES
+from access_helpers import ROLES, STAFF
 
 ALL = (None, *ROLES)
 
@@ -61,13 +61,19 @@ def pages() -> list[dict]:
     return list(dash.page_registry.values())
 
 
+#: Where a role lands when it opens ``/`` without access to it (OPD staff: their own page).
+HOME = {"opd": "/opd/pengaduan"}
+
+
 def expected_page_status(page: dict, role: str | None) -> int:
     roles = page_roles(page)
     if roles == "public":
         return 200
     if role is None:
         return 302
-    return 200 if role in roles else 403
+    if role in roles:
+        return 200
+    return 302 if page["path"] == "/" and role in HOME else 403
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,7 +106,8 @@ def test_page_loads(env, clients, role):
         if resp.status_code != expected:
             wrong.append((path, resp.status_code, expected))
         elif expected == 302:
-            assert resp.headers["Location"].startswith("/masuk?next=")
+            target = "/masuk?next=" if role is None else HOME[role]
+            assert resp.headers["Location"].startswith(target), (path, resp.headers["Location"])
     assert not wrong, wrong
 
 
@@ -131,6 +138,8 @@ def test_page_content_through_the_router_callback(env, clients, role):
         resp = client.post("/_dash-update-component", json=router_body(path))
         text = resp.get_data(as_text=True)
         expected = expected_page_status(page, role)
+        if expected == 302 and role is not None:  # "/" for OPD staff: the 403 page in-app
+            expected = 403
         if expected == 302:
             ok = resp.status_code == 200 and "login-redirect" in text
         elif expected == 403:
@@ -272,7 +281,7 @@ def test_forged_callback_ids_do_not_fool_the_guard(env, clients):
     body["outputs"] = [{"id": "cctv-modal", "property": "is_open"}]
     body["inputs"] = [{"id": "cctv-refresh", "property": "n_intervals", "value": 1}]
     body["state"] = []
-    for role in (None, "pimpinan", "operator", "analis"):
+    for role in (None, "pimpinan", "operator", "analis", "opd"):
         resp = clients[role].post("/_dash-update-component", json=body)
         assert resp.status_code in (401, 403), (role, resp.status_code)
 
@@ -339,7 +348,7 @@ def test_anonymous_gets_no_staff_route(env, clients):
     assert not leaks, leaks
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", STAFF)
 def test_staff_reach_staff_routes(env, clients, role):
     """Signed-in staff are not refused by the guard on staff data routes (snapshots, GeoJSON,
     downloads): whatever the route answers, it is not 401/403 (admin-only routes excepted)."""
@@ -356,6 +365,23 @@ def test_staff_reach_staff_routes(env, clients, role):
 def test_unknown_route_is_admin_only(env, clients):
     """A route nobody gave an access rule is refused for everyone but admins (fail closed)."""
     assert clients[None].get("/unruled/thing").status_code == 401
-    for role in ("pimpinan", "operator", "analis"):
+    for role in ("pimpinan", "operator", "analis", "opd"):
         assert clients[role].get("/unruled/thing").status_code == 403
     assert clients["admin"].get("/unruled/thing").get_json() == {"secret": 42}
+
+
+def test_opd_staff_get_no_staff_route(env, clients):
+    """OPD staff are not command-center staff: every staff GET route (snapshots, GeoJSON,
+    downloads, APIs) refuses them with 403, except complaint photos, where a photo that is not
+    of their own OPD's report answers 404 like a missing one."""
+    wrong = []
+    for url in flask_get_routes(env):
+        if under(url.split("?")[0], PUBLIC_SPEC):
+            continue
+        resp = clients["opd"].get(url)
+        if url.startswith("/api/pengaduan/foto/"):
+            if resp.status_code != 404:
+                wrong.append((url, resp.status_code, 404))
+        elif resp.status_code != 403:
+            wrong.append((url, resp.status_code, 403))
+    assert not wrong, wrong

@@ -443,6 +443,8 @@ def _admin_action(client, trigger: str, **values):
         "admin-users-new-password": None,
         "admin-users-pick": None,
         "admin-users-role": "operator",
+        "admin-users-new-opd": "",
+        "admin-users-opd": "",
     }
     states.update({f"admin-users-{k.replace('_', '-')}": v for k, v in values.items()})
     buttons = ["create", "apply-role", "reset", "unlock", "toggle"]
@@ -501,11 +503,36 @@ def test_admin_manages_users_through_the_page(env, clients):
     ]
     assert {r.username for r in rows} == {credentials("admin")[0]}
     # refused for everyone else, even with a well-formed request
-    for role in (None, "pimpinan", "operator", "analis"):
+    for role in (None, "pimpinan", "operator", "analis", "opd"):
         resp = _admin_action(clients[role], "create", new_username="evil.user")
         assert resp.status_code in (401, 403)
     with env.db.session() as s:
         assert users.get_by_username(s, "evil.user") is None
+
+
+def test_admin_makes_opd_staff_through_the_page(env, clients):
+    """The OPD role needs an OPD: refused with a message in both languages without one, then
+    created with the chosen OPD; changing the role moves or drops the link."""
+    admin = clients["admin"]
+    with env.db.session() as s:
+        dishub, pupr = users.find_opd(s, "DISHUB").id, users.find_opd(s, "PUPR").id
+    refused = _admin_action(admin, "create", new_username="dishub.rina", new_role="opd")
+    assert refused.status_code == 200
+    text = json.dumps(refused.get_json()["response"]["admin-users-feedback"])
+    assert "wajib dikaitkan ke satu OPD" in text and "needs an agency" in text
+    with env.db.session() as s:
+        assert users.get_by_username(s, "dishub.rina") is None
+    made = _admin_action(
+        admin, "create", new_username="dishub.rina", new_role="opd", new_opd=str(dishub)
+    )
+    assert "Dishub" in json.dumps(made.get_json()["response"]["admin-users-table"])
+    _admin_action(admin, "apply-role", pick="dishub.rina", role="opd", opd=str(pupr))
+    with env.db.session() as s:
+        assert users.get_by_username(s, "dishub.rina").opd_id == pupr
+    _admin_action(admin, "apply-role", pick="dishub.rina", role="analis", opd=str(pupr))
+    with env.db.session() as s:
+        user = users.get_by_username(s, "dishub.rina")
+        assert (user.role, user.opd_id) == ("analis", None)
 
 
 def test_stream_ends_when_camera_stops_being_public(tmp_path):

@@ -1,0 +1,140 @@
+"""OPD follow-up (``/opd/pengaduan``, role ``opd`` only): the reports the command center sent
+to the user's own OPD, with follow-up deadlines and overdue flags; start the follow-up and mark
+it resolved with a mandatory note. Which OPD comes from the signed-in account, never from the
+browser (see dashboard/callbacks/complaints_opd.py)."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dash_table, dcc, html
+
+from dashboard.callbacks.complaints_opd import heading
+from dashboard.i18n import t
+
+dash.register_page(
+    __name__,
+    path="/opd/pengaduan",
+    title="Tindak lanjut OPD — Pantau",
+    order=52,
+    nav_key="nav.followup",
+    icon="bi-clipboard-check",
+    roles=("opd",),
+    id_prefix="followup",
+    write_ids=("followup",),
+    write_roles=("opd",),
+)
+
+TABLE_STYLE = dict(
+    style_table={"overflowX": "auto", "maxHeight": "62vh", "overflowY": "auto"},
+    style_cell={
+        "fontSize": "0.85rem",
+        "padding": "4px 6px",
+        "textAlign": "left",
+        "whiteSpace": "normal",
+        "height": "auto",
+        "fontFamily": "inherit",
+    },
+    style_header={"fontWeight": "600", "backgroundColor": "#f1f3f5"},
+    page_action="none",
+    fixed_rows={"headers": True},
+)
+COLUMNS = ("tracking", "created", "category", "status", "due", "overdue", "summary")
+
+
+def layout(**_kwargs) -> dbc.Container:
+    title, lead = heading()
+    filters = dbc.Row(
+        [
+            dbc.Col(
+                dbc.RadioItems(
+                    id="followup-view",
+                    options=[
+                        {"label": t("followup.view_open"), "value": "open"},
+                        {"label": t("followup.view_done"), "value": "done"},
+                        {"label": t("followup.view_all"), "value": "all"},
+                    ],
+                    value="open",
+                    inline=True,
+                ),
+                lg=5,
+                className="pt-1",
+            ),
+            dbc.Col(
+                dbc.Switch(id="followup-overdue", label=t("followup.overdue_only"), value=False),
+                lg=3,
+                className="pt-1",
+            ),
+            dbc.Col(
+                dbc.Input(id="followup-search", placeholder=t("followup.search"), debounce=True),
+                lg=4,
+            ),
+        ],
+        className="g-2 mb-2",
+    )
+    table = dash_table.DataTable(
+        id="followup-table",
+        columns=[{"name": t(f"followup.col.{k}"), "id": k} for k in COLUMNS],
+        data=[],
+        row_selectable="single",
+        selected_rows=[],
+        style_data_conditional=[
+            {"if": {"filter_query": '{overdue} != ""'}, "backgroundColor": "#fde2e1"},
+        ],
+        **TABLE_STYLE,
+    )
+    actions = dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(t("followup.select_hint"), id="followup-detail", className="mb-3"),
+                dbc.Textarea(
+                    id="followup-note",
+                    placeholder=t("followup.note"),
+                    rows=3,
+                    className="mb-2",
+                    maxLength=2000,
+                ),
+                dbc.Button(
+                    [html.I(className="bi bi-play-circle me-1"), t("followup.start")],
+                    id="followup-start",
+                    color="warning",
+                    size="sm",
+                    className="me-1 mb-1",
+                ),
+                dbc.Button(
+                    [html.I(className="bi bi-check2-circle me-1"), t("followup.resolve")],
+                    id="followup-resolve",
+                    color="success",
+                    size="sm",
+                    className="me-1 mb-1",
+                ),
+                html.Div(id="followup-feedback", className="mt-2"),
+            ]
+        ),
+        className="shadow-sm",
+    )
+    return dbc.Container(
+        [
+            html.H1(title, className="h3 mt-3 mb-1", id="followup-title"),
+            html.P(lead, className="text-secondary"),
+            filters,
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.Div(id="followup-count", className="small text-secondary mb-1"),
+                            table,
+                        ],
+                        xl=8,
+                        className="mb-3",
+                    ),
+                    dbc.Col(actions, xl=4),
+                ]
+            ),
+            dcc.Store(id="followup-version", data=0),
+            dcc.Interval(id="followup-refresh", interval=60_000, n_intervals=0),
+        ],
+        fluid=True,
+        className="pb-4",
+        id="followup-page",
+    )
