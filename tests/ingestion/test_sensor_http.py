@@ -18,6 +18,7 @@ from ingest_helpers import free_port, wait_for
 from sqlalchemy import func, select, text
 
 from dashboard.app import create_app
+from dashboard.callbacks.overview import alert_item
 from dashboard.queries.alerts import open_alerts
 from ingestion.alerts import SENSOR
 from ingestion.sensors import MAX_ITEMS, MAX_PAYLOAD_BYTES, SensorSubscriber
@@ -301,6 +302,10 @@ def test_level_alerts_open_escalate_close_and_show_in_the_feed(client, db):
     assert [(a.rule, a.severity, a.sensor_code, a.camera_code) for a in feed] == [
         (SENSOR, "critical", "WL-MUSI-AMP", None)
     ]
+    with client.application.test_request_context("/"):  # the situation room's alert feed
+        item = str(alert_item(feed[0], can_ack=False))
+    assert "SIAGA: Sungai Musi (Ampera) 212.5 cm" in item and "Ambang sensor" in item
+    assert "href='/banjir'" in item and "WL-MUSI-AMP" in item
     assert send(20, 190)["alerts"] == []  # receding: stays siaga at its peak until it clears
     # a late reading (older than the newest) is stored but does not move the alert
     late = send(1, 400)
