@@ -23,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema: upgrade, check.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema: upgrade, check, rebuild-rollups.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a city's own registries (cameras...).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -87,6 +87,27 @@ def db_check() -> None:
     if diff:
         raise fail("models and migrations differ: " + "; ".join(map(str, diff)))
     console.print("[green]Models and migrations agree[/]")
+
+
+@db_app.command("rebuild-rollups")
+def db_rebuild_rollups() -> None:
+    """Recompute the derived tables from the rows they summarise: complaint heatmap months,
+    per-OPD complaint days, per-kecamatan and monthly camera sums (after a bulk load or an
+    upgrade that added one; safe to run again, the rows are replaced)."""
+    from store.complaints import rebuild_cell_months, rebuild_opd_days
+    from store.rollups import refresh_area_rollups
+
+    settings = get_settings()
+    database = open_database(settings)
+    with database.session() as session:
+        counts = {
+            "complaint_cell_months": rebuild_cell_months(session),
+            "complaint_opd_days": rebuild_opd_days(session),
+            "area_rollups (+ camera_month_rollups)": refresh_area_rollups(session),
+        }
+    for key, value in counts.items():
+        console.print(f"  {key}: {value:,} rows")
+    console.print("[green]Rollups rebuilt[/]")
 
 
 # --------------------------------------------------------------------------------------------
