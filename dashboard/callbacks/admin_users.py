@@ -30,7 +30,7 @@ def opd_options() -> list[dict[str, str]]:
 
     with context.db().session() as s:
         choices = [{"label": o["label"], "value": str(o["value"])} for o in opds(s)]
-    return [{"label": "—", "value": ""}, *choices]
+    return [{"label": t("users.no_opd"), "value": "-"}, *choices]
 
 
 def _opd_id(value: str | None) -> int | None:

@@ -39,6 +39,7 @@ register(
         "users.col.name": {"id": "Nama lengkap", "en": "Full name"},
         "users.col.role": {"id": "Peran", "en": "Role"},
         "users.col.opd": {"id": "OPD", "en": "Agency (OPD)"},
+        "users.no_opd": {"id": "— tanpa OPD —", "en": "— no agency —"},
         "users.opd_hint": {
             "id": "OPD (wajib untuk peran OPD)",
             "en": "Agency (OPD; required for the OPD role)",
@@ -93,7 +94,7 @@ def layout(**_kwargs) -> dbc.Container:
                     ),
                     dbc.Label(t("users.opd_hint"), html_for="admin-users-new-opd"),
                     dbc.Select(
-                        id="admin-users-new-opd", options=opd_options(), value="", className="mb-2"
+                        id="admin-users-new-opd", options=opd_options(), value="-", className="mb-2"
                     ),
                     dbc.Label(t("users.password_opt"), html_for="admin-users-new-password"),
                     dbc.Input(
@@ -139,7 +140,7 @@ def layout(**_kwargs) -> dbc.Container:
                     dbc.Select(
                         id="admin-users-opd",
                         options=opd_options(),
-                        value="",
+                        value="-",
                         className="mb-2",
                         size="sm",
                     ),

@@ -81,6 +81,11 @@ def layout(**_kwargs) -> dbc.Container:
         style_data_conditional=[
             {"if": {"filter_query": '{overdue} != ""'}, "backgroundColor": "#fde2e1"},
         ],
+        style_cell_conditional=[  # empty columns would shrink to nothing under fixed headers
+            {"if": {"column_id": "due"}, "minWidth": "150px"},
+            {"if": {"column_id": "overdue"}, "minWidth": "90px"},
+            {"if": {"column_id": "summary"}, "minWidth": "220px"},
+        ],
         **TABLE_STYLE,
     )
     actions = dbc.Card(
