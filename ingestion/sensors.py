@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ingestion.alerts import evaluate_sensors
@@ -168,8 +168,15 @@ def ingest_readings(session: Session, payload: Any, now: datetime | None = None)
     if not parsed:
         return out
     codes = {p[1] for p in parsed}
-    # rows locked (PostgreSQL) in id order: concurrent payloads for a sensor (MQTT and HTTP)
-    # take turns, so last_value and the one-open-alert rule see each other's commits
+    # concurrent payloads for a sensor (MQTT subscriber, HTTP threads) take turns, so
+    # last_value and the one-open-alert rule see each other's commits: PostgreSQL locks the
+    # rows (in id order); SQLite reads outside a transaction until the first write, so take
+    # the write lock first with a no-op update
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Sensor).where(Sensor.code.in_(codes)).values(last_value=Sensor.last_value),
+            execution_options={"synchronize_session": False},
+        )
     sensors = {
         s.code: s
         for s in session.scalars(

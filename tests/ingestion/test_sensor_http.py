@@ -339,6 +339,38 @@ def test_level_alerts_open_escalate_close_and_show_in_the_feed(client, db):
         )
 
 
+def test_concurrent_gateways_one_alert_and_the_newest_value(settings, db):
+    """Payloads for one sensor arriving at once (HTTP threads, the MQTT subscriber) take turns:
+    one open alert, last_value from the newest reading whatever order they commit in."""
+    import threading
+
+    add_sensors(db)
+    app = make_app(settings, db, sensor_rate_limit=0)
+    values = {m: 160.0 + m for m in range(12)}  # all above warning_level, distinct ts
+    barrier = threading.Barrier(len(values))
+    codes: list[int] = []
+
+    def gateway(minute: int) -> None:
+        client = app.server.test_client()
+        barrier.wait()
+        body = {"sensor": "WL-MUSI-AMP", "ts": at(minute), "value": values[minute]}
+        codes.append(post(client, body).status_code)
+
+    threads = [threading.Thread(target=gateway, args=(m,)) for m in values]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert codes == [200] * len(values)
+    rows = alerts(db)
+    assert len(rows) == 1 and rows[0][7] is None and rows[0][5] == max(values.values())
+    with db.session() as s:
+        sensor = s.scalar(select(Sensor).where(Sensor.code == "WL-MUSI-AMP"))
+        assert sensor.last_value == values[max(values)]
+        last = sensor.last_seen_at
+        assert (last if last.tzinfo else last.replace(tzinfo=UTC)) == BASE + timedelta(minutes=11)
+
+
 # --------------------------------------------------------------------------------------------
 # over the wire: a live server, MQTT parity
 def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
