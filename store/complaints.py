@@ -881,7 +881,7 @@ def _bump_opd_day(
         day=day, opd_id=opd_id, category=category, reports=0, open=0, dispatch_ok=0,
         followup_n=0, followup_ok=0, dispatch_us=b"", resolve_us=b"",
     )  # fmt: skip
-    session.execute(ins.on_conflict_do_nothing(index_elements=["day", "opd_id", "category"]))
+    session.execute(ins.on_conflict_do_nothing(index_elements=["category", "day", "opd_id"]))
     where = (table.c.day == day, table.c.opd_id == opd_id, table.c.category == category)
     values: dict[str, Any] = {
         name: table.c[name] + d for name, d in zip(OPD_COUNTERS, sign_counts, strict=True) if d
@@ -907,25 +907,51 @@ def bump_opd_days(
     for sign, contrib in ((-1, before), (1, after)):
         if contrib is None:
             continue
-        key = (contrib.day, contrib.opd_id, contrib.category)
-        counts, durations = rows.setdefault(key, ([0] * len(OPD_COUNTERS), {}))
-        for i, v in enumerate(contrib.counts):
-            counts[i] += sign * v
-        for name in OPD_DURATIONS:
-            value = getattr(contrib, name)
-            if value is not None:
-                slot = durations.setdefault(name, [None, None])
-                slot[0 if sign < 0 else 1] = value
+        for category in (contrib.category, ALL_CATEGORIES):  # its own and the ``*`` row
+            key = (contrib.day, contrib.opd_id, category)
+            counts, durations = rows.setdefault(key, ([0] * len(OPD_COUNTERS), {}))
+            for i, v in enumerate(contrib.counts):
+                counts[i] += sign * v
+            for name in OPD_DURATIONS:
+                value = getattr(contrib, name)
+                if value is not None:
+                    slot = durations.setdefault(name, [None, None])
+                    slot[0 if sign < 0 else 1] = value
     for key, (counts, durations) in rows.items():
         durations = {n: tuple(v) for n, v in durations.items() if v[0] != v[1]}
         if any(counts) or durations:
             _bump_opd_day(session, key, counts, durations)
 
 
+def _rollup_rows(df) -> list[dict[str, Any]]:
+    """complaint_opd_days rows from per-report columns (day, opd_id, category, counters,
+    durations in microseconds or NaN)."""
+    import numpy as np
+
+    keys = ["day", "opd_id", "category"]
+    df = df.sort_values(keys, kind="stable").reset_index(drop=True)
+    sums = df.groupby(keys, sort=True)[list(OPD_COUNTERS)].sum()
+    key_values = df[keys].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (key_values[1:] != key_values[:-1]).any(axis=1)])
+    bounds = np.r_[starts, len(df)]
+    blobs = {}
+    for name in OPD_DURATIONS:
+        values = df[name].to_numpy()
+        blobs[name] = [
+            _pack(v[~np.isnan(v)].astype("int64"))
+            for v in (values[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+        ]
+    return [
+        {"day": key[0], "opd_id": int(key[1]), "category": key[2],
+         **{n: int(x) for n, x in zip(OPD_COUNTERS, counts, strict=True)},
+         "dispatch_us": blobs["dispatch_us"][i], "resolve_us": blobs["resolve_us"][i]}
+        for i, (key, counts) in enumerate(zip(sums.index, sums.to_numpy(), strict=True))
+    ]  # fmt: skip
+
+
 def rebuild_opd_days(session: Session, chunk: int = 200_000) -> int:
     """Recompute the whole per-OPD rollup from the complaints table (after bulk loads and demo
     seeds; ``pantau db rebuild-rollups``). Returns rows written."""
-    import numpy as np
     import pandas as pd
     from sqlalchemy import delete
 
@@ -957,26 +983,7 @@ def rebuild_opd_days(session: Session, chunk: int = 200_000) -> int:
     for name, column in (("dispatch_us", "dispatched_at"), ("resolve_us", "resolved_at")):
         delta = df[column] - df["created_at"]
         df[name] = (delta // US).where(delta.notna())
-    keys = ["day", "opd_id", "category"]
-    df = df.sort_values(keys, kind="stable").reset_index(drop=True)
-    sums = df.groupby(keys, sort=True)[list(OPD_COUNTERS)].sum()
-    starts = np.flatnonzero(
-        np.r_[True, (df[keys].to_numpy()[1:] != df[keys].to_numpy()[:-1]).any(axis=1)]
-    )
-    bounds = np.r_[starts, len(df)]
-    blobs = {}
-    for name in OPD_DURATIONS:
-        values = df[name].to_numpy()
-        blobs[name] = [
-            _pack(v[~np.isnan(v)].astype("int64"))
-            for v in (values[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
-        ]
-    rows = [
-        {"day": key[0], "opd_id": int(key[1]), "category": key[2],
-         **{n: int(x) for n, x in zip(OPD_COUNTERS, counts, strict=True)},
-         "dispatch_us": blobs["dispatch_us"][i], "resolve_us": blobs["resolve_us"][i]}
-        for i, (key, counts) in enumerate(zip(sums.index, sums.to_numpy(), strict=True))
-    ]  # fmt: skip
+    rows = _rollup_rows(df) + _rollup_rows(df.assign(category=ALL_CATEGORIES))
     for start in range(0, len(rows), 5000):
         session.execute(table.insert(), rows[start : start + 5000])
     analyze_tables(session, table.name)

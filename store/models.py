@@ -527,14 +527,15 @@ class ComplaintCellMonth(Base):
 
 
 class ComplaintOpdDay(Base):
-    """Reports routed to an OPD (its current ``opd_id``) per UTC day of intake and category:
-    counts, deadline counts and the exact durations to dispatch and to resolve (packed sorted
+    """Reports routed to an OPD (its current ``opd_id``) per UTC day of intake and category
+    (``*``: every category): counts, deadline counts and the exact durations to dispatch and to resolve (packed sorted
     little-endian int64 microseconds), so per-OPD statistics over a year, medians included,
     read a few thousand rows instead of a million reports. Kept by store.complaints in the same
     transaction as each status change; ``rebuild_opd_days`` recomputes it after bulk loads."""
 
     __tablename__ = "complaint_opd_days"
-    __table_args__ = (UniqueConstraint("day", "opd_id", "category", name="uq_complaint_opd_day"),)
+    # category first: a period's ``*`` rows (or one category's) are one index range
+    __table_args__ = (UniqueConstraint("category", "day", "opd_id", name="uq_complaint_opd_day"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     day: Mapped[date] = mapped_column(Date)  # UTC date of created_at

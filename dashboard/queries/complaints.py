@@ -313,7 +313,7 @@ def opd_performance(
         first += timedelta(days=1)
     last = _utc_midnight(now)  # whole days are [first, last)
     counts: dict[int, np.ndarray] = {}
-    durations: dict[int, tuple[list, list]] = {}
+    durations: dict[int, tuple[list, list]] = {}  # per OPD: packed/array dispatch, resolve
 
     def slot(oid: int) -> tuple[np.ndarray, tuple[list, list]]:
         if oid not in counts:
@@ -324,17 +324,23 @@ def opd_performance(
     raw_ranges = [(since, now, True)]  # (from, to, to included)
     if first < last:
         raw_ranges = [(since, first, False), (last, now, True)]
-        days_cond = [R.day >= first.date(), R.day < last.date()]
-        if category:
-            days_cond.append(R.category == category)
-        sums = select(R.opd_id, *(func.sum(R.__table__.c[n]) for n in OPD_COUNTERS))
-        for oid, *values in session.execute(sums.where(*days_cond).group_by(R.opd_id)):
+        t = R.__table__.c  # Core columns: plain rows, no ORM loading
+        days_cond = [t.day >= first.date(), t.day < last.date(),
+                     t.category == (category or ALL_CATEGORIES)]  # fmt: skip
+        sums = select(t.opd_id, *(func.sum(t[n]) for n in OPD_COUNTERS))
+        conn = session.connection()
+        for oid, *values in conn.execute(sums.where(*days_cond).group_by(t.opd_id)):
             slot(int(oid))[0][:] += np.asarray([int(v or 0) for v in values])
-        blobs = select(R.opd_id, R.dispatch_us, R.resolve_us).where(*days_cond, R.reports > 0)
-        for oid, dispatch_us, resolve_us in session.execute(blobs):
-            _, (d, r) = slot(int(oid))
-            d.append(np.frombuffer(dispatch_us or b"", dtype="<i8"))
-            r.append(np.frombuffer(resolve_us or b"", dtype="<i8"))
+        blobs = select(t.opd_id, t.dispatch_us, t.resolve_us).where(*days_cond, t.reports > 0)
+        packed: dict[int, tuple[list, list]] = {}
+        for oid, dispatch_us, resolve_us in conn.execute(blobs):
+            d, r = packed.setdefault(int(oid), ([], []))
+            d.append(dispatch_us)
+            r.append(resolve_us)
+        for oid, (d, r) in packed.items():
+            _, (dd, rr) = slot(oid)
+            dd.append(np.frombuffer(b"".join(d), dtype="<i8"))
+            rr.append(np.frombuffer(b"".join(r), dtype="<i8"))
     c = Complaint
     edge_cols = (c.opd_id, c.category, c.status, c.created_at, c.dispatched_at, c.dispatch_due,
                  c.followed_up_at, c.followup_due, c.resolved_at)  # fmt: skip

@@ -122,5 +122,5 @@ def test_cli_rebuild_rollups_restores_every_derived_table(settings, sqlite_db, m
     monkeypatch.setattr(settings_mod, "get_settings", lambda: settings)
     result = CliRunner().invoke(cli.app, ["db", "rebuild-rollups"])
     assert result.exit_code == 0, result.output
-    assert "complaint_opd_days: 5 rows" in result.output
+    assert "complaint_opd_days: 10 rows" in result.output  # 5 days x (waste, *)
     assert snapshot() == kept

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:25:09.111218
+Create Date: 2026-11-23 07:36:38.483650
 """
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def upgrade() -> None:
     sa.Column('resolve_us', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['opd_id'], ['opd.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('day', 'opd_id', 'category', name='uq_complaint_opd_day')
+    sa.UniqueConstraint('category', 'day', 'opd_id', name='uq_complaint_opd_day')
     )
     op.create_table('complaints',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
