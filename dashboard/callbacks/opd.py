@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
-from dashboard import cache, components, context
+from dashboard import auth, cache, components, context
 from dashboard.i18n import current_lang, fmt_number, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import opd as opd_queries
@@ -149,8 +149,25 @@ def indicator_card(card: opd_queries.IndicatorCard) -> Any:
     )
 
 
+def own_opd_code(db: Database | None = None) -> str | None:
+    """The OPD code of a signed-in ``opd`` user (None for command-center staff and outside a
+    request). OPD staff see their own OPD's indicators whatever filter the browser sends."""
+    from flask import has_request_context
+
+    if not has_request_context() or auth.current_role() != auth.OPD_ROLE:
+        return None
+    from store.models import Opd
+
+    with _db(db).session() as s:
+        opd = s.get(Opd, auth.current_opd_id())
+        return opd.code if opd is not None else None
+
+
 def update_cards(opd_filter: Any, *, db: Database | None = None) -> tuple[list[Any], str]:
     codes = [opd_filter] if isinstance(opd_filter, str) else list(opd_filter or [])
+    own = own_opd_code(db)
+    if own is not None:
+        codes = [own]
     with _db(db).session() as s:
         cards = cache.memo(
             f"opd:cards:{_db(db).url}|{','.join(codes)}",
@@ -198,7 +215,8 @@ def open_history(
     indicator_id = trigger["index"] if isinstance(trigger, dict) else None
     with _db(db).session() as s:
         card = opd_queries.indicator_history(s, int(indicator_id)) if indicator_id else None
-    if card is None:
+    own = own_opd_code(db)
+    if card is None or (own is not None and card.opd_code != own):
         return False, dash.no_update, dash.no_update, dash.no_update, dash.no_update
     name = card.name_en if current_lang() == "en" and card.name_en else card.name
     meta = html.Div(

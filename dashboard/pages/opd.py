@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import components, context
+from dashboard.callbacks.opd import own_opd_code
 from dashboard.i18n import t
 from dashboard.queries import opd as opd_queries
 
@@ -19,7 +20,7 @@ dash.register_page(
     order=4,
     nav_key="nav.opd",
     icon="bi-speedometer2",
-    roles=STAFF,
+    roles=(*STAFF, "opd"),  # OPD staff: their own OPD's indicators only (callbacks/opd.py)
     kiosk=True,  # part of the wall-screen rotation
 )
 
@@ -27,6 +28,9 @@ dash.register_page(
 def layout(**_kwargs) -> dbc.Container:
     with context.db().session() as s:
         options = opd_queries.opd_options(s)
+    own = own_opd_code()
+    if own is not None:  # OPD staff: their OPD, fixed
+        options = [o for o in options if o["value"] == own]
     return dbc.Container(
         [
             components.page_header(
@@ -37,6 +41,8 @@ def layout(**_kwargs) -> dbc.Container:
                         id="opd-filter",
                         options=options,
                         multi=True,
+                        value=[own] if own else None,
+                        disabled=own is not None,
                         placeholder=t("opd.filter.all"),
                         style={"minWidth": "260px"},
                     ),

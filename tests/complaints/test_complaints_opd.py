@@ -305,7 +305,7 @@ def test_sign_in_lands_on_the_follow_up_page_which_lists_only_own_reports(opd_ap
     assert resp.headers["Location"] == "/opd/pengaduan"
     assert client.get("/").headers["Location"] == "/opd/pengaduan"
     assert client.get("/opd/pengaduan").status_code == 200
-    for path in ("/pengaduan/antrian", "/pengaduan", "/indikator-opd", "/admin/pengguna"):
+    for path in ("/pengaduan/antrian", "/pengaduan", "/lalu-lintas", "/admin/pengguna"):
         assert client.get(path).status_code == 403, path
     resp = call(client, app, "followup-table.data", {"followup-view.value": "all"})
     assert resp.status_code == 200, resp.data[:300]
@@ -424,3 +424,49 @@ def test_photos_only_of_own_reports(opd_app, csettings):
     assert client.get("/api/pengaduan/heatmap.geojson").status_code == 403
     operator, _ = signed_in(app, db, "opr.foto", "operator", None)
     assert operator.get(f"/api/pengaduan/foto/{names['pupr']}").status_code == 200
+
+
+def test_opd_indicators_only_of_own_opd(opd_app):
+    """OPD staff open the indicators page, but only their OPD's cards and histories, whatever
+    filter or card id the browser sends."""
+    from store.models import OpdIndicator
+
+    app, db, _ids = opd_app
+    client, _ = signed_in(app, db, "dishub.budi", "opd", "DISHUB")
+    assert client.get("/indikator-opd").status_code == 200
+    resp = call(client, app, "opd-cards.children", {"opd-filter.value": ["PUPR", "DLHK"]})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "APILL berfungsi" in text
+    assert "Jalan kondisi mantap" not in text and "Sampah terangkut" not in text
+    with db.session() as s:
+        pupr_ind = s.scalar(select(OpdIndicator.id).where(OpdIndicator.code == "jalan_mantap"))
+        own_ind = s.scalar(select(OpdIndicator.id).where(OpdIndicator.code == "apill_berfungsi"))
+
+    def history(indicator_id: int) -> dict:
+        card = {"type": "opd-card", "index": indicator_id}
+        key = callback_key(app, "opd-modal.is_open")
+        entry = app.callback_map[key]
+        body = {
+            "output": key,
+            "outputs": [
+                {"id": o.component_id, "property": o.component_property} for o in entry["output"]
+            ],  # fmt: skip
+            "inputs": [
+                {
+                    "id": {"type": "opd-card", "index": ["ALL"]},
+                    "property": "n_clicks",
+                    "value": [1],
+                    "id_index": None,
+                },  # fmt: skip
+                {"id": "opd-modal-close", "property": "n_clicks", "value": None},
+            ],
+            "state": [{"id": "opd-modal", "property": "is_open", "value": False}],
+            "changedPropIds": [json.dumps(card, separators=(",", ":")) + ".n_clicks"],
+        }
+        body["inputs"][0] = [{"id": card, "property": "n_clicks", "value": 1}]
+        resp = client.post("/_dash-update-component", json=body)
+        assert resp.status_code in (200, 204), resp.data[:300]
+        return json.loads(resp.data or b"{}").get("response", {})
+
+    assert history(own_ind)["opd-modal"]["is_open"] is True
+    assert history(pupr_ind)["opd-modal"]["is_open"] is False
