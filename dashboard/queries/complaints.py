@@ -461,6 +461,9 @@ def queue(
         # find the few open ones; unary + hides that index, so it starts from the status
         # index and sorts only what is open
         column = literal_column(f"+complaints.{column.key}")
+    else:  # PostgreSQL makes the same bet (it walked 284k of 300k rows for 200 open ones); an
+        # expression no index matches makes it sort the open reports instead
+        column = column + literal(timedelta(0), Interval())
     q = q.order_by(column.desc() if descending else column.asc(), Complaint.id).limit(limit)
     rows = session.execute(q).all()
     cols = [
