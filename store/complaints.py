@@ -917,7 +917,7 @@ def bump_opd_days(
                 if value is not None:
                     slot = durations.setdefault(name, [None, None])
                     slot[0 if sign < 0 else 1] = value
-    for key, (counts, durations) in rows.items():
+    for key, (counts, durations) in sorted(rows.items()):  # one lock order: no deadlocks
         durations = {n: tuple(v) for n, v in durations.items() if v[0] != v[1]}
         if any(counts) or durations:
             _bump_opd_day(session, key, counts, durations)
