@@ -151,6 +151,27 @@ def test_rerouted_report_leaves_the_old_opd(svc: ComplaintService, seeded):
         svc.transition(cid, S.IN_PROGRESS, actor="dishub.budi", note=NOTE, as_opd=dishub)
 
 
+def test_opd_work_list_query_on_both_backends(svc: ComplaintService, seeded):
+    """The page's query: only the OPD's reports, nearest follow-up deadline first, the late one
+    flagged, and the flag gone once the OPD has started (its clock stopped)."""
+    from dashboard.queries import complaints as q
+
+    dishub = opd_id(seeded, "DISHUB")
+    late = dispatched(svc, "DISHUB", now=MONDAY - timedelta(days=14))
+    recent = dispatched(svc, "DISHUB", now=MONDAY)
+    middle = dispatched(svc, "DISHUB", now=MONDAY - timedelta(days=3))
+    dispatched(svc, "PUPR", now=MONDAY - timedelta(days=20))
+    open_ = [S.DISPATCHED, S.IN_PROGRESS]
+    with seeded.session() as s:
+        df = q.queue(s, statuses=open_, opd_id=dishub, sort="followup_due", now=MONDAY)
+    assert list(df["id"]) == [late, middle, recent]
+    assert list(df["overdue"]) == ["followup", "", ""]
+    svc.transition(late, S.IN_PROGRESS, actor="dishub.budi", note=NOTE, now=MONDAY, as_opd=dishub)
+    with seeded.session() as s:
+        df = q.queue(s, statuses=open_, opd_id=dishub, overdue_only=True, now=MONDAY)
+    assert df.empty
+
+
 # --------------------------------------------------------------------------------------------
 # accounts
 def test_opd_accounts_need_an_existing_opd(seeded):
