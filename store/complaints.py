@@ -722,6 +722,18 @@ ALL_CATEGORIES = "*"
 UNCOUNTED = (S.REJECTED, S.DUPLICATE)
 
 
+def _insert_for(session: Session, table):
+    """INSERT with ON CONFLICT clauses for the session's backend (SQLite or PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table)
+    if name == "postgresql":
+        return postgresql.insert(table)
+    raise NotImplementedError(f"upsert not implemented for {name}")
+
+
 def cell_of(lat: float, lon: float, cell_deg: float = CELL_DEG) -> tuple[int, int]:
     """Grid cell indexes (cy, cx) = floor((coord + offset) / cell), as the SQL does."""
     return math.floor((lat + 90.0) / cell_deg), math.floor((lon + 180.0) / cell_deg)
@@ -731,8 +743,6 @@ def bump_cells(session: Session, c: Complaint, d_total: int, d_open: int) -> Non
     """Add to the report's month/cell counters (its category and ``*``), atomically."""
     if (d_total == 0 and d_open == 0) or c.lat is None or c.lon is None:
         return
-    from store.writes import _insert_for
-
     cy, cx = cell_of(c.lat, c.lon)
     created = c.created_at if c.created_at.tzinfo else c.created_at.replace(tzinfo=UTC)
     month = created.astimezone(UTC).date().replace(day=1)
@@ -873,7 +883,6 @@ def _bump_opd_day(
     """Add counters and edit durations of one rollup row (created if missing), under the
     row's lock (PostgreSQL) or the database write lock (SQLite)."""
     from store.models import ComplaintOpdDay
-    from store.writes import _insert_for
 
     table = ComplaintOpdDay.__table__
     day, opd_id, category = key
@@ -949,29 +958,34 @@ def _rollup_rows(df) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def rebuild_opd_days(session: Session, chunk: int = 200_000) -> int:
-    """Recompute the whole per-OPD rollup from the complaints table (after bulk loads and demo
-    seeds; ``pantau db rebuild-rollups``). Returns rows written."""
+OPD_SOURCE_COLUMNS = ("opd_id", "category", "status", "created_at", "dispatched_at",
+                      "dispatch_due", "followed_up_at", "followup_due", "resolved_at")  # fmt: skip
+
+
+def opd_report_frame(session: Session, *where, chunk: int = 200_000):
+    """Every report with an OPD matching ``where`` as the rollup's per-report columns (the
+    vectorised :func:`opd_contribution`: day, opd_id, category, OPD_COUNTERS, OPD_DURATIONS
+    in microseconds or NaN). Reads plain driver values: a million reports in seconds."""
     import pandas as pd
-    from sqlalchemy import delete
+    from sqlalchemy import literal_column
 
-    from store.models import ComplaintOpdDay
-
-    table = ComplaintOpdDay.__table__
-    session.execute(delete(table))
-    cols = ["opd_id", "category", "status", "created_at", "dispatched_at", "dispatch_due",
-            "followed_up_at", "followup_due", "resolved_at"]  # fmt: skip
-    c = Complaint.__table__.c
-    # plain driver values (no per-value type processing): a million rows in seconds
-    sql = select(*(c[n] for n in cols)).where(c.opd_id.is_not(None))
-    compiled = sql.compile(dialect=session.get_bind().dialect)
-    result = session.connection().exec_driver_sql(str(compiled))
+    cols = list(OPD_SOURCE_COLUMNS)
+    # untyped result columns skip per-value conversion; the WHERE keeps its typed binds.
+    # Times come as ISO text (SQLite stores them so; PostgreSQL casts): pandas parses text in
+    # bulk, timezone-aware datetime objects one by one (a million rows: minutes)
+    as_text = session.get_bind().dialect.name != "sqlite"
+    stmt = select(
+        *(
+            literal_column(f"CAST(complaints.{n} AS TEXT)" if as_text and i >= 3 else
+                           f"complaints.{n}")
+            for i, n in enumerate(cols)
+        )
+    ).select_from(Complaint.__table__)  # fmt: skip
+    result = session.connection().execute(stmt.where(Complaint.opd_id.is_not(None), *where))
     frames = []
     while batch := result.fetchmany(chunk):
         frames.append(pd.DataFrame.from_records(batch, columns=cols))
-    if not frames:
-        return 0
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     for name in cols[3:]:
         df[name] = pd.to_datetime(df[name], utc=True, format="ISO8601")
     df["day"] = df["created_at"].dt.floor("D").dt.date
@@ -982,7 +996,22 @@ def rebuild_opd_days(session: Session, chunk: int = 200_000) -> int:
     df["followup_ok"] = (df["followed_up_at"] <= df["followup_due"]).astype(int)
     for name, column in (("dispatch_us", "dispatched_at"), ("resolve_us", "resolved_at")):
         delta = df[column] - df["created_at"]
-        df[name] = (delta // US).where(delta.notna())
+        df[name] = (delta // US).where(delta.notna()).astype(float)
+    return df
+
+
+def rebuild_opd_days(session: Session) -> int:
+    """Recompute the whole per-OPD rollup from the complaints table (after bulk loads and demo
+    seeds; ``pantau db rebuild-rollups``). Returns rows written."""
+    from sqlalchemy import delete
+
+    from store.models import ComplaintOpdDay
+
+    table = ComplaintOpdDay.__table__
+    session.execute(delete(table))
+    df = opd_report_frame(session)
+    if df.empty:
+        return 0
     rows = _rollup_rows(df) + _rollup_rows(df.assign(category=ALL_CATEGORIES))
     for start in range(0, len(rows), 5000):
         session.execute(table.insert(), rows[start : start + 5000])

@@ -299,11 +299,12 @@ def opd_performance(
     share dispatched and followed up within deadline (%), and how many are late right now.
 
     Exact at any size: whole UTC days inside the period come from ``complaint_opd_days``
-    (counters, and the packed durations the medians are taken over), the two partial days at
-    its ends from the reports themselves, through the same per-report arithmetic
-    (``store.complaints.opd_contribution``) that keeps the rollup. ``late_now`` depends on the
-    clock, so it is counted live from the few reports waiting for their OPD."""
-    from store.complaints import OPD_COUNTERS, opd_contribution
+    (counters, and the packed durations the medians are taken over), today so far too unless
+    reports were stamped after ``now``; the partial days at its ends come from the reports
+    themselves, through the arithmetic that rebuilds the rollup
+    (``store.complaints.opd_report_frame``; tests hold it equal to the rollup kept on write).
+    ``late_now`` depends on the clock, so it is counted live from the few reports waiting for their OPD."""
+    from store.complaints import OPD_COUNTERS, opd_report_frame
     from store.models import ComplaintOpdDay as R
 
     now = now or datetime.now(UTC)
@@ -312,6 +313,11 @@ def opd_performance(
     if first < since:
         first += timedelta(days=1)
     last = _utc_midnight(now)  # whole days are [first, last)
+    # today so far is today's rollup row, unless reports were stamped after ``now``
+    if not session.scalar(select(Complaint.id).where(Complaint.created_at > now).limit(1)):
+        end = last + timedelta(days=1)
+    else:
+        end = last
     counts: dict[int, np.ndarray] = {}
     durations: dict[int, tuple[list, list]] = {}  # per OPD: packed/array dispatch, resolve
 
@@ -322,10 +328,12 @@ def opd_performance(
         return counts[oid], durations[oid]
 
     raw_ranges = [(since, now, True)]  # (from, to, to included)
-    if first < last:
-        raw_ranges = [(since, first, False), (last, now, True)]
+    if first < end:
+        raw_ranges = [(since, first, False)]
+        if end == last:
+            raw_ranges.append((last, now, True))
         t = R.__table__.c  # Core columns: plain rows, no ORM loading
-        days_cond = [t.day >= first.date(), t.day < last.date(),
+        days_cond = [t.day >= first.date(), t.day < end.date(),
                      t.category == (category or ALL_CATEGORIES)]  # fmt: skip
         sums = select(t.opd_id, *(func.sum(t[n]) for n in OPD_COUNTERS))
         conn = session.connection()
@@ -342,28 +350,27 @@ def opd_performance(
             dd.append(np.frombuffer(b"".join(d), dtype="<i8"))
             rr.append(np.frombuffer(b"".join(r), dtype="<i8"))
     c = Complaint
-    edge_cols = (c.opd_id, c.category, c.status, c.created_at, c.dispatched_at, c.dispatch_due,
-                 c.followed_up_at, c.followup_due, c.resolved_at)  # fmt: skip
     for lo, hi, hi_included in raw_ranges:
-        edge = select(*edge_cols).where(c.opd_id.is_not(None), c.created_at >= lo)
-        edge = edge.where(c.created_at <= hi if hi_included else c.created_at < hi)
+        cond = [c.created_at >= lo, c.created_at <= hi if hi_included else c.created_at < hi]
         if category:
-            edge = edge.where(c.category == category)
-        for row in session.execute(edge):
-            contrib = opd_contribution(row)
-            total, (d, r) = slot(contrib.opd_id)
-            total += np.asarray(contrib.counts)
-            if contrib.dispatch_us is not None:
-                d.append(np.asarray([contrib.dispatch_us], dtype="<i8"))
-            if contrib.resolve_us is not None:
-                r.append(np.asarray([contrib.resolve_us], dtype="<i8"))
-    late_cond = [overdue_followup_clause(now), c.opd_id.is_not(None), c.created_at >= since,
+            cond.append(c.category == category)
+        edge = opd_report_frame(session, *cond)
+        for oid, part in edge.groupby("opd_id"):
+            total, (d, r) = slot(int(oid))
+            total += part[list(OPD_COUNTERS)].sum().to_numpy(dtype=np.int64)
+            d.append(part["dispatch_us"].dropna().to_numpy(dtype="<i8"))
+            r.append(part["resolve_us"].dropna().to_numpy(dtype="<i8"))
+    # status index first (few reports wait for their OPD): on SQLite + keeps the planner
+    # off a skip-scan of the whole covering OPD index
+    opd_col = c.opd_id
+    if session.get_bind().dialect.name == "sqlite":
+        opd_col = literal_column("+complaints.opd_id")
+    late_cond = [overdue_followup_clause(now), opd_col.is_not(None), c.created_at >= since,
                  c.created_at <= now]  # fmt: skip
     if category:
         late_cond.append(c.category == category)
-    late = dict(
-        session.execute(select(c.opd_id, func.count()).where(*late_cond).group_by(c.opd_id)).all()
-    )
+    late_q = select(opd_col, func.count()).where(*late_cond).group_by(opd_col)
+    late = {int(oid): n for oid, n in session.execute(late_q)}
     names = dict(session.execute(select(Opd.id, Opd.short_name)).all())
 
     def median_h(parts: list) -> float:
