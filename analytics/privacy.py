@@ -379,6 +379,8 @@ class StreamBlur:
         bg_width: int = 320,
         full_search_share: float = 0.4,
         upper_share: float = 0.4,
+        slack: int = 2,
+        pad: float = 0.25,
     ) -> None:
         if refresh_frames < 1:
             raise ValueError("refresh_frames must be >= 1")
@@ -392,6 +394,8 @@ class StreamBlur:
         self.bg_width = bg_width
         self.full_search_share = full_search_share
         self.upper_share = upper_share
+        self.slack = slack
+        self.pad = pad
         self.last_boxes: list[Box] = []
         """Every area pixelated in the last frame (faces and plates with their padding, heads)."""
         self.last_heads: list[Box] = []
@@ -425,19 +429,23 @@ class StreamBlur:
 
     # ----------------------------------------------------------------------------------------
     @staticmethod
-    def _search(gray: np.ndarray, rects: list[list[int]], plates: bool) -> list[Box]:
+    def _search(
+        gray: np.ndarray, rects: list[list[int]], plates: bool, slack: int = 0
+    ) -> list[Box]:
         """Haar boxes (grey-image px) in each ``[x0, y0, x1, y1]`` of ``gray``: faces, or
-        licence plates with ``plates=True``; same cascades and parameters as the full search."""
+        licence plates with ``plates=True``; same cascades and parameters as the full search,
+        less ``slack`` neighbours (a crop's windows do not line up with the whole frame's, so
+        a face the full search just finds can fall short of its neighbours in a crop)."""
         found: list[Box] = []
         for x0, y0, x1, y1 in rects:
             g = gray[y0:y1, x0:x1]
             if g.shape[0] < 20 or g.shape[1] < 20:
                 continue
             boxes = (
-                _haar(g, PLATE_CASCADE, (24, 8), 4)
+                _haar(g, PLATE_CASCADE, (24, 8), 4 - slack)
                 if plates
-                else _haar(g, FACE_CASCADES[0], (18, 18), 5)
-                + _haar(g, FACE_CASCADES[1], (18, 18), 5, flip=True)
+                else _haar(g, FACE_CASCADES[0], (18, 18), 5 - slack)
+                + _haar(g, FACE_CASCADES[1], (18, 18), 5 - slack, flip=True)
             )
             found += [(bx + x0, by + y0, bw, bh) for bx, by, bw, bh in boxes]
         return found
@@ -490,10 +498,12 @@ class StreamBlur:
             faces = (
                 detect_faces(frame, self.face_model_path)
                 if self.face_model_path
-                else _rescale(self._search(gray, _rect_union(face_rects), False), gscale)
+                else _rescale(
+                    self._search(gray, _rect_union(face_rects), False, self.slack), gscale
+                )
             )
             plates = (
-                _rescale(self._search(gray, _rect_union(plate_rects), True), gscale)
+                _rescale(self._search(gray, _rect_union(plate_rects), True, self.slack), gscale)
                 if self.plates
                 else []
             )
@@ -503,10 +513,10 @@ class StreamBlur:
             if self.heads
             else []
         )
-        out = blur_boxes(frame, boxes)
+        out = blur_boxes(frame, boxes, pad=self.pad)
         if heads:
             out = blur_boxes(out, heads, pad=0.0)
-        self.last_boxes = [_padded(b, 0.15, fw, fh) for b in boxes] + heads
+        self.last_boxes = [_padded(b, self.pad, fw, fh) for b in boxes] + heads
         self.last_heads = heads
         return out, n_faces, len(boxes) - n_faces
 

@@ -6,14 +6,17 @@ encodes. The hub keeps one *channel* per camera that somebody watches:
 * one producer thread per watched camera reads frames (the camera itself through
   ``ingestion.sources.open_source`` when it has a stream URL, else the latest
   ``<code>.public.jpg`` that ingestion writes), downsizes them to the public width, blurs faces
-  and licence plates with ``analytics.privacy.blur_private`` and encodes the JPEG **once**;
+  and licence plates with the channel's own ``analytics.privacy.StreamBlur`` (strict full
+  search on the first frame and every ``full_search_s``, moving areas in between, everything
+  found kept blurred) and encodes the JPEG **once**;
 * viewers wait on the channel's ``Condition`` for the next frame and write the same bytes;
 * at most ``max_viewers`` per camera and ``max_total`` in all (each stream holds a web server
   thread), then :class:`HubFull` (the route answers 503 + Retry-After);
 * the producer stops a few seconds after the last viewer leaves.
 
-Fail closed: a frame whose blur fails (``blur_private`` reports -1 or raises) is dropped and
-counted, never served; viewers keep the previous picture or the "no picture" placeholder.
+Fail closed: a frame whose blur fails (the blur reports -1 or raises) is dropped and counted,
+never served; viewers keep the previous picture or the "no picture" placeholder. Snapshots
+(``snapshot``: the public file, blurred once per change) keep the strict full search.
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class _Channel:
         self.blur_failures = 0
         self.revoked = False  # the camera stopped being public: streams end, nothing more
         self._file_mtime: float | None = None
+        self.blur = hub.stream_blur()  # stateful (remembers faces): this producer's only
 
     # producer -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -168,7 +172,7 @@ class _Channel:
                 if frame is None:
                     frame = self._read_public_file()
                 if frame is not None:
-                    jpeg = hub.privacy_jpeg(frame)
+                    jpeg = hub.privacy_jpeg(frame, self.blur)
                     if jpeg is None:
                         self.blur_failures += 1
                     else:
@@ -284,6 +288,7 @@ class FrameHub:
         face_model_path: Path | None = None,
         still_public: Callable[[str], bool] | None = None,
         recheck_s: float = 10.0,
+        full_search_s: float = 30.0,
     ) -> None:
         self.snapshot_dir = Path(snapshot_dir)
         self.fps, self.width = fps, width
@@ -293,7 +298,11 @@ class FrameHub:
         #: loses its viewers within seconds, not when their streams time out
         self.still_public, self.recheck_s = still_public, recheck_s
         self.idle_grace_s, self.keepalive_s = idle_grace_s, keepalive_s
+        #: ``blur`` given: used for every frame (stateless); else the strict full search for
+        #: snapshots and one :class:`analytics.privacy.StreamBlur` per live channel
+        self._custom_blur = blur is not None
         self.blur = blur or _default_blur(face_model_path)
+        self.face_model_path, self.full_search_s = face_model_path, full_search_s
         self.opener = opener or _default_opener(connect_timeout_s, read_timeout_s, width)
         self.placeholder = placeholder_jpeg(width=min(width, 640))
         self._lock = threading.Lock()
@@ -308,8 +317,21 @@ class FrameHub:
         """The blurred snapshot ingestion writes for a public camera (never the raw one)."""
         return self.snapshot_dir / f"{code}.public.jpg"
 
-    def privacy_jpeg(self, frame: np.ndarray) -> bytes | None:
-        """Downsize, blur faces and plates, encode; None when the blur failed (fail closed)."""
+    def stream_blur(self) -> BlurFn:
+        """The blur for one live channel: the hub's own ``blur`` when one was given, else a
+        fresh :class:`~analytics.privacy.StreamBlur` (full search every ``full_search_s``)."""
+        if self._custom_blur:
+            return self.blur
+        from analytics.privacy import StreamBlur
+
+        return StreamBlur(
+            self.face_model_path,
+            refresh_frames=max(1, round(self.full_search_s * self.fps)),
+        )
+
+    def privacy_jpeg(self, frame: np.ndarray, blur: BlurFn | None = None) -> bytes | None:
+        """Downsize, blur faces and plates (with ``blur``, else the strict full search),
+        encode; None when the blur failed (fail closed)."""
         try:
             if frame.ndim != 3 or frame.shape[2] != 3:
                 return None
@@ -320,7 +342,7 @@ class FrameHub:
                     (self.width, max(1, round(h * self.width / w))),
                     interpolation=cv2.INTER_AREA,
                 )
-            out, faces, plates = self.blur(frame)
+            out, faces, plates = (blur or self.blur)(frame)
             if faces < 0 or plates < 0 or out is frame:
                 logger.warning("privacy blur failed: frame withheld")
                 return None

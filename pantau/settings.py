@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     public_stream_width: int = Field(
         default=800, ge=160, description="Width of public live pictures, in pixels."
     )
+    public_stream_full_search_s: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Public live streams: the strict full face/plate search runs on a camera's first "
+            "frame and again every this many seconds; in between only moving areas are searched "
+            "and everything found stays blurred (0 = full search on every frame: strict, ~1 s "
+            "CPU per 768x576 frame)."
+        ),
+    )
     public_stream_max_seconds: int = Field(
         default=600, ge=10, description="A public live stream ends after this long (reconnect)."
     )

@@ -50,6 +50,7 @@ def hub() -> FrameHub:
                     read_timeout_s=cfg.read_timeout_s,
                     face_model_path=cfg.face_model_path,
                     still_public=_still_public(context.db()),
+                    full_search_s=cfg.public_stream_full_search_s,
                 )
     return ext["pantau_hub"]
 

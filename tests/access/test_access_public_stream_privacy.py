@@ -1,0 +1,64 @@
+"""The frame hub's default privacy filter on live frames: one StreamBlur per channel, every
+served picture with the faces (a real face photo on real CCTV footage) pixelated."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from analytics.privacy import StreamBlur, detect_faces
+from dashboard.streaming import BOUNDARY, FrameHub, PublicCamera
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analytics"))
+from privacy_stream_eval import DATA, clip_frames, with_faces  # noqa: E402
+
+
+class _Source:
+    """A camera showing the clip in a loop (the producer reads one frame per tick)."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.frames, self.i = frames, -1
+
+    def read(self) -> np.ndarray:
+        self.i += 1
+        return self.frames[self.i % len(self.frames)]
+
+    def close(self) -> None:
+        pass
+
+
+def test_hub_serves_live_frames_with_faces_pixelated(tmp_path):
+    """Every served picture is one of the clip's frames; each face the strict full search finds
+    on that frame is pixelated in it (the face photo walks ~150 px per frame here)."""
+    frames = with_faces(clip_frames(DATA / "vtest_trim.avi", 1, 8))
+    faces = [detect_faces(f) for f in frames]
+    assert all(len(f) >= 1 for f in faces)
+    hub = FrameHub(snapshot_dir=tmp_path, fps=8, opener=lambda camera: _Source(frames))
+    camera = PublicCamera("CAM-1", "Kamera", None, None, 0.0, 0.0, "file:///x.avi", "file")
+    sub = hub.subscribe(camera)
+    try:
+        data = b""
+        for part in sub.parts(max_seconds=10.0):
+            data += part
+            if data.count(f"--{BOUNDARY}".encode()) >= 14:
+                break
+        assert isinstance(hub._channels["CAM-1"].blur, StreamBlur)
+    finally:
+        sub.close()
+        hub.close()
+    jpegs = [p[: p.rindex(b"\xff\xd9") + 2] for p in data.split(b"\xff\xd8")[1:]]
+    jpegs = [j for j in jpegs if b"\xff\xd8" + j != hub.placeholder]  # until the first picture
+    assert len(jpegs) >= 8
+    for jpeg in jpegs:
+        img = cv2.imdecode(np.frombuffer(b"\xff\xd8" + jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert img is not None and img.shape == frames[0].shape
+        # which frame is it? the one it differs least from (outside the pixelated faces too)
+        src = min(range(len(frames)), key=lambda i: float(cv2.absdiff(img, frames[i]).mean()))
+        for x, y, w, h in faces[src]:
+            sharp = cv2.Laplacian(frames[src][y : y + h, x : x + w], cv2.CV_64F).var()
+            got = cv2.Laplacian(img[y : y + h, x : x + w], cv2.CV_64F).var()
+            assert got < 0.25 * sharp, f"face {(x, y, w, h)} of frame {src} is sharp"
+    assert hub.stats()["blur_failures"] == 0
