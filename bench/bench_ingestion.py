@@ -157,11 +157,12 @@ def bench_stages(settings: Settings, pools: dict[str, list[bytes]], n: int = 30)
         }
         for i in range(5000)
     ]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for k in range(0, 5000, 500):
         with db.session() as s:
             write_observations(s, rows_w[k : k + 500])
     write_ms = (time.perf_counter() - t0) / 5000 * 1000
+    write_cpu_ms = (time.process_time() - c0) / 5000 * 1000
     db.dispose()
     cols = ("fetch", "decode", "motion", "detection", "counting", "flood", "snapshot", "total")
     print("| scene | " + " | ".join(cols) + " |")
@@ -171,7 +172,79 @@ def bench_stages(settings: Settings, pools: dict[str, list[bytes]], n: int = 30)
     print(
         f"\n1080p JPEG -> 800 px: {reduced:.1f} ms with reduced decode, {full:.1f} ms full decode + resize"
     )
-    print(f"SQLite batched write (500 rows/tx): {write_ms:.3f} ms per observation\n")
+    print(
+        f"SQLite batched write (500 rows/tx): {write_ms:.3f} ms per observation "
+        f"({write_cpu_ms:.3f} ms CPU)\n"
+    )
+
+
+def bench_upsert(settings: Settings, runs: int = 20) -> None:
+    """Micro-bench of ``store.writes.upsert_rows`` (observations, fresh keys, one transaction
+    per call) for 1, 100 and 1000 rows on SQLite and PostgreSQL (``BENCH_PG_URL``, default the
+    test database; skipped with a note when unreachable). CPU time is this process only, so
+    on PostgreSQL the server's share is not in it."""
+    from sqlalchemy import text
+
+    print(f"### store.writes.upsert_rows (median of {runs} calls, ms per call)\n")
+    print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}\n")
+    targets = [("SQLite", settings.sqlalchemy_url, None)]
+    pg = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"pantau_bench_{os.getpid()}"
+    targets.append(("PostgreSQL", f"{pg}?options=-csearch_path%3D{schema}", schema))
+    print("| backend | rows | wall ms | CPU ms | CPU us/row |")
+    print("|---|---|---|---|---|")
+    for name, url, schema_name in targets:
+        admin = None
+        try:
+            if schema_name:
+                from sqlalchemy import create_engine
+
+                admin = create_engine(pg)
+                with admin.begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
+            db = Database(url)
+            db.migrate()
+        except Exception as exc:  # noqa: BLE001 - a bench reports and goes on
+            print(f"| {name} | unavailable: {type(exc).__name__} | | | |")
+            continue
+        try:
+            with db.session() as s:
+                cam = Camera(code="BENCH-U", name="u", lat=0, lon=0)
+                s.add(cam)
+                s.flush()
+                cam_id = cam.id
+            base = datetime(2026, 1, 1, tzinfo=UTC)
+            offset = 0
+            for n in (1, 100, 1000):
+                walls, cpus = [], []
+                for _ in range(runs + 2):  # two warm-up calls
+                    rows = [
+                        {
+                            "camera_id": cam_id,
+                            "ts": base + timedelta(seconds=offset + i),
+                            "people": 3,
+                            "vehicles_total": 2,
+                            "motion_ratio": 0.1,
+                            "analyser": "bench",
+                            "extra": {"rois": []},
+                        }
+                        for i in range(n)
+                    ]
+                    offset += n
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    with db.session() as s:
+                        assert write_observations(s, rows) == n
+                    walls.append((time.perf_counter() - t0) * 1000)
+                    cpus.append((time.process_time() - c0) * 1000)
+                wall, cpu = statistics.median(walls[2:]), statistics.median(cpus[2:])
+                print(f"| {name} | {n} | {wall:.2f} | {cpu:.2f} | {cpu * 1000 / n:.0f} |")
+        finally:
+            db.dispose()
+            if admin is not None:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema_name}" CASCADE'))
+                admin.dispose()
+    print(f"\nload average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,6 +366,9 @@ def main() -> None:
     ap.add_argument("--cameras", type=int, default=200, help="simulated cameras per run")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--skip-stages", action="store_true")
+    ap.add_argument(
+        "--upsert-only", action="store_true", help="only the upsert_rows micro-bench, then exit"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cv2.setNumThreads(1)
@@ -306,6 +382,9 @@ def main() -> None:
         read_timeout_s=5.0,
     )
     settings.ensure_dirs()
+    if args.upsert_only:
+        bench_upsert(settings)
+        return
     pools = frame_pools()
     if not args.skip_stages:
         bench_stages(settings, pools)

@@ -8,8 +8,9 @@ is a no-op, or an update when ``update=True``. Works on SQLite and PostgreSQL vi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -23,23 +24,36 @@ logger = logging.getLogger(__name__)
 #: Observation columns ingestion may set (everything but the surrogate key).
 OBSERVATION_FIELDS = tuple(c.name for c in Observation.__table__.columns if c.name != "id")
 
-# SQLite limits bound parameters per statement (32766 in modern builds); keep batches below.
-_MAX_PARAMS = 30000
+
+def _dialect_insert(dialect: str):
+    if dialect == "sqlite":
+        return sqlite.insert
+    if dialect == "postgresql":
+        return postgresql.insert
+    raise NotImplementedError(f"idempotent upsert not implemented for {dialect}")
 
 
-def _insert_for(session: Session, table: Table):
-    name = session.get_bind().dialect.name
-    if name == "sqlite":
-        return sqlite.insert(table)
-    if name == "postgresql":
-        return postgresql.insert(table)
-    raise NotImplementedError(f"idempotent upsert not implemented for {name}")
+@lru_cache(maxsize=256)
+def _upsert_statement(
+    dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...], update: bool
+):
+    """The INSERT ... ON CONFLICT ... RETURNING pk for one column set, built once.
 
-
-def _chunks(rows: Sequence[Mapping[str, Any]], width: int) -> Iterable[Sequence[Mapping]]:
-    size = max(1, _MAX_PARAMS // max(1, width))
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+    No VALUES are bound into it: the rows go as executemany parameters, which SQLAlchemy sends
+    as "insertmanyvalues" batches (a few multi-row INSERTs sized under the driver's parameter
+    limit) from a statement compiled once and cached, instead of a new multi-row statement built
+    and compiled on every call."""
+    insert = _dialect_insert(dialect)(table)
+    if update:
+        stmt = insert.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c: insert.excluded[c] for c in columns if c not in key},
+        )
+    else:
+        stmt = insert.on_conflict_do_nothing(index_elements=list(key))
+    # RETURNING counts what was really written: rowcount is not reliable across drivers
+    # (executemany) nor for ON CONFLICT DO NOTHING
+    return stmt.returning(list(table.primary_key.columns)[0])
 
 
 def upsert_rows(
@@ -52,7 +66,8 @@ def upsert_rows(
 ) -> int:
     """Insert rows, ignoring (or updating) those whose ``key`` already exists.
 
-    Returns the number of rows inserted or updated.
+    A column missing from some rows is written as NULL in those (the column set is the union
+    over ``rows``). Returns the number of rows inserted or updated.
     """
     if not rows:
         return 0
@@ -60,21 +75,13 @@ def upsert_rows(
     unknown = set(columns) - set(table.columns.keys())
     if unknown:
         raise ValueError(f"unknown columns for {table.name}: {sorted(unknown)}")
+    stmt = _upsert_statement(
+        session.get_bind().dialect.name, table, tuple(columns), tuple(key), update
+    )
     normalised = [{c: row.get(c) for c in columns} for row in rows]
-    written = 0
-    for chunk in _chunks(normalised, len(columns)):
-        stmt = _insert_for(session, table).values(list(chunk))
-        if update:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(key),
-                set_={c: stmt.excluded[c] for c in columns if c not in key},
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        # RETURNING counts what was really written: rowcount is not reliable across drivers
-        pk = list(table.primary_key.columns)[0]
-        written += len(session.execute(stmt.returning(pk)).all())
-    return written
+    if len(normalised) == 1:
+        return len(session.execute(stmt, normalised[0]).all())
+    return len(session.execute(stmt, normalised).all())
 
 
 def write_observations(
