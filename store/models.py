@@ -437,6 +437,16 @@ class Complaint(Base):
         ),
         # covering index for the live map: open reports, and those closed in the last days
         Index("ix_complaints_live", "status", "updated_at", "category", "lat", "lon"),
+        # covering index for the deadlines missed now (KPIs, per-OPD "late now"): one range
+        # per status and deadline, instead of a row lookup per open report
+        Index(
+            "ix_complaints_overdue",
+            "status",
+            "followup_due",
+            "dispatch_due",
+            "opd_id",
+            "created_at",
+        ),
         # covering index for deadline statistics (KPIs, per-OPD performance) by period
         Index(
             "ix_complaints_stats",

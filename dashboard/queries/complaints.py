@@ -360,13 +360,14 @@ def opd_performance(
             total += part[list(OPD_COUNTERS)].sum().to_numpy(dtype=np.int64)
             d.append(part["dispatch_us"].dropna().to_numpy(dtype="<i8"))
             r.append(part["resolve_us"].dropna().to_numpy(dtype="<i8"))
-    # status index first (few reports wait for their OPD): on SQLite + keeps the planner
-    # off a skip-scan of the whole covering OPD index
-    opd_col = c.opd_id
+    # one range of ix_complaints_overdue (status, followup_due); on SQLite unary + keeps the
+    # planner off a skip-scan of the whole covering OPD index by created_at
+    opd_col, created = c.opd_id, c.created_at
     if session.get_bind().dialect.name == "sqlite":
         opd_col = literal_column("+complaints.opd_id")
-    late_cond = [overdue_followup_clause(now), opd_col.is_not(None), c.created_at >= since,
-                 c.created_at <= now]  # fmt: skip
+        created = literal_column("+complaints.created_at", type_=c.created_at.type)
+    late_cond = [overdue_followup_clause(now), opd_col.is_not(None), created >= since,
+                 created <= now]  # fmt: skip
     if category:
         late_cond.append(c.category == category)
     late_q = select(opd_col, func.count()).where(*late_cond).group_by(opd_col)

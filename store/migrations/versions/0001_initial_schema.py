@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:36:38.483650
+Create Date: 2026-11-23 08:02:47.595269
 """
 from __future__ import annotations
 
@@ -241,6 +241,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_complaints_heat', ['created_at', 'category', 'status', 'lat', 'lon'], unique=False)
         batch_op.create_index('ix_complaints_live', ['status', 'updated_at', 'category', 'lat', 'lon'], unique=False)
         batch_op.create_index('ix_complaints_opd_stats', ['opd_id', 'created_at', 'status', 'dispatched_at', 'dispatch_due', 'followed_up_at', 'followup_due', 'resolved_at'], unique=False)
+        batch_op.create_index('ix_complaints_overdue', ['status', 'followup_due', 'dispatch_due', 'opd_id', 'created_at'], unique=False)
         batch_op.create_index('ix_complaints_stats', ['created_at', 'opd_id', 'status', 'dispatched_at', 'dispatch_due', 'followed_up_at', 'followup_due', 'resolved_at'], unique=False)
         batch_op.create_index('ix_complaints_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_tracking_id'), ['tracking_id'], unique=True)
@@ -442,6 +443,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaints_tracking_id'))
         batch_op.drop_index('ix_complaints_status_created')
         batch_op.drop_index('ix_complaints_stats')
+        batch_op.drop_index('ix_complaints_overdue')
         batch_op.drop_index('ix_complaints_opd_stats')
         batch_op.drop_index('ix_complaints_live')
         batch_op.drop_index('ix_complaints_heat')
