@@ -100,12 +100,58 @@ register(
         "status.offline": {"id": "Offline", "en": "Offline"},
         "status.unknown": {"id": "Belum diketahui", "en": "Unknown"},
         "status.disabled": {"id": "Nonaktif", "en": "Disabled"},
+        "dropdown.select_all": {"id": "Pilih semua", "en": "Select all"},
+        "dropdown.deselect_all": {"id": "Batalkan semua", "en": "Deselect all"},
+        "dropdown.selected_count": {
+            "id": "{num_selected} dipilih",
+            "en": "{num_selected} selected",
+        },
+        "dropdown.search": {"id": "Cari", "en": "Search"},
+        "dropdown.clear_search": {"id": "Hapus pencarian", "en": "Clear search"},
+        "dropdown.clear_selection": {"id": "Hapus pilihan", "en": "Clear selection"},
+        "dropdown.no_options_found": {"id": "Tidak ada pilihan", "en": "No options found"},
     }
 )
+
+DROPDOWN_LABELS = (
+    "select_all",
+    "deselect_all",
+    "selected_count",
+    "search",
+    "clear_search",
+    "clear_selection",
+    "no_options_found",
+)
+
+
+def dropdown(**kwargs: Any) -> dcc.Dropdown:
+    """``dcc.Dropdown`` with its built-in texts ("3 selected", "Search"...) in the user's
+    language; Dash's defaults are English only."""
+    labels = {key: t(f"dropdown.{key}") for key in DROPDOWN_LABELS}  # {num_selected} kept
+    return dcc.Dropdown(labels=labels, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
 # page furniture
+#: Look of the staff work lists (dash_table.DataTable): the app's font with tabular figures
+#: (the table's own default is monospace), compact rows, sticky headers, scrolling body.
+TABLE_STYLE: dict[str, Any] = dict(
+    style_table={"overflowX": "auto", "maxHeight": "62vh", "overflowY": "auto"},
+    style_cell={
+        "fontSize": "0.85rem",
+        "padding": "4px 6px",
+        "textAlign": "left",
+        "whiteSpace": "normal",
+        "height": "auto",
+        "fontFamily": "var(--bs-body-font-family)",
+        "fontVariantNumeric": "tabular-nums",
+    },
+    style_header={"fontWeight": "600", "backgroundColor": "#f1f3f5"},
+    page_action="none",
+    fixed_rows={"headers": True},
+)
+
+
 def page_header(title: str, subtitle: str | None = None, right: Any = None, page: str = "") -> Any:
     return html.Div(
         [
@@ -250,7 +296,7 @@ def filter_bar(
                 dbc.Col(
                     [
                         dbc.Label(t("ui.kecamatan"), className="pantau-eyebrow"),
-                        dcc.Dropdown(
+                        dropdown(
                             id=f"{prefix}-kecamatan",
                             options=[{"label": k, "value": k} for k in kecamatan],
                             multi=True,
@@ -262,7 +308,7 @@ def filter_bar(
                 dbc.Col(
                     [
                         dbc.Label(t("ui.camera"), className="pantau-eyebrow"),
-                        dcc.Dropdown(
+                        dropdown(
                             id=f"{prefix}-camera",
                             options=cameras,
                             multi=True,
@@ -524,7 +570,7 @@ def trend_page_layout(
     metric = dbc.Col(
         [
             dbc.Label(t("ui.metric"), className="pantau-eyebrow"),
-            dcc.Dropdown(
+            dropdown(
                 id=f"{page}-metric",
                 options=[{"label": t(f"metric.{m}"), "value": m} for m in metrics],
                 value=default_metric,

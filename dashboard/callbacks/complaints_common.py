@@ -230,6 +230,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "queue.duplicate": {"id": "Tandai duplikat dari", "en": "Mark duplicate of"},
     "queue.duplicate_ph": {"id": "Nomor laporan asli", "en": "Original report ID"},
     "queue.dispatch": {"id": "Teruskan ke OPD", "en": "Send to agency"},
+    "queue.dispatch_opd_ph": {"id": "Pilih OPD tujuan…", "en": "Choose the agency…"},
     "queue.progress": {"id": "OPD menindaklanjuti", "en": "Agency working on it"},
     "queue.resolve": {"id": "Selesai", "en": "Resolved"},
     "queue.close": {"id": "Tutup", "en": "Close"},

@@ -63,12 +63,10 @@ def _service() -> ComplaintService:
 
 
 def opd_choices(_tab: str | None):
-    lang = current_lang()
     with context.db().session() as s:
         opts = q.opd_options(s)
     all_opd = [{"label": t("queue.all_opd"), "value": "all"}, *opts]
-    pick = [{"label": "— OPD —" if lang == "id" else "— agency —", "value": ""}, *opts]
-    return all_opd, pick
+    return all_opd, opts
 
 
 _AUTOCLOSE_EVERY_S = 600.0

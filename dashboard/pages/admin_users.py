@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashboard.callbacks.admin_users import opd_options, role_options, user_options, users_table
+from dashboard.components import dropdown
 from dashboard.i18n import register, t
 
 dash.register_page(
@@ -117,7 +118,7 @@ def layout(**_kwargs) -> dbc.Container:
             dbc.CardHeader([html.I(className="bi bi-person-gear me-2"), t("users.manage")]),
             dbc.CardBody(
                 [
-                    dcc.Dropdown(
+                    dropdown(
                         id="admin-users-pick",
                         options=user_options(),
                         placeholder=t("users.pick"),

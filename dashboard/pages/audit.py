@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.callbacks.audit import action_options, audit_table
+from dashboard.components import dropdown
 from dashboard.i18n import register, t
 
 dash.register_page(
@@ -52,7 +53,7 @@ def layout(**_kwargs) -> dbc.Container:
             dbc.Col(
                 [
                     dbc.Label(t("audit.action"), html_for="audit-action"),
-                    dcc.Dropdown(
+                    dropdown(
                         id="audit-action", options=action_options(), placeholder=t("audit.all")
                     ),
                 ],

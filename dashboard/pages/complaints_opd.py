@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from dashboard.callbacks.complaints_opd import heading
+from dashboard.components import TABLE_STYLE
 from dashboard.i18n import t
 
 dash.register_page(
@@ -25,20 +26,6 @@ dash.register_page(
     write_roles=("opd",),
 )
 
-TABLE_STYLE = dict(
-    style_table={"overflowX": "auto", "maxHeight": "62vh", "overflowY": "auto"},
-    style_cell={
-        "fontSize": "0.85rem",
-        "padding": "4px 6px",
-        "textAlign": "left",
-        "whiteSpace": "normal",
-        "height": "auto",
-        "fontFamily": "inherit",
-    },
-    style_header={"fontWeight": "600", "backgroundColor": "#f1f3f5"},
-    page_action="none",
-    fixed_rows={"headers": True},
-)
 COLUMNS = ("tracking", "created", "category", "status", "due", "overdue", "summary")
 
 

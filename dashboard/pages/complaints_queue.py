@@ -10,6 +10,7 @@ from dash import dash_table, dcc, html
 
 from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.callbacks.complaints_common import category_options
+from dashboard.components import TABLE_STYLE, dropdown
 from dashboard.i18n import current_lang, t
 from store.complaints import OPEN_STATUSES, STATUS_LABELS, status_label
 
@@ -29,34 +30,18 @@ def _columns(keys: list[str]) -> list[dict]:
     return [{"name": t(f"queue.col.{k}"), "id": k} for k in keys]
 
 
-TABLE_STYLE = dict(
-    style_table={"overflowX": "auto", "maxHeight": "62vh", "overflowY": "auto"},
-    style_cell={
-        "fontSize": "0.85rem",
-        "padding": "4px 6px",
-        "textAlign": "left",
-        "whiteSpace": "normal",
-        "height": "auto",
-        "fontFamily": "inherit",
-    },  # fmt: skip
-    style_header={"fontWeight": "600", "backgroundColor": "#f1f3f5"},
-    page_action="none",
-    fixed_rows={"headers": True},
-)
-
-
 def reports_tab(lang: str) -> html.Div:
     filters = dbc.Row(
         [
             dbc.Col(
-                dcc.Dropdown(
+                dropdown(
                     id="queue-status",
                     options=[{"label": status_label(s, lang), "value": s} for s in STATUS_LABELS],
                     value=list(OPEN_STATUSES),
                     multi=True,
                     placeholder=t("queue.status"),
                 ),
-                lg=4,
+                lg=3,
             ),
             dbc.Col(
                 dbc.Select(
@@ -88,8 +73,8 @@ def reports_tab(lang: str) -> html.Div:
             ),
             dbc.Col(
                 dbc.Switch(id="queue-overdue", label=t("queue.overdue_only"), value=False),
-                lg=1,
-                className="pt-1",
+                lg=2,
+                className="pt-1 text-nowrap",
             ),
         ],
         className="g-2 mb-2",
@@ -141,7 +126,12 @@ def reports_tab(lang: str) -> html.Div:
                     ),
                     dbc.InputGroup(
                         [
-                            dbc.Select(id="queue-dispatch-opd", options=[], value=""),
+                            dbc.Select(
+                                id="queue-dispatch-opd",
+                                options=[],
+                                value="",
+                                placeholder=t("queue.dispatch_opd_ph"),
+                            ),
                             dbc.Button(t("queue.dispatch"), id="queue-dispatch", color="primary"),
                         ],
                         size="sm",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashboard import components, context
 from dashboard.callbacks.opd import own_opd_code
+from dashboard.components import dropdown
 from dashboard.i18n import t
 from dashboard.queries import opd as opd_queries
 
@@ -37,7 +38,7 @@ def layout(**_kwargs) -> dbc.Container:
                 t("nav.opd"),
                 t("opd.sub"),
                 right=html.Div(
-                    dcc.Dropdown(
+                    dropdown(
                         id="opd-filter",
                         options=options,
                         multi=True,

@@ -9,6 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import components, context
+from dashboard.components import dropdown
 from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
 from dashboard.queries.security import KINDS
@@ -34,7 +35,7 @@ def layout(**_kwargs) -> dbc.Container:
     kinds = dbc.Col(
         [
             dbc.Label(t("security.kind"), className="pantau-eyebrow"),
-            dcc.Dropdown(
+            dropdown(
                 id="security-kind",
                 options=[{"label": t(f"kind.{k}"), "value": k} for k in KINDS],
                 multi=True,
