@@ -1,5 +1,6 @@
-"""Screenshots of every situation-room page: desktop (1440x900), wall screen (1920x1080, kiosk)
-and phone (390x844), written to screenshots/ (git-ignored).
+"""Screenshots of every page: desktop (1440x900), wall screen (1920x1080, kiosk) and phone
+(390x844), written to screenshots/ (git-ignored). Staff pages are taken signed in as an
+operator; the OPD follow-up page as a Dinas Perhubungan (DISHUB) account.
 
     python -m tests.ui.screenshots                  # demo database in a temp folder
     python -m tests.ui.screenshots --url http://127.0.0.1:8062 --user admin --password ...
@@ -38,7 +39,16 @@ PAGES = [
     ("security", "/keamanan", "#security-trend .main-svg"),
     ("opd", "/indikator-opd", ".pantau-kpi"),
     ("camera", "/camera/PLG-BKB-01", "#camera-counts .main-svg"),
+    ("complaints", "/pengaduan", "#complaints-daily .main-svg"),
+    ("queue", "/pengaduan/antrian", "#queue-table .dash-spreadsheet"),
+    ("lapor", "/lapor", "#lapor-category"),
+    ("cctv", "/cctv", "#cctv-grid img"),
 ]
+#: pages of the OPD role, taken signed in as an OPD account
+OPD_PAGES = [
+    ("opd-followup", "/opd/pengaduan", "#followup-table .dash-spreadsheet"),
+]
+OPD_CODE = "DISHUB"
 SIZES = {
     "desktop": ((1440, 900), ""),
     "kiosk": ((1920, 1080), "?kiosk=1&rotate=0"),
@@ -56,15 +66,22 @@ def login_form(driver, base: str, username: str, password: str) -> None:
     time.sleep(1.0)
 
 
-def shoot(base: str, username: str, password: str, out: Path, only: set[str] | None) -> list[Path]:
+def shoot(
+    base: str,
+    username: str,
+    password: str,
+    out: Path,
+    only: set[str] | None,
+    pages: list[tuple[str, str, str]] = PAGES,
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for size_name, (size, query) in SIZES.items():
-        if only and size_name not in only and not (only & {p[0] for p in PAGES}):
+        if only and size_name not in only and not (only & {p[0] for p in pages}):
             continue
         with chrome_driver(size) as driver:
             login_form(driver, base, username, password)
-            for name, path, ready in PAGES:
+            for name, path, ready in pages:
                 if only and name not in only and size_name not in only:
                     continue
                 driver.get(base + path + query)
@@ -85,6 +102,20 @@ def shoot(base: str, username: str, password: str, out: Path, only: set[str] | N
                 written.append(target)
                 print(target)
     return written
+
+
+def ensure_opd_user(database, opd_code: str) -> str:  # noqa: ANN001
+    """An ``opd`` account of the OPD with this code (password: PASSWORD)."""
+    from store import users
+
+    username = f"uji_opd_{opd_code.lower()}"
+    with database.session() as s:
+        if users.get_by_username(s, username) is None:
+            opd = users.find_opd(s, opd_code)
+            users.create_user(
+                s, username, PASSWORD, "opd", full_name=f"Staf {opd_code}", opd_id=opd.id
+            )
+    return username
 
 
 def main() -> int:
@@ -115,8 +146,10 @@ def main() -> int:
     with database.session() as s:
         seed_demo(s, DemoSpec(days=args.days))
     user = ensure_user(database, "operator")
+    opd_user = ensure_opd_user(database, OPD_CODE)
     with running_app(settings, database) as base:
         shoot(base, user, PASSWORD, Path(args.out), only)
+        shoot(base, opd_user, PASSWORD, Path(args.out), only, OPD_PAGES)
     database.dispose()
     return 0
 
