@@ -8,7 +8,8 @@ footage) and synthetic mixed scenes. Plain script; prints a table.
 frames (tests/data). Stages: motion gate, detection, counting (incl. ROI tests), flood
 coverage, privacy blur (Haar faces + plates, run on every frame here; production blurs only
 frames it publishes), priv_fast = privacy blur in fast mode (``detections=``, what ingestion's
-public snapshots use). Stage columns are wall ms (the pipeline's timings). ``cpu`` and
+public snapshots use), priv_strm = the live-stream blur (``StreamBlur`` over the frames in order,
+first frame a full search included: what public live streams use). Stage columns are wall ms (the pipeline's timings). ``cpu`` and
 ``cpu_all`` are CPU ms per analyse() call (time.process_time: robust on a shared, noisy
 machine), motion-gated (frames with nothing moving reuse the last counts) and with detection
 forced; ``fps`` = 1000 / cpu.
@@ -32,10 +33,10 @@ cv2.setNumThreads(1)  # one camera per core: that is how the worker pool runs an
 
 from analytics.flood import build_dry_reference  # noqa: E402
 from analytics.pipeline import Analyser  # noqa: E402
-from analytics.privacy import blur_private  # noqa: E402
+from analytics.privacy import StreamBlur, blur_private  # noqa: E402
 from analytics.synthetic import SyntheticScene  # noqa: E402
 
-STAGES = ("motion", "detection", "counting", "flood", "privacy", "priv_fast")
+STAGES = ("motion", "detection", "counting", "flood", "privacy", "priv_fast", "priv_strm")
 
 
 def vtest_frames(n: int) -> list[np.ndarray]:
@@ -82,6 +83,7 @@ def run(frames, cfg, ref, detector: str, always: bool, privacy: bool) -> dict[st
     totals = dict.fromkeys(STAGES, 0.0)
     reused = 0
     cpu = 0.0
+    stream_blur = StreamBlur()
     for i, f in enumerate(frames):
         c0 = time.process_time()
         r = analyser.analyse(f, ts=float(i))
@@ -96,6 +98,9 @@ def run(frames, cfg, ref, detector: str, always: bool, privacy: bool) -> dict[st
             t = time.process_time()
             blur_private(f, detections=r.detections)
             totals["priv_fast"] += (time.process_time() - t) * 1000
+            t = time.process_time()
+            stream_blur(f)
+            totals["priv_strm"] += (time.process_time() - t) * 1000
     n = len(frames)
     res = {k: v / n for k, v in totals.items()}
     res["cpu"] = cpu * 1000 / n
@@ -123,9 +128,9 @@ def main() -> None:
             gated = run(frames, cfg, ref, det, always=False, privacy=det == "blob")
             forced = run(frames, cfg, ref, det, always=True, privacy=False)
             priv = (
-                f"{gated['privacy']:9.1f} {gated['priv_fast']:9.1f}"
+                f"{gated['privacy']:9.1f} {gated['priv_fast']:9.1f} {gated['priv_strm']:9.1f}"
                 if det == "blob"
-                else f"{'':>9s} {'':>9s}"
+                else f"{'':>9s} {'':>9s} {'':>9s}"
             )
             print(
                 f"{scene:26s} {det:9s} {forced['motion']:9.2f} {forced['detection']:9.2f} {forced['counting']:9.2f} "

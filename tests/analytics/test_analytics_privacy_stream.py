@@ -109,3 +109,18 @@ def test_stream_blur_pixelates_heads_of_moving_people(data_dir):
     assert len(heads) >= 3
     for x, y, w, h in heads:
         assert not np.array_equal(out[y : y + h, x : x + w], frames[-1][y : y + h, x : x + w])
+
+
+def test_stream_blur_full_search_every_refresh_and_on_a_cut(clip):
+    blur = StreamBlur(refresh_frames=4)
+    modes = []
+    for f in clip[:9]:
+        blur(f)
+        modes.append(blur.last_mode)
+    assert modes == ["full", "moving", "moving", "moving"] * 2 + ["full"]
+    blur = StreamBlur()
+    blur(clip[0])
+    blur(clip[1])
+    assert blur.last_mode == "moving"
+    out, n_faces, _ = blur(np.ascontiguousarray(255 - clip[2]))  # everything changed at once
+    assert blur.last_mode == "full" and n_faces >= 0
