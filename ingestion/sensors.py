@@ -19,16 +19,22 @@ Readings newer than the sensor's previous one go through the level rule
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
+import os
+import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -232,14 +238,206 @@ class SensorStats:
     duplicates: int = 0
     invalid: int = 0
     db_errors: int = 0
+    spooled: int = 0  # messages appended to the spool (every valid one)
+    replayed: int = 0  # spooled messages written to the database
+    dead_letters: int = 0  # messages the database refused for good (kept in *.rejected.jsonl)
+    spool_full: int = 0  # times the spool was full and acknowledgements stopped
     last_error: str | None = None
 
 
+_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database that is down, locked, read-only or unreachable (worth retrying later), as
+    opposed to a message it refuses for good (a constraint, a bug)."""
+    if isinstance(exc, _TRANSIENT):
+        return True
+    return bool(isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
+
+
+class SpoolFull(RuntimeError):
+    pass
+
+
+class Spool:
+    """Append-only file of MQTT messages on their way to the database, replayed in order.
+
+    One JSON line per message: ``{"at": received ISO time, "topic": ..., "payload": text}``;
+    ``sync()`` (fsync) runs before the messages are acknowledged to the broker.
+    ``<name>.offset`` holds the byte offset of the first entry not yet in the database, advanced
+    after the entries' commits: a crash in between replays a few entries, a no-op since writes
+    are idempotent on sensor + ts and a reading without ts gets the spooled arrival time. Once
+    everything is written the file is truncated. A torn last line (a crash mid-append, never
+    acknowledged) is cut off at open. The file is locked (flock): one subscriber per spool.
+    ``append``/``sync`` come from one thread and ``read``/``advance`` from another.
+    """
+
+    def __init__(self, path: Path, max_bytes: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.offset_path = path.with_name(path.name + ".offset")
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._fh = open(path, "a+b")  # noqa: SIM115 - held for the subscriber's lifetime
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.close()
+            raise RuntimeError(
+                f"sensor spool {path} is in use by another subscriber (same MQTT client id?)"
+            ) from None
+        self.size = os.fstat(self._fh.fileno()).st_size
+        self._cut_torn_tail()
+        self.offset = self._read_offset()
+        if self.pending:
+            logger.warning(
+                "sensor spool %s holds %d bytes not yet in the database: replaying them first",
+                path,
+                self.size - self.offset,
+            )
+
+    def _cut_torn_tail(self) -> None:
+        if not self.size:
+            return
+        with open(self.path, "rb") as f:
+            f.seek(self.size - 1)
+            if f.read(1) == b"\n":
+                return
+            f.seek(0)
+            cut = f.read().rfind(b"\n") + 1  # rare: only after a crash mid-append
+        logger.warning(
+            "sensor spool %s: cutting a torn last entry (%d bytes, never acknowledged)",
+            self.path,
+            self.size - cut,
+        )
+        self._fh.truncate(cut)
+        self.size = cut
+
+    def _read_offset(self) -> int:
+        try:
+            offset = int(self.offset_path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            offset = 0
+        return offset if 0 <= offset <= self.size else 0
+
+    @property
+    def pending(self) -> bool:
+        return self.offset < self.size
+
+    def append(self, received_at: datetime, topic: str, raw: bytes) -> None:
+        """Add one message (durable after ``sync``). Raises SpoolFull past ``max_bytes``."""
+        line = (
+            json.dumps(
+                {"at": received_at.isoformat(), "topic": topic, "payload": raw.decode("utf-8")},
+                ensure_ascii=False,
+            )
+            + "\n"
+        ).encode("utf-8")
+        with self._lock:
+            if self.size + len(line) > self.max_bytes:
+                raise SpoolFull(
+                    f"sensor spool {self.path} is full ({self.size} of {self.max_bytes} bytes)"
+                )
+            self._fh.write(line)
+            self._fh.flush()
+            self.size += len(line)
+
+    def sync(self) -> None:
+        os.fsync(self._fh.fileno())
+
+    def read(self, limit: int = 200) -> list[tuple[int, dict[str, Any] | None, bytes]]:
+        """Up to ``limit`` entries from the offset: (end offset, entry or None if corrupt, line)."""
+        with self._lock:
+            pos, end = self.offset, self.size
+        out: list[tuple[int, dict[str, Any] | None, bytes]] = []
+        with open(self.path, "rb") as f:
+            f.seek(pos)
+            while len(out) < limit and pos < end:
+                line = f.readline()
+                if not line.endswith(b"\n"):
+                    break  # being appended right now
+                pos += len(line)
+                try:
+                    entry = json.loads(line)
+                    if not isinstance(entry, dict) or not {"at", "payload"} <= entry.keys():
+                        entry = None
+                except ValueError:
+                    entry = None
+                out.append((pos, entry, line))
+        return out
+
+    def advance(self, offset: int) -> None:
+        """Everything before ``offset`` is in the database; truncate when all of it is."""
+        with self._lock:
+            self.offset = offset
+            if offset >= self.size:
+                self._fh.truncate(0)
+                self.size = self.offset = 0
+            tmp = self.offset_path.with_name(self.offset_path.name + ".tmp")
+            tmp.write_text(str(self.offset))
+            os.replace(tmp, self.offset_path)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@dataclass
+class _Message:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    received_at: datetime
+    generation: int
+
+
 class SensorSubscriber:
-    """MQTT subscriber (paho-mqtt 2.x) writing readings to the store; reconnects by itself."""
+    """MQTT subscriber (paho-mqtt 2.x) writing readings to the store; loses no reading to a
+    database outage or a subscriber restart.
+
+    Delivery, and why this way:
+
+    * QoS 1 subscription in a **persistent session** (``clean_session=False``, fixed client id
+      ``PANTAU_MQTT_CLIENT_ID``): while the subscriber is down the broker keeps the readings
+      and delivers them when it is back (up to the broker's own limit, mosquitto's
+      ``max_queued_messages``, 1000 a client by default).
+    * ``manual_ack=True`` and a **local write-ahead spool** (``Spool``,
+      var_dir/sensors/<client id>.spool, capped by ``PANTAU_SENSOR_SPOOL_MAX_MB``): every valid
+      message is appended to the spool and fsynced, and only then acknowledged; a second
+      thread writes the spool to the database in order and truncates it once all is written.
+      A crash before the fsync and the broker delivers the message again.
+    * Why not acknowledge after the database commit instead: while the database is down the
+      broker sends at most ``max_inflight`` (20) unacknowledged messages and queues the rest up
+      to its limit, dropping beyond it, so a long outage would still lose readings; and a
+      locked SQLite (30 s busy timeout) or a hung PostgreSQL connection would hold every
+      acknowledgement. With the spool the acknowledgements never wait for the database and
+      outages are bounded by the spool size (about 100 bytes a reading: 64 MB hold ~600,000).
+    * Order: the paho network thread only queues messages; one spool thread appends them in
+      arrival order, fsyncs a batch once and acknowledges it in that order (MQTT 3.1.1/5
+      section 4.6: PUBACKs in the order the PUBLISHes came). The writer replays in spool order,
+      so the level alerts see readings in time order.
+    * Spool full: an ERROR log line, and the spool thread stops acknowledging until the writer
+      has made room; the broker then keeps what it can. Nothing acknowledged is ever lost.
+
+    The writer retries an unreachable database with a backoff up to ``MAX_BACKOFF_S`` and logs
+    the outage once when it starts and once when the database is back. Messages refused for
+    good (not an outage) go to ``<client id>.rejected.jsonl`` with the error. A reading without
+    ``ts`` gets its arrival time; a message redelivered after a crash before its fsync gets a
+    new one and may be stored twice (gateways should send ``ts``). Changing
+    ``PANTAU_MQTT_TOPIC`` keeps the old subscription in the broker's session until the session
+    is cleared (connect once with a clean session, or change the client id).
+    """
+
+    MAX_BACKOFF_S = 30.0
+    ACK_BATCH = 200  # messages appended per fsync at most
 
     def __init__(
-        self, settings: Settings, database: Database, client_id: str | None = None
+        self,
+        settings: Settings,
+        database: Database,
+        client_id: str | None = None,
+        spool_max_bytes: int | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt
 
@@ -250,10 +448,31 @@ class SensorSubscriber:
         self.host = url.hostname or "127.0.0.1"
         self.port = url.port or (8883 if url.scheme == "mqtts" else 1883)
         self.topic = settings.mqtt_topic
+        self.client_id = (
+            client_id or settings.mqtt_client_id or f"pantau-sensors-{socket.gethostname()}"
+        )
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.client_id)
+        folder = Path(settings.var_dir) / "sensors"
+        self.spool = Spool(
+            folder / f"{safe}.spool",
+            spool_max_bytes or int(settings.sensor_spool_max_mb * 1024 * 1024),
+        )
+        self.dead_letter_path = folder / f"{safe}.rejected.jsonl"
         self.subscribed = threading.Event()
+        self._queue: queue.Queue[_Message | None] = queue.Queue()
+        self._generation = 0
+        self._stop = threading.Event()
+        self._appended = threading.Event()  # wakes the writer
+        self._room = threading.Event()  # wakes a spool thread waiting on a full spool
+        self._threads: list[threading.Thread] = []
+        self._outage_since: float | None = None
+        self._backoff = 0.0
+        self._full = False
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"pantau-sensors-{int(time.time() * 1000) % 10**8}",
+            client_id=self.client_id,
+            clean_session=False,
+            manual_ack=True,
         )
         if url.username:
             self._client.username_pw_set(url.username, url.password)
@@ -264,53 +483,236 @@ class SensorSubscriber:
         self._client.on_message = self._on_message
         self._client.on_subscribe = lambda *a, **k: self.subscribed.set()
 
+    # -- paho network thread: no disk or database work here -------------------------------------
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
         if reason_code.is_failure:
             self.stats.last_error = f"MQTT connect refused: {reason_code}"
             logger.error(self.stats.last_error)
             return
+        if flags.session_present:
+            # the broker resends every unacknowledged message of the session: copies still
+            # queued here from the previous connection are dropped (not spooled, not acked)
+            self._generation += 1
         client.subscribe(self.topic, qos=1)
-        logger.info("subscribed to %s on %s:%s", self.topic, self.host, self.port)
+        logger.info(
+            "subscribed to %s on %s:%s as %s (session %s)",
+            self.topic,
+            self.host,
+            self.port,
+            self.client_id,
+            "resumed" if flags.session_present else "new",
+        )
 
-    def handle(self, raw: bytes) -> None:
-        """Process one message payload (public for tests and HTTP bridges)."""
-        self.stats.messages += 1
+    def _on_message(self, client, userdata, msg) -> None:  # noqa: ANN001
+        self._queue.put(
+            _Message(
+                msg.mid, msg.qos, msg.topic, bytes(msg.payload), datetime.now(UTC), self._generation
+            )
+        )
+
+    # -- spool thread: validate, append, fsync, acknowledge in order ----------------------------
+
+    def _accept(self, m: _Message) -> bool:
+        """Spool one message, or drop it as invalid. False: the spool is full."""
         try:
-            payload = decode_payload(raw)
+            decode_payload(m.payload)
         except InvalidReading as exc:
+            self.stats.messages += 1
             self.stats.invalid += 1
-            logger.warning("invalid sensor message: %s", exc)
+            logger.warning("invalid sensor message on %s: %s", m.topic or "-", exc)
+            return True
+        try:
+            self.spool.append(m.received_at, m.topic, m.payload)
+        except SpoolFull as exc:
+            if not self._full:
+                self._full = True
+                self.stats.spool_full += 1
+                self.stats.last_error = str(exc)
+                logger.error(
+                    "%s: NOT acknowledging sensor messages until the database takes the "
+                    "backlog; the broker keeps them up to its queue limit and drops beyond it",
+                    exc,
+                )
+            return False
+        if self._full:
+            self._full = False
+            logger.warning("sensor spool has room again: acknowledging messages")
+        self.stats.messages += 1
+        self.stats.spooled += 1
+        return True
+
+    def _spool_loop(self) -> None:
+        while not self._stop.is_set():
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.ACK_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._stop.set()
+                    break
+                batch.append(nxt)
+            done: list[_Message] = []
+            for m in batch:
+                if m.generation != self._generation:
+                    continue  # the resumed session delivers it again
+                while not self._accept(m):
+                    self._flush(done)  # what is spooled so far is acknowledged first
+                    done = []
+                    self._room.clear()
+                    self._appended.set()
+                    if self._stop.is_set():
+                        return  # not acknowledged: the broker delivers it again
+                    self._room.wait(1.0)
+                done.append(m)
+            self._flush(done)
+
+    def _flush(self, done: list[_Message]) -> None:
+        if not done:
             return
-        for attempt in range(5):
+        self.spool.sync()
+        self._appended.set()
+        for m in done:
+            if m.qos > 0:
+                self._client.ack(m.mid, m.qos)
+
+    # -- writer thread: spool -> database, in order ---------------------------------------------
+
+    def _writer_loop(self) -> None:
+        while not self._stop.is_set():
+            self._appended.wait(1.0)
+            self._appended.clear()
+            if self._stop.is_set() or not self.spool.pending:
+                continue
             try:
-                with self.db.session() as s:
-                    res = ingest_readings(s, payload)
-                break
-            except Exception as exc:
-                self.stats.db_errors += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
-                logger.warning("writing sensor readings failed (attempt %d): %s", attempt + 1, exc)
-                time.sleep(min(5.0, 0.2 * 2**attempt))
-        else:
-            return
+                ok = self.drain()
+            except Exception:
+                logger.exception("writing the sensor spool failed")
+                ok = False
+            if not ok:
+                self._stop.wait(self._backoff or 1.0)
+
+    def _store(self, items: list[Any], received_at: datetime) -> None:
+        with self.db.session() as s:
+            res = ingest_readings(s, items, now=received_at)
         self.stats.written += res.written
         self.stats.duplicates += res.duplicates
         if res.rejected:
             self.stats.invalid += len(res.rejected)
             logger.warning("sensor message: %s", "; ".join(str(r) for r in res.rejected[:5]))
 
-    def _on_message(self, client, userdata, msg) -> None:  # noqa: ANN001
-        try:
-            self.handle(msg.payload)
-        except Exception:  # never let a message kill the network loop
-            self.stats.invalid += 1
-            logger.exception("sensor message on %s crashed the handler", msg.topic)
+    def drain(self) -> bool:
+        """Write the spooled messages to the database, oldest first. True when the spool is
+        empty; False when the database is unreachable (the writer retries after a backoff)."""
+        while self.spool.pending:
+            if self._stop.is_set():
+                return False
+            done = self.spool.offset
+            for end, entry, line in self.spool.read():
+                if entry is None:
+                    self._dead_letter("", line, datetime.now(UTC), ValueError("corrupt entry"))
+                    done = end
+                    continue
+                raw = str(entry["payload"]).encode("utf-8")
+                try:
+                    received_at = datetime.fromisoformat(entry["at"])
+                    self._store(decode_payload(raw), received_at)
+                except Exception as exc:
+                    if is_transient(exc):
+                        self.spool.advance(done)
+                        self._room.set()
+                        self._database_down(exc)
+                        return False
+                    self._dead_letter(str(entry.get("topic", "")), raw, datetime.now(UTC), exc)
+                else:
+                    self.stats.replayed += 1
+                done = end
+            self.spool.advance(done)
+            self._room.set()
+        self._database_up()
+        return True
+
+    def handle(self, raw: bytes, received_at: datetime | None = None) -> bool:
+        """Spool one message payload and write the spool out, in the caller's thread (tests,
+        bridges). True when the spool is empty afterwards."""
+        m = _Message(0, 0, "", raw, received_at or datetime.now(UTC), self._generation)
+        if not self._accept(m):
+            return False
+        self.spool.sync()
+        return self.drain()
+
+    def _database_down(self, exc: BaseException) -> None:
+        self.stats.db_errors += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        self._backoff = min(self.MAX_BACKOFF_S, max(0.5, self._backoff * 2))
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            logger.error(
+                "sensor readings cannot reach the database (%s); keeping them in %s until it "
+                "is back",
+                self.stats.last_error,
+                self.spool.path,
+            )
+        else:
+            logger.debug("database still unreachable: %s", self.stats.last_error)
+
+    def _database_up(self) -> None:
+        if self._outage_since is not None:
+            logger.warning(
+                "database reachable again after %.0f s; sensor spool written (%d messages in all)",
+                time.monotonic() - self._outage_since,
+                self.stats.replayed,
+            )
+        self._outage_since = None
+        self._backoff = 0.0
+
+    def _dead_letter(
+        self, topic: str, raw: bytes, received_at: datetime, exc: BaseException
+    ) -> None:
+        self.stats.dead_letters += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        logger.error(
+            "the database refused a sensor message for good (%s); kept in %s",
+            self.stats.last_error,
+            self.dead_letter_path,
+        )
+        record = {
+            "at": received_at.isoformat(),
+            "topic": topic,
+            "payload": raw.decode("utf-8", "replace"),
+            "error": self.stats.last_error,
+        }
+        with open(self.dead_letter_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def start(self) -> SensorSubscriber:
+        self._threads = [
+            threading.Thread(target=self._spool_loop, name="sensor-spool", daemon=True),
+            threading.Thread(target=self._writer_loop, name="sensor-writer", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        if self.spool.pending:
+            self._appended.set()
         self._client.connect(self.host, self.port, keepalive=30)
         self._client.loop_start()
         return self
 
-    def stop(self) -> None:
-        self._client.loop_stop()
+    def stop(self, timeout: float = 30.0) -> None:
+        """Acknowledge what is spooled, finish the write in hand, then disconnect. Messages
+        not yet spooled stay unacknowledged: the broker delivers them again at the next start;
+        spooled ones not yet written are written at the next start."""
+        self._stop.set()
+        self._queue.put(None)
+        self._appended.set()
+        self._room.set()
+        for t in self._threads:
+            t.join(timeout)
         self._client.disconnect()
+        self._client.loop_stop()
+        self.spool.close()

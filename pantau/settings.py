@@ -204,6 +204,18 @@ class Settings(BaseSettings):
     mqtt_topic: str = Field(
         default="pantau/sensors/#", description="MQTT topic filter for sensor readings."
     )
+    mqtt_client_id: str = Field(
+        default="",
+        description="MQTT client id of the sensor subscriber; its persistent session (the broker "
+        "keeps QoS 1 readings while the subscriber is down) is tied to it. Empty: "
+        "pantau-sensors-<hostname>. One subscriber per id.",
+    )
+    sensor_spool_max_mb: float = Field(
+        default=64.0,
+        gt=0,
+        description="Size cap (MB) of the local spool var_dir/sensors/<client id>.spool that keeps "
+        "MQTT sensor readings while the database is unreachable (about 100 bytes a reading).",
+    )
     sensor_api_keys: str = Field(
         default="",
         description="Comma-separated API keys sensor gateways send to POST "

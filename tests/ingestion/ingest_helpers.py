@@ -55,3 +55,17 @@ def make_camera(session, code: str, url: str, protocol: str, **kw):  # noqa: ANN
     session.add(cam)
     session.flush()
     return cam
+
+
+def forget_mqtt_session(host: str, port: int, client_id: str) -> None:
+    """Drop a persistent MQTT session a test left in the broker (connect clean, disconnect)."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect(host, port)
+    client.loop_start()
+    try:
+        wait_for(client.is_connected, 5)
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
-from ingest_helpers import wait_for
+from ingest_helpers import forget_mqtt_session, wait_for
 from sqlalchemy import func, select
 
 from ingestion.sensors import SensorSubscriber, ingest_readings
@@ -37,7 +37,8 @@ def test_mqtt_readings_are_stored_once_and_bad_payloads_survive(sqlite_db, setti
     s = settings.model_copy(
         update={"mqtt_url": f"mqtt://{host}:{port}", "mqtt_topic": f"{topic_root}/#"}
     )
-    sub = SensorSubscriber(s, sqlite_db).start()
+    client_id = f"pantau-test-{uuid.uuid4().hex[:10]}"
+    sub = SensorSubscriber(s, sqlite_db, client_id=client_id).start()
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     pub.connect(host, port)
     pub.loop_start()
@@ -60,6 +61,7 @@ def test_mqtt_readings_are_stored_once_and_bad_payloads_survive(sqlite_db, setti
         pub.loop_stop()
         pub.disconnect()
         sub.stop()
+        forget_mqtt_session(host, port, client_id)
     rows = _readings(sqlite_db)
     assert [v for _, v in rows] == [182.5, 190.0]
     assert rows[0][0].replace(tzinfo=UTC) == datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 import pytest
 import requests
-from ingest_helpers import free_port, wait_for
+from ingest_helpers import forget_mqtt_session, free_port, wait_for
 from sqlalchemy import func, select, text
 
 from dashboard.app import create_app
@@ -400,7 +400,8 @@ def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
     sub_settings = settings.model_copy(
         update={"mqtt_url": f"mqtt://{host}:{port}", "mqtt_topic": f"{topic}/#"}
     )
-    sub = SensorSubscriber(sub_settings, over_mqtt).start()
+    client_id = f"pantau-test-{uuid.uuid4().hex[:10]}"
+    sub = SensorSubscriber(sub_settings, over_mqtt, client_id=client_id).start()
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     pub.connect(host, port)
     pub.loop_start()
@@ -413,6 +414,7 @@ def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
         pub.loop_stop()
         pub.disconnect()
         sub.stop()
+        forget_mqtt_session(host, port, client_id)
 
     app_settings = settings.model_copy(update={"sensor_api_keys": KEY})
     with running_app(app_settings, over_http) as base:
