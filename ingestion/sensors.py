@@ -260,6 +260,10 @@ class SpoolFull(RuntimeError):
     pass
 
 
+class SpoolInUse(OSError):
+    """Another subscriber (same client id) holds the spool: only one may consume a session."""
+
+
 class Spool:
     """Append-only file of MQTT messages on their way to the database, replayed in order.
 
@@ -284,7 +288,7 @@ class Spool:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._fh.close()
-            raise RuntimeError(
+            raise SpoolInUse(
                 f"sensor spool {path} is in use by another subscriber (same MQTT client id?)"
             ) from None
         self.size = os.fstat(self._fh.fileno()).st_size

@@ -24,7 +24,7 @@ import pytest
 from ingest_helpers import forget_mqtt_session, wait_for
 from sqlalchemy import event, make_url, select
 
-from ingestion.sensors import SensorSubscriber, Spool, SpoolFull
+from ingestion.sensors import SensorSubscriber, Spool, SpoolFull, SpoolInUse
 from store.db import Database
 from store.models import Sensor, SensorReading
 
@@ -355,7 +355,7 @@ def test_spool_cuts_a_torn_entry_resumes_at_its_offset_and_is_exclusive(tmp_path
         spool.append(T0, "t", json.dumps(_reading(i)).encode())
     first = spool.read(1)
     spool.advance(first[0][0])  # entry 0 is in the database
-    with pytest.raises(RuntimeError, match="in use"):
+    with pytest.raises(SpoolInUse, match="in use"):
         Spool(path, 10_000)
     spool.close()
     with open(path, "ab") as f:
