@@ -460,7 +460,7 @@ def base_map(
         )
     children.append(
         dl.GeoJSON(
-            url="/api/river.geojson",
+            url="/api/public/river.geojson",
             id=f"{map_id}-river",
             style={"variable": "pantau.map.river"},
             interactive=False,

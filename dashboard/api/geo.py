@@ -4,12 +4,13 @@
   URL to a clustered dash-leaflet GeoJSON layer (one request, however many cameras).
 - ``/api/incidents.geojson?days=7&kind=fire``: recent incidents for map layers.
 - ``/api/sensors.geojson``: water-level sensors with their last value and level.
-- ``/api/river.geojson``: the approximate course of the Musi through the city (data/), so the
-  map is readable without tiles.
+- ``/api/public/river.geojson``: the approximate course of the Musi through the city (data/),
+  so maps are readable without tiles; reference geography, so public like the /cctv map.
 - ``/snapshots/<code>.jpg``: the latest annotated snapshot of a camera (var/snapshots), or a
   placeholder image. The code is validated strictly and the path never leaves the folder.
 
-Access is checked by the guard in dashboard/auth.py (``/api`` and ``/snapshots``: staff).
+Access is checked by the guard in dashboard/auth.py (``/api`` and ``/snapshots``: staff;
+``/api/public``: anyone).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def sensors_geojson() -> Response:
     return _geojson_response({"type": "FeatureCollection", "features": features}, 30)
 
 
-@bp.get("/api/river.geojson")
+@bp.get("/api/public/river.geojson")
 def river_geojson() -> Response:
     if not RIVER_FILE.exists():
         return _geojson_response({"type": "FeatureCollection", "features": []}, 3600)

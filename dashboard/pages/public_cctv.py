@@ -131,6 +131,13 @@ def layout(**_kwargs) -> dbc.Container:
     cam_map = dl.Map(
         [
             *tiles,
+            # the river keeps the map readable where no tile server is reachable
+            dl.GeoJSON(
+                url="/api/public/river.geojson",
+                id="cctv-map-river",
+                style={"variable": "pantau.map.river"},
+                interactive=False,
+            ),
             dl.GeoJSON(url="/api/public/cameras.geojson", id="cctv-map-points", zoomToBounds=True),
         ],
         center=[cfg.map_center_lat, cfg.map_center_lon],

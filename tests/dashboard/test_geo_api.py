@@ -68,11 +68,14 @@ def test_snapshot_placeholder_real_file_and_traversal(app_env):
 
 
 def test_river_layer_is_labelled_approximate(app_env):
+    """Reference geography: the same layer for staff and for the public CCTV map."""
     app, db, _ = app_env
-    client = login(app.server.test_client(), db, "analis")
-    data = client.get("/api/river.geojson").get_json()
+    staff = login(app.server.test_client(), db, "analis")
+    data = staff.get("/api/public/river.geojson").get_json()
     assert data["features"][0]["properties"]["approximate"] is True
     assert "APPROXIMATE" in data["description"]
+    anonymous = app.server.test_client().get("/api/public/river.geojson")
+    assert anonymous.status_code == 200 and anonymous.get_json() == data
 
 
 def test_every_page_layout_renders(app_env):
