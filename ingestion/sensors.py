@@ -283,15 +283,16 @@ class Spool:
         self.offset_path = path.with_name(path.name + ".offset")
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._fh = open(path, "a+b")  # noqa: SIM115 - held for the subscriber's lifetime
+        # unbuffered, O_APPEND: a failed write (disk full) is cut back, never left half in a buffer
+        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
         try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._fh.close()
+            os.close(self._fd)
             raise SpoolInUse(
                 f"sensor spool {path} is in use by another subscriber (same MQTT client id?)"
             ) from None
-        self.size = os.fstat(self._fh.fileno()).st_size
+        self.size = os.fstat(self._fd).st_size
         self._cut_torn_tail()
         self.offset = self._read_offset()
         if self.pending:
@@ -315,7 +316,7 @@ class Spool:
             self.path,
             self.size - cut,
         )
-        self._fh.truncate(cut)
+        os.ftruncate(self._fd, cut)
         self.size = cut
 
     def _read_offset(self) -> int:
@@ -343,12 +344,17 @@ class Spool:
                 raise SpoolFull(
                     f"sensor spool {self.path} is full ({self.size} of {self.max_bytes} bytes)"
                 )
-            self._fh.write(line)
-            self._fh.flush()
+            try:
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError as exc:
+                os.ftruncate(self._fd, self.size)
+                raise SpoolFull(f"cannot write the sensor spool {self.path}: {exc}") from exc
             self.size += len(line)
 
     def sync(self) -> None:
-        os.fsync(self._fh.fileno())
+        os.fsync(self._fd)
 
     def read(self, limit: int = 200) -> list[tuple[int, dict[str, Any] | None, bytes]]:
         """Up to ``limit`` entries from the offset: (end offset, entry or None if corrupt, line)."""
@@ -376,14 +382,14 @@ class Spool:
         with self._lock:
             self.offset = offset
             if offset >= self.size:
-                self._fh.truncate(0)
+                os.ftruncate(self._fd, 0)
                 self.size = self.offset = 0
             tmp = self.offset_path.with_name(self.offset_path.name + ".tmp")
             tmp.write_text(str(self.offset))
             os.replace(tmp, self.offset_path)
 
     def close(self) -> None:
-        self._fh.close()
+        os.close(self._fd)
 
 
 @dataclass
