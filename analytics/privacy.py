@@ -360,11 +360,15 @@ class StreamBlur:
       ``full_search_share`` of the picture changed (lighting, camera moved) get the strict full
       search (same cascades and parameters, same histogram-equalised grey image);
     * on the other frames only what moves is searched, at full resolution with the same
-      cascades on the same grey image: every MOG2 foreground blob (``bg_width`` px model),
-      padded; faces in its upper part (where heads are), plates in all of it;
-    * every face or plate found stays blurred until ``keep_frames`` frames after it was last
-      found (by default one refresh period and a bit: a still face found by a full search stays
-      hidden until the next one looks again), grown around it while things move there;
+      cascades on the same grey image (``slack`` fewer Haar neighbours: a crop's windows do not
+      line up with the whole frame's): every MOG2 foreground blob (``bg_width`` px model) and
+      every change since the previous frame that is not the usual background, padded; faces in
+      the upper part (where heads are), plates in all of it;
+    * every face or plate found stays blurred (``pad`` around it; grown while things move
+      there) until it has been looked for again ``misses_to_forget`` times without being found,
+      or ``keep_frames`` after it was last found; where nothing moves, ``checks_per_frame``
+      such places are looked at again per frame (a face standing still stays hidden, one that
+      walked on leaves no blurred squares behind);
     * the head area of every person and rider the background model sees is pixelated as well
       (``heads``): faces too small for Haar's 20-24 px window, i.e. most faces on CCTV.
     """
@@ -381,6 +385,8 @@ class StreamBlur:
         upper_share: float = 0.4,
         slack: int = 2,
         pad: float = 0.25,
+        checks_per_frame: int = 2,
+        misses_to_forget: int = 2,
     ) -> None:
         if refresh_frames < 1:
             raise ValueError("refresh_frames must be >= 1")
@@ -396,6 +402,8 @@ class StreamBlur:
         self.upper_share = upper_share
         self.slack = slack
         self.pad = pad
+        self.checks_per_frame = checks_per_frame
+        self.misses_to_forget = misses_to_forget
         self.last_boxes: list[Box] = []
         """Every area pixelated in the last frame (faces and plates with their padding, heads)."""
         self.last_heads: list[Box] = []
@@ -408,10 +416,12 @@ class StreamBlur:
         from analytics.detectors import BackgroundBlobDetector
 
         self._bg = BackgroundBlobDetector(width=self.bg_width)
-        self._tracks: list[list] = []  # [box, kind, frame last found]
+        self._tracks: list[list] = []  # [box, kind, last found, last looked at, misses since]
         self._n = 0
         self._since_full = 0
         self._shape: tuple[int, ...] | None = None
+        self._prev_small: np.ndarray | None = None
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, int, int]:
         validate_frame(frame)
@@ -461,6 +471,23 @@ class StreamBlur:
         people = (
             self._bg.blobs_to_detections(mask, mscale, fh, fw) if self._bg.frames_seen > 1 else []
         )
+        # plus whatever changed since the previous frame: MOG2 takes what it saw first (or
+        # often) for background, so something reappearing where it was before is not in its
+        # foreground
+        # foreground (but not where the picture went back to its usual background: the place
+        # something just left)
+        small = cv2.cvtColor(downscale(frame, mask.shape[1], mask.shape[0]), cv2.COLOR_BGR2GRAY)
+        prev, self._prev_small = self._prev_small, small
+        if prev is not None and prev.shape == small.shape:
+            changed = cv2.absdiff(small, prev) > 25
+            if changed.any():
+                assert self._bg._mog is not None
+                usual = cv2.cvtColor(self._bg._mog.getBackgroundImage(), cv2.COLOR_BGR2GRAY)
+                changed &= cv2.absdiff(small, usual) > 25
+                changed = cv2.morphologyEx(
+                    changed.astype(np.uint8) * 255, cv2.MORPH_OPEN, self._kernel
+                )
+                mask = cv2.bitwise_or(mask, cv2.dilate(changed, self._kernel))
         moving_share = float(np.count_nonzero(mask)) / mask.size
         gray, gscale = _gray_for_detection(frame)
         gh, gw = gray.shape[:2]
@@ -495,6 +522,21 @@ class StreamBlur:
                     _grey_rect(x0 - px, y0 - py, x0 + w + px, y0 + upper + py, gw, gh)
                 )
                 plate_rects.append(_grey_rect(x0 - px, y0 - py, x0 + w + px, y0 + h + py, gw, gh))
+            # look again where something was found and nothing moves now (oldest check first):
+            # still there -> kept; gone (two looks) -> dropped, so a face that walked on leaves
+            # no trail of blurred squares behind
+            still = [
+                t
+                for t in self._tracks
+                if not any(
+                    _inside(_to_grey(t[0], gscale), r)
+                    for r in (face_rects if t[1] == "face" else plate_rects)
+                )
+            ]
+            for t in sorted(still, key=lambda t: t[3])[: self.checks_per_frame]:
+                x, y, w, h = _to_grey(t[0], gscale)
+                rect = _grey_rect(x - w / 2, y - h / 2, x + 1.5 * w, y + 1.5 * h, gw, gh)
+                (face_rects if t[1] == "face" else plate_rects).append(rect)
             faces = (
                 detect_faces(frame, self.face_model_path)
                 if self.face_model_path
@@ -507,7 +549,13 @@ class StreamBlur:
                 if self.plates
                 else []
             )
-        boxes, n_faces = self._update_tracks(_merge(faces), _merge(plates), moving, n, fw, fh)
+        if self.last_mode == "full":
+            looked = {"face": [[0, 0, gw, gh]], "plate": [[0, 0, gw, gh]]}
+        else:
+            looked = {"face": face_rects, "plate": plate_rects if self.plates else []}
+        boxes, n_faces = self._update_tracks(
+            _merge(faces), _merge(plates), moving, looked, gscale, n, fw, fh
+        )
         heads = (
             head_boxes([d.box for d in people if d.label in HEAD_LABELS], fw, fh)
             if self.heads
@@ -521,21 +569,40 @@ class StreamBlur:
         return out, n_faces, len(boxes) - n_faces
 
     def _update_tracks(
-        self, faces: list[Box], plates: list[Box], moving: list[Box], n: int, fw: int, fh: int
+        self,
+        faces: list[Box],
+        plates: list[Box],
+        moving: list[Box],
+        looked: dict[str, list[list[int]]],
+        gscale: float,
+        n: int,
+        fw: int,
+        fh: int,
     ) -> tuple[list[Box], int]:
-        """Remember what was found; return (boxes to blur this frame, how many are faces)."""
+        """Remember what was found and forget what was looked for again and not found twice;
+        return (boxes to blur this frame, how many of them are faces)."""
+        old = list(self._tracks)
+        matched: set[int] = set()
         for kind, found in (("face", faces), ("plate", plates)):
             for b in found:
-                for t in self._tracks:
-                    if t[1] == kind and t[2] < n and _overlap(t[0], b) > 0.3:
-                        t[0], t[2] = b, n
+                for t in old:
+                    if t[1] == kind and id(t) not in matched and _overlap(t[0], b) > 0.3:
+                        t[0], t[2], t[3], t[4] = b, n, n, 0
+                        matched.add(id(t))
                         break
                 else:
-                    self._tracks.append([b, kind, n])
-        self._tracks = [t for t in self._tracks if n - t[2] <= self.keep_frames]
+                    self._tracks.append([b, kind, n, n, 0])
+        for t in old:
+            if id(t) not in matched and any(
+                _inside(_to_grey(t[0], gscale), r) for r in looked[t[1]]
+            ):
+                t[3], t[4] = n, t[4] + 1
+        self._tracks = [
+            t for t in self._tracks if n - t[2] <= self.keep_frames and t[4] < self.misses_to_forget
+        ]
         out: list[Box] = []
         n_faces = 0
-        for box, kind, seen in sorted(self._tracks, key=lambda t: t[1]):
+        for box, kind, seen, _, _ in sorted(self._tracks, key=lambda t: t[1]):
             age = n - seen
             if age and any(_overlap(box, m, of_first=False) > 0 for m in moving):
                 # it may have moved with what moves there: grow it by its size per frame (2 max)
@@ -545,6 +612,19 @@ class StreamBlur:
             out.append(box)
             n_faces += kind == "face"
         return out, n_faces
+
+
+def _to_grey(box: Box, gscale: float) -> Box:
+    if gscale == 1.0:
+        return box
+    x, y, w, h = box
+    return (int(x / gscale), int(y / gscale), int(np.ceil(w / gscale)), int(np.ceil(h / gscale)))
+
+
+def _inside(box: Box, rect: list[int]) -> bool:
+    """Whether ``box`` lies wholly within ``[x0, y0, x1, y1]`` (searched there: found or not)."""
+    x, y, w, h = box
+    return rect[0] <= x and rect[1] <= y and x + w <= rect[2] and y + h <= rect[3]
 
 
 def _grey_rect(x0: float, y0: float, x1: float, y1: float, gw: int, gh: int) -> list[int]:
