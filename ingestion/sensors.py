@@ -283,6 +283,7 @@ class Spool:
         self.offset_path = path.with_name(path.name + ".offset")
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
+        self._torn = False
         # unbuffered, O_APPEND: a failed write (disk full) is cut back, never left half in a buffer
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
         try:
@@ -344,13 +345,20 @@ class Spool:
                 raise SpoolFull(
                     f"sensor spool {self.path} is full ({self.size} of {self.max_bytes} bytes)"
                 )
+            if self._torn:
+                line = b"\n" + line  # ends a fragment that could not be cut back
             try:
                 view = memoryview(line)
                 while view:
                     view = view[os.write(self._fd, view) :]
             except OSError as exc:
-                os.ftruncate(self._fd, self.size)
+                try:
+                    os.ftruncate(self._fd, self.size)
+                except OSError:
+                    self._torn = True
+                    self.size = os.fstat(self._fd).st_size
                 raise SpoolFull(f"cannot write the sensor spool {self.path}: {exc}") from exc
+            self._torn = False
             self.size += len(line)
 
     def sync(self) -> None:
@@ -368,6 +376,9 @@ class Spool:
                 if not line.endswith(b"\n"):
                     break  # being appended right now
                 pos += len(line)
+                if not line.strip():
+                    out.append((pos, None, b""))  # a blank line: skipped
+                    continue
                 try:
                     entry = json.loads(line)
                     if not isinstance(entry, dict) or not {"at", "payload"} <= entry.keys():
@@ -617,15 +628,19 @@ class SensorSubscriber:
             logger.warning("sensor message: %s", "; ".join(str(r) for r in res.rejected[:5]))
 
     def drain(self) -> bool:
-        """Write the spooled messages to the database, oldest first. True when the spool is
-        empty; False when the database is unreachable (the writer retries after a backoff)."""
+        """Write the spooled messages to the database, oldest first. False when the database
+        is unreachable (the writer retries after a backoff)."""
         while self.spool.pending:
             if self._stop.is_set():
                 return False
             done = self.spool.offset
-            for end, entry, line in self.spool.read():
+            batch = self.spool.read()
+            if not batch:
+                break  # only an entry being appended (or a torn fragment): next wake-up
+            for end, entry, line in batch:
                 if entry is None:
-                    self._dead_letter("", line, datetime.now(UTC), ValueError("corrupt entry"))
+                    if line:
+                        self._dead_letter("", line, datetime.now(UTC), ValueError("corrupt entry"))
                     done = end
                     continue
                 raw = str(entry["payload"]).encode("utf-8")

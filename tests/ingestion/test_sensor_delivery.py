@@ -391,3 +391,26 @@ def test_database_refusing_a_message_for_good_keeps_it_aside_and_goes_on(sqlite_
     kept = [json.loads(line) for line in sub.dead_letter_path.read_text().splitlines()]
     assert json.loads(kept[0]["payload"])["value"] == 102.0 and "never accept" in kept[0]["error"]
     assert _stored(sqlite_db) == _expected([1, 3])
+
+
+def test_a_failed_append_leaves_the_spool_whole(tmp_path):
+    spool = Spool(tmp_path / "s.spool", 10_000)
+    spool.append(T0, "t", json.dumps(_reading(0)).encode())
+    size = spool.size
+    readonly = os.open(spool.path, os.O_RDONLY)
+    saved = os.dup(spool._fd)
+    os.dup2(readonly, spool._fd)  # the disk refuses writes from here on
+    try:
+        with pytest.raises(SpoolFull, match="cannot write"):
+            spool.append(T0, "t", json.dumps(_reading(1)).encode())
+    finally:
+        os.dup2(saved, spool._fd)
+        os.close(saved)
+        os.close(readonly)
+    assert spool.size == size == spool.path.stat().st_size
+    spool.append(T0, "t", json.dumps(_reading(2)).encode())
+    entries = spool.read()
+    assert [json.loads(e["payload"])["value"] for _, e, _ in entries if e] == [100.0, 102.0]
+    spool.advance(entries[-1][0])
+    assert not spool.pending
+    spool.close()
