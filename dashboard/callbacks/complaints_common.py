@@ -1,5 +1,6 @@
 """Shared UI bits of the E-Lapor pages (public form, status lookup, statistics, operator
-queue): their strings, the category options and the base map.
+queue, OPD follow-up): their strings, the category options, the base map and the parts of a
+report's detail panel that the operator queue and the OPD follow-up page both show.
 
 Kept in one module that pages and callbacks both import (pages must not import each other:
 Dash Pages would load a page module twice), so the strings are registered with
@@ -8,10 +9,17 @@ Dash Pages would load a page module twice), so the strings are registered with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import dash_leaflet as dl
+from dash import html
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboard import context, i18n
-from store.complaints import CATEGORIES, category_label
+from store.complaints import CATEGORIES, category_label, status_label
+from store.models import Complaint, ComplaintEvent
 
 STRINGS: dict[str, dict[str, str]] = {
     # public form
@@ -295,3 +303,57 @@ def base_map(map_id: str, layer_id: str, height: str = "340px") -> dl.Map:
         style={"height": height, "width": "100%"},
         className="rounded border",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# detail panel of one report (operator queue and OPD follow-up)
+def report_events(session: Session, complaint_id: int) -> Sequence[ComplaintEvent]:
+    """The report's history, oldest first."""
+    return session.scalars(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(ComplaintEvent.ts, ComplaintEvent.id)
+    ).all()
+
+
+def report_body(c: Complaint, description_id: str | None = None) -> list[Any]:
+    """Title, text (plain-text children: markup typed by citizens is shown as typed), place and
+    photo of a report."""
+    location = c.address or ""
+    if c.lat is not None:
+        location = f"{location} ({c.lat:.5f}, {c.lon:.5f})".strip()
+    description = html.P(c.description, className="mt-1 mb-1 pantau-text")
+    if description_id:
+        description.id = description_id
+    return [
+        html.P(c.title or "", className="fw-semibold mb-0 mt-1") if c.title else None,
+        description,
+        html.Div(location or "—", className="small"),
+        html.Img(
+            src=f"/api/pengaduan/foto/{c.photo_path}",
+            style={"maxWidth": "100%", "maxHeight": "220px"},
+            className="mt-2 rounded border",
+        )
+        if c.photo_path
+        else None,
+    ]
+
+
+def history_list(
+    events: Sequence[ComplaintEvent], lang: str, tz: str, list_id: str | None = None
+) -> html.Ul:
+    """One line per status change: when (local time), to what, who, and the note."""
+    ul = html.Ul(
+        [
+            html.Li(
+                f"{i18n.local_time(e.ts, tz)} · {status_label(e.to_status, lang)} · {e.actor}"
+                + (f" — {e.note}" if e.note else ""),
+                className="small",
+            )
+            for e in events
+        ],
+        className="mb-0",
+    )
+    if list_id:
+        ul.id = list_id
+    return ul

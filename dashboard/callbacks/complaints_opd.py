@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
-from sqlalchemy import select
 
 from dashboard import auth, context
+from dashboard.callbacks.complaints_common import history_list, report_body, report_events
 from dashboard.callbacks.complaints_queue import _service
 from dashboard.callbacks.lapor_status import status_badge
 from dashboard.i18n import current_lang, local_time, register, t
@@ -30,7 +30,7 @@ from store.complaints import (
     opd_can_see,
     status_label,
 )
-from store.models import Complaint, ComplaintEvent, ComplaintStatus, Opd, PrivacyMode
+from store.models import Complaint, ComplaintStatus, Opd, PrivacyMode
 
 logger = logging.getLogger(__name__)
 
@@ -203,14 +203,7 @@ def show_detail(selected: list[int] | None, rows: list[dict] | None):
         c = s.get(Complaint, ids[0])
         if not opd_can_see(c, auth.current_opd_id()):
             return dbc.Alert(t("followup.not_found"), color="warning", id="followup-missing")
-        events = s.scalars(
-            select(ComplaintEvent)
-            .where(ComplaintEvent.complaint_id == c.id)
-            .order_by(ComplaintEvent.ts, ComplaintEvent.id)
-        ).all()
-        location = c.address or ""
-        if c.lat is not None:
-            location = f"{location} ({c.lat:.5f}, {c.lon:.5f})".strip()
+        events = report_events(s, c.id)
         overdue = c.status == S.DISPATCHED and c.followup_due and c.followup_due < datetime.now(UTC)
         return [
             html.Div(
@@ -236,30 +229,9 @@ def show_detail(selected: list[int] | None, rows: list[dict] | None):
                 className="small text-secondary",
                 id="followup-detail-reporter",
             ),
-            html.P(c.title or "", className="fw-semibold mb-0 mt-1") if c.title else None,
-            # plain-text children: markup typed by citizens is shown as typed
-            html.P(c.description, className="mt-1 mb-1 pantau-text"),
-            html.Div(location or "—", className="small"),
-            html.Img(
-                src=f"/api/pengaduan/foto/{c.photo_path}",
-                style={"maxWidth": "100%", "maxHeight": "220px"},
-                className="mt-2 rounded border",
-            )
-            if c.photo_path
-            else None,
+            *report_body(c),
             html.Div(t("followup.history"), className="small fw-semibold mt-2"),
-            html.Ul(
-                [
-                    html.Li(
-                        f"{local_time(e.ts, tz)} · {status_label(e.to_status, lang)} · {e.actor}"
-                        + (f" — {e.note}" if e.note else ""),
-                        className="small",
-                    )
-                    for e in events
-                ],
-                className="mb-0",
-                id="followup-history",
-            ),
+            history_list(events, lang, tz, list_id="followup-history"),
         ]
 
 

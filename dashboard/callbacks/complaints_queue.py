@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
-from sqlalchemy import select
 
 from dashboard import context
-from dashboard.callbacks import complaints_common  # noqa: F401
+from dashboard.callbacks.complaints_common import history_list, report_body, report_events
 from dashboard.callbacks.lapor_status import status_badge
 from dashboard.i18n import current_lang, local_time, t
 from dashboard.queries import complaints as q
@@ -24,7 +23,7 @@ from store.complaints import (
     find_by_tracking_id,
     status_label,
 )
-from store.models import Complaint, ComplaintEvent, ComplaintStatus, PrivacyMode
+from store.models import Complaint, ComplaintStatus, PrivacyMode
 
 logger = logging.getLogger(__name__)
 
@@ -156,18 +155,11 @@ def show_detail(selected: list[int] | None, rows: list[dict] | None):
             return header, None, no_update, ""
         opd = default_opd(s, c.category) if c.opd_id is None else None
         hints = svc.duplicates_for(s, c)
-        events = s.scalars(
-            select(ComplaintEvent)
-            .where(ComplaintEvent.complaint_id == c.id)
-            .order_by(ComplaintEvent.ts, ComplaintEvent.id)
-        ).all()
+        events = report_events(s, c.id)
         if c.privacy == PrivacyMode.ANONYMOUS:
             reporter = t("queue.hidden_identity")
         else:
             reporter = " · ".join(x for x in (c.reporter_name, c.reporter_contact) if x) or "—"
-        location = c.address or ""
-        if c.lat is not None:
-            location = f"{location} ({c.lat:.5f}, {c.lon:.5f})".strip()
         detail = [
             html.Div(
                 [
@@ -184,17 +176,7 @@ def show_detail(selected: list[int] | None, rows: list[dict] | None):
                 f"{t('queue.reporter')}: {reporter}",
                 className="small text-secondary",
             ),
-            html.P(c.title or "", className="fw-semibold mb-0 mt-1") if c.title else None,
-            # plain-text children: markup typed by citizens is shown as typed
-            html.P(c.description, className="mt-1 mb-1 pantau-text", id="queue-detail-description"),
-            html.Div(location or "—", className="small"),
-            html.Img(
-                src=f"/api/pengaduan/foto/{c.photo_path}",
-                style={"maxWidth": "100%", "maxHeight": "220px"},
-                className="mt-2 rounded border",
-            )
-            if c.photo_path
-            else None,
+            *report_body(c, description_id="queue-detail-description"),
             html.Div(
                 t(
                     "queue.duplicates",
@@ -218,17 +200,7 @@ def show_detail(selected: list[int] | None, rows: list[dict] | None):
             if hints
             else html.Div(t("queue.no_duplicates"), className="small text-secondary"),
             html.Div(t("queue.history"), className="small fw-semibold mt-2"),
-            html.Ul(
-                [
-                    html.Li(
-                        f"{local_time(e.ts, tz)} · {status_label(e.to_status, lang)} · {e.actor}"
-                        + (f" — {e.note}" if e.note else ""),
-                        className="small",
-                    )
-                    for e in events
-                ],
-                className="mb-0",
-            ),
+            history_list(events, lang, tz),
         ]
         dup_default = hints[0].tracking_id if hints else ""
     return header, detail, (str(opd.id) if opd else no_update), dup_default
