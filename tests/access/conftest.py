@@ -67,11 +67,7 @@ def live_server(env: AccessEnv) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def driver():
-    from tests.conftest import require_service
-    from tests.ui.harness import browser_available, chrome_driver
+    from tests.ui.harness import required_chrome
 
-    missing = browser_available()
-    if missing:
-        require_service("Chromium", missing)
-    with chrome_driver((1280, 900)) as drv:
+    with required_chrome((1280, 900)) as drv:
         yield drv

@@ -26,15 +26,3 @@ def make_app(settings: Settings, database: Database):
     from dashboard.app import create_app
 
     return create_app(settings, database)
-
-
-def require_service(name: str, reason: str) -> None:
-    """Fail in CI, skip elsewhere (same rule as tests/conftest.py)."""
-    import os
-
-    import pytest
-
-    message = f"{name} unavailable: {reason}"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message + " (CI=true: services must be running)")
-    pytest.skip(message)

@@ -113,3 +113,12 @@ def live_server(csettings: Settings, sqlite_seeded: Database) -> Iterator[LiveSe
     server = LiveServer(make_app(csettings, sqlite_seeded)).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def driver():
+    """Headless Chromium for the browser tests of this folder."""
+    from tests.ui.harness import required_chrome
+
+    with required_chrome((1440, 1000)) as drv:
+        yield drv

@@ -7,20 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from complaints_helpers import OPERATOR, require_service
+from complaints_helpers import OPERATOR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def driver():
-    from tests.ui.harness import browser_available, chrome_driver
-
-    missing = browser_available()
-    if missing:
-        require_service("Chromium", missing)
-    with chrome_driver((1440, 1000)) as drv:
-        yield drv
 
 
 def test_public_report_to_resolved(live_server, driver, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from complaints_helpers import report, require_service
+from complaints_helpers import report
 
 from store import users
 from store.complaints import ComplaintService
@@ -17,17 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 S = ComplaintStatus
 STAFF = ("dishub.budi", "Dishub-Uji-Sandi-2026")
-
-
-@pytest.fixture
-def driver():
-    from tests.ui.harness import browser_available, chrome_driver
-
-    missing = browser_available()
-    if missing:
-        require_service("Chromium", missing)
-    with chrome_driver((1440, 1000)) as drv:
-        yield drv
 
 
 def test_opd_staff_follow_up_own_report_to_resolved(

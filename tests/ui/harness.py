@@ -90,6 +90,19 @@ def running_app(
 
 
 @contextlib.contextmanager
+def required_chrome(size: tuple[int, int] = (1440, 900)):
+    """:func:`chrome_driver` for a test that needs the browser: it fails with CI=true (skips
+    elsewhere) when Chromium or its driver is missing."""
+    from tests.conftest import require_service
+
+    missing = browser_available()
+    if missing:
+        require_service("Chromium", missing)
+    with chrome_driver(size) as drv:
+        yield drv
+
+
+@contextlib.contextmanager
 def chrome_driver(size: tuple[int, int] = (1440, 900), download_dir: Path | None = None):
     """A headless Chromium driven by selenium (quits afterwards)."""
     from selenium import webdriver
