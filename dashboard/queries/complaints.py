@@ -69,15 +69,32 @@ def heatmap_cells(
     over FADE_DAYS after their last update (the period does not apply: live is now);
     ``all`` - every report created in the last ``days`` (rejected and duplicates never count);
     ``closed`` - those of them resolved or closed. Periods longer than ROLLUP_AFTER_DAYS read
-    the monthly rollup (whole calendar months) instead of the raw rows.
+    the monthly rollup for the whole months in the period and the raw rows only for the part
+    of the first month inside it: the same cells and counts as the raw rows, period exact.
     Returns dicts with cell indexes ``cy``/``cx``, ``weight``, ``open`` and ``total``.
     """
     now = now or datetime.now(UTC)
-    if view in ("all", "closed") and days > ROLLUP_AFTER_DAYS and cell_deg == CELL_DEG:
-        return _cells_from_rollup(session, days=days, category=category, view=view, now=now,
-                                  limit=limit)  # fmt: skip
     if view == "live":
         return _live_cells(session, category=category, cell_deg=cell_deg, now=now, limit=limit)
+    start = now - timedelta(days=days)
+    if view in ("all", "closed") and days > ROLLUP_AFTER_DAYS and cell_deg == CELL_DEG:
+        return _cells_from_rollup(session, start=start, category=category, view=view,
+                                  limit=limit)  # fmt: skip
+    window = [Complaint.created_at >= start, Complaint.created_at <= now]
+    return _raw_cells(session, window, category=category, view=view, cell_deg=cell_deg,
+                      limit=limit)  # fmt: skip
+
+
+def _raw_cells(
+    session: Session,
+    window: list[Any],
+    *,
+    category: str | None,
+    view: str,
+    cell_deg: float,
+    limit: int | None,
+) -> list[dict[str, Any]]:
+    """Views ``all``/``closed`` aggregated from the reports created in ``window``."""
     cy = _cell(session, Complaint.lat, cell_deg, 90.0).label("cy")
     cx = _cell(session, Complaint.lon, cell_deg, 180.0).label("cx")
     is_open = Complaint.status.in_(OPEN_STATUSES)
@@ -91,15 +108,16 @@ def heatmap_cells(
     ).where(
         Complaint.lat.is_not(None),
         Complaint.lon.is_not(None),
-        Complaint.created_at >= now - timedelta(days=days),
-        Complaint.created_at <= now,
+        *window,
         Complaint.status.not_in([S.REJECTED, S.DUPLICATE]),
     )
     if view == "closed":
         q = q.where(Complaint.status.in_([S.RESOLVED, S.CLOSED]))
     if category:
         q = q.where(Complaint.category == category)
-    q = q.group_by("cy", "cx").order_by(func.sum(weight).desc()).limit(limit)
+    q = q.group_by("cy", "cx").order_by(func.sum(weight).desc())
+    if limit is not None:
+        q = q.limit(limit)
     return [
         {
             "cy": int(r.cy),
@@ -155,9 +173,19 @@ def _live_cells(
 
 
 def _cells_from_rollup(
-    session: Session, *, days: int, category: str | None, view: str, now: datetime, limit: int
+    session: Session, *, start: datetime, category: str | None, view: str, limit: int
 ) -> list[dict[str, Any]]:
-    first = (now - timedelta(days=days)).date().replace(day=1)
+    """Whole UTC months from complaint_cell_months, plus the raw rows of the first month's part
+    that lies in the period (the rollup's months are UTC calendar months)."""
+    start = start.astimezone(UTC)
+    first = start.date().replace(day=1)
+    partial: list[dict[str, Any]] = []
+    if start != datetime(first.year, first.month, 1, tzinfo=UTC):
+        first = (first + timedelta(days=32)).replace(day=1)
+        month_end = datetime(first.year, first.month, 1, tzinfo=UTC)
+        window = [Complaint.created_at >= start, Complaint.created_at < month_end]
+        partial = _raw_cells(session, window, category=category, view=view, cell_deg=CELL_DEG,
+                             limit=None)  # fmt: skip
     total = func.sum(ComplaintCellMonth.total)
     opened = func.sum(ComplaintCellMonth.open)
     weight = total if view == "all" else total - opened
@@ -174,17 +202,19 @@ def _cells_from_rollup(
             ComplaintCellMonth.category == (category or ALL_CATEGORIES),
         )
         .group_by(ComplaintCellMonth.cy, ComplaintCellMonth.cx)
-        .order_by(weight.desc())
-        .limit(limit)
     )
-    out = []
+    cells: dict[tuple[int, int], dict[str, Any]] = {}
     for r in session.execute(q):
         w = int(r.weight or 0)
         if w > 0:
             t_ = int(r.total) if view == "all" else w
-            out.append({"cy": int(r.cy), "cx": int(r.cx), "weight": float(w),
-                        "open": int(r.open or 0) if view == "all" else 0, "total": t_})  # fmt: skip
-    return out
+            cells[(int(r.cy), int(r.cx))] = {"cy": int(r.cy), "cx": int(r.cx), "weight": float(w),
+                "open": int(r.open or 0) if view == "all" else 0, "total": t_}  # fmt: skip
+    for p in partial:
+        cell = cells.setdefault((p["cy"], p["cx"]), {**p, "weight": 0.0, "open": 0, "total": 0})
+        for key in ("weight", "open", "total"):
+            cell[key] += p[key]
+    return sorted(cells.values(), key=lambda c: c["weight"], reverse=True)[:limit]
 
 
 def cell_bounds(cy: int, cx: int, cell_deg: float) -> list[list[float]]:

@@ -96,6 +96,38 @@ def test_kpis_overdue_and_opd_performance(svc, seeded):
     assert list(found["tracking_id"]) == [slow.tracking_id]
 
 
+def test_long_period_heatmap_counts_exactly_its_days(svc, seeded, monkeypatch):
+    """Periods read from the monthly rollup start on their first day, not on the first of that
+    month: the same cells and counts as the raw rows, for every view, category and length."""
+    made = []
+    for i in range(40):  # one report every 5 days, over 200 days, in 6 cells
+        c = svc.submit(
+            report(
+                lat=-2.97 + 0.006 * (i % 3),
+                lon=104.74 + 0.006 * (i % 2),
+                category="waste" if i % 4 == 0 else "road_damage",
+            ),  # fmt: skip
+            now=NOW - timedelta(days=5 * i, hours=3),
+        ).complaint
+        made.append(c)
+    svc.dispatch_many([m.id for m in made[::3]], pupr(seeded), actor="o", now=NOW)
+    for m in made[::6]:
+        svc.transition(m.id, S.RESOLVED, actor="o", note="ok", now=NOW)
+
+    def cells(days: int, view: str, category: str | None) -> set[tuple]:
+        with seeded.session() as s:
+            found = q.heatmap_cells(s, days=days, view=view, category=category, now=NOW)
+        return {(c["cy"], c["cx"], c["weight"], c["open"], c["total"]) for c in found}
+
+    cases = [(d, v, c) for d in (45, 90, 137) for v in ("all", "closed") for c in (None, "waste")]
+    from_rollup = {case: cells(*case) for case in cases}
+    monkeypatch.setattr(q, "ROLLUP_AFTER_DAYS", 10_000)
+    for case in cases:
+        assert from_rollup[case] == cells(*case), case
+    # the periods differ: 45 days is not the whole of its first month
+    assert sum(t for *_, t in from_rollup[(45, "all", None)]) == 9  # days 0, 5, ..., 40
+
+
 def test_monthly_rollup_matches_the_rows(svc, seeded, monkeypatch):
     """Kept incrementally by every insert and transition; equal to a full rebuild; the long
     period heatmap read from it equals the raw aggregation over the same months."""
