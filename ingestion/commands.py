@@ -359,12 +359,15 @@ def sensors(
     duration: float = typer.Option(0, help="Stop after this many seconds (0: until Ctrl+C)."),
 ) -> None:
     """Subscribe to IoT sensor readings over MQTT (PANTAU_MQTT_URL, PANTAU_MQTT_TOPIC)."""
-    from ingestion.sensors import SensorSubscriber
+    from ingestion.sensors import SensorSubscriber, SpoolInUse
 
     setup_logging()
     settings = get_settings()
     database = open_database(settings)
-    sub = SensorSubscriber(settings, database)
+    try:
+        sub = SensorSubscriber(settings, database)
+    except SpoolInUse as exc:  # another `pantau sensors` / `pantau run` has this client id
+        raise fail(str(exc)) from exc
     try:
         sub.start()
     except OSError as exc:

@@ -88,3 +88,31 @@ def test_start_background_simulates_demo_cameras(settings, sqlite_db):
             c.last_snapshot
             for c in sess.scalars(select(Camera).where(Camera.stream_url.is_not(None)))
         )
+
+
+def test_sensors_refuses_a_spool_in_use_with_a_clear_error(tmp_path, monkeypatch):
+    """Two subscribers with one MQTT client id would split one persistent session: the second
+    `pantau sensors` stops at once with a message, not a traceback, and writes nothing."""
+    import fcntl
+    import os
+
+    from pantau import settings as settings_module
+
+    var = tmp_path / "var"
+    monkeypatch.setenv("PANTAU_VAR_DIR", str(var))
+    monkeypatch.setenv("PANTAU_DATABASE_URL", "")
+    monkeypatch.setenv("PANTAU_MQTT_CLIENT_ID", "pantau-test-spool-held")
+    settings_module.get_settings.cache_clear()
+    spool = var / "sensors" / "pantau-test-spool-held.spool"
+    spool.parent.mkdir(parents=True)
+    fd = os.open(spool, os.O_RDWR | os.O_CREAT, 0o640)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a running subscriber holds
+    try:
+        res = runner.invoke(app, ["sensors", "--duration", "1"])
+    finally:
+        os.close(fd)
+        settings_module.get_settings.cache_clear()
+    assert res.exit_code == 1, res.output
+    assert "in use by another subscriber" in _flat(res.output)
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert spool.stat().st_size == 0
