@@ -359,7 +359,8 @@ def sensors(
     duration: float = typer.Option(0, help="Stop after this many seconds (0: until Ctrl+C)."),
 ) -> None:
     """Subscribe to IoT sensor readings over MQTT (PANTAU_MQTT_URL, PANTAU_MQTT_TOPIC)."""
-    from ingestion.sensors import SensorSubscriber, SpoolInUse
+    from ingestion.sensors import SensorSubscriber
+    from ingestion.spool import SpoolInUse
 
     setup_logging()
     settings = get_settings()

@@ -24,7 +24,8 @@ import pytest
 from ingest_helpers import forget_mqtt_session, wait_for
 from sqlalchemy import event, make_url, select
 
-from ingestion.sensors import SensorSubscriber, Spool, SpoolFull, SpoolInUse
+from ingestion.sensors import SensorSubscriber
+from ingestion.spool import Spool, SpoolFull, SpoolInUse
 from store.db import Database
 from store.models import Sensor, SensorReading
 
