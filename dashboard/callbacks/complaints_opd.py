@@ -173,7 +173,7 @@ def load_table(
                 "created": local_time(r.created_at, tz),
                 "category": category_label(r.category, lang),
                 "status": status_label(r.status, lang),
-                "due": local_time(due, tz) if due is not None else "",
+                "due": local_time(due, tz) if due is not None else "—",  # no clock running
                 "overdue": t("followup.overdue_yes") if r.overdue == "followup" else "",
                 "summary": summary,
             }

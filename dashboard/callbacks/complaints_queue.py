@@ -130,7 +130,7 @@ def load_table(
                 "category": category_label(r.category, lang),
                 "status": status_label(r.status, lang),
                 "opd": r.opd or "",
-                "due": local_time(due, tz) if due is not None else "",
+                "due": local_time(due, tz) if due is not None else "—",  # no clock running
                 "overdue": t(f"queue.overdue_{r.overdue}") if r.overdue else "",
                 "summary": summary,
             }
