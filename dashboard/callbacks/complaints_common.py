@@ -339,6 +339,22 @@ def report_body(c: Complaint, description_id: str | None = None) -> list[Any]:
     ]
 
 
+def work_list_row(r: Any, *, due: Any, overdue: str, lang: str, tz: str) -> dict[str, Any]:
+    """One row of a complaints work list (operator queue, OPD follow-up) from a ``queue()``
+    row: ``due`` is the deadline whose clock runs (None: none runs), ``overdue`` its label."""
+    text = r.description or ""
+    return {
+        "id": int(r.id),
+        "tracking": r.tracking_id,
+        "created": i18n.local_time(r.created_at, tz),
+        "category": category_label(r.category, lang),
+        "status": status_label(r.status, lang),
+        "due": i18n.local_time(due, tz) if due is not None else "—",  # no clock running
+        "overdue": overdue,
+        "summary": text[:90] + ("…" if len(text) > 90 else ""),
+    }
+
+
 def history_list(
     events: Sequence[ComplaintEvent], lang: str, tz: str, list_id: str | None = None
 ) -> html.Ul:

@@ -17,7 +17,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 
 from dashboard import auth, context
-from dashboard.callbacks.complaints_common import history_list, report_body, report_events
+from dashboard.callbacks.complaints_common import (
+    history_list,
+    report_body,
+    report_events,
+    work_list_row,
+)
 from dashboard.callbacks.complaints_queue import _service
 from dashboard.callbacks.lapor_status import status_badge
 from dashboard.i18n import current_lang, local_time, register, t
@@ -165,19 +170,8 @@ def load_table(
     rows = []
     for r in df.itertuples():
         due = r.followup_due if r.status == S.DISPATCHED else None
-        summary = (r.description or "")[:90] + ("…" if len(r.description or "") > 90 else "")
-        rows.append(
-            {
-                "id": int(r.id),
-                "tracking": r.tracking_id,
-                "created": local_time(r.created_at, tz),
-                "category": category_label(r.category, lang),
-                "status": status_label(r.status, lang),
-                "due": local_time(due, tz) if due is not None else "—",  # no clock running
-                "overdue": t("followup.overdue_yes") if r.overdue == "followup" else "",
-                "summary": summary,
-            }
-        )
+        overdue = t("followup.overdue_yes") if r.overdue == "followup" else ""
+        rows.append(work_list_row(r, due=due, overdue=overdue, lang=lang, tz=tz))
     n_overdue = sum(1 for r in rows if r["overdue"])
     count = t("followup.count", n=len(rows), overdue=n_overdue, time=local_time(now, tz))
     return rows, count, []

@@ -11,7 +11,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 
 from dashboard import context
-from dashboard.callbacks.complaints_common import history_list, report_body, report_events
+from dashboard.callbacks.complaints_common import (
+    history_list,
+    report_body,
+    report_events,
+    work_list_row,
+)
 from dashboard.callbacks.lapor_status import status_badge
 from dashboard.i18n import current_lang, local_time, t
 from dashboard.queries import complaints as q
@@ -121,20 +126,9 @@ def load_table(
         due = r.followup_due if r.status == S.DISPATCHED else r.dispatch_due
         if r.status not in (S.NEW, S.VERIFIED, S.DISPATCHED):
             due = None
-        summary = (r.description or "")[:90] + ("…" if len(r.description or "") > 90 else "")
-        rows.append(
-            {
-                "id": int(r.id),
-                "tracking": r.tracking_id,
-                "created": local_time(r.created_at, tz),
-                "category": category_label(r.category, lang),
-                "status": status_label(r.status, lang),
-                "opd": r.opd or "",
-                "due": local_time(due, tz) if due is not None else "—",  # no clock running
-                "overdue": t(f"queue.overdue_{r.overdue}") if r.overdue else "",
-                "summary": summary,
-            }
-        )
+        overdue = t(f"queue.overdue_{r.overdue}") if r.overdue else ""
+        row = work_list_row(r, due=due, overdue=overdue, lang=lang, tz=tz)
+        rows.append({**row, "opd": r.opd or ""})
     n_overdue = sum(1 for r in rows if r["overdue"])
     count = t("queue.count", n=len(rows), overdue=n_overdue, time=local_time(now, tz))
     return rows, count, []
