@@ -164,17 +164,30 @@ class Camera(Base):
         return f"<Camera {self.code} {self.name!r} {self.status}>"
 
 
+def _slot_default(context: Any) -> datetime | None:
+    """A row written without a schedule slot (imports, demo data, tests) is keyed by its ts."""
+    return context.get_current_parameters().get("ts")
+
+
 class Observation(Base):
-    """One analysed sample of one camera. Unique on (camera, ts): re-delivered work is a no-op."""
+    """One analysed sample of one camera.
+
+    ``slot`` is the schedule slot the sample was due in (UTC): the idempotency key, unique per
+    camera, so re-delivered work (a Celery retry, a worker restart) is a no-op. ``ts`` is when
+    the frame was taken (a second or two after the slot for a stream, more on a busy Celery
+    queue); dashboards and rollups read ``ts``. ``people``/``vehicles_*`` are NULL when the count
+    is unknown (a camera without analysis history: ``extra.cold`` is true) — never 0.
+    """
 
     __tablename__ = "observations"
     __table_args__ = (
-        UniqueConstraint("camera_id", "ts", name="uq_observation_camera_ts"),
+        UniqueConstraint("camera_id", "slot", name="uq_observation_camera_slot"),
         Index("ix_observations_ts", "ts"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    slot: Mapped[datetime] = mapped_column(default=_slot_default)
     ts: Mapped[datetime]
     people: Mapped[int | None] = mapped_column(Integer)
     crowd_density: Mapped[float | None] = mapped_column(Float)  # people per 100 m2 (or per ROI)
@@ -195,6 +208,25 @@ class Observation(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     camera: Mapped[Camera] = relationship(back_populates="observations")
+
+
+class CameraState(Base):
+    """A camera's serialised analysis state (background estimate...), persisted by the local
+    pool so a restart resumes warm (``ingestion.state_store.DatabaseStateStore``).
+
+    ``config_key`` identifies the analytics configuration the state was built for (a state of
+    another configuration is not loaded); ``sample_ts`` is the frame time of the last sample
+    folded into it (a state never replaces a newer one)."""
+
+    __tablename__ = "camera_states"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True
+    )
+    config_key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    sample_ts: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ObservationRollup(Base):

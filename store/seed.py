@@ -371,10 +371,12 @@ def seed_demo(
                 bus = int(round(veh * r["bus_avg"] / max(r["vehicles_avg"], 1e-6)))
                 truck = int(round(veh * r["truck_avg"] / max(r["vehicles_avg"], 1e-6)))
                 moto = max(0, veh - car - bus - truck)
+                ts = ts.to_pydatetime() if hasattr(ts, "to_pydatetime") else ts
                 obs_rows.append(
                     {
                         "camera_id": cam.id,
-                        "ts": ts.to_pydatetime() if hasattr(ts, "to_pydatetime") else ts,
+                        "slot": ts,  # the schedule slot (idempotency key) = the frame time here
+                        "ts": ts,
                         "people": max(0, int(round(r["people_avg"] * rng.normal(1.0, 0.12)))),
                         "vehicles_car": car,
                         "vehicles_motorcycle": moto,

@@ -1,4 +1,5 @@
-"""Idempotent writes: observations and sensor readings keyed by (subject, timestamp).
+"""Idempotent writes: observations keyed by (camera, schedule slot), sensor readings by
+(sensor, timestamp).
 
 Ingestion may deliver the same sample twice (a Celery retry, a worker restart): the second write
 is a no-op, or an update when ``update=True``. Works on SQLite and PostgreSQL via their native
@@ -84,14 +85,27 @@ def upsert_rows(
     return len(session.execute(stmt, normalised).all())
 
 
+#: The idempotency key of observations: one row per camera and schedule slot.
+OBSERVATION_KEY = ("camera_id", "slot")
+
+
 def write_observations(
     session: Session, rows: Sequence[Mapping[str, Any]], *, update: bool = False
 ) -> int:
-    """Write observation rows (dicts with ``camera_id``, ``ts`` and measurements)."""
+    """Write observation rows (dicts with ``camera_id``, ``ts`` — the frame time —, ``slot`` —
+    the schedule slot, the idempotency key — and measurements). A row without ``slot`` is keyed
+    by its ``ts`` (imports, demo data)."""
+    keyed: list[Mapping[str, Any]] = []
     for row in rows:
         if "camera_id" not in row or not isinstance(row.get("ts"), datetime):
             raise ValueError(f"observation needs camera_id and a datetime ts: {row!r}")
-    return upsert_rows(session, Observation.__table__, rows, ("camera_id", "ts"), update=update)
+        slot = row.get("slot")
+        if slot is None:
+            row = {**row, "slot": row["ts"]}
+        elif not isinstance(slot, datetime):
+            raise ValueError(f"observation slot must be a datetime: {row!r}")
+        keyed.append(row)
+    return upsert_rows(session, Observation.__table__, keyed, OBSERVATION_KEY, update=update)
 
 
 def write_sensor_readings(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:

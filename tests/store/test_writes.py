@@ -13,7 +13,7 @@ from store.writes import _upsert_statement, upsert_rows, write_observations
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 TABLE = Observation.__table__
-KEY = ("camera_id", "ts")
+KEY = ("camera_id", "slot")  # the idempotency key of observations
 
 
 def _camera(db) -> int:
@@ -28,6 +28,7 @@ def _rows(cam_id: int, start: int, n: int, people: int = 1) -> list[dict]:
     return [
         {
             "camera_id": cam_id,
+            "slot": T0 + timedelta(seconds=start + i),
             "ts": T0 + timedelta(seconds=start + i),
             "people": people,
             "vehicles_total": i % 7,
@@ -46,7 +47,7 @@ def _count(db) -> int:
 
 def test_counts_are_exact_across_batches_and_overlaps(db):
     cam = _camera(db)
-    # 5000 rows x 7 columns = 35000 parameters: over SQLite's 32766, so several batches
+    # 5000 rows x 8 columns = 40000 parameters: over SQLite's 32766, so several batches
     with db.session() as s:
         assert upsert_rows(s, TABLE, _rows(cam, 0, 5000), KEY) == 5000
     assert _count(db) == 5000
@@ -117,3 +118,24 @@ def test_the_statement_is_built_once_per_column_set(db):
         after = _upsert_statement.cache_info()
     assert after.hits - before.hits == 2
     assert after.misses == before.misses
+
+
+def test_the_slot_is_the_key_and_ts_the_frame_time(db):
+    """Two writes of the same schedule slot are one row even when the frames were taken at
+    different times; a row without a slot is keyed by its ts."""
+    cam = _camera(db)
+    first = {"camera_id": cam, "slot": T0, "ts": T0 + timedelta(seconds=2), "people": 4}
+    again = {"camera_id": cam, "slot": T0, "ts": T0 + timedelta(seconds=9), "people": 5}
+    no_slot = {"camera_id": cam, "ts": T0 + timedelta(minutes=1), "people": 6}
+    with db.session() as s:
+        assert write_observations(s, [first]) == 1
+    with db.session() as s:
+        assert write_observations(s, [again, no_slot]) == 1
+    with db.session() as s:
+        got = s.execute(
+            select(Observation.slot, Observation.ts, Observation.people).order_by(Observation.slot)
+        ).all()
+    assert [tuple(r) for r in got] == [
+        (T0, T0 + timedelta(seconds=2), 4),
+        (T0 + timedelta(minutes=1), T0 + timedelta(minutes=1), 6),
+    ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:02:47.595269
+Create Date: 2026-11-29 12:41:33.444273
 """
 from __future__ import annotations
 
@@ -172,6 +172,15 @@ def upgrade() -> None:
     with op.batch_alter_table('camera_month_rollups', schema=None) as batch_op:
         batch_op.create_index('ix_camera_month_rollups_bucket', ['bucket'], unique=False)
 
+    op.create_table('camera_states',
+    sa.Column('camera_id', sa.Integer(), nullable=False),
+    sa.Column('config_key', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.LargeBinary(), nullable=False),
+    sa.Column('sample_ts', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('camera_id')
+    )
     op.create_table('camera_status_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('camera_id', sa.Integer(), nullable=False),
@@ -296,6 +305,7 @@ def upgrade() -> None:
     op.create_table('observations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('camera_id', sa.Integer(), nullable=False),
+    sa.Column('slot', store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ts', store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('people', sa.Integer(), nullable=True),
     sa.Column('crowd_density', sa.Float(), nullable=True),
@@ -316,7 +326,7 @@ def upgrade() -> None:
     sa.Column('extra', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('camera_id', 'ts', name='uq_observation_camera_ts')
+    sa.UniqueConstraint('camera_id', 'slot', name='uq_observation_camera_slot')
     )
     with op.batch_alter_table('observations', schema=None) as batch_op:
         batch_op.create_index('ix_observations_ts', ['ts'], unique=False)
@@ -456,6 +466,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_camera_status_events_camera_ts')
 
     op.drop_table('camera_status_events')
+    op.drop_table('camera_states')
     with op.batch_alter_table('camera_month_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_camera_month_rollups_bucket')
 
