@@ -265,6 +265,25 @@ class _Message:
     generation: int
 
 
+def _safe_name(client_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in client_id)
+
+
+def _adopt_legacy_spool(folder: Path, safe: str) -> None:
+    """Before the default client id carried a hash of var_dir it was ``pantau-sensors-<host>``:
+    a spool (and rejected-readings log) left under that name is taken over, so readings
+    spooled before an upgrade are still written."""
+    legacy = _safe_name(f"pantau-sensors-{socket.gethostname()}")
+    for suffix in (".spool", ".rejected.jsonl"):
+        old, new = folder / f"{legacy}{suffix}", folder / f"{safe}{suffix}"
+        if old.exists() and not new.exists():
+            try:
+                old.rename(new)
+                logger.info("sensor spool: took over %s as %s", old.name, new.name)
+            except OSError:
+                logger.warning("could not take over the old sensor spool %s", old, exc_info=True)
+
+
 class SensorSubscriber:
     """MQTT subscriber (paho-mqtt 2.x) writing readings to the store; loses no reading to a
     database outage or a subscriber restart.
@@ -321,11 +340,11 @@ class SensorSubscriber:
         self.host = url.hostname or "127.0.0.1"
         self.port = url.port or (8883 if url.scheme == "mqtts" else 1883)
         self.topic = settings.mqtt_topic
-        self.client_id = (
-            client_id or settings.mqtt_client_id or f"pantau-sensors-{socket.gethostname()}"
-        )
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.client_id)
+        self.client_id = client_id or settings.resolved_mqtt_client_id()
+        safe = _safe_name(self.client_id)
         folder = Path(settings.var_dir) / "sensors"
+        if not client_id and not settings.mqtt_client_id:
+            _adopt_legacy_spool(folder, safe)
         self.spool = Spool(
             folder / f"{safe}.spool",
             spool_max_bytes or int(settings.sensor_spool_max_mb * 1024 * 1024),

@@ -6,7 +6,9 @@ Every field can be set with an environment variable named ``PANTAU_<FIELD>`` (fo
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -208,7 +210,9 @@ class Settings(BaseSettings):
         default="",
         description="MQTT client id of the sensor subscriber; its persistent session (the broker "
         "keeps QoS 1 readings while the subscriber is down) is tied to it. Empty: "
-        "pantau-sensors-<hostname>. One subscriber per id.",
+        "pantau-sensors-<hostname>-<8 hex digits of a SHA-256 of the resolved var_dir>, stable "
+        "across restarts of one installation and different for two installations on one host "
+        "(two subscribers with one id take over each other's session). One subscriber per id.",
     )
     sensor_spool_max_mb: float = Field(
         default=64.0,
@@ -293,6 +297,13 @@ class Settings(BaseSettings):
         for path in (self.var_dir, self.snapshot_dir, self.evidence_dir, self.upload_dir):
             path.mkdir(parents=True, exist_ok=True)
 
+    def resolved_mqtt_client_id(self) -> str:
+        """``mqtt_client_id``, or the per-installation default: the host name plus a short hash
+        of the resolved var_dir (two instances on one host and broker get different ids)."""
+        if self.mqtt_client_id:
+            return self.mqtt_client_id
+        return default_mqtt_client_id(self.var_dir)
+
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated once and kept in var_dir."""
         if self.secret_key:
@@ -303,6 +314,16 @@ class Settings(BaseSettings):
             key_file.write_text(os.urandom(32).hex())
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+
+def default_mqtt_client_id(var_dir: Path, hostname: str | None = None) -> str:
+    """``pantau-sensors-<hostname>-<hash>``: the hash is the first 8 hex digits of SHA-256 of
+    the resolved var_dir path, so it survives restarts but differs between installations."""
+    host = "".join(
+        c if c.isalnum() or c in "-_." else "_" for c in (hostname or socket.gethostname())
+    )[:40]
+    digest = hashlib.sha256(str(Path(var_dir).expanduser().resolve()).encode()).hexdigest()[:8]
+    return f"pantau-sensors-{host}-{digest}"
 
 
 @lru_cache(maxsize=1)

@@ -27,5 +27,8 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# wait up to 10 minutes for the dpkg/apt lock (unattended-upgrades on a fresh machine) instead
+# of failing at once
+APT_LOCK=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${APT_LOCK[@]}" update -qq
+$SUDO apt-get "${APT_LOCK[@]}" install -y -qq --no-install-recommends "${missing[@]}"
