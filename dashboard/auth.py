@@ -65,7 +65,9 @@ logger = logging.getLogger(__name__)
 PUBLIC = "public"
 ADMIN = "admin"
 STAFF_ROLES: tuple[str, ...] = ("pimpinan", "operator", "analis", "admin")
-WRITE_DEFAULT: tuple[str, ...] = ("operator", "analis", "admin")  # everyone but pimpinan
+#: Who may change data by default (README role table: pimpinan change nothing, analis only
+#: export, which is a read; operators run alerts and complaints, admins everything).
+WRITE_DEFAULT: tuple[str, ...] = ("operator", "admin")
 Roles = str | tuple[str, ...]
 OPD_ROLE = "opd"
 OPD_UNLINKED = "opd:unlinked"  # an opd account with no (existing) OPD: matches no rule

@@ -71,7 +71,7 @@ register_strings(
 )
 
 SEVERITY_CLASS = {"critical": "danger", "warning": "warning", "info": "info"}
-WRITE_ROLES = ("operator", "analis", "admin")
+WRITE_ROLES = ("operator", "admin")  # dashboard.auth.WRITE_DEFAULT: analis only export
 
 
 def _db(db: Database | None) -> Database:

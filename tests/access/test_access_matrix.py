@@ -1,7 +1,13 @@
 """Who can reach what: anonymous, pimpinan, operator, analis, admin, opd × every page, every Dash
-callback, every Flask route. Data-driven from ``dash.page_registry``, ``app.callback_map`` and
-the Flask URL map, so pages, callbacks and routes added later are covered without editing this
-file. The expected answers are written here from the issue's rules, not read from the guard."""
+callback, every Flask route.
+
+The expected answers are literal tables written by hand from the README's role table
+(*Accounts, roles and privacy*): :data:`PAGES` (path × role), :data:`ACTIONS` (write-level
+component ids × role) and :data:`COMPONENT_PAGE` (which page a component id belongs to). Nothing
+here is read from the app's page declarations or ``dashboard.auth``: giving a role a page or an
+action in the code without changing these tables fails. A page, or a callback id, the tables do
+not know fails too (add it here, by hand, with the README's rule).
+"""
 
 from __future__ import annotations
 
@@ -14,14 +20,89 @@ import pytest
 from access_helpers import ROLES, STAFF
 
 ALL = (None, *ROLES)
+Y, N = True, False
+#: Column order of the tables below.
+COLUMNS = (None, "pimpinan", "operator", "analis", "admin", "opd")
 
-#: The issue's list of what the public may reach (plus the 403/404 pages and sign-in posts).
+#: Page × role -> may open it (README: citizens /cctv, /lapor, /lapor/status; staff see
+#: the situation room, trends, indicators, complaints statistics and cameras; the complaints
+#: queue is the operators'; OPD staff only their follow-up page and their indicators; users and
+#: audit log are the admin's). A refused page: anonymous -> sign-in redirect, staff -> 403.
+PAGES: dict[str, tuple[bool, ...]] = {
+    #  path                  anon pimpinan operator analis admin opd
+    "/":                     (N,  Y,       Y,       Y,     Y,    N),  # opd: to /opd/pengaduan
+    "/lalu-lintas":          (N,  Y,       Y,       Y,     Y,    N),
+    "/banjir":               (N,  Y,       Y,       Y,     Y,    N),
+    "/keamanan":             (N,  Y,       Y,       Y,     Y,    N),
+    "/indikator-opd":        (N,  Y,       Y,       Y,     Y,    Y),
+    "/camera/<code>":        (N,  Y,       Y,       Y,     Y,    N),
+    "/pengaduan":            (N,  Y,       Y,       Y,     Y,    N),
+    "/pengaduan/antrian":    (N,  N,       Y,       N,     Y,    N),
+    "/opd/pengaduan":        (N,  N,       N,       N,     N,    Y),
+    "/admin/pengguna":       (N,  N,       N,       N,     Y,    N),
+    "/admin/audit":          (N,  N,       N,       N,     Y,    N),
+    "/cctv":                 (Y,  Y,       Y,       Y,     Y,    Y),
+    "/lapor":                (Y,  Y,       Y,       Y,     Y,    Y),
+    "/lapor/status":         (Y,  Y,       Y,       Y,     Y,    Y),
+    "/masuk":                (Y,  Y,       Y,       Y,     Y,    Y),
+    "/403":                  (Y,  Y,       Y,       Y,     Y,    Y),
+    "/404":                  (Y,  Y,       Y,       Y,     Y,    Y),
+}  # fmt: skip
+
+#: Write-level actions (component-id prefix) × role -> may trigger (README "may change":
+#: pimpinan nothing, analis only exports, operator alerts and the complaint workflow, admin
+#: users and everything, opd the follow-up of its own reports).
+ACTIONS: dict[str, tuple[bool, ...]] = {
+    #  action                anon pimpinan operator analis admin opd
+    "overview-ack":          (N,  N,       Y,       N,     Y,    N),  # acknowledge an alert
+    "queue":                 (N,  N,       Y,       N,     Y,    N),  # complaint workflow, SMS
+    "followup":              (N,  N,       N,       N,     N,    Y),  # OPD follow-up
+    "admin-users":           (N,  N,       N,       N,     Y,    N),  # users
+}  # fmt: skip
+
+#: Exports (dcc.Download callbacks) × role -> may download: analis may, so may every role that
+#: sees the page (an export is a read, and audited).
+EXPORTS: dict[str, tuple[bool, ...]] = {
+    #  export                anon pimpinan operator analis admin opd
+    "traffic-download":      (N,  Y,       Y,       Y,     Y,    N),
+    "flood-download":        (N,  Y,       Y,       Y,     Y,    N),
+    "security-download":     (N,  Y,       Y,       Y,     Y,    N),
+}  # fmt: skip
+
+#: Component-id prefix -> the page it belongs to ("public": the shell around every page).
+COMPONENT_PAGE: dict[str, str] = {
+    "_pages_location": "public",
+    "_pages_content": "public",
+    "_pages_store": "public",
+    "_pages_dummy": "public",
+    "url": "public",
+    "navbar": "public",
+    "overview": "/",
+    "traffic": "/lalu-lintas",
+    "flood": "/banjir",
+    "security": "/keamanan",
+    "opd": "/indikator-opd",
+    "camera": "/camera/<code>",
+    "complaints": "/pengaduan",
+    "queue": "/pengaduan/antrian",
+    "followup": "/opd/pengaduan",
+    "admin-users": "/admin/pengguna",
+    "audit": "/admin/audit",
+    "cctv": "/cctv",
+    "lapor": "/lapor",
+    "laporstatus": "/lapor/status",
+    "login": "/masuk",
+    "forbidden": "/403",
+}
+
+#: What the public may reach besides pages (plus the sign-in posts and Dash's own machinery).
 PUBLIC_SPEC = (
     "/cctv",
     "/lapor",
     "/open311",
     "/api/sms",
     "/api/lapor",
+    "/api/sensors/readings",
     "/healthz",
     "/lang",
     "/masuk",
@@ -36,18 +117,18 @@ PUBLIC_SPEC = (
     "/403",
     "/404",
 )
-SHELL_IDS = ("_pages_location", "_pages_content", "_pages_store", "_pages_dummy", "url", "navbar")
+
+
+def allowed(row: tuple[bool, ...], role: str | None) -> bool:
+    return row[COLUMNS.index(role)]
 
 
 def under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + "/") or path.startswith(p + "?") for p in prefixes)
 
 
-def page_roles(page: dict) -> tuple[str, ...] | str:
-    if page["module"].endswith("not_found_404"):
-        return "public"
-    roles = page.get("roles")
-    return "public" if roles == "public" else tuple(roles or ())
+def table_path(page: dict) -> str:
+    return page.get("path_template") or page["path"]
 
 
 def concrete_path(page: dict, code: str) -> str:
@@ -66,14 +147,39 @@ HOME = {"opd": "/opd/pengaduan"}
 
 
 def expected_page_status(page: dict, role: str | None) -> int:
-    roles = page_roles(page)
-    if roles == "public":
+    if allowed(PAGES[table_path(page)], role):
         return 200
     if role is None:
         return 302
-    if role in roles:
-        return 200
     return 302 if page["path"] == "/" and role in HOME else 403
+
+
+# --------------------------------------------------------------------------------------------
+# the tables themselves
+def test_tables_name_every_page_and_nothing_else(env):
+    registered = {table_path(p) for p in pages()}
+    assert registered == set(PAGES), (
+        f"pages missing from PAGES (add them by hand, from the README): "
+        f"{sorted(registered - set(PAGES))}; stale rows: {sorted(set(PAGES) - registered)}"
+    )
+    for table in (PAGES, ACTIONS, EXPORTS):
+        assert all(len(row) == len(COLUMNS) for row in table.values())
+
+
+def test_readme_rules_hold_in_the_tables():
+    """A check of the hand-written tables against the README's sentences."""
+    # pimpinan: sees everything staff see, changes nothing
+    staff_pages = [
+        p for p, row in PAGES.items() if allowed(row, "operator") or allowed(row, "analis")
+    ]
+    assert all(allowed(PAGES[p], "pimpinan") for p in staff_pages if p != "/pengaduan/antrian")
+    assert not any(allowed(row, "pimpinan") for row in ACTIONS.values())
+    # analis: exports only
+    assert not any(allowed(row, "analis") for row in ACTIONS.values())
+    assert all(allowed(row, "analis") for row in EXPORTS.values())
+    # the public: /cctv, /lapor, /lapor/status only (and sign-in, 403/404)
+    public = {p for p, row in PAGES.items() if allowed(row, None)}
+    assert public == {"/cctv", "/lapor", "/lapor/status", "/masuk", "/403", "/404"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,13 +191,6 @@ def test_every_page_declares_its_roles(env):
         if p.get("roles") is None and not p["module"].endswith("not_found_404")
     ]
     assert not missing, f"pages without roles=(...) (admin-only until they say): {missing}"
-
-
-def test_public_pages_are_only_the_intended_ones(env):
-    public = [p["path"] for p in pages() if page_roles(p) == "public"]
-    assert "/cctv" in public and "/masuk" in public
-    stray = [p for p in public if not under(p, PUBLIC_SPEC)]
-    assert not stray, f"pages marked public outside the public list: {stray}"
 
 
 @pytest.mark.parametrize("role", ALL, ids=lambda r: r or "anonymous")
@@ -154,11 +253,6 @@ def test_page_content_through_the_router_callback(env, clients, role):
 
 # --------------------------------------------------------------------------------------------
 # callbacks
-def _prefixes(page: dict) -> set[str]:
-    base = page.get("id_prefix") or page["module"].rsplit(".", 1)[-1]
-    return {base, base.replace("_", "-")}
-
-
 def _id_key(component_id: Any) -> str | None:
     if isinstance(component_id, str) and component_id.startswith("{"):
         component_id = json.loads(component_id)
@@ -167,28 +261,15 @@ def _id_key(component_id: Any) -> str | None:
     return component_id
 
 
-def owner_roles(key: str | None) -> tuple[str, ...] | str | None:
-    """Roles of the page owning a component id (None: no page owns it)."""
-    if key is None:
-        return None
-    if any(key == s or key.startswith(s + "-") for s in SHELL_IDS):
-        return "public"
-    best = None
-    for page in pages():
-        for prefix in _prefixes(page):
-            if (key == prefix or key.startswith(prefix + "-")) and (
-                best is None or len(prefix) > len(best[0])
-            ):
-                best = (prefix, page_roles(page))
-    return best[1] if best else None
+def _longest_prefix(table: dict[str, Any], key: str | None) -> str | None:
+    """The longest prefix of ``table`` that ``key`` is or starts with (``prefix-...``)."""
+    hits = [p for p in table if key and (key == p or key.startswith(p + "-"))]
+    return max(hits, key=len) if hits else None
 
 
-def write_roles_of(key: str | None) -> tuple[str, ...] | None:
-    for page in pages():
-        for prefix in page.get("write_ids") or ():
-            if key and (key == prefix or key.startswith(prefix + "-")):
-                return tuple(page.get("write_roles") or ("operator", "analis", "admin"))
-    return None
+def _longest(table: dict[str, Any], key: str | None) -> Any:
+    prefix = _longest_prefix(table, key)
+    return None if prefix is None else table[prefix]
 
 
 def callback_ids(entry: dict) -> list[Any]:
@@ -197,22 +278,22 @@ def callback_ids(entry: dict) -> list[Any]:
     return ids + [d["id"] for d in entry["inputs"] + entry["state"]]
 
 
-def expected_callback_roles(entry: dict) -> tuple[set[str] | None, list[str]]:
-    """(roles allowed, or None for public; ids no page owns)."""
-    allowed: set[str] | None = None
-    unowned = []
+def expected_callback_roles(entry: dict) -> tuple[set[str | None], list[str]]:
+    """(roles allowed, None standing for the public; ids the tables do not know)."""
+    may: set[str | None] = set(COLUMNS)
+    unknown = []
     for cid in callback_ids(entry):
         key = _id_key(cid)
-        roles = owner_roles(key)
-        if roles is None:
-            unowned.append(str(cid))
-            roles = ("admin",)
-        if roles != "public":
-            allowed = set(roles) if allowed is None else allowed & set(roles)
-        write = write_roles_of(key)
-        if write is not None:
-            allowed = set(write) if allowed is None else allowed & set(write)
-    return allowed, unowned
+        page = _longest(COMPONENT_PAGE, key)
+        if page is None:
+            unknown.append(str(cid))
+            continue
+        if page != "public":
+            may &= {r for r in COLUMNS if allowed(PAGES[page], r)}
+        action = _longest(ACTIONS, key)
+        if action is not None:
+            may &= {r for r in COLUMNS if allowed(action, r)}
+    return may, unknown
 
 
 def callback_body(output_key: str, entry: dict) -> dict:
@@ -244,13 +325,13 @@ def server_callbacks(env) -> dict[str, dict]:
     }
 
 
-def test_every_callback_id_belongs_to_a_page(env):
+def test_every_callback_id_is_in_the_tables(env):
     unowned = {}
     for key, entry in server_callbacks(env).items():
         _roles, missing = expected_callback_roles(entry)
         if missing:
             unowned[key[:80]] = missing
-    assert not unowned, f"callback ids no page owns (admins only until fixed): {unowned}"
+    assert not unowned, f"callback ids COMPONENT_PAGE does not know (add them by hand): {unowned}"
 
 
 @pytest.mark.parametrize("role", ALL, ids=lambda r: r or "anonymous")
@@ -262,8 +343,7 @@ def test_callbacks_by_role(env, clients, role):
     assert len(callbacks) >= 3
     wrong = []
     for key, entry in callbacks.items():
-        allowed, _ = expected_callback_roles(entry)
-        may = allowed is None or (role is not None and role in allowed)
+        may = role in expected_callback_roles(entry)[0]
         resp = client.post("/_dash-update-component", json=callback_body(key, entry))
         refused = resp.status_code in (401, 403)
         if may == refused:
@@ -301,18 +381,43 @@ def test_anonymous_malformed_callback_requests(env, clients, body):
     assert b"Traceback" not in resp.data
 
 
-def test_pimpinan_sees_but_does_not_change(env, clients):
-    """Write-level callbacks (page write_ids) are refused for pimpinan even on pages they see."""
-    write_cbs = [
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_actions_by_role(env, clients, action):
+    """Every write-level action of the README's table: each callback touching it is refused
+    (401/403) for exactly the roles the table refuses (pimpinan and analis change nothing)."""
+    cbs = [
         (k, e)
         for k, e in server_callbacks(env).items()
-        if any(write_roles_of(_id_key(c)) for c in callback_ids(e))
+        if any(_longest_prefix(ACTIONS, _id_key(c)) == action for c in callback_ids(e))
     ]
-    if not write_cbs:
-        pytest.skip("no page declares write_ids yet")
-    for key, entry in write_cbs:
-        resp = clients["pimpinan"].post("/_dash-update-component", json=callback_body(key, entry))
-        assert resp.status_code == 403, key
+    assert cbs, f"no callback touches {action!r}: update the ACTIONS table"
+    wrong = []
+    for key, entry in cbs:
+        for role in ALL:
+            resp = clients[role].post("/_dash-update-component", json=callback_body(key, entry))
+            refused = resp.status_code in (401, 403)
+            if refused == allowed(ACTIONS[action], role):
+                wrong.append((key[:60], role, resp.status_code))
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("export", sorted(EXPORTS))
+def test_exports_by_role(env, clients, export):
+    """Exports: analis (and every role seeing the page) may download, the others not."""
+    cbs = [
+        (k, e)
+        for k, e in server_callbacks(env).items()
+        if any(
+            _id_key(o.component_id) == export
+            for o in (e["output"] if isinstance(e["output"], list) else [e["output"]])
+        )
+    ]
+    assert cbs, f"no callback outputs to {export!r}: update the EXPORTS table"
+    for key, entry in cbs:
+        for role in ALL:
+            resp = clients[role].post("/_dash-update-component", json=callback_body(key, entry))
+            refused = resp.status_code in (401, 403)
+            assert refused != allowed(EXPORTS[export], role), (key[:60], role, resp.status_code)
 
 
 # --------------------------------------------------------------------------------------------
