@@ -172,8 +172,9 @@ def mark_write(prefix: str, roles: Iterable[str] = WRITE_DEFAULT) -> None:
 # --------------------------------------------------------------------------------------------
 # users
 class SessionUser:
-    """The signed-in user, loaded from the database on every request (a deactivated user or
-    a changed password takes effect at once)."""
+    """The signed-in user, loaded from the database on every request. The session holds
+    ``id:fingerprint``; the fingerprint covers the password hash and ``users.session_version``,
+    so a sign-out, password or role change or deactivation refuses every older cookie."""
 
     is_authenticated = True
     is_active = True
@@ -265,22 +266,34 @@ def audit_event(action: str, target: str | None = None, **detail: Any) -> None:
     )
 
 
+def session_token(user) -> str:  # type: ignore[no-untyped-def]
+    """What the session cookie holds for a user: ``id:session_version:fingerprint``."""
+    return f"{user.session_version or 0}:{user_store.session_fingerprint(user)}"
+
+
 def _load_user(token: str) -> SessionUser | None:
+    """Flask-Login's user loader, on every request: the cookie's session version must be the
+    user's current one (sign-out, password/role change and deactivation move it on)."""
     try:
-        raw_id, fp = token.split(":", 1)
-        user_id = int(raw_id)
+        raw_id, raw_version, fp = token.split(":", 2)
+        user_id, version = int(raw_id), int(raw_version)
     except (ValueError, AttributeError):
         return None
     from store.models import User
 
     with context.db().session() as s:
         user = s.get(User, user_id)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or version != (user.session_version or 0):
             return None
         if not hmac.compare_digest(user_store.session_fingerprint(user), fp):
             return None
         return SessionUser(
-            user.id, user.username, user.full_name, user.role, fp, _linked_opd(s, user)
+            user.id,
+            user.username,
+            user.full_name,
+            user.role,
+            session_token(user),
+            _linked_opd(s, user),
         )
 
 
@@ -377,12 +390,7 @@ def login_post():
             u = result.user
             s.flush()
             loaded = SessionUser(
-                u.id,
-                u.username,
-                u.full_name,
-                u.role,
-                user_store.session_fingerprint(u),
-                _linked_opd(s, u),
+                u.id, u.username, u.full_name, u.role, session_token(u), _linked_opd(s, u)
             )
     if loaded is None:
         throttle.failure(ip)
@@ -402,10 +410,24 @@ def logout_post():
     if not _csrf_ok():
         return redirect("/")
     if current_user.is_authenticated:
+        _end_sessions(current_user.id)
         audit_event(AuditAction.LOGOUT, current_user.username)
     logout_user()
     session.clear()
     return redirect(f"{LOGIN_PATH}?e=out")
+
+
+def _end_sessions(user_id: int) -> None:
+    """Sign-out ends the session on the server too: the user's session version moves on, so a
+    copy of the cookie (another tab, another machine, a stolen one) is refused from now on.
+    Every session of that account ends (one version per user)."""
+    from store.models import User
+
+    with context.db().session() as s:
+        user = s.get(User, user_id)
+        if user is not None:
+            user_store.end_sessions(user)
+    logger.info("sign-out of user id %s: every session of the account ended", user_id)
 
 
 # --------------------------------------------------------------------------------------------

@@ -635,6 +635,9 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Kept in the session cookie and checked on every request: bumped on sign-out, password
+    #: or role change and deactivation, so every cookie issued before is refused.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditLog(Base):

@@ -124,11 +124,19 @@ def random_password(nbytes: int = 12) -> str:
 
 
 def session_fingerprint(user: User) -> str:
-    """Changes whenever the password changes: kept in the session cookie, so a password reset
-    signs the user out everywhere."""
+    """Changes whenever the password or the session version changes: kept in the session
+    cookie and compared on every request, so a sign-out, a password reset, a role change or a
+    deactivation ends every session issued before (a copied cookie included)."""
     import hashlib
 
-    return hashlib.sha256(("pantau-session:" + user.password_hash).encode()).hexdigest()[:16]
+    seed = f"pantau-session:{user.session_version or 0}:{user.password_hash}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
+
+
+def end_sessions(user: User) -> None:
+    """Revoke every session of ``user`` on the server (bump ``users.session_version``): a
+    cookie issued before, wherever it was copied to, is refused from the next request on."""
+    user.session_version = (user.session_version or 0) + 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,6 +213,8 @@ def set_role(
     _guard_last_admin(session, user, new_role=role, active=user.is_active)
     old, old_opd = user.role, user.opd_id
     user.role, user.opd_id = role, new_opd
+    if (old, old_opd) != (role, new_opd):
+        end_sessions(user)  # signs in again with the new role
     detail: dict[str, object] = {"from": old, "to": role}
     if old_opd != new_opd:
         detail.update(opd_from=old_opd, opd_to=new_opd)
@@ -218,11 +228,14 @@ def set_password(session: Session, user: User, password: str, *, actor: str | No
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
+    end_sessions(user)
     audit.record(session, AuditAction.USER_PASSWORD, username=actor, target=user.username)
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: str | None = None) -> None:
     _guard_last_admin(session, user, new_role=user.role, active=active)
+    if user.is_active and not active:
+        end_sessions(user)
     user.is_active = active
     audit.record(
         session, AuditAction.USER_ACTIVE, username=actor, target=user.username,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 12:41:33.444273
+Create Date: 2026-11-29 12:44:37.603061
 """
 from __future__ import annotations
 
@@ -366,6 +366,7 @@ def upgrade() -> None:
     sa.Column('locked_until', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('session_version', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['opd_id'], ['opd.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
