@@ -75,6 +75,7 @@ def serve(
         simulate_cameras=0,
         public_stream_max_viewers=max_viewers,
         public_stream_max_total=max_total,
+        camera_media_dir=str(video.parent),  # protocol 'file' cameras must be under it
     )
     settings.ensure_dirs()
     db = Database(settings.sqlalchemy_url)

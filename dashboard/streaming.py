@@ -223,17 +223,18 @@ def _close(source: object) -> None:
 
 
 def _default_opener(
-    connect_s: float, read_s: float, width: int
+    connect_s: float, read_s: float, width: int, url_policy: object = None
 ) -> Callable[[PublicCamera], object]:
     def opener(camera: PublicCamera) -> object:
         from ingestion.sources import Timeouts, open_source
 
-        return open_source(
+        return open_source(  # the camera URL rules apply here too (UrlNotAllowed)
             camera.stream_url or "",
             camera.protocol,
             Timeouts(connect_s=connect_s, read_s=read_s),
             max_width=width,
             persistent=True,
+            policy=url_policy,  # type: ignore[arg-type]
         )
 
     return opener
@@ -289,6 +290,7 @@ class FrameHub:
         still_public: Callable[[str], bool] | None = None,
         recheck_s: float = 10.0,
         full_search_s: float = 30.0,
+        url_policy: object = None,
     ) -> None:
         self.snapshot_dir = Path(snapshot_dir)
         self.fps, self.width = fps, width
@@ -303,7 +305,11 @@ class FrameHub:
         self._custom_blur = blur is not None
         self.blur = blur or _default_blur(face_model_path)
         self.face_model_path, self.full_search_s = face_model_path, full_search_s
-        self.opener = opener or _default_opener(connect_timeout_s, read_timeout_s, width)
+        #: ``url_policy``: the camera URL rules (ingestion.url_policy.UrlPolicy) for the default
+        #: opener; None: the process settings' rules
+        self.opener = opener or _default_opener(
+            connect_timeout_s, read_timeout_s, width, url_policy
+        )
         self.placeholder = placeholder_jpeg(width=min(width, 640))
         self._lock = threading.Lock()
         self._channels: dict[str, _Channel] = {}

@@ -26,6 +26,7 @@ KIND_LABEL = {
     "eof": "Aliran terputus / stream ended",
     "stall": "Pekerja macet / worker stalled",
     "analysis": "Analitik gagal / analysis failed",
+    "policy": "URL ditolak / URL not allowed",
     "error": "Gangguan / error",
 }
 
@@ -122,7 +123,8 @@ class CameraHealth:
         label = KIND_LABEL.get(kind, KIND_LABEL["error"])
         reason = f"{label}: {message}"[:300]
         self.last_error = reason
-        if self.consecutive_failures >= self.offline_after:
+        # a URL the camera URL rules refuse never gets better by retrying: offline at once
+        if kind == "policy" or self.consecutive_failures >= self.offline_after:
             return self._set(CameraStatus.OFFLINE, reason, now)
         return self._set(CameraStatus.DEGRADED, reason, now)
 

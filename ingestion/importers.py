@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingestion.url_policy import UrlPolicy, UrlRejected, default_policy
 from store.models import Camera, CameraOwner, CameraProtocol
 
 logger = logging.getLogger(__name__)
@@ -197,9 +198,16 @@ def read_camera_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def validate_cameras(
-    rows: Iterable[tuple[int, dict[str, Any]]], label: str = "row"
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    label: str = "row",
+    policy: UrlPolicy | None = None,
 ) -> list[CameraRecord]:
-    """Validate all rows; raise RegistryImportError listing every problem, or return the records."""
+    """Validate all rows; raise RegistryImportError listing every problem, or return the records.
+
+    ``stream_url`` must pass the camera URL rules (:mod:`ingestion.url_policy`, ``policy`` or
+    the process settings' rules) for the row's protocol; a host name that does not resolve
+    here is accepted and checked again at every fetch."""
+    policy = policy or default_policy()
     records: list[CameraRecord] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -211,6 +219,15 @@ def validate_cameras(
                 field = ".".join(str(p) for p in err["loc"]) or "row"
                 errors.append(f"{label} {number}, field '{field}': {err['msg']}")
             continue
+        if rec.stream_url:
+            try:
+                policy.check(rec.stream_url, rec.protocol.value, resolve="lenient")
+            except UrlRejected as exc:
+                errors.append(
+                    f"{label} {number}, field 'stream_url' (protocol {rec.protocol.value}): "
+                    f"{exc.message} [rule: {exc.rule}]"
+                )
+                continue
         if rec.code in seen:
             errors.append(
                 f"{label} {number}: code {rec.code} already used on {label} {seen[rec.code]}"
@@ -248,7 +265,9 @@ def upsert_cameras(
     return ImportResult(created=created, updated=updated)
 
 
-def import_cameras(session: Session, path: Path, *, is_demo: bool = False) -> ImportResult:
+def import_cameras(
+    session: Session, path: Path, *, is_demo: bool = False, policy: UrlPolicy | None = None
+) -> ImportResult:
     """Validate a registry file completely, then create/update its cameras."""
-    records = validate_cameras(read_camera_rows(path))
+    records = validate_cameras(read_camera_rows(path), policy=policy)
     return upsert_cameras(session, records, is_demo=is_demo)

@@ -88,7 +88,9 @@ def fetch_frame(source_cache: dict, camera: CameraSpec, settings: Settings, clie
 def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, client: Any = None):
     """Fetch ``camera.burst_frames`` frames (one for most cameras); returns (frames, reopened)."""
     from ingestion.sources import SnapshotSource, Timeouts, open_source
+    from ingestion.url_policy import UrlPolicy
 
+    policy = UrlPolicy.from_settings(settings)  # camera URL rules, checked before any I/O
     timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
     persistent = (
         camera.protocol in ("rtsp", "hls", "mjpeg")
@@ -103,7 +105,9 @@ def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, cli
     reopened = False
     if cached is None:
         if camera.protocol == "snapshot" and client is not None:
-            src = SnapshotSource(camera.url, timeouts, settings.frame_max_width, client=client)
+            src = SnapshotSource(
+                camera.url, timeouts, settings.frame_max_width, client=client, policy=policy
+            )
         else:
             src = open_source(
                 camera.url,
@@ -111,6 +115,7 @@ def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, cli
                 timeouts,
                 max_width=settings.frame_max_width,
                 persistent=persistent,
+                policy=policy,
             )
         reopened = True
         if persistent:

@@ -24,6 +24,7 @@ libjpeg itself (``cv2.IMREAD_REDUCED_COLOR_*``), which is several times cheaper.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -37,13 +38,22 @@ import cv2
 import httpx
 import numpy as np
 
+from ingestion.url_policy import UrlPolicy, UrlRejected, default_policy, playlist_uris
+
 logger = logging.getLogger(__name__)
 
 PROTOCOLS = ("rtsp", "hls", "mjpeg", "snapshot", "file")
 DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
 USER_AGENT = "Pantau-ingest/0.1"
 
+MAX_REDIRECTS = 5
+MAX_PLAYLIST_BYTES = 1024 * 1024
+HLS_RECHECK_S = 30.0  # a persistent HLS reader re-reads the playlist this often to check it
+
 # RTSP over TCP: UDP loses packets on busy city networks and gives smeared frames.
+# (FFmpeg's own protocol_whitelist cannot be relied on here: the opencv-python 4.11 wheel
+# ignores OPENCV_FFMPEG_CAPTURE_OPTIONS' keys, checked. What FFmpeg may open is decided before
+# it opens anything: the URL rules per protocol, and for HLS every URL in the playlist.)
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
 
 
@@ -69,6 +79,28 @@ class CorruptFrame(SourceError):
 
 class EndOfStream(SourceError):
     kind = "eof"
+
+
+class UrlNotAllowed(SourceError):
+    """The camera URL (or where it redirects / what its playlist points to) breaks a rule of
+    :mod:`ingestion.url_policy`; nothing was fetched from it."""
+
+    kind = "policy"
+
+
+def check_url(url: str, protocol: str, policy: UrlPolicy | None = None) -> str:
+    """``url`` checked against the camera URL rules (UrlNotAllowed if it breaks one)."""
+    try:
+        return (policy or default_policy()).check(url, protocol)
+    except UrlRejected as exc:
+        raise UrlNotAllowed(f"URL not allowed: {exc}") from exc
+
+
+def check_follow(camera_url: str, target: str, protocol: str, what: str, policy: UrlPolicy) -> None:
+    try:
+        policy.check_follow(camera_url, target, protocol, what)
+    except UrlRejected as exc:
+        raise UrlNotAllowed(f"URL not allowed: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -171,7 +203,15 @@ class FrameSource(ABC):
     protocol = "?"
     persistent = False
 
-    def __init__(self, url: str, timeouts: Timeouts, max_width: int | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeouts: Timeouts,
+        max_width: int | None,
+        policy: UrlPolicy | None = None,
+    ) -> None:
+        self.policy = policy or default_policy()
+        self.checked_url = check_url(url, self.protocol, self.policy)  # before any I/O
         self.url = url
         self.timeouts = timeouts
         self.max_width = max_width
@@ -214,6 +254,23 @@ def redact(url: str) -> str:
     return re.sub(r"//[^/@]*@", "//***@", url)
 
 
+def _get_checked(
+    client: httpx.Client, url: str, protocol: str, policy: UrlPolicy
+) -> httpx.Response:
+    """GET ``url`` as a streaming response (the caller closes it), following redirects only
+    where the camera URL rules allow (each hop checked before it is requested)."""
+    request = client.build_request("GET", url)
+    for _ in range(MAX_REDIRECTS + 1):
+        resp = client.send(request, stream=True, follow_redirects=False)
+        nxt = resp.next_request
+        if nxt is None:
+            return resp
+        resp.close()
+        check_follow(url, str(nxt.url), protocol, "redirect", policy)
+        request = nxt
+    raise ConnectError(f"more than {MAX_REDIRECTS} redirects")
+
+
 def _http_error(exc: Exception, url: str) -> SourceError:
     if isinstance(exc, SourceError):
         return exc
@@ -244,19 +301,22 @@ class SnapshotSource(FrameSource):
         max_width: int | None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         client: httpx.Client | None = None,
+        policy: UrlPolicy | None = None,
     ) -> None:
-        super().__init__(url, timeouts, max_width)
+        super().__init__(url, timeouts, max_width, policy)
         self.max_frame_bytes = max_frame_bytes
         self._own_client = client is None
         self._client = client or httpx.Client(
-            timeout=timeouts.httpx(), headers={"User-Agent": USER_AGENT}, follow_redirects=True
+            timeout=timeouts.httpx(), headers={"User-Agent": USER_AGENT}
         )
 
     def fetch(self) -> bytes:
         """The snapshot's bytes, within the read deadline, at most max_frame_bytes."""
         deadline = time.monotonic() + self.timeouts.connect_s + self.timeouts.read_s
         try:
-            with self._client.stream("GET", self.url) as resp:
+            with contextlib.closing(
+                _get_checked(self._client, self.url, self.protocol, self.policy)
+            ) as resp:
                 resp.raise_for_status()
                 declared = resp.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_frame_bytes:
@@ -392,13 +452,12 @@ class MjpegSource(FrameSource):
         max_width: int | None,
         persistent: bool = False,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        policy: UrlPolicy | None = None,
     ) -> None:
-        super().__init__(url, timeouts, max_width)
+        super().__init__(url, timeouts, max_width, policy)
         self.persistent = persistent
         self.max_frame_bytes = max_frame_bytes
-        self._client = httpx.Client(
-            timeout=timeouts.httpx(), headers={"User-Agent": USER_AGENT}, follow_redirects=True
-        )
+        self._client = httpx.Client(timeout=timeouts.httpx(), headers={"User-Agent": USER_AGENT})
         self._lock = threading.Condition()
         self._latest: bytes | None = None
         self._latest_at = 0.0  # monotonic
@@ -415,7 +474,9 @@ class MjpegSource(FrameSource):
 
     def _frames(self, stop: threading.Event, deadline: float | None = None):
         """Yield JPEG payloads from one connection until stop/error."""
-        with self._client.stream("GET", self.url) as resp:
+        with contextlib.closing(
+            _get_checked(self._client, self.url, self.protocol, self.policy)
+        ) as resp:
             resp.raise_for_status()
             ctype = resp.headers.get("content-type", "")
             if "image/jpeg" in ctype.lower() and "multipart" not in ctype.lower():
@@ -584,9 +645,10 @@ class CaptureSource(FrameSource):
         timeouts: Timeouts,
         max_width: int | None,
         persistent: bool = False,
+        policy: UrlPolicy | None = None,
     ) -> None:
-        super().__init__(url, timeouts, max_width)
         self.protocol = protocol
+        super().__init__(url, timeouts, max_width, policy)
         self.persistent = persistent
         self._cap: cv2.VideoCapture | None = None
         self._cond = threading.Condition()
@@ -600,11 +662,58 @@ class CaptureSource(FrameSource):
             self._thread = threading.Thread(target=self._run, name=f"cap-{protocol}", daemon=True)
             self._thread.start()
 
+    def check_playlist(self) -> None:
+        """HLS: read the playlist (and its variant playlists) and check every URL in it
+        (segments, keys, init sections) against the camera URL rules before FFmpeg follows
+        them: FFmpeg itself would fetch segments from any host. UrlNotAllowed if one breaks a
+        rule. Nothing to do for RTSP (the URL was checked when the source was made)."""
+        if self.protocol != "hls":
+            return
+        todo, seen = [self.url], set()
+        try:
+            with httpx.Client(
+                timeout=self.timeouts.httpx(), headers={"User-Agent": USER_AGENT}
+            ) as client:
+                while todo and len(seen) < 4:
+                    url = todo.pop(0)
+                    if url in seen:
+                        continue
+                    seen.add(url)
+                    if url != self.url:
+                        check_follow(self.url, url, "hls", "HLS playlist", self.policy)
+                    with contextlib.closing(_get_checked(client, url, "hls", self.policy)) as resp:
+                        resp.raise_for_status()
+                        body = bytearray()
+                        for chunk in resp.iter_raw():
+                            body += chunk
+                            if len(body) > MAX_PLAYLIST_BYTES:
+                                raise CorruptFrame(
+                                    f"HLS playlist larger than {MAX_PLAYLIST_BYTES} bytes"
+                                )
+                        final = str(resp.url)
+                    text = body.decode("utf-8", "replace")
+                    if not text.lstrip("\ufeff \r\n").startswith("#EXTM3U"):
+                        raise CorruptFrame("not an HLS playlist (no #EXTM3U)")
+                    variants, others = playlist_uris(text, final)
+                    for uri in others:
+                        check_follow(self.url, uri, "hls", "HLS segment", self.policy)
+                    todo.extend(variants)
+        except Exception as exc:
+            raise _http_error(exc, self.url) from exc
+
+    def _open(self) -> cv2.VideoCapture:
+        self.check_playlist()
+        return open_capture(self.url, self.timeouts)
+
     def _run(self) -> None:
         try:
-            cap = open_capture(self.url, self.timeouts)
+            cap = self._open()
             self._cap = cap
+            checked_at = time.monotonic()
             while not self._stop.is_set():
+                if self.protocol == "hls" and time.monotonic() - checked_at > HLS_RECHECK_S:
+                    self.check_playlist()  # a live playlist changes: keep checking it
+                    checked_at = time.monotonic()
                 if not cap.grab():
                     raise EndOfStream("stream ended or stopped sending (grab failed)")
                 with self._cond:
@@ -628,7 +737,7 @@ class CaptureSource(FrameSource):
 
     def read(self) -> np.ndarray:
         if not self.persistent:
-            cap = open_capture(self.url, self.timeouts)
+            cap = self._open()
             try:
                 ok, frame = cap.read()
             finally:
@@ -660,7 +769,7 @@ class CaptureSource(FrameSource):
     def read_burst(self, n: int, interval_s: float) -> list[np.ndarray]:
         if self.persistent or n <= 1:
             return super().read_burst(n, interval_s)
-        cap = open_capture(self.url, self.timeouts)
+        cap = self._open()
         try:
             fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
             skip = max(0, int(round((fps if 1 <= fps <= 120 else 25.0) * interval_s)) - 1)
@@ -706,9 +815,10 @@ class FileSource(FrameSource):
         max_width: int | None,
         realtime: bool = True,
         loop: bool = True,
+        policy: UrlPolicy | None = None,
     ) -> None:
-        super().__init__(path, timeouts, max_width)
-        self.path = path[len("file://") :] if path.startswith("file://") else path
+        super().__init__(path, timeouts, max_width, policy)
+        self.path = self.checked_url  # absolute, symlinks resolved, under the media directory
         if not Path(self.path).is_file():
             raise ConnectError(f"video file not found: {self.path}")
         self.realtime, self.loop = realtime, loop
@@ -782,20 +892,23 @@ def open_source(
     persistent: bool = False,
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     realtime: bool = True,
+    policy: UrlPolicy | None = None,
 ) -> FrameSource:
     """Open a camera. ``persistent`` keeps a reader thread on streaming protocols (MJPEG, RTSP,
     HLS); snapshot URLs are always fetched once per read. Raises SourceError (ConnectError for
-    a missing file or bad protocol) — network connects happen lazily on the first read."""
+    a missing file or bad protocol, UrlNotAllowed for a URL the camera URL rules refuse, with
+    ``policy`` or the process settings' rules) — network connects happen lazily on the first
+    read."""
     if not url:
         raise ConnectError("camera has no stream URL")
     protocol = (protocol or guess_protocol(url)).lower()
     timeouts = timeouts or Timeouts()
     if protocol == "snapshot":
-        return SnapshotSource(url, timeouts, max_width, max_frame_bytes)
+        return SnapshotSource(url, timeouts, max_width, max_frame_bytes, policy=policy)
     if protocol == "mjpeg":
-        return MjpegSource(url, timeouts, max_width, persistent, max_frame_bytes)
+        return MjpegSource(url, timeouts, max_width, persistent, max_frame_bytes, policy=policy)
     if protocol in ("rtsp", "hls"):
-        return CaptureSource(url, protocol, timeouts, max_width, persistent)
+        return CaptureSource(url, protocol, timeouts, max_width, persistent, policy=policy)
     if protocol == "file":
-        return FileSource(url, timeouts, max_width, realtime=realtime)
+        return FileSource(url, timeouts, max_width, realtime=realtime, policy=policy)
     raise ConnectError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")

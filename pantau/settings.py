@@ -134,6 +134,23 @@ class Settings(BaseSettings):
     )
     connect_timeout_s: float = Field(default=5.0, description="Camera connect timeout.")
     read_timeout_s: float = Field(default=10.0, description="Camera read timeout.")
+    camera_media_dir: str = Field(
+        default="",
+        description="Folder that protocol 'file' cameras (looping videos, demo clips) must be "
+        "in; any other path is refused at import and at fetch. Empty: var_dir/media.",
+    )
+    camera_networks: str = Field(
+        default="",
+        description="Comma-separated CIDR networks camera hosts must resolve into, e.g. "
+        "'10.20.0.0/16,192.168.10.0/24'. Empty: any address except link-local/metadata "
+        "(169.254.0.0/16, fe80::/10...), so loopback and private networks are allowed.",
+    )
+    camera_redirect_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts ('host' or 'host:port') that camera HTTP redirects "
+        "and HLS segments may point to besides the camera's own host and port (e.g. a CDN "
+        "serving an HLS camera's segments). Empty: the camera's own host only.",
+    )
     detector: str = Field(
         default="auto",
         description="People/vehicle detector: auto, mediapipe, hog, blob. 'auto' uses MediaPipe "
@@ -265,6 +282,14 @@ class Settings(BaseSettings):
         default=14, ge=1, description="How far back (days) duplicate hints look."
     )
 
+    @field_validator("camera_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from ingestion.url_policy import parse_networks
+
+        parse_networks(value)  # ValueError naming the bad entry
+        return value
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -296,6 +321,10 @@ class Settings(BaseSettings):
         """Create the runtime folders."""
         for path in (self.var_dir, self.snapshot_dir, self.evidence_dir, self.upload_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+    def resolved_camera_media_dir(self) -> Path:
+        """Where protocol 'file' cameras must be: camera_media_dir or var_dir/media."""
+        return Path(self.camera_media_dir) if self.camera_media_dir else self.var_dir / "media"
 
     def resolved_mqtt_client_id(self) -> str:
         """``mqtt_client_id``, or the per-installation default: the host name plus a short hash

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from dashboard import context
 from dashboard.streaming import BOUNDARY, FrameHub, HubFull, PublicCamera
+from ingestion.url_policy import UrlPolicy
 from store.models import Camera
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def hub() -> FrameHub:
                     face_model_path=cfg.face_model_path,
                     still_public=_still_public(context.db()),
                     full_search_s=cfg.public_stream_full_search_s,
+                    url_policy=UrlPolicy.from_settings(cfg),
                 )
     return ext["pantau_hub"]
 

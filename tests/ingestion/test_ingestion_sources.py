@@ -20,6 +20,7 @@ from ingestion.sources import (
     jpeg_size,
     open_source,
 )
+from ingestion.url_policy import UrlPolicy
 
 FAST = Timeouts(connect_s=2.0, read_s=2.0)
 
@@ -148,12 +149,13 @@ def test_rtsp_wrong_path_fails_fast(rtsp_url):
 
 
 def test_file_source_realtime_and_sequential():
-    with open_source(str(VIDEO), "file", FAST, max_width=384, realtime=False) as src:
+    media = UrlPolicy(media_dir=VIDEO.parent)  # file cameras live under the media directory
+    with open_source(str(VIDEO), "file", FAST, max_width=384, realtime=False, policy=media) as src:
         a, b = src.read(), src.read()
     assert a.shape == (288, 384, 3)
     assert not np.array_equal(a, b)
     with pytest.raises(ConnectError, match="not found"):
-        open_source("/nonexistent/video.mp4", "file", FAST)
+        open_source(str(VIDEO.parent / "nonexistent.mp4"), "file", FAST, policy=media)
 
 
 def test_unknown_protocol_and_empty_url():

@@ -32,6 +32,7 @@ def test_faulty_cameras_do_not_slow_healthy_ones_and_recover(settings, sqlite_db
             "reconnect_max_s": 2.0,
             "workers": 2,
             "fetch_threads": 8,
+            "camera_media_dir": str(VIDEO.parent),  # FILE-1 plays the test clip
         }
     )
     faults = {i: f for i, (f, _, _) in SICK.items()}
