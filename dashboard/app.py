@@ -225,6 +225,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     cache.init_app(server)
     server.register_blueprint(geo.bp)
+    from dashboard import callback_boundary, input_limits
+
+    input_limits.init_app(server)  # JSON size/depth before anyone (the guard too) parses
+    callback_boundary.init_app(server)  # malformed inputs: 400, faults: logged 500, as JSON
     auth.init_auth(app)  # after every page and route exists: the guard covers them all
     logger.info("Pantau dashboard ready (database %s)", database.engine.url.render_as_string(True))
     return app

@@ -260,6 +260,24 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=5 * 1024 * 1024, description="Largest complaint photo accepted, in bytes."
     )
+    upload_max_pixels: int = Field(
+        default=24_000_000,
+        ge=1,
+        description="Largest complaint photo accepted, in pixels (width x height), read from "
+        "the image header before anything is decoded (24 MP: 6000x4000 phone photos pass).",
+    )
+    json_max_depth: int = Field(
+        default=100,
+        ge=4,
+        description="Deepest nesting of arrays/objects a JSON request body may have (every "
+        "JSON route and Dash callbacks; checked before the body is parsed): deeper -> 400.",
+    )
+    json_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest JSON request body on the APIs (/api/..., /open311), in bytes: "
+        "larger -> 413. Dash callbacks may carry a photo and are capped by upload_max_bytes.",
+    )
     complaint_submit_limit: int = Field(
         default=10,
         ge=0,

@@ -156,7 +156,7 @@ def post_readings():
         )
     if request.content_length is not None and request.content_length > MAX_PAYLOAD_BYTES:
         return _error(413, "too_large", f"body over {MAX_PAYLOAD_BYTES} bytes")
-    raw = request.stream.read(MAX_PAYLOAD_BYTES + 1)
+    raw = request.get_data(cache=True)  # already read (and depth-checked) by input_limits
     if len(raw) > MAX_PAYLOAD_BYTES:
         return _error(413, "too_large", f"body over {MAX_PAYLOAD_BYTES} bytes")
     try:

@@ -14,6 +14,7 @@ import dash_leaflet as dl
 from dash import Input, Output, State, html, no_update
 
 from dashboard import context
+from dashboard.callback_boundary import BadInput, number, text_or_none
 from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, local_time, t
 
@@ -21,18 +22,36 @@ logger = logging.getLogger(__name__)
 
 
 def mark_point(click_data: dict | None):
-    """Map click -> marker, stored point and its coordinates as text."""
-    if not click_data or "latlng" not in click_data:
+    """Map click -> marker, stored point and its coordinates as text. A click that is not
+    ``{"latlng": {"lat": number, "lng": number}}`` raises BadInput (a 400, never a 500)."""
+    if not click_data:
         return no_update, no_update, no_update
-    lat = round(float(click_data["latlng"]["lat"]), 6)
-    lon = round(float(click_data["latlng"]["lng"]), 6)
+    if not isinstance(click_data, dict) or not isinstance(click_data.get("latlng"), dict):
+        raise BadInput("lapor-map.clickData must be {latlng: {lat, lng}}")
+    latlng = click_data["latlng"]
+    lat = round(number(latlng.get("lat"), "lapor-map.clickData.latlng.lat", -90, 90), 6)
+    lon = round(number(latlng.get("lng"), "lapor-map.clickData.latlng.lng", -180, 180), 6)
     marker = dl.CircleMarker(
         center=[lat, lon], radius=9, color="#d63384", fillOpacity=0.7, id="lapor-point"
     )
     return [marker], {"lat": lat, "lon": lon}, t("lapor.point", lat=f"{lat:.5f}", lon=f"{lon:.5f}")
 
 
+def stored_point(latlon: Any) -> tuple[float | None, float | None]:
+    """``lapor-latlon.data`` -> (lat, lon): nothing yet, or the {lat, lon} mark_point stored."""
+    if latlon is None:
+        return None, None
+    if not isinstance(latlon, dict):
+        raise BadInput("lapor-latlon.data must be {lat, lon}")
+    return (
+        number(latlon.get("lat"), "lapor-latlon.data.lat", -90, 90),
+        number(latlon.get("lon"), "lapor-latlon.data.lon", -180, 180),
+    )
+
+
 def photo_chosen(filename: str | None, contents: str | None):
+    text_or_none(filename, "lapor-photo.filename")
+    text_or_none(contents, "lapor-photo.contents")
     if not contents or not filename:
         return ""
     return html.Span(
@@ -42,17 +61,28 @@ def photo_chosen(filename: str | None, contents: str | None):
 
 
 def decode_upload(contents: str | None, max_bytes: int) -> bytes | None:
-    """dcc.Upload data URL -> bytes; refuses oversize payloads before decoding them."""
+    """dcc.Upload data URL -> bytes; refuses oversize payloads before decoding them.
+
+    A photo that was chosen but does not decode (not a base64 data URL, empty) raises the
+    service's ``photo_corrupt`` ValidationError: the reporter is told and the form stays as it
+    was (nothing is stored without the photo they meant to attach)."""
+    from store.complaints import ValidationError
+
     if not contents:
         return None
-    _, _, b64 = contents.partition(",")
+    header, sep, b64 = contents.partition(",")
+    if not sep or not header.startswith("data:") or ";base64" not in header:
+        raise ValidationError({"photo": ("photo_corrupt", {})})
     if len(b64) * 3 // 4 > max_bytes + 3:
         # let the service produce the size message without decoding megabytes
         return b"\xff\xd8\xff" + b"\0" * (max_bytes + 1)
     try:
-        return base64.b64decode(b64, validate=False)
+        data = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
-        return b"invalid"
+        raise ValidationError({"photo": ("photo_corrupt", {})}) from None
+    if not data:
+        raise ValidationError({"photo": ("photo_corrupt", {})})
+    return data
 
 
 def _actor_ip() -> str:
@@ -94,20 +124,33 @@ def submit(
         )
         return alert, no_update, False, False, False, False, no_update
     cfg = context.settings()
-    data = NewComplaint(
-        category=category,
-        description=description,
-        lat=(latlon or {}).get("lat"),
-        lon=(latlon or {}).get("lon"),
-        address=address,
-        title=title,
-        privacy=privacy or "normal",
-        reporter_name=name,
-        reporter_contact=contact,
-        channel="web",
-        photo=decode_upload(photo, cfg.upload_max_bytes),
-    )
+    lat, lon = stored_point(latlon)
+    texts = {
+        "lapor-category.value": category,
+        "lapor-title.value": title,
+        "lapor-description.value": description,
+        "lapor-address.value": address,
+        "lapor-privacy.value": privacy,
+        "lapor-name.value": name,
+        "lapor-contact.value": contact,
+        "lapor-photo.contents": photo,
+    }
+    for prop, value in texts.items():
+        text_or_none(value, prop)
     try:
+        data = NewComplaint(
+            category=category,
+            description=description,
+            lat=lat,
+            lon=lon,
+            address=address,
+            title=title,
+            privacy=privacy or "normal",
+            reporter_name=name,
+            reporter_contact=contact,
+            channel="web",
+            photo=decode_upload(photo, cfg.upload_max_bytes),
+        )
         result = service().submit(data, actor=f"warga@{_actor_ip()}")
     except ValidationError as exc:
         items = [

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
 from dashboard import context
+from dashboard.callback_boundary import text_or_none
 from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, local_time, t
 from store.complaints import (
@@ -142,7 +143,7 @@ def render_status(raw_id: str | None):
 def lookup(n_clicks: int | None, n_submit: int | None, value: str | None):
     if not (n_clicks or n_submit):
         return no_update
-    return render_status(value)
+    return render_status(text_or_none(value, "laporstatus-id.value"))
 
 
 def register(app: dash.Dash) -> None:

@@ -1,0 +1,90 @@
+"""Error boundary around every Dash callback and every API route: never a traceback.
+
+A request to ``/_dash-update-component`` carries whatever a client put into it; a callback fed a
+value of the wrong shape (a list where a dict is expected, ``"abc"`` for a latitude, a missing
+key) raises ``TypeError``, ``ValueError``, ``KeyError``, ``IndexError`` or ``AttributeError``
+while it reads its inputs. Those become a ``400`` with a JSON message (and a WARNING log line
+with the traceback, so a real bug of that kind is still seen); any other exception is a server
+fault: logged with its traceback (ERROR) and answered ``500`` with a short JSON body. Dash's
+own ``PreventUpdate`` (204) and HTTP errors keep their handlers (the most specific handler
+wins in Flask). The same applies to the APIs (``/api/...``, ``/open311/...``); other paths
+keep Flask's plain 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from dashboard.input_limits import CALLBACK_PATH, error_response, is_api_path
+
+logger = logging.getLogger(__name__)
+
+
+class BadInput(ValueError):
+    """A callback input of the wrong type or shape; the message (in English, naming the
+    component property) is sent to the client with the 400."""
+
+
+def number(value: object, name: str, low: float, high: float) -> float:
+    """A finite JSON number within [low, high] (never a bool or a string) or BadInput."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadInput(f"{name} must be a number")
+    result = float(value)
+    if not low <= result <= high:  # NaN fails too
+        raise BadInput(f"{name} must be between {low:g} and {high:g}")
+    return result
+
+
+def text_or_none(value: object, name: str) -> str | None:
+    """A string (or nothing) from a text input, or BadInput."""
+    if value is not None and not isinstance(value, str):
+        raise BadInput(f"{name} must be text")
+    return value
+
+
+#: Exceptions that come from reading a malformed input: the client's fault (400).
+INPUT_ERRORS: tuple[type[Exception], ...] = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+)
+
+
+def _describe() -> str:
+    if request.path != CALLBACK_PATH:
+        return request.path
+    body = request.get_json(silent=True)
+    output = body.get("output") if isinstance(body, dict) else None
+    return f"callback {str(output)[:120]!r}"
+
+
+def _unhandled(exc: Exception):  # type: ignore[no-untyped-def]
+    if isinstance(exc, HTTPException):  # pragma: no cover - HTTPException has its own handler
+        return exc
+    if not is_api_path(request.path):
+        raise exc  # Flask's own handling (logged, plain 500 page)
+    if isinstance(exc, INPUT_ERRORS):
+        logger.warning(
+            "malformed input to %s refused (400): %s: %s",
+            _describe(),
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
+        message = (
+            str(exc)[:200]
+            if isinstance(exc, BadInput)
+            else "malformed input: a value has the wrong type or shape"
+        )
+        return error_response(400, "bad_request", message)
+    logger.error("server error in %s", _describe(), exc_info=exc)
+    return error_response(500, "server_error", "internal error; it has been logged")
+
+
+def init_app(server: Flask) -> None:
+    server.register_error_handler(Exception, _unhandled)
