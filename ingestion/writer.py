@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -29,8 +29,9 @@ from ingestion.health import Transition
 from ingestion.process import SampleResult
 from pantau.settings import Settings
 from store.db import Database
-from store.models import Camera, CameraStatusEvent, RollupPeriod
-from store.rollups import refresh_rollups, utc_offset_hours
+from store.models import Camera, CameraStatusEvent
+from store.retention import Maintenance
+from store.rollups import RollupTracker, utc_offset_hours
 from store.writes import write_observations
 
 logger = logging.getLogger(__name__)
@@ -136,12 +137,12 @@ class Writer:
         self._q: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._rollup_lo: datetime | None = None
-        self._rollup_hi: datetime | None = None
+        self._offset = utc_offset_hours(settings.timezone)
+        self._rollups = RollupTracker(self._offset)  # buckets touched since the last refresh
+        self.maintenance = Maintenance(database, settings)  # daily prune + partitions
         self._last_rollup = time.monotonic()
         self._last_day_rollup = time.monotonic()
         self._last_offline = time.monotonic()
-        self._offset = utc_offset_hours(settings.timezone)
 
     # -- API ----------------------------------------------------------------------------------
     def submit(self, item: SampleResult | Transition) -> None:
@@ -157,7 +158,7 @@ class Writer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
-        if self._rollup_lo is not None:
+        if self._rollups.pending:
             try:
                 self._refresh_rollups(day=True)
             except Exception:
@@ -197,34 +198,29 @@ class Writer:
     def _periodic(self) -> None:
         now = time.monotonic()
         try:
-            if self._rollup_lo is not None and now - self._last_rollup >= self.rollup_every_s:
+            if self._rollups.pending and now - self._last_rollup >= self.rollup_every_s:
                 day = now - self._last_day_rollup >= max(self.rollup_every_s, 600.0)
                 self._refresh_rollups(day=day)
             if self.alerts is not None and now - self._last_offline >= self.offline_check_s:
                 self._last_offline = now
                 with self.db.session() as s:
                     self.alerts.evaluate_offline(s)
+            if self._q.empty():  # idle: one bounded step of the daily prune, if due
+                self.maintenance.step()
         except Exception as exc:  # retried next round; never kills the writer
             self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
             logger.warning("periodic store work failed (will retry): %s", self.stats.last_error)
 
     def _refresh_rollups(self, day: bool) -> None:
-        lo, hi = self._rollup_lo, self._rollup_hi
-        if lo is None or hi is None:
-            return
-        periods = (RollupPeriod.HOUR, RollupPeriod.DAY) if day else (RollupPeriod.HOUR,)
+        """Recompute only the rollup buckets the stored observations touched (hours now, their
+        days when ``day``); hours older than the raw retention are left as they are."""
         with self.db.session() as s:
-            refresh_rollups(
-                s, lo, hi + timedelta(seconds=1), offset_hours=self._offset, periods=periods
-            )
+            self._rollups.refresh(s, days=day, not_before=self.maintenance.raw_cutoff())
+        self._rollups.done()
         self.stats.rollup_runs += 1
         self._last_rollup = time.monotonic()
         if day:
             self._last_day_rollup = self._last_rollup
-            self._rollup_lo = self._rollup_hi = None
-        else:
-            # hours are done; keep the range for the next day refresh
-            pass
 
     def flush(self, results: list[SampleResult], transitions: list[Transition]) -> None:
         """Write one batch, retrying transient errors until it lands (or the writer is stopped
@@ -292,10 +288,7 @@ class Writer:
         self.stats.transitions += len(transitions)
         self.stats.last_flush_ms = round((time.perf_counter() - t0) * 1000, 1)
         for r in results:
-            if self._rollup_lo is None or r.ts < self._rollup_lo:
-                self._rollup_lo = r.ts
-            if self._rollup_hi is None or r.ts > self._rollup_hi:
-                self._rollup_hi = r.ts
+            self._rollups.add(r.observation.get("ts") or r.ts)
 
     def snapshot(self) -> dict[str, Any]:
         st = self.stats

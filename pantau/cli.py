@@ -23,7 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema: upgrade, check, rebuild-rollups.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema: upgrade, check, rebuild-rollups, prune.", no_args_is_help=True
+)
 import_app = typer.Typer(help="Import a city's own registries (cameras...).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -91,23 +93,70 @@ def db_check() -> None:
 
 @db_app.command("rebuild-rollups")
 def db_rebuild_rollups() -> None:
-    """Recompute the derived tables from the rows they summarise: complaint heatmap months,
-    per-OPD complaint days, per-kecamatan and monthly camera sums (after a bulk load or an
-    upgrade that added one; safe to run again, the rows are replaced)."""
+    """Recompute the derived tables from the rows they summarise: camera hours from the raw
+    observations still kept (and their days), complaint heatmap months, per-OPD complaint days,
+    per-kecamatan and monthly camera sums (after a bulk load or an upgrade that added one; safe
+    to run again, the rows are replaced; rollups older than the raw rows are kept)."""
     from store.complaints import rebuild_cell_months, rebuild_opd_days
-    from store.rollups import refresh_area_rollups
+    from store.rollups import rebuild_rollups, refresh_area_rollups, utc_offset_hours
 
     settings = get_settings()
     database = open_database(settings)
     with database.session() as session:
+        buckets = rebuild_rollups(session, offset_hours=utc_offset_hours(settings.timezone))
         counts = {
+            "camera hours / days rebuilt from raw observations": buckets["hour"],
             "complaint_cell_months": rebuild_cell_months(session),
             "complaint_opd_days": rebuild_opd_days(session),
-            "area_rollups (+ camera_month_rollups)": refresh_area_rollups(session),
+            "area_rollups (+ camera_month_rollups)": refresh_area_rollups(
+                session, offset_hours=utc_offset_hours(settings.timezone)
+            ),
         }
     for key, value in counts.items():
         console.print(f"  {key}: {value:,} rows")
     console.print("[green]Rollups rebuilt[/]")
+
+
+@db_app.command("prune")
+def db_prune(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be removed."),
+    days: int | None = typer.Option(
+        None, min=0, help="Raw observation retention for this run (default: the setting)."
+    ),
+) -> None:
+    """Remove raw observations older than PANTAU_OBSERVATION_RETENTION_DAYS (whole UTC days;
+    PostgreSQL drops whole daily partitions) and hourly camera rollups older than
+    PANTAU_HOURLY_ROLLUP_RETENTION_DAYS. Daily, monthly and per-kecamatan rollups are kept.
+    The ingestion writer does the same once a day by itself."""
+    from store import retention
+
+    settings = get_settings()
+    if days is not None:
+        settings = settings.model_copy(update={"observation_retention_days": days})
+    database = open_database(settings)
+    raw, hourly = retention.cutoffs(settings)
+    p = retention.plan(database, raw, hourly)
+
+    def when(ts) -> str:
+        return f"before {ts:%Y-%m-%d %H:%M} UTC" if ts else "kept (retention 0)"
+
+    console.print(f"raw observations {when(raw)}: {p.total_raw:,} rows")
+    for name, rows in p.partitions:
+        console.print(f"  partition {name}: ~{rows:,} rows")
+    console.print(f"hourly camera rollups {when(hourly)}: {p.hourly_rows:,} rows")
+    if dry_run:
+        console.print("[yellow]Dry run: nothing removed[/]")
+        return
+    if not (p.total_raw or p.hourly_rows):
+        console.print("[green]Nothing to prune[/]")
+        return
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+        for stage, done, total in retention.prune_steps(database, p):
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"prune {stage}", total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+    console.print("[green]Pruned[/]")
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,6 +36,28 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Empty means an embedded SQLite file var_dir/pantau.db. "
         "Production: postgresql+psycopg://user:pass@host:5432/pantau",
     )
+    observation_retention_days: int = Field(
+        default=3,
+        ge=0,
+        description="Raw observations (one row per camera sample) are kept for today (UTC) plus "
+        "this many whole UTC days before it; older ones are pruned daily (`pantau db prune`, "
+        "and by the ingestion writer). Rollups are kept. 0 keeps raw rows forever. 10,693 "
+        "cameras at one sample a minute write ~15.4 million rows a day.",
+    )
+    hourly_rollup_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Per-camera hourly rollups are kept this many days (daily, monthly and "
+        "per-kecamatan rollups are kept for ever). Must cover the longest hourly chart with its "
+        "context (31 days + previous period = 62). 0 keeps them forever.",
+    )
+    partitions_ahead_days: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description="PostgreSQL: daily partitions of the observations table created this many "
+        "days ahead by the daily maintenance (a write into a day without one creates it).",
+    )
 
     # --- web -----------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address the dashboard listens on.")

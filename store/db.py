@@ -40,7 +40,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if engine.dialect.name == "postgresql":
+        from store.partitions import install
+
+        install(engine)  # inserts into a day without a partition create it first
+    return engine
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -56,6 +61,10 @@ def migrate(engine: Engine) -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        if conn.dialect.name == "postgresql":  # DDL the generated migration cannot express
+            from store.partitions import partition_observations
+
+            partition_observations(conn)
     logger.info("database schema is up to date (%s)", engine.url.render_as_string(True))
 
 

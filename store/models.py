@@ -230,7 +230,9 @@ class CameraState(Base):
 
 
 class ObservationRollup(Base):
-    """Hourly and daily aggregates of observations: what the dashboards read."""
+    """Hourly and daily aggregates of observations: what the dashboards read. Hourly rows come
+    from the raw observations, daily rows from the hourly ones (``store.rollups``); hourly rows
+    are kept ``hourly_rollup_retention_days``, daily rows for ever."""
 
     __tablename__ = "observation_rollups"
     __table_args__ = (
@@ -256,6 +258,13 @@ class ObservationRollup(Base):
     motion_avg: Mapped[float | None] = mapped_column(Float)
     water_avg: Mapped[float | None] = mapped_column(Float)
     water_max: Mapped[float | None] = mapped_column(Float)
+    # how many values each mean is over (samples with the measurement): daily rows are built
+    # from the hourly ones as weighted means, exactly as from the raw rows (vehicle classes
+    # come with vehicles_total and share its count)
+    people_n: Mapped[int] = mapped_column(Integer, default=0)
+    vehicles_n: Mapped[int] = mapped_column(Integer, default=0)
+    motion_n: Mapped[int] = mapped_column(Integer, default=0)
+    water_n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AreaRollup(Base):

@@ -319,6 +319,10 @@ def seed_demo(
                 "motion_avg": motion.round(3),
                 "water_avg": water.round(3),
                 "water_max": np.clip(water * 1.15, 0, 1).round(3),
+                "people_n": 60,
+                "vehicles_n": 60,
+                "motion_n": 60,
+                "water_n": 60,
             }
         )
         session.execute(insert(roll), df.to_dict("records"))
@@ -345,6 +349,10 @@ def seed_demo(
         motion_avg=("motion_avg", "mean"),
         water_avg=("water_avg", "mean"),
         water_max=("water_max", "max"),
+        people_n=("people_n", "sum"),
+        vehicles_n=("vehicles_n", "sum"),
+        motion_n=("motion_n", "sum"),
+        water_n=("water_n", "sum"),
     )
     agg = agg.round(3).reset_index().rename(columns={"day": "bucket"})
     agg["period"] = str(RollupPeriod.DAY)

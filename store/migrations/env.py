@@ -6,15 +6,22 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from store.models import Base
+from store.partitions import PARTITION_RE
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Leave PostgreSQL's daily observation partitions (store.partitions) out of comparisons."""
+    return not (type_ == "table" and PARTITION_RE.match(name or ""))
 
 
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

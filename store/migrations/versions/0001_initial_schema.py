@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 12:44:37.603061
+Create Date: 2026-11-29 12:55:10.125043
 """
 from __future__ import annotations
 
@@ -295,6 +295,10 @@ def upgrade() -> None:
     sa.Column('motion_avg', sa.Float(), nullable=True),
     sa.Column('water_avg', sa.Float(), nullable=True),
     sa.Column('water_max', sa.Float(), nullable=True),
+    sa.Column('people_n', sa.Integer(), nullable=False),
+    sa.Column('vehicles_n', sa.Integer(), nullable=False),
+    sa.Column('motion_n', sa.Integer(), nullable=False),
+    sa.Column('water_n', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('camera_id', 'period', 'bucket', name='uq_rollup_camera_period_bucket')
