@@ -1,14 +1,26 @@
-"""Celery application for scaled-out ingestion (Redis broker from settings).
+"""Celery application for scaled-out ingestion: two queues, two kinds of worker.
 
-Start workers with ``pantau worker`` (or ``celery -A ingestion.tasks worker -Q pantau.ingest``)
-and the scheduler with ``pantau ingest --celery``. Tasks are acknowledged late and rejected on
-worker loss, so a sample whose worker dies is redelivered; the redelivered write is a no-op
-because observations are unique on (camera, ts) and the scheduler fixes ``ts`` per slot.
+::
+
+    pantau ingest --celery (scheduler)         pantau.fetch (thread pool, I/O)      pantau.analyse (prefork, CPU)
+    one task per camera slot  ───────────────> fetch JPEG(s), hard deadline ───────> decode, analyse, write
+    skips cameras in backoff                   failure -> shared health              success -> shared health
+
+A hanging camera holds one fetch *thread* until its deadline, never an analysis process; the
+analysis processes only ever see frames that arrived. Both task kinds are acknowledged late and
+rejected on worker loss, and Redis hands a task that a dead worker held to another worker after
+``celery_visibility_timeout_s``; the write of a redone sample is a no-op because observations
+are unique per (camera, slot). Camera health (failure count, next attempt) lives in Redis and
+the database, shared by every worker; a camera's analysis is serialised by a short Redis lock.
+
+Start workers with ``pantau worker`` (both roles) or ``pantau worker --role fetch|analyse``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
@@ -17,16 +29,41 @@ from pantau.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-QUEUE = "pantau.ingest"
+FETCH_QUEUE = "pantau.fetch"
+ANALYSE_QUEUE = "pantau.analyse"
+FETCH_TASK = "pantau.fetch"
+ANALYSE_TASK = "pantau.analyse"
+#: hard limit of an analysis = soft limit + this (the soft limit raises in the task first)
+HARD_LIMIT_GRACE_S = 15.0
 
 
 @worker_process_init.connect
-def _one_opencv_thread_per_process(**_kwargs) -> None:
+def _one_opencv_thread_per_process(**_kwargs: Any) -> None:
     """Prefork children run one sample at a time each: OpenCV's own thread pool would only
     oversubscribe the cores (the local pool does the same in its workers)."""
     import cv2
 
     cv2.setNumThreads(1)
+
+
+def restore_interval_s(settings: Settings) -> float:
+    """How often a worker looks for tasks whose visibility timeout passed (kombu's default
+    sweep is every 100 s, far too slow for a timeout of two sample intervals)."""
+    return max(1.0, min(10.0, settings.celery_visibility_timeout_s / 10))
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "visibility_timeout": settings.celery_visibility_timeout_s,
+        "unacked_restore_interval": restore_interval_s(settings),
+        "unacked_restore_throttle": 1,
+        "global_keyprefix": settings.celery_namespace,
+        # a broker that vanishes without closing the socket must not block a publish forever
+        "socket_timeout": 10.0,
+        "socket_connect_timeout": 5.0,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+    }
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -36,19 +73,63 @@ def make_celery(settings: Settings) -> Celery:
         backend=settings.celery_result_backend or None,
         include=["ingestion.tasks"],
     )
+    analyse_soft = settings.celery_analyse_time_limit_s
     app.conf.update(
-        task_default_queue=QUEUE,
-        task_routes={"pantau.sample_camera": {"queue": QUEUE}},
+        task_default_queue=FETCH_QUEUE,
+        task_routes={
+            FETCH_TASK: {"queue": FETCH_QUEUE},
+            ANALYSE_TASK: {"queue": ANALYSE_QUEUE},
+        },
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
+        task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        result_expires=3600,
-        task_time_limit=max(60, int(settings.connect_timeout_s + settings.read_timeout_s) * 3),
+        broker_transport_options=transport_options(settings),
+        result_backend_transport_options={"global_keyprefix": settings.celery_namespace},
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a broker restart: keep trying, never give up
+        task_annotations={
+            # fetch workers use a thread pool, where Celery cannot enforce time limits: the
+            # fetch enforces its own hard deadline (celery_fetch.fetch_jpegs)
+            ANALYSE_TASK: {
+                "soft_time_limit": analyse_soft,
+                "time_limit": analyse_soft + HARD_LIMIT_GRACE_S,
+            },
+        },
+        result_expires=3600,
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
     return app
+
+
+_redis_lock = threading.Lock()
+_redis_clients: dict[str, Any] = {}
+
+
+def redis_client(settings: Settings) -> Any:
+    """The process's Redis client for shared health, locks and analysis order (the broker's
+    Redis; thread-safe, one connection pool per process)."""
+    import redis
+
+    url = settings.celery_broker_url
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(
+                url,
+                socket_timeout=5.0,
+                socket_connect_timeout=3.0,
+                health_check_interval=10,
+                retry_on_timeout=True,
+            )
+            _redis_clients[url] = client
+        return client
+
+
+def key(settings: Settings, *parts: object) -> str:
+    """A Redis key of the Celery path, e.g. ``key(s, "health", 12)`` -> ``pantau:health:12``."""
+    return settings.celery_namespace + "pantau:" + ":".join(str(p) for p in parts)

@@ -72,7 +72,12 @@ def _status_table(sup, started: float) -> Table:
 def ingest(
     workers: int | None = typer.Option(None, help="Worker processes (default PANTAU_WORKERS)."),
     celery: bool = typer.Option(
-        False, "--celery", help="Enqueue due cameras on Celery instead of local workers."
+        False,
+        "--celery",
+        help="Scale out: run only the scheduler, enqueueing one fetch task per camera slot on "
+        "Celery (Redis at PANTAU_CELERY_BROKER_URL); `pantau worker` processes on any number "
+        "of machines fetch and analyse. Run exactly one scheduler (a second one enqueues the "
+        "same slots: harmless, but double work).",
     ),
     duration: float = typer.Option(0, help="Stop after this many seconds (0: run until Ctrl+C)."),
     simulate: int | None = typer.Option(
@@ -81,15 +86,15 @@ def ingest(
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No live table, log lines only."),
 ) -> None:
-    """Sample every enabled camera on its own interval, analyse, and write observations."""
+    """Sample every enabled camera on its own interval, analyse, and write observations.
+
+    Database: PANTAU_DATABASE_URL (default: SQLite in var/). With --celery the broker is
+    PANTAU_CELERY_BROKER_URL and the visibility timeout PANTAU_CELERY_VISIBILITY_TIMEOUT_S."""
     setup_logging()
     settings = get_settings()
     database = open_database(settings)
     if celery:
-        from ingestion.tasks import run_scheduler
-
-        console.print(f"[bold]Celery scheduler[/] on {settings.celery_broker_url} (Ctrl+C stops)")
-        run_scheduler(settings, database, duration=duration or None)
+        _celery_scheduler(settings, database, duration, quiet)
         return
     from ingestion.local import Supervisor, assign_simulated_cameras
     from ingestion.simulator import CameraSimulator
@@ -131,24 +136,119 @@ def ingest(
     console.print(f"[green]Done[/]: {sup.writer.stats.observations:,} observations written")
 
 
+def _celery_scheduler(settings, database, duration: float, quiet: bool) -> None:  # noqa: ANN001
+    """`pantau ingest --celery`: the scheduler in a thread, a log line every 10 s."""
+    import threading
+
+    from ingestion.celery_scheduler import run_scheduler
+
+    console.print(
+        f"[bold]Celery scheduler[/] on {settings.celery_broker_url} "
+        f"(database {database.url.split('@')[-1]}; Ctrl+C stops)"
+    )
+    stats: dict = {}
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_scheduler,
+        args=(settings, database),
+        kwargs={"duration": duration or None, "stop": stop, "stats": stats},
+        name="pantau-scheduler",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(timeout=10)
+            if thread.is_alive():
+                logger.info(
+                    "scheduler: %d cameras, %d fetch tasks enqueued, %d skipped in backoff, "
+                    "%d broker errors",
+                    stats.get("cameras", 0),
+                    stats.get("enqueued", 0),
+                    stats.get("skipped_backoff", 0),
+                    stats.get("broker_errors", 0),
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    console.print(f"[green]Done[/]: {stats.get('enqueued', 0):,} fetch tasks enqueued")
+
+
 @app.command()
 def worker(
-    concurrency: int | None = typer.Option(None, help="Worker processes (default PANTAU_WORKERS)."),
+    role: str = typer.Option(
+        "all",
+        help="all: a fetch worker and an analysis worker (two processes); fetch: only camera "
+        "fetches (queue pantau.fetch, threads, I/O); analyse: only analysis (queue "
+        "pantau.analyse, one process per core). A city may run fetchers and analysers on "
+        "different machines.",
+    ),
+    concurrency: int | None = typer.Option(
+        None,
+        help="Concurrency of a single --role (threads for fetch, processes for analyse).",
+    ),
+    fetch_concurrency: int | None = typer.Option(
+        None, help="Fetch threads (default PANTAU_CELERY_FETCH_CONCURRENCY, 48)."
+    ),
+    analyse_concurrency: int | None = typer.Option(
+        None,
+        help="Analysis processes (default PANTAU_CELERY_ANALYSE_CONCURRENCY: one per core).",
+    ),
+    queues: str | None = typer.Option(
+        None, help="Queues a single --role consumes (default pantau.fetch / pantau.analyse)."
+    ),
+    name: str | None = typer.Option(
+        None, help="Worker name prefix (default ROLE-PID); the host name is appended."
+    ),
     loglevel: str = typer.Option("info", help="Celery log level."),
 ) -> None:
-    """Start a Celery worker for scaled-out ingestion (needs Redis: PANTAU_CELERY_BROKER_URL)."""
-    from ingestion.celery_app import make_celery
+    """Start Celery workers for scaled-out ingestion (`pantau ingest --celery` schedules).
+
+    Broker: PANTAU_CELERY_BROKER_URL (Redis). Database: PANTAU_DATABASE_URL (PostgreSQL when
+    several machines write). Tasks are acknowledged after they finish: a worker that dies
+    leaves its tasks to be redone by another after PANTAU_CELERY_VISIBILITY_TIMEOUT_S."""
+    from ingestion.celery_worker import ROLES, run_workers, worker_argv
 
     settings = get_settings()
-    celery_app = make_celery(settings)
-    celery_app.worker_main(
-        [
-            "worker",
-            f"--loglevel={loglevel}",
-            f"--concurrency={concurrency or settings.workers}",
-            "--queues=pantau.ingest",
+    if role not in ROLES:
+        raise fail(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if role == "all" and (concurrency or queues):
+        raise fail("--concurrency and --queues need a single --role (fetch or analyse)")
+    for value in (concurrency, fetch_concurrency, analyse_concurrency):
+        if value is not None and value < 1:
+            raise fail("concurrency must be at least 1")
+    if role == "all":
+        argvs = [
+            worker_argv(
+                settings,
+                "fetch",
+                concurrency=fetch_concurrency,
+                loglevel=loglevel,
+                name=f"{name}-fetch" if name else None,
+            ),
+            worker_argv(
+                settings,
+                "analyse",
+                concurrency=analyse_concurrency,
+                loglevel=loglevel,
+                name=f"{name}-analyse" if name else None,
+            ),
         ]
-    )
+    else:
+        per_role = fetch_concurrency if role == "fetch" else analyse_concurrency
+        argvs = [
+            worker_argv(
+                settings,
+                role,
+                concurrency=concurrency or per_role,
+                queues=queues,
+                loglevel=loglevel,
+                name=name,
+            )
+        ]
+    raise typer.Exit(run_workers(argvs))
 
 
 @app.command()

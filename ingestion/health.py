@@ -1,9 +1,11 @@
 """Camera health: online/degraded/offline with readable reasons, backoff, counters.
 
-One :class:`CameraHealth` per camera, owned by whoever schedules it (the local supervisor, or a
-Celery worker process). It is fed every sample's outcome and says (a) whether the status changed
+One :class:`CameraHealth` per camera, owned by the local supervisor. It is fed every sample's outcome and says (a) whether the status changed
 (a :class:`Transition` to store as a ``CameraStatusEvent``) and (b) when to try next: on the
 camera's own interval while healthy, with capped exponential backoff and jitter while failing.
+
+Celery workers share :class:`SharedHealth` instead (Redis counters + the database status, see
+below), so every worker process sees the same failure count and a transition is stored once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from store.models import CameraStatus
 
@@ -152,3 +155,186 @@ class CameraHealth:
             "last_fetch_ms": self.last_fetch_ms,
             "last_process_ms": self.last_process_ms,
         }
+
+
+# --------------------------------------------------------------------------------------------
+# health shared by every Celery worker: Redis (counters, next attempt) + the database (status)
+_RECORD_LUA = """
+local k = KEYS[1]
+local ok = ARGV[1] == '1'
+local consecutive
+if ok then
+  redis.call('HSET', k, 'consecutive', 0)
+  redis.call('HDEL', k, 'next_at')
+  consecutive = 0
+else
+  consecutive = redis.call('HINCRBY', k, 'consecutive', 1)
+  local delay = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ (consecutive - 1))
+  redis.call('HSET', k, 'next_at', tostring(tonumber(ARGV[2]) + delay))
+end
+local recent = (redis.call('HGET', k, 'recent') or '') .. (ok and '1' or '0')
+recent = string.sub(recent, -10)
+redis.call('HSET', k, 'recent', recent)
+redis.call('EXPIRE', k, tonumber(ARGV[5]))
+return {consecutive, recent, redis.call('HGET', k, 'status') or '', redis.call('HGET', k, 'next_at') or ''}
+"""
+
+
+@dataclass(frozen=True)
+class SharedOutcome:
+    """What :meth:`SharedHealth.record` decided: the camera's status now, and the transition
+    to store (None when the status and the kind of trouble did not change)."""
+
+    status: str
+    reason: str | None
+    consecutive_failures: int
+    next_attempt_at: float | None
+    transition: Transition | None
+
+
+def _kind(status: str, reason: str | None) -> str:
+    return f"{status}|{(reason or '').split(':', 1)[0]}"
+
+
+class SharedHealth:
+    """Camera health for Celery workers: one record per camera in Redis
+    (``pantau:health:<id>``: consecutive failures, the last 10 outcomes, next attempt, last
+    status) updated atomically by a Lua script, so every worker process sees the same counts.
+
+    After a failure of the sample at slot ``s`` the next attempt is ``s + min(reconnect_max_s,
+    interval * 2**(n-1))`` (n = consecutive failures): the next slot after one failure, then 2, 4,
+    ... intervals, capped. The scheduler skips a camera until then.
+
+    A status change is written to the database by :func:`apply_transition` with a conditional
+    UPDATE in the caller's transaction: only the worker whose UPDATE changed the row adds the
+    ``CameraStatusEvent``, so two workers seeing the same failure write one event.
+    """
+
+    def __init__(self, settings: Any, redis: Any = None) -> None:
+        from ingestion.celery_app import redis_client
+
+        self.settings = settings
+        self.redis = redis if redis is not None else redis_client(settings)
+        self._script = self.redis.register_script(_RECORD_LUA)
+
+    def _key(self, camera_id: int) -> str:
+        from ingestion.celery_app import key
+
+        return key(self.settings, "health", camera_id)
+
+    def record(
+        self,
+        camera_id: int,
+        slot: float,
+        interval_s: float,
+        ok: bool,
+        *,
+        kind: str = "error",
+        message: str = "",
+        fetch_ms: float | None = None,
+        now: float | None = None,
+    ) -> SharedOutcome:
+        s = self.settings
+        now = time.time() if now is None else now
+        ttl = int(max(86400, s.reconnect_max_s * 4))
+        consecutive, recent, cached, next_at = self._script(
+            keys=[self._key(camera_id)],
+            args=[
+                1 if ok else 0,
+                repr(float(slot)),
+                repr(float(interval_s)),
+                repr(float(s.reconnect_max_s)),
+                ttl,
+            ],
+        )
+        consecutive = int(consecutive)
+        recent = recent.decode() if isinstance(recent, bytes) else str(recent)
+        cached = cached.decode() if isinstance(cached, bytes) else str(cached)
+        next_at_f = float(next_at) if next_at else None
+        if ok:
+            failed = recent.count("0")
+            slow_s = max(1.0, s.read_timeout_s * 0.6)
+            if fetch_ms is not None and fetch_ms > slow_s * 1000:
+                status, reason = (
+                    CameraStatus.DEGRADED,
+                    f"Lambat / slow: frame took {fetch_ms / 1000:.1f}s",
+                )
+            elif len(recent) >= 5 and failed >= 3:
+                status, reason = (
+                    CameraStatus.DEGRADED,
+                    f"Tidak stabil / unstable: {failed} of last {len(recent)} samples failed",
+                )
+            else:
+                status, reason = CameraStatus.ONLINE, None
+        else:
+            label = KIND_LABEL.get(kind, KIND_LABEL["error"])
+            reason = f"{label}: {message}"[:300]
+            status = (
+                CameraStatus.OFFLINE
+                if consecutive >= s.offline_after_failures
+                else CameraStatus.DEGRADED
+            )
+        transition = None
+        if cached != _kind(status, reason):
+            transition = Transition(camera_id, str(status), reason, now)
+        return SharedOutcome(str(status), reason, consecutive, next_at_f, transition)
+
+    def remember(self, camera_id: int, status: str, reason: str | None) -> None:
+        """After the transaction that applied a transition committed: the status the database
+        holds now, so the next samples with the same status skip the database round trip."""
+        self.redis.hset(self._key(camera_id), "status", _kind(status, reason))
+
+    def next_attempts(self, camera_ids: list[int]) -> dict[int, float]:
+        """Next attempt time of each camera in backoff (others are absent)."""
+        if not camera_ids:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for cam_id in camera_ids:
+            pipe.hget(self._key(cam_id), "next_at")
+        out: dict[int, float] = {}
+        for cam_id, value in zip(camera_ids, pipe.execute(), strict=True):
+            if value:
+                out[cam_id] = float(value)
+        return out
+
+
+def apply_transition(session: Any, transition: Transition) -> bool:
+    """Set the camera's status in the caller's transaction if it differs (status, or kind of
+    trouble); add a ``CameraStatusEvent`` only when this call changed the row. True if it did."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import and_, func, or_, update
+
+    from store.models import Camera, CameraStatusEvent
+
+    kind = (transition.reason or "").split(":", 1)[0] + ":"
+    differs = or_(
+        Camera.status != transition.status,
+        and_(
+            Camera.status != CameraStatus.ONLINE,
+            or_(
+                Camera.status_reason.is_(None),
+                func.substr(Camera.status_reason, 1, len(kind)) != kind,
+            ),
+        ),
+    )
+    changed = session.execute(
+        update(Camera)
+        .where(Camera.id == transition.camera_id, differs)
+        .values(status=transition.status, status_reason=transition.reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return False
+    session.add(
+        CameraStatusEvent(
+            camera_id=transition.camera_id,
+            ts=datetime.fromtimestamp(transition.ts, UTC),
+            status=transition.status,
+            reason=transition.reason,
+        )
+    )
+    logger.info(
+        "camera %s -> %s (%s)", transition.camera_id, transition.status, transition.reason or "ok"
+    )
+    return True

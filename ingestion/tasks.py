@@ -1,12 +1,19 @@
-"""Celery tasks and the Celery-mode scheduler.
+"""Celery tasks of scaled-out ingestion: ``pantau.fetch`` (I/O) and ``pantau.analyse`` (CPU).
 
-``sample_camera(camera_id, due)``: fetch one frame, ``process_sample`` (the same code as the
-local pool), write the observation, status and alerts. ``due`` is the sample's slot time chosen
-by the scheduler, so a redelivered task writes the same (camera, ts) and is a no-op.
+``pantau.fetch(camera_id, slot)`` runs on a fetch worker (thread pool): it fetches the camera's
+JPEG(s) under a hard deadline and hands them, base64 in the message, to
+``pantau.analyse(camera_id, slot, frame_ts, fetch_ms, frames)`` on an analysis worker (prefork,
+one process per core), which decodes, runs ``process_burst`` (the same code as the local pool)
+and writes the observation, camera status and alerts in one transaction.
 
-``run_scheduler`` enqueues each enabled camera once per slot; slots are aligned to the clock
-(plus a per-camera offset that spreads load), so two schedulers running by mistake enqueue the
-same slots and the store still holds each sample once.
+``slot`` is the sample's schedule slot chosen by the scheduler (``ingestion.celery_scheduler``)
+and the observation's idempotency key, so a redelivered task writes nothing new; ``frame_ts``
+is when the frame was read. A failed fetch or an undecodable frame updates the shared health
+(:class:`ingestion.health.SharedHealth`), which sets when the scheduler tries the camera again.
+
+Analyses of one camera are serialised by a Redis lock and never go back in time: an analysis
+for a slot at or before the last one analysed for that camera is dropped (it was a duplicate
+delivery, or it arrived after a newer sample had already moved the camera's state on).
 """
 
 from __future__ import annotations
@@ -14,173 +21,281 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from ingestion.celery_app import make_celery
-from ingestion.health import CameraHealth
-from ingestion.process import CameraSpec, SampleProcessor
+from ingestion.celery_app import (
+    ANALYSE_QUEUE,
+    ANALYSE_TASK,
+    FETCH_TASK,
+    HARD_LIMIT_GRACE_S,
+    key,
+    make_celery,
+    redis_client,
+)
+from ingestion.celery_scheduler import run_scheduler, slot_for  # noqa: F401 - public API
 from pantau.settings import Settings, get_settings
-from store.db import Database, get_database
-from store.models import Camera, CameraStatus
 
 logger = logging.getLogger(__name__)
 
 celery_app = make_celery(get_settings())
 
-# per worker process state: analysers, persistent readers, health
-_state: dict[str, Any] = {}
-_state_lock = threading.Lock()  # thread pools: migrate and build state once
-_analysis_lock = threading.Lock()
+#: a fetch started later than this many intervals after its slot is skipped (the camera's next
+#: slot is already queued); a frame waiting longer than this for analysis is dropped. Tasks
+#: redelivered after a worker died are exempt: they are late by design.
+FETCH_MAX_LATE_INTERVALS = 1.0
+ANALYSE_MAX_AGE_INTERVALS = 2.0
+LOCK_WAIT_S = 10.0  # wait this long for another analysis of the same camera, then retry
+ORDER_TTL_S = 7 * 86400
 
 
-def _database(settings: Settings) -> Database:
-    with _state_lock:
-        return get_database(settings.sqlalchemy_url)
+@dataclass
+class _Worker:
+    """What one worker process keeps between tasks (built lazily, after the prefork fork)."""
+
+    settings: Settings
+    database: Any
+    specs: Any
+    health: Any
+    redis: Any
+    _fetcher: Any = None
+    _processor: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def fetcher(self) -> Any:
+        from ingestion.celery_fetch import Fetcher
+
+        with self._lock:
+            if self._fetcher is None:
+                self._fetcher = Fetcher(self.settings)
+            return self._fetcher
+
+    @property
+    def processor(self) -> Any:
+        with self._lock:
+            if self._processor is None:
+                self._processor = _make_processor(self.settings, self.redis)
+            return self._processor
 
 
-def _process_state(settings: Settings) -> dict[str, Any]:
-    key = settings.sqlalchemy_url
-    with _state_lock:
-        if _state.get("key") == key:
-            return _state
-        _state.clear()
-        _state.update(
-            key=key,
-            processor=SampleProcessor(settings),
-            sources={},
-            health={},
-        )
-    return _state
+def _make_processor(settings: Settings, redis: Any) -> Any:
+    """The analysis processor of this process. Per-camera analysis state follows the camera
+    once ``ingestion.state_store`` exists (loaded from and saved to Redis per sample)."""
+    from ingestion.process import SampleProcessor
+
+    return SampleProcessor(settings)
 
 
-def run_sample(
-    camera_id: int, due: float, settings: Settings | None = None, database: Database | None = None
-) -> dict[str, Any]:
-    """Fetch + process + write one sample of one camera. Returns a summary dict."""
-    from ingestion.alerts import AlertEngine
-    from ingestion.local import fetch_frames
-    from ingestion.sources import SourceError
-    from ingestion.writer import is_transient, write_batch
+_workers: dict[tuple[str, str], _Worker] = {}
+_workers_lock = threading.Lock()
+
+
+def worker_state(settings: Settings | None = None) -> _Worker:
+    from ingestion.celery_fetch import SpecCache
+    from ingestion.health import SharedHealth
+    from store.db import get_database
 
     settings = settings or get_settings()
-    database = database or _database(settings)
-    state = _process_state(settings)
-    with database.session() as s:
-        cam = s.get(Camera, camera_id)
-        if cam is None or not cam.enabled or not cam.stream_url:
-            return {"camera_id": camera_id, "skipped": "unknown, disabled or without stream URL"}
-        spec = CameraSpec.from_camera(cam, settings)
-        db_status, db_reason = cam.status, cam.status_reason
-    health: CameraHealth = state["health"].get(camera_id)
-    if health is None:
-        health = CameraHealth(
-            camera_id,
-            spec.code,
-            status=db_status,
-            reason=db_reason,
-            offline_after=settings.offline_after_failures,
-            backoff_max_s=settings.reconnect_max_s,
-        )
-        state["health"][camera_id] = health
-    t0 = time.perf_counter()
-    result = None
-    try:
-        frames, _ = fetch_frames(state["sources"], spec, settings)
-        fetch_ms = (time.perf_counter() - t0) * 1000
-        with _analysis_lock:  # per-camera analysers are stateful; CPU work is serial anyway
-            result = state["processor"].process_burst(
-                spec, frames, datetime.fromtimestamp(due, UTC)
+    wkey = (settings.sqlalchemy_url, settings.celery_broker_url + settings.celery_namespace)
+    with _workers_lock:
+        w = _workers.get(wkey)
+        if w is None:
+            database = get_database(settings.sqlalchemy_url)
+            redis = redis_client(settings)
+            w = _Worker(
+                settings=settings,
+                database=database,
+                specs=SpecCache(settings, database),
+                health=SharedHealth(settings, redis),
+                redis=redis,
             )
-        result.timings_ms["fetch"] = round(fetch_ms, 3)
-        transition = health.record_success(time.time(), fetch_ms, result.timings_ms.get("process"))
-    except SourceError as exc:
-        transition = health.record_failure(exc.kind, str(exc))
-    except ValueError as exc:  # a frame the analytics reject
-        transition = health.record_failure("corrupt", str(exc))
-    if transition is None and health.status != db_status:  # another process changed it
-        from ingestion.health import Transition
+            _workers[wkey] = w
+        return w
 
-        transition = Transition(camera_id, health.status, health.reason, time.time())
-    inserted = 0
+
+def _write(w: _Worker, results: list, transition: Any, code: str) -> tuple[int, bool]:
+    """Observation(s) and a status transition in one transaction, retrying database hiccups.
+    Returns (observations inserted, transition applied)."""
+    from ingestion.alerts import AlertEngine
+    from ingestion.health import apply_transition
+    from ingestion.writer import is_transient, write_batch
+
     for attempt in range(8):
         try:
-            with database.session() as s:
-                inserted = write_batch(
-                    s,
-                    [result] if result else [],
-                    [transition] if transition else [],
-                    AlertEngine(settings),
+            with w.database.session() as s:
+                inserted = write_batch(s, results, [], AlertEngine(w.settings)) if results else 0
+                applied = apply_transition(s, transition) if transition is not None else False
+            if transition is not None:
+                _quietly(
+                    w.health.remember, transition.camera_id, transition.status, transition.reason
                 )
-            break
+            return inserted, applied
         except Exception as exc:
             if not is_transient(exc) or attempt == 7:
                 raise
-            logger.warning("database hiccup writing %s: %s; retrying", spec.code, exc)
+            logger.warning("database hiccup writing %s: %s; retrying", code, exc)
             time.sleep(min(5.0, 0.2 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Redis bookkeeping that must not fail a sample (the broker may be restarting)."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        logger.warning("redis bookkeeping %s failed: %s", getattr(fn, "__name__", fn), exc)
+        return None
+
+
+def _failure(w: _Worker, spec: Any, slot: float, kind: str, message: str) -> dict[str, Any]:
+    outcome = w.health.record(spec.id, slot, spec.interval_s, ok=False, kind=kind, message=message)
+    _write(w, [], outcome.transition, spec.code)
     return {
-        "camera_id": camera_id,
-        "code": spec.code,
-        "ts": datetime.fromtimestamp(due, UTC).isoformat(),
-        "ok": result is not None,
-        "inserted": inserted,
-        "status": str(health.status),
-        "reason": health.reason,
+        "camera_id": spec.id,
+        "slot": slot,
+        "ok": False,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "next_attempt_at": outcome.next_attempt_at,
     }
 
 
-@celery_app.task(name="pantau.sample_camera", acks_late=True)
-def sample_camera(camera_id: int, due: float) -> dict[str, Any]:
-    return run_sample(camera_id, due)
+# --------------------------------------------------------------------------------------------
+def run_fetch(
+    camera_id: int, slot: float, redelivered: bool = False, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Fetch one sample of one camera and queue its analysis (or record the failure)."""
+    from ingestion.celery_fetch import pack
+    from ingestion.sources import SourceError
+
+    w = worker_state(settings)
+    spec = w.specs.get(camera_id)
+    if spec is None:
+        return {"camera_id": camera_id, "skipped": "unknown, disabled or without stream URL"}
+    late = time.time() - slot
+    if not redelivered and late > spec.interval_s * FETCH_MAX_LATE_INTERVALS:
+        logger.info("fetch of %s skipped: %.0fs after its slot", spec.code, late)
+        return {"camera_id": camera_id, "slot": slot, "skipped": "late"}
+    t0 = time.perf_counter()
+    try:
+        jpegs = w.fetcher.fetch_jpegs(spec)
+    except SourceError as exc:
+        return _failure(w, spec, slot, exc.kind, str(exc))
+    except Exception as exc:
+        logger.exception("fetch of %s crashed", spec.code)
+        return _failure(w, spec, slot, "error", f"{type(exc).__name__}: {exc}")
+    frame_ts = time.time()
+    fetch_ms = round((time.perf_counter() - t0) * 1000, 3)
+    analyse_sample.apply_async(
+        args=(camera_id, slot, frame_ts, fetch_ms, pack(jpegs)),
+        queue=ANALYSE_QUEUE,
+        # seconds from now; a redelivered analysis (its worker died) must still be accepted
+        expires=w.settings.celery_visibility_timeout_s + 2 * spec.interval_s,
+    )
+    return {"camera_id": camera_id, "slot": slot, "ok": True, "fetch_ms": fetch_ms}
 
 
-def slot_for(camera_id: int, interval_s: int, now: float) -> float:
-    """The current sample slot of a camera: clock-aligned, offset per camera."""
-    offset = (camera_id * 7919) % max(1, interval_s)
-    return ((now - offset) // interval_s) * interval_s + offset
+class CameraBusy(Exception):
+    """Another analysis of the camera holds its lock."""
 
 
-def run_scheduler(
-    settings: Settings,
-    database: Database,
-    duration: float | None = None,
-    reload_every_s: float = 30.0,
-    queue: str = "pantau.ingest",
-) -> int:
-    """Enqueue due cameras on Celery until ``duration`` elapses (None: forever)."""
-    app = make_celery(settings)
-    started = time.time()
-    last: dict[int, float] = {}
-    cams: list[tuple[int, int, str]] = []
-    loaded_at = 0.0
-    enqueued = 0
-    while duration is None or time.time() - started < duration:
-        now = time.time()
-        if now - loaded_at >= reload_every_s:
-            with database.session() as s:
-                cams = [
-                    (c.id, c.sample_interval_s or 60, c.status)
-                    for c in s.scalars(
-                        select(Camera).where(
-                            Camera.enabled.is_(True), Camera.stream_url.is_not(None)
-                        )
-                    )
-                ]
-            loaded_at = now
-        for cam_id, interval, status in cams:
-            if status == CameraStatus.OFFLINE:  # back off dead cameras
-                interval = int(min(settings.reconnect_max_s, max(interval * 4, 60)))
-            slot = slot_for(cam_id, interval, now)
-            if last.get(cam_id, -1) < slot:
-                app.send_task(
-                    "pantau.sample_camera",
-                    args=(cam_id, slot),
-                    queue=queue,
-                    expires=max(30, interval),
-                )
-                last[cam_id] = slot
-                enqueued += 1
-        time.sleep(0.5)
-    return enqueued
+def run_analysis(
+    camera_id: int,
+    slot: float,
+    frame_ts: float,
+    fetch_ms: float | None,
+    frames: list[str],
+    redelivered: bool = False,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Decode, analyse and write one fetched sample (see the module docstring)."""
+    from ingestion.celery_fetch import unpack
+    from ingestion.sources import CorruptFrame, decode_jpeg
+
+    w = worker_state(settings)
+    s = w.settings
+    spec = w.specs.get(camera_id)
+    if spec is None:
+        return {"camera_id": camera_id, "skipped": "unknown, disabled or without stream URL"}
+    age = time.time() - frame_ts
+    if not redelivered and age > spec.interval_s * ANALYSE_MAX_AGE_INTERVALS:
+        logger.warning("analysis of %s dropped: frame %.0fs old", spec.code, age)
+        return {"camera_id": camera_id, "slot": slot, "skipped": "stale"}
+    lock = w.redis.lock(
+        key(s, "cam", camera_id, "lock"),
+        timeout=s.celery_analyse_time_limit_s + HARD_LIMIT_GRACE_S,
+        blocking_timeout=LOCK_WAIT_S,
+    )
+    if not lock.acquire():
+        raise CameraBusy(f"camera {spec.code} is being analysed elsewhere")
+    try:
+        order_key = key(s, "cam", camera_id, "slot")
+        last = w.redis.get(order_key)
+        if last is not None and float(last) >= slot:
+            return {"camera_id": camera_id, "slot": slot, "skipped": "not newer than the state"}
+        try:
+            images = [decode_jpeg(j, s.frame_max_width) for j in unpack(frames)]
+            result = _process(w, spec, images, slot, frame_ts)
+        except (CorruptFrame, ValueError) as exc:
+            return _failure(w, spec, slot, "corrupt", str(exc))
+        except Exception as exc:
+            if type(exc).__name__ == "SoftTimeLimitExceeded":
+                raise
+            logger.exception("analysis of %s failed", spec.code)
+            return _failure(w, spec, slot, "analysis", f"{type(exc).__name__}: {exc}"[:200])
+        if fetch_ms is not None:
+            result.timings_ms["fetch"] = fetch_ms
+        outcome = w.health.record(spec.id, slot, spec.interval_s, ok=True, fetch_ms=fetch_ms)
+        inserted, _ = _write(w, [result], outcome.transition, spec.code)
+        # after the write: a worker dying before this line leaves the sample to be redone
+        w.redis.set(order_key, repr(float(slot)), ex=ORDER_TTL_S)
+        return {
+            "camera_id": camera_id,
+            "code": spec.code,
+            "slot": slot,
+            "frame_ts": frame_ts,
+            "ok": True,
+            "inserted": inserted,
+            "status": outcome.status,
+        }
+    finally:
+        _quietly(lock.release)
+
+
+def _process(w: _Worker, spec: Any, images: list, slot: float, frame_ts: float) -> Any:
+    """``process_burst`` for one sample: the frame time as ``ts``, the slot as the key."""
+    result = w.processor.process_burst(spec, images, datetime.fromtimestamp(frame_ts, UTC))
+    result.observation["slot"] = datetime.fromtimestamp(slot, UTC)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+def _redelivered(task: Any) -> bool:
+    info = getattr(task.request, "delivery_info", None) or {}
+    return bool(info.get("redelivered"))
+
+
+@celery_app.task(name=FETCH_TASK, bind=True)
+def fetch_sample(self: Any, camera_id: int, slot: float) -> dict[str, Any]:
+    return run_fetch(camera_id, slot, redelivered=_redelivered(self))
+
+
+@celery_app.task(
+    name=ANALYSE_TASK,
+    bind=True,
+    autoretry_for=(CameraBusy,),
+    retry_backoff=1,
+    retry_backoff_max=10,
+    max_retries=12,
+)
+def analyse_sample(
+    self: Any,
+    camera_id: int,
+    slot: float,
+    frame_ts: float,
+    fetch_ms: float | None,
+    frames: list[str],
+) -> dict[str, Any]:
+    return run_analysis(camera_id, slot, frame_ts, fetch_ms, frames, redelivered=_redelivered(self))

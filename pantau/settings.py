@@ -237,7 +237,46 @@ class Settings(BaseSettings):
         default="redis://127.0.0.1:6379/0", description="Celery broker for scaled-out ingestion."
     )
     celery_result_backend: str = Field(
-        default="redis://127.0.0.1:6379/1", description="Celery result backend."
+        default="redis://127.0.0.1:6379/1",
+        description="Celery result backend (the ingestion tasks store no results; only for "
+        "tools that ask a task for its answer).",
+    )
+    celery_namespace: str = Field(
+        default="",
+        description="Prefix of every Redis key the Celery path uses (queues, unacknowledged "
+        "tasks, shared camera health, locks), so several installations can share one Redis.",
+    )
+    celery_fetch_concurrency: int = Field(
+        default=48,
+        ge=1,
+        description="Threads of a Celery fetch worker (queue pantau.fetch): camera fetches "
+        "waiting on the network at once. Waiting costs no CPU; a hanging camera holds one.",
+    )
+    celery_analyse_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        ge=1,
+        description="Processes of a Celery analysis worker (queue pantau.analyse): one per core.",
+    )
+    celery_fetch_deadline_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Hard deadline of one camera fetch (connect, headers and the whole frame), "
+        "plus the burst duration for burst cameras; a camera past it is a timeout failure.",
+    )
+    celery_analyse_time_limit_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Soft time limit of one analysis task (the hard limit kills the process "
+        "15 s later); also how long a camera's analysis lock lives.",
+    )
+    celery_visibility_timeout_s: float = Field(
+        default=120.0,
+        ge=5,
+        description="Seconds after which Redis hands a task that a worker took but never "
+        "acknowledged (the worker died) to another worker. About twice the usual sample "
+        "interval: a killed worker's samples are redone within ~2 intervals. Must exceed the "
+        "longest fetch or analysis plus its time in a worker's prefetch buffer, or a slow task "
+        "is started twice (harmless: writes are idempotent, but wasted work).",
     )
     mqtt_url: str = Field(
         default="mqtt://127.0.0.1:1883", description="MQTT broker for IoT sensors (water level...)."

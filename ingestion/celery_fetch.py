@@ -1,0 +1,171 @@
+"""The fetch stage of the Celery path: camera specs and JPEG fetches under a hard deadline.
+
+A fetch worker runs many fetches at once in threads (``celery_fetch_concurrency``); each one
+returns the camera's JPEG bytes (snapshot and MJPEG cameras: as the camera sent them, no
+decode; RTSP/HLS and bursts: decoded by the source and re-encoded once), which the analysis
+stage decodes. :func:`fetch_jpegs` runs the fetch in a helper thread and gives up at the hard
+deadline whatever the camera does (a DNS lookup that hangs, a stream that trickles a byte a
+second), closing the source so the helper thread ends soon after.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import threading
+import time
+from typing import Any
+
+from ingestion.process import CameraSpec
+from ingestion.sources import StreamTimeout
+from pantau.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SPEC_TTL_S = 30.0  # camera edits reach the workers within this
+
+
+class SpecCache:
+    """Camera specs by id, read from the database and kept ``SPEC_TTL_S`` seconds (a fetch or
+    analysis task carries only the camera id: URLs with credentials stay out of the broker)."""
+
+    def __init__(self, settings: Settings, database: Any) -> None:
+        self.settings = settings
+        self.database = database
+        self._lock = threading.Lock()
+        self._specs: dict[int, tuple[float, CameraSpec | None]] = {}
+
+    def get(self, camera_id: int) -> CameraSpec | None:
+        """The camera's spec; None if it is unknown, disabled or has no stream URL."""
+        from store.models import Camera
+
+        now = time.monotonic()
+        with self._lock:
+            hit = self._specs.get(camera_id)
+        if hit is not None and now - hit[0] < SPEC_TTL_S:
+            return hit[1]
+        with self.database.session() as s:
+            cam = s.get(Camera, camera_id)
+            spec = (
+                CameraSpec.from_camera(cam, self.settings)
+                if cam is not None and cam.enabled and cam.stream_url
+                else None
+            )
+        with self._lock:
+            self._specs[camera_id] = (now, spec)
+        return spec
+
+
+def deadline_s(spec: CameraSpec, settings: Settings) -> float:
+    """The hard deadline of one fetch of ``spec``: the setting plus the burst's own length."""
+    burst = (spec.burst_frames - 1) * spec.burst_interval_s if spec.burst_frames > 1 else 0.0
+    return settings.celery_fetch_deadline_s + burst
+
+
+class _Fetch:
+    """One fetch in a helper thread; ``close()`` aborts the source it is reading."""
+
+    def __init__(self, spec: CameraSpec, settings: Settings, client: Any, files: dict) -> None:
+        self.spec, self.settings, self.client, self.files = spec, settings, client, files
+        self.done = threading.Event()
+        self.result: list[bytes] | None = None
+        self.error: BaseException | None = None
+        self.source: Any = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._fetch()
+        except BaseException as exc:  # handed to the waiting task
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _fetch(self) -> list[bytes]:
+        from ingestion.local import fetch_frames
+        from ingestion.sources import (
+            MjpegSource,
+            SnapshotSource,
+            Timeouts,
+            encode_jpeg,
+        )
+
+        spec, s = self.spec, self.settings
+        timeouts = Timeouts(s.connect_timeout_s, s.read_timeout_s)
+        if spec.burst_frames <= 1 and spec.protocol in ("snapshot", "mjpeg"):
+            # the camera's own JPEG, not decoded here: the analysis stage decodes it once
+            if spec.protocol == "snapshot":
+                src = SnapshotSource(spec.url, timeouts, s.frame_max_width, client=self.client)
+            else:
+                src = MjpegSource(spec.url, timeouts, s.frame_max_width, persistent=False)
+            self.source = src
+            try:
+                return [src.read_jpeg()]
+            finally:
+                src.close()
+        # RTSP/HLS, bursts, files: the shared reader code, decoded frames re-encoded once.
+        # No persistent readers: any fetch worker may take any camera, so a kept-open stream
+        # per worker would be one more connection per camera for nothing (files excepted: a
+        # per-process cache keeps their playback position)
+        no_keep = s.model_copy(update={"persistent_reader_max_interval_s": 0})
+        frames, _ = fetch_frames(self.files, spec, no_keep)
+        return [encode_jpeg(f, 90) for f in frames]
+
+    def close(self) -> None:
+        if self.source is not None:
+            with contextlib.suppress(Exception):
+                self.source.close()
+
+
+class Fetcher:
+    """Per-process fetch machinery: one pooled HTTP client for snapshot cameras, file sources."""
+
+    def __init__(self, settings: Settings) -> None:
+        import httpx
+
+        from ingestion.sources import USER_AGENT, Timeouts
+
+        self.settings = settings
+        timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
+        self.client = httpx.Client(
+            timeout=timeouts.httpx(),
+            limits=httpx.Limits(
+                max_connections=settings.celery_fetch_concurrency * 2,
+                max_keepalive_connections=settings.celery_fetch_concurrency,
+            ),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        )
+        self.files: dict = {}
+        self.abandoned = 0  # fetches left running past their deadline
+
+    def fetch_jpegs(self, spec: CameraSpec) -> list[bytes]:
+        """The camera's frame(s) as JPEG bytes within the hard deadline. Raises SourceError
+        (StreamTimeout at the deadline)."""
+        limit = deadline_s(spec, self.settings)
+        job = _Fetch(spec, self.settings, self.client, self.files)
+        thread = threading.Thread(target=job.run, name=f"fetch-{spec.id}", daemon=True)
+        thread.start()
+        if not job.done.wait(limit):
+            job.close()
+            self.abandoned += 1
+            raise StreamTimeout(f"no whole frame within the {limit:.0f}s fetch deadline")
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def close(self) -> None:
+        self.client.close()
+        for _, src in list(self.files.values()):
+            with contextlib.suppress(Exception):
+                src.close()
+
+
+def pack(jpegs: list[bytes]) -> list[str]:
+    """JPEG bytes for a JSON task message (base64)."""
+    return [base64.b64encode(j).decode("ascii") for j in jpegs]
+
+
+def unpack(frames: list[str]) -> list[bytes]:
+    return [base64.b64decode(f) for f in frames]

@@ -1,0 +1,170 @@
+"""The Celery-mode scheduler (``pantau ingest --celery``): one fetch task per camera slot.
+
+Slots are aligned to the clock plus a per-camera offset spread over the whole interval, so two
+schedulers running by mistake enqueue the same slots and the store still holds each sample
+once. A camera in backoff (shared health in Redis: ``next_at`` after failures) is skipped until
+its next attempt. A broker that goes away (restart, network cut) is retried every second; the
+slots due meanwhile are enqueued when it answers again, if they are still current.
+
+The scheduler also does the store's periodic work that the local writer does in local mode:
+hourly/daily rollups of what the workers wrote, and the offline-camera alert check.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from pantau.settings import Settings
+from store.db import Database
+from store.models import Camera
+
+logger = logging.getLogger(__name__)
+
+ROLLUP_EVERY_S = 60.0
+DAY_ROLLUP_EVERY_S = 600.0
+OFFLINE_CHECK_S = 30.0
+#: hour rollups are recomputed over this much past time (late and redelivered samples)
+ROLLUP_LOOKBACK = timedelta(minutes=15)
+
+
+def slot_for(camera_id: int, interval_s: int, now: float) -> float:
+    """The current sample slot of a camera: clock-aligned, offset per camera."""
+    offset = (camera_id * 7919) % max(1, interval_s)
+    return ((now - offset) // interval_s) * interval_s + offset
+
+
+class _Housekeeping:
+    """Rollups and offline alerts, at most every ROLLUP_EVERY_S / OFFLINE_CHECK_S."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        from ingestion.alerts import AlertEngine
+        from store.rollups import utc_offset_hours
+
+        self.settings, self.database = settings, database
+        self.alerts = AlertEngine(settings)
+        self.offset = utc_offset_hours(settings.timezone)
+        now = time.monotonic()
+        self.last_rollup = self.last_day = self.last_offline = now
+
+    def run(self) -> None:
+        from store.models import RollupPeriod
+        from store.rollups import refresh_rollups
+
+        now = time.monotonic()
+        try:
+            if now - self.last_rollup >= ROLLUP_EVERY_S:
+                self.last_rollup = now
+                day = now - self.last_day >= DAY_ROLLUP_EVERY_S
+                periods = (RollupPeriod.HOUR, RollupPeriod.DAY) if day else (RollupPeriod.HOUR,)
+                end = datetime.now(UTC)
+                with self.database.session() as s:
+                    refresh_rollups(
+                        s, end - ROLLUP_LOOKBACK, end, offset_hours=self.offset, periods=periods
+                    )
+                if day:
+                    self.last_day = now
+            if now - self.last_offline >= OFFLINE_CHECK_S:
+                self.last_offline = now
+                with self.database.session() as s:
+                    self.alerts.evaluate_offline(s)
+        except Exception as exc:  # next round retries; never stops the scheduler
+            logger.warning("periodic store work failed (will retry): %s", exc)
+
+
+def _load(database: Database) -> list[tuple[int, int]]:
+    with database.session() as s:
+        return [
+            (c.id, int(c.sample_interval_s or 60))
+            for c in s.scalars(
+                select(Camera).where(Camera.enabled.is_(True), Camera.stream_url.is_not(None))
+            )
+        ]
+
+
+def run_scheduler(
+    settings: Settings,
+    database: Database,
+    duration: float | None = None,
+    reload_every_s: float = 30.0,
+    stop: threading.Event | None = None,
+    stats: dict[str, Any] | None = None,
+    housekeeping: bool = True,
+) -> int:
+    """Enqueue due cameras' fetch tasks until ``duration`` elapses or ``stop`` is set (None:
+    forever). Returns how many tasks were enqueued; ``stats`` (if given) is kept up to date
+    with enqueued / skipped_backoff / broker_errors counts for a live display."""
+    from ingestion.celery_app import FETCH_QUEUE, FETCH_TASK, make_celery
+    from ingestion.health import SharedHealth
+
+    app = make_celery(settings)
+    health = SharedHealth(settings)
+    chores = _Housekeeping(settings, database) if housekeeping else None
+    stop = stop or threading.Event()
+    stats = stats if stats is not None else {}
+    stats.update(enqueued=0, skipped_backoff=0, broker_errors=0, cameras=0)
+    started = time.time()
+    last: dict[int, float] = {}
+    cams: list[tuple[int, int]] = []
+    loaded_at = 0.0
+    broker_down_since: float | None = None
+    try:
+        while not stop.is_set() and (duration is None or time.time() - started < duration):
+            now = time.time()
+            if now - loaded_at >= reload_every_s:
+                try:
+                    cams = _load(database)
+                    stats["cameras"] = len(cams)
+                    loaded_at = now
+                except Exception as exc:
+                    logger.warning("reloading cameras failed; keeping %d: %s", len(cams), exc)
+                    loaded_at = now - reload_every_s + 5
+            due = [
+                (cam_id, interval, slot)
+                for cam_id, interval in cams
+                if last.get(cam_id, -1.0) < (slot := slot_for(cam_id, interval, now))
+            ]
+            try:
+                backoff = health.next_attempts([c for c, _, _ in due]) if due else {}
+            except Exception as exc:  # Redis away: the publish below will tell
+                logger.debug("cannot read camera backoff: %s", exc)
+                backoff = {}
+            for cam_id, interval, slot in due:
+                if backoff.get(cam_id, 0.0) > slot + 0.001:
+                    last[cam_id] = slot  # in backoff: try again at the first slot after next_at
+                    stats["skipped_backoff"] += 1
+                    continue
+                try:
+                    app.send_task(
+                        FETCH_TASK,
+                        args=(cam_id, slot),
+                        queue=FETCH_QUEUE,
+                        # a redelivered fetch (its worker died) must still be accepted
+                        expires=slot + settings.celery_visibility_timeout_s + 2 * interval - now,
+                        retry_policy={"max_retries": 1, "interval_start": 0.2},
+                    )
+                except Exception as exc:
+                    stats["broker_errors"] += 1
+                    if broker_down_since is None:
+                        broker_down_since = time.time()
+                        logger.error("broker unreachable (%s); retrying every second", exc)
+                    break
+                if broker_down_since is not None:
+                    logger.warning(
+                        "broker back after %.0fs; scheduling resumes",
+                        time.time() - broker_down_since,
+                    )
+                    broker_down_since = None
+                last[cam_id] = slot
+                stats["enqueued"] += 1
+            if chores is not None:
+                chores.run()
+            stop.wait(1.0 if broker_down_since is not None else 0.25)
+    finally:
+        app.close()
+    return stats["enqueued"]
