@@ -202,7 +202,9 @@ def worker(
     name: str | None = typer.Option(
         None, help="Worker name prefix (default ROLE-PID); the host name is appended."
     ),
-    loglevel: str = typer.Option("info", help="Celery log level."),
+    loglevel: str = typer.Option(
+        "warning", help="Celery log level (info logs a line per task: two per sample)."
+    ),
 ) -> None:
     """Start Celery workers for scaled-out ingestion (`pantau ingest --celery` schedules).
 

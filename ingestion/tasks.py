@@ -40,6 +40,7 @@ from pantau.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 celery_app = make_celery(get_settings())
+logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per camera request otherwise
 
 #: a fetch started later than this many intervals after its slot is skipped (the camera's next
 #: slot is already queued); a frame waiting longer than this for analysis is dropped. Tasks

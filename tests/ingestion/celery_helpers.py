@@ -155,8 +155,19 @@ class PrivateRedis:
     def start(self) -> PrivateRedis:
         assert self.binary
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -195,8 +206,18 @@ class Cluster:
         name = name or f"{role}{len(self.procs)}-{uuid.uuid4().hex[:4]}"
         log = open(self.logdir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            [PANTAU, "worker", "--role", role, "--concurrency", str(concurrency),
-             "--name", name, "--loglevel", "info"],
+            [
+                PANTAU,
+                "worker",
+                "--role",
+                role,
+                "--concurrency",
+                str(concurrency),
+                "--name",
+                name,
+                "--loglevel",
+                "info",
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -1,146 +1,247 @@
-"""Scale-out: a real Celery worker process on Redis (DB 14) samples simulator cameras through
-the same process_sample path and writes to the store; re-delivery of a task is a no-op."""
+"""The Celery path for real: ``pantau worker`` subprocesses (fetch: threads, analyse: prefork)
+on Redis, PostgreSQL (and SQLite), loopback HTTP cameras.
+
+Issue 9 item 4: a worker SIGKILLed mid-task has its sample redone and stored exactly once; a
+dead camera goes offline once (two worker processes) and its attempts back off. The fault farm
+and broker restart tests are in test_ingestion_celery_faults.py.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
+import threading
 import time
 import uuid
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
+from celery_helpers import CameraServer, Cluster, drop_namespace, worker_env
 from ingest_helpers import make_camera, wait_for
 from sqlalchemy import func, select
 
-from ingestion.celery_app import make_celery
-from ingestion.simulator import CameraSimulator, make_cameras
-from store.models import Camera, Observation
-
-ROOT = Path(__file__).resolve().parents[2]
+from ingestion.celery_app import ANALYSE_TASK, FETCH_QUEUE, FETCH_TASK, key, make_celery
+from store.models import Camera, CameraStatusEvent, Observation
 
 
 @pytest.fixture
-def celery_env(settings, sqlite_db, redis_url):
-    broker = redis_url.rsplit("/", 1)[0] + "/14"
-    queue = f"pantau.test.{uuid.uuid4().hex[:8]}"
+def celery_setup(settings, redis_url, tmp_path):
+    """Settings for a test cluster: its own Redis key namespace on the test Redis."""
+    namespace = f"t{uuid.uuid4().hex[:8]}:"
     s = settings.model_copy(
         update={
-            "celery_broker_url": broker,
-            "celery_result_backend": broker,
+            "celery_broker_url": redis_url,
+            "celery_result_backend": "",
+            "celery_namespace": namespace,
             "connect_timeout_s": 2.0,
-            "read_timeout_s": 2.0,
+            "read_timeout_s": 3.0,
+            "celery_fetch_deadline_s": 5.0,
+            "detector": "blob",
+            "static_snapshot_every_s": 300,
         }
     )
-    env = dict(os.environ)
-    env.update(
-        PANTAU_VAR_DIR=str(s.var_dir),
-        PANTAU_DATABASE_URL=s.sqlalchemy_url,
-        PANTAU_CELERY_BROKER_URL=broker,
-        PANTAU_CELERY_RESULT_BACKEND=broker,
-        PANTAU_CONNECT_TIMEOUT_S="2",
-        PANTAU_READ_TIMEOUT_S="2",
-        PANTAU_SIMULATE_CAMERAS="0",
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+    yield s, logdir
+    drop_namespace(redis_url, namespace)
+
+
+def _obs(database, camera_id: int) -> list[tuple[datetime, datetime]]:
+    with database.session() as s:
+        return list(
+            s.execute(
+                select(Observation.slot, Observation.ts)
+                .where(Observation.camera_id == camera_id)
+                .order_by(Observation.slot)
+            ).all()
+        )
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _redis(settings):  # noqa: ANN001, ANN202
+    import redis
+
+    return redis.Redis.from_url(settings.celery_broker_url)
+
+
+def _unacked_tasks(settings) -> list[str]:  # noqa: ANN001
+    """Task names held by workers but not yet acknowledged (kombu's unacked hash)."""
+    raw = _redis(settings).hvals(settings.celery_namespace + "unacked")
+    return [json.loads(v)[0]["headers"]["task"] for v in raw]
+
+
+def test_sigkilled_workers_tasks_are_redone_and_stored_once(celery_setup, pg_db):
+    """A fetch worker SIGKILLed while it waits on a camera, and an analysis worker SIGKILLed
+    while it holds an analysis: each sample is redelivered after the visibility timeout and
+    stored exactly once (unique camera+slot), with the frame time as ts."""
+    base, logdir = celery_setup
+    s = base.model_copy(
+        update={
+            "celery_visibility_timeout_s": 6.0,
+            "read_timeout_s": 30.0,
+            "celery_fetch_deadline_s": 40.0,
+        }
     )
-    celery_bin = str(Path(sys.executable).parent / "celery")
-    proc = subprocess.Popen(
-        [
-            celery_bin,
-            "-A",
-            "ingestion.tasks",
-            "worker",
-            "-Q",
-            queue,
-            "--pool=threads",
-            "-c",
-            "2",
-            "--loglevel=warning",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{queue}@localhost",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    cams = CameraServer()
+    env = worker_env(s, pg_db.url, s.celery_broker_url, s.celery_namespace)
+    cluster = Cluster(env, logdir)
     app = make_celery(s)
     try:
-        yield s, app, queue
-    finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-        if os.environ.get("PANTAU_TEST_VERBOSE"):
-            print(out)
-        app.close()
-
-
-def test_celery_worker_writes_observations_idempotently(celery_env, sqlite_db):
-    settings, app, queue = celery_env
-    sim = CameraSimulator(make_cameras(2, kinds=["street", "flood"])).start()
-    try:
-        with sqlite_db.session() as s:
-            a = make_camera(s, "CEL-1", sim.url(0, "snapshot"), "snapshot").id
-            b = make_camera(s, "CEL-2", sim.url(1, "mjpeg"), "mjpeg").id
-            dead = make_camera(s, "CEL-DEAD", "http://127.0.0.1:9/none.jpg", "snapshot").id
-        due = time.time() // 60 * 60
-        jobs = [
-            app.send_task("pantau.sample_camera", args=(cam, due), queue=queue)
-            for cam in (a, b, dead)
-        ]
-        results = [j.get(timeout=90) for j in jobs]
-        assert [r["ok"] for r in results] == [True, True, False]
-        assert results[0]["inserted"] == 1 and results[1]["inserted"] == 1
-        assert "connect" in results[2]["reason"].lower()
-        # re-delivery of the same sample: nothing new
-        again = app.send_task("pantau.sample_camera", args=(a, due), queue=queue).get(timeout=60)
-        assert again["ok"] and again["inserted"] == 0
-        nxt = app.send_task("pantau.sample_camera", args=(a, due + 60), queue=queue).get(timeout=60)
-        assert nxt["inserted"] == 1
-        with sqlite_db.session() as s:
-            per_cam = dict(
-                s.execute(
-                    select(Observation.camera_id, func.count()).group_by(Observation.camera_id)
-                ).all()
-            )
-            assert per_cam == {a: 2, b: 1}
-            assert s.get(Camera, a).status == "online"
-            assert s.get(Camera, dead).status == "degraded"
-        assert (settings.snapshot_dir / "CEL-1.jpg").exists()
-    finally:
-        sim.stop()
-
-
-def test_celery_scheduler_enqueues_each_slot_once(celery_env, sqlite_db):
-    from ingestion.tasks import run_scheduler
-
-    settings, app, queue = celery_env
-    sim = CameraSimulator(make_cameras(1, kinds=["street"])).start()
-    try:
-        with sqlite_db.session() as s:
-            cam = make_camera(
-                s, "SCH-1", sim.url(0, "snapshot"), "snapshot", sample_interval_s=1
+        with pg_db.session() as db:
+            a = make_camera(
+                db, "KILL-FETCH", cams.add("a", "hold_first"), "snapshot", sample_interval_s=60
             ).id
-        sent = run_scheduler(settings, sqlite_db, duration=3.2, queue=queue)
-        assert 3 <= sent <= 5
-
-        def written() -> int:
-            with sqlite_db.session() as s:
-                return s.scalar(
-                    select(func.count())
-                    .select_from(Observation)
-                    .where(Observation.camera_id == cam)
-                )
-
-        assert wait_for(lambda: written() >= 3, 60)
-        assert written() <= sent
+            b = make_camera(
+                db, "KILL-ANALYSE", cams.add("b", "ok"), "snapshot", sample_interval_s=60
+            ).id
+        slot = float(int(time.time()))
+        fetcher = cluster.worker("fetch", 4)
+        analyser = cluster.worker("analyse", 1)
+        # (1) fetch worker dies while camera a holds its request open
+        app.send_task(FETCH_TASK, args=(a, slot), queue=FETCH_QUEUE)
+        assert cams.cams["a"].first_arrived.wait(60), cluster.logs()
+        cluster.kill(fetcher)
+        # (2) analysis worker dies while an analysis of camera b waits for b's lock (held here,
+        # as by another analysis): the message is taken, the task is running, nothing acked
+        r = _redis(s)
+        r.set(key(s, "cam", b, "lock"), "held-by-test", px=60000)
+        fetcher2 = cluster.worker("fetch", 4)
+        app.send_task(FETCH_TASK, args=(b, slot), queue=FETCH_QUEUE)
+        assert wait_for(lambda: _unacked_tasks(s).count(ANALYSE_TASK) == 1, 40), cluster.logs()
+        time.sleep(1.0)
+        assert r.llen(s.celery_namespace + "pantau.analyse") == 0  # in the worker's hands
+        cluster.kill(analyser)
+        r.delete(key(s, "cam", b, "lock"))
+        cams.cams["a"].release.set()
+        cluster.worker("analyse", 1)
+        t_kill = time.time()
+        assert wait_for(lambda: len(_obs(pg_db, a)) >= 1 and len(_obs(pg_db, b)) >= 1, 60), (
+            cluster.logs()
+        )
+        redone_in = time.time() - t_kill
+        time.sleep(s.celery_visibility_timeout_s + 3)  # a second redelivery would show by now
+        for cam_id in (a, b):
+            rows = _obs(pg_db, cam_id)
+            assert len(rows) == 1, rows
+            stored_slot, frame_ts = rows[0]
+            assert _aware(stored_slot).timestamp() == slot
+            assert _aware(frame_ts).timestamp() >= t_kill - 60  # when the frame was read
+        assert len(cams.cams["a"].hits) == 2  # the killed fetch, then the redelivered one
+        assert redone_in < 2 * 60  # within two intervals of the camera
+        assert fetcher2.poll() is None
     finally:
+        app.close()
+        cluster.stop()
+        cams.stop()
+
+
+def test_dead_camera_goes_offline_once_and_backs_off(celery_setup, pg_db):
+    """Two fetch worker processes share one camera's health: the dead camera's offline
+    transition is written once, and its attempts back off (interval, 2x, 4x ... capped)."""
+    from ingestion.celery_scheduler import run_scheduler
+
+    base, logdir = celery_setup
+    interval, cap = 5, 20.0
+    s = base.model_copy(update={"offline_after_failures": 2, "reconnect_max_s": cap})
+    cams = CameraServer()
+    env = worker_env(s, pg_db.url, s.celery_broker_url, s.celery_namespace)
+    cluster = Cluster(env, logdir)
+    try:
+        with pg_db.session() as db:
+            dead = make_camera(
+                db, "DEAD-1", cams.add("dead", "dead"), "snapshot", sample_interval_s=interval
+            ).id
+            ok = make_camera(
+                db, "OK-1", cams.add("ok", "ok"), "snapshot", sample_interval_s=interval
+            ).id
+        cluster.worker("fetch", 4)
+        cluster.worker("fetch", 4)
+        cluster.worker("analyse", 1)
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=run_scheduler,
+            args=(s, pg_db),
+            kwargs={"stop": stop, "duration": 60},
+            daemon=True,
+        )
+        thread.start()
+        assert wait_for(lambda: len(_obs(pg_db, ok)) >= 1, 30), cluster.logs()
+        time.sleep(45)
+        stop.set()
+        thread.join(10)
+        hits = cams.cams["dead"].hits
+        with pg_db.session() as db:
+            events = [
+                e.status
+                for e in db.scalars(
+                    select(CameraStatusEvent)
+                    .where(CameraStatusEvent.camera_id == dead)
+                    .order_by(CameraStatusEvent.ts)
+                )
+            ]
+            status = db.get(Camera, dead).status
+        assert events == ["degraded", "offline"], events
+        assert status == "offline"
+        gaps = [b - a for a, b in zip(hits, hits[1:], strict=False)]
+        # without backoff a 5 s camera is tried ~10 times in 50 s; with it 5, 10, 20, 20 ... s
+        assert 3 <= len(hits) <= 6, gaps
+        assert gaps[0] < interval + 2
+        assert max(gaps) >= 3 * interval, gaps
+        assert all(g <= cap + interval + 2 for g in gaps), gaps
+        assert all(b >= a - 1 for a, b in zip(gaps, gaps[1:], strict=False)), gaps
+        assert len(_obs(pg_db, ok)) >= 8  # the healthy camera went on meanwhile
+    finally:
+        cluster.stop()
+        cams.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_redelivered_fetch_writes_nothing_new(celery_setup, backend, request, settings):
+    """The same (camera, slot) fetched twice writes one observation; the next slot another;
+    an undecodable frame is a camera failure, not a crash. SQLite and PostgreSQL."""
+    from ingestion.simulator import CameraSimulator, make_cameras
+
+    database = request.getfixturevalue("sqlite_db" if backend == "sqlite" else "pg_db")
+    s, logdir = celery_setup
+    sim = CameraSimulator(make_cameras(2, kinds=["street", "quiet"], faults={1: "garbage"}))
+    sim.start()
+    cluster = Cluster(worker_env(s, database.url, s.celery_broker_url, s.celery_namespace), logdir)
+    app = make_celery(s)
+    try:
+        with database.session() as db:
+            a = make_camera(
+                db, "IDEM-1", sim.url(0, "snapshot"), "snapshot", sample_interval_s=60
+            ).id
+            bad = make_camera(
+                db, "GARBAGE-1", sim.url(1, "snapshot"), "snapshot", sample_interval_s=60
+            ).id
+        cluster.worker("fetch", 2)
+        cluster.worker("analyse", 1)
+        slot = float(int(time.time()))
+        for cam_id in (a, bad):
+            app.send_task(FETCH_TASK, args=(cam_id, slot), queue=FETCH_QUEUE)
+        assert wait_for(lambda: len(_obs(database, a)) == 1, 60), cluster.logs()
+
+        def bad_status() -> str:
+            with database.session() as db:
+                return db.get(Camera, bad).status
+
+        assert wait_for(lambda: bad_status() == "degraded", 30), cluster.logs()
+        app.send_task(FETCH_TASK, args=(a, slot), queue=FETCH_QUEUE)  # a duplicate delivery
+        app.send_task(FETCH_TASK, args=(a, slot + 60), queue=FETCH_QUEUE)
+        assert wait_for(lambda: len(_obs(database, a)) == 2, 60), cluster.logs()
+        time.sleep(2)
+        assert [_aware(r[0]).timestamp() for r in _obs(database, a)] == [slot, slot + 60]
+        with database.session() as db:
+            reason = db.get(Camera, bad).status_reason or ""
+            n = db.scalar(
+                select(func.count()).select_from(Observation).where(Observation.camera_id == bad)
+            )
+        assert "corrupt" in reason.lower() and n == 0
+        assert (s.snapshot_dir / "IDEM-1.jpg").exists()
+    finally:
+        app.close()
+        cluster.stop()
         sim.stop()
