@@ -117,11 +117,66 @@ def service() -> ComplaintService:
 
 
 # --------------------------------------------------------------------------------------------
+# Strict types of public fields (a JSON body can carry lists, objects, booleans anywhere)
+# --------------------------------------------------------------------------------------------
+class FieldTypeError(ValueError):
+    """A field of a public request with the wrong JSON type; names the field."""
+
+    def __init__(self, field: str, expected: str) -> None:
+        self.field, self.expected = field, expected
+        super().__init__(f"{field}: must be {expected}")
+
+    def message(self, lang: str) -> str:
+        words = {"text": "teks", "a number": "angka", "text or a number": "teks atau angka"}
+        if lang == "en":
+            return f"must be {self.expected}"
+        return f"harus berupa {words.get(self.expected, self.expected)}"
+
+
+def text_field(data, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    """``data[name]`` if it is text (or absent/null); FieldTypeError for anything else."""
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise FieldTypeError(name, "text")
+
+
+def number_field(data, name: str) -> float | str | None:  # type: ignore[no-untyped-def]
+    """``data[name]`` if it is a JSON number or text (a form sends numbers as text)."""
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    raise FieldTypeError(name, "a number")
+
+
+def scalar_field(data, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    """Text or a number (ids and times gateways send either way), as text; never a list."""
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise FieldTypeError(name, "text or a number")
+
+
+def type_error_response(exc: FieldTypeError, lang: str) -> Response:
+    response = jsonify(
+        error="invalid",
+        message=f"{exc.field}: {exc.message('en')}",
+        errors={exc.field: exc.message(lang)},
+    )
+    response.status_code = 400
+    return response
+
+
+# --------------------------------------------------------------------------------------------
 # SMS gateway
 # --------------------------------------------------------------------------------------------
 def _first(data, *names: str) -> str | None:
     for name in names:
-        value = data.get(name)
+        value = scalar_field(data, name)
         if value not in (None, ""):
             return str(value)
     return None
@@ -151,19 +206,28 @@ def sms_webhook():
         return jsonify(error="disabled", message="SMS webhook is not configured"), 404
     data = request.get_json(silent=True) if request.is_json else request.form
     data = data if isinstance(data, dict) or hasattr(data, "get") else {}
-    token = request.headers.get("X-Pantau-Token") or _first(data, "token") or ""
+    try:
+        token = request.headers.get("X-Pantau-Token") or _first(data, "token") or ""
+    except FieldTypeError:
+        token = ""
     if not hmac.compare_digest(token.encode(), cfg.sms_webhook_token.encode()):
         return jsonify(error="forbidden", message="invalid token"), 403
-    sender = _first(data, "sender", "from", "msisdn", "phone")
-    text = _first(data, "text", "message", "body", "content")
-    message_id = _first(data, "message_id", "messageId", "id", "sms_id")
+    try:
+        sender = _first(data, "sender", "from", "msisdn", "phone")
+        text = next(
+            (v for n in ("text", "message", "body", "content") if (v := text_field(data, n))), None
+        )
+        message_id = _first(data, "message_id", "messageId", "id", "sms_id")
+        sent_at = _first(data, "sent_at", "time", "timestamp", "received_at")
+    except FieldTypeError as exc:
+        return type_error_response(exc, "en")
     missing = [
         n for n, v in (("sender", sender), ("text", text), ("message_id", message_id)) if not v
     ]
     if missing:
         return jsonify(error="bad_request", message=f"missing fields: {', '.join(missing)}"), 400
     try:
-        received = parse_time(_first(data, "sent_at", "time", "timestamp", "received_at"))
+        received = parse_time(sent_at)
     except (ValueError, OverflowError, OSError):
         return jsonify(error="bad_request", message="time must be ISO-8601 or Unix seconds"), 400
     from ingestion.sms import SmsIntake
@@ -191,25 +255,39 @@ def submit_report():
         return jsonify(error="bad_request", message="JSON object or form expected"), 400
     photo = request.files.get("photo")
     try:
-        result = service().submit(
-            NewComplaint(
-                category=data.get("category"),
-                description=data.get("description"),
-                lat=data.get("lat"),
-                lon=data.get("lon"),
-                address=data.get("address"),
-                title=data.get("title"),
-                privacy=data.get("privacy") or PrivacyMode.NORMAL,
-                reporter_name=data.get("name"),
-                reporter_contact=data.get("contact"),
-                channel=ComplaintChannel.WEB,
-                photo=photo.read() if photo else None,
-            )
+        report = NewComplaint(
+            category=text_field(data, "category"),
+            description=text_field(data, "description"),
+            lat=number_field(data, "lat"),
+            lon=number_field(data, "lon"),
+            address=text_field(data, "address"),
+            title=text_field(data, "title"),
+            privacy=text_field(data, "privacy") or PrivacyMode.NORMAL,
+            reporter_name=text_field(data, "name"),
+            reporter_contact=text_field(data, "contact"),
+            channel=ComplaintChannel.WEB,
+            photo=photo.read() if photo else None,
         )
+    except FieldTypeError as exc:
+        return type_error_response(exc, lang)
+    try:
+        if photo is not None and photo.filename and not report.photo:
+            # a chosen file that holds nothing: said, never dropped without a word
+            raise ValidationError({"photo": ("photo_corrupt", {})})
+        result = service().submit(report)
     except ValidationError as exc:
-        return jsonify(error="invalid", errors=exc.messages(lang)), 400
+        status = 413 if _photo_too_big(exc) else 400
+        return jsonify(error="invalid", errors=exc.messages(lang)), status
     c = result.complaint
     return jsonify(tracking_id=c.tracking_id, status=c.status), 201
+
+
+def _photo_too_big(exc: ValidationError) -> bool:
+    """Only the photo is wrong, and it is over the byte or pixel limit: 413."""
+    return set(exc.errors) == {"photo"} and exc.errors["photo"][0] in (
+        "photo_large",
+        "photo_pixels",
+    )
 
 
 def public_status(session, complaint, lang: str) -> dict:

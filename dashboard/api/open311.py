@@ -24,7 +24,15 @@ from flask import Blueprint, Response, json, request, url_for
 from sqlalchemy import select
 
 from dashboard import context
-from dashboard.api.intake import check_rate, client_ip, limiter, service
+from dashboard.api.intake import (
+    FieldTypeError,
+    check_rate,
+    client_ip,
+    limiter,
+    number_field,
+    service,
+    text_field,
+)
 from store.complaints import (
     CATEGORIES,
     OPEN_STATUSES,
@@ -45,6 +53,21 @@ CLOSED_STATUSES = (
     ComplaintStatus.CLOSED,
     ComplaintStatus.REJECTED,
     ComplaintStatus.DUPLICATE,
+)
+#: POST fields that must be text when present (lat and long may be numbers).
+TEXT_FIELDS = (
+    "service_code",
+    "address_string",
+    "address_id",
+    "attribute[privacy]",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "media_url",
+    "description",
+    "device_id",
+    "account_id",
 )
 DEFAULT_WINDOW_DAYS = 90
 MAX_RESULTS = 1000
@@ -369,10 +392,17 @@ def post_request(fmt: str):
         raise Open311Error(400, "form-encoded parameters expected")
     keys = {k.strip() for k in context.settings().open311_api_keys.split(",") if k.strip()}
     api_key = form.get("api_key") or request.args.get("api_key") or ""
-    if not api_key or api_key not in keys:
+    if not isinstance(api_key, str) or not api_key or api_key not in keys:
         raise Open311Error(403, "api_key was not provided or is invalid")
     if (limited := _rate("submit", fmt)) is not None:
         return limited
+    try:  # a JSON body can hold lists and objects anywhere: text (lat/long: numbers) only
+        for field in TEXT_FIELDS:
+            text_field(form, field)
+        for field in ("lat", "long"):
+            number_field(form, field)
+    except FieldTypeError as exc:
+        raise Open311Error(400, str(exc)) from None
     code = (form.get("service_code") or "").strip()
     if not code:
         raise Open311Error(400, "service_code is required")
