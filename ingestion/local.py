@@ -8,8 +8,10 @@
     health: counters, backoff, watchdog            for fast streaming cameras) -> process_sample
     writer: batches -> store      <──result──      (one analysis at a time per process)
 
-Cameras are sharded over workers by id, so a camera's analysis state (motion background) and its
-persistent stream reader stay in one process. A camera is never dispatched twice at once. Every
+Cameras are sharded over workers by id, so a camera's persistent stream reader stays in one
+process; its analysis state lives in the worker's bounded state cache, written behind to the
+``camera_states`` table (on eviction, periodically, on shutdown) so a restarted worker resumes
+warm. A camera without state is warmed with a few extra frames before it is counted. A camera is never dispatched twice at once. Every
 fetch has a deadline, and the watchdog fails (and, if a worker stops heartbeating, restarts the
 worker of) any sample that overstays, so a dead, hanging, slow or garbage-sending camera costs
 one fetch thread, never the others' cadence.
@@ -26,7 +28,6 @@ import logging
 import multiprocessing as mp
 import os
 import queue
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,7 @@ from sqlalchemy import select
 
 from ingestion.health import CameraHealth
 from ingestion.process import CameraSpec, SampleResult
+from ingestion.schedule import next_slot, slot_for
 from ingestion.writer import Writer
 from pantau.settings import Settings
 from store.db import Database
@@ -75,6 +77,16 @@ class Success:
     reopened: bool
 
 
+@dataclass
+class Fetched:
+    """What one sample's fetch brought back."""
+
+    frames: list  # the frames counted (one, or a burst for line crossings)
+    warmup: list  # earlier frames for a cold camera's analysis history (may be empty)
+    frame_ts: float  # epoch seconds when the last frame was taken
+    reopened: bool
+
+
 def fetch_frame(source_cache: dict, camera: CameraSpec, settings: Settings, client: Any = None):
     """Fetch one frame of ``camera`` (reusing a persistent reader when there is one).
 
@@ -87,6 +99,33 @@ def fetch_frame(source_cache: dict, camera: CameraSpec, settings: Settings, clie
 
 def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, client: Any = None):
     """Fetch ``camera.burst_frames`` frames (one for most cameras); returns (frames, reopened)."""
+    got = fetch_sample(source_cache, camera, settings, client)
+    return got.frames, got.reopened
+
+
+def _cache_reader(source_cache: dict, key: int, entry: tuple, limit: int) -> None:
+    """Keep a persistent reader, closing the least recently used beyond ``limit``."""
+    source_cache[key] = entry
+    while len(source_cache) > max(0, limit):
+        oldest = next(iter(source_cache))
+        _, src = source_cache.pop(oldest)
+        with contextlib.suppress(Exception):
+            src.close()
+
+
+def fetch_sample(
+    source_cache: dict,
+    camera: CameraSpec,
+    settings: Settings,
+    client: Any = None,
+    *,
+    warmup: int = 0,
+) -> Fetched:
+    """Fetch ``camera.burst_frames`` frames, preceded by ``warmup`` frames for a camera without
+    analysis history (from the open stream, or snapshots ``settings.cold_start_interval_s``
+    apart). Persistent readers live in ``source_cache`` (at most
+    ``settings.persistent_readers_max``, least recently used closed first). Raises SourceError;
+    a failing persistent reader is dropped so the next attempt reconnects."""
     from ingestion.sources import SnapshotSource, Timeouts, open_source
     from ingestion.url_policy import UrlPolicy
 
@@ -95,12 +134,12 @@ def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, cli
     persistent = (
         camera.protocol in ("rtsp", "hls", "mjpeg")
         and camera.interval_s <= settings.persistent_reader_max_interval_s
+        and settings.persistent_readers_max > 0
     ) or camera.protocol == "file"
     key = camera.id
-    cached = source_cache.get(key)
+    cached = source_cache.pop(key, None)  # re-inserted below: most recently used last
     if cached is not None and (cached[0] != (camera.url, camera.protocol)):
         cached[1].close()
-        source_cache.pop(key, None)
         cached = None
     reopened = False
     if cached is None:
@@ -118,25 +157,33 @@ def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, cli
                 policy=policy,
             )
         reopened = True
-        if persistent:
-            source_cache[key] = ((camera.url, camera.protocol), src)
     else:
         src = cached[1]
+    if persistent:
+        limit = settings.persistent_readers_max if camera.protocol != "file" else 1 << 30
+        _cache_reader(source_cache, key, ((camera.url, camera.protocol), src), limit)
+    n = camera.burst_frames
     try:
-        if camera.burst_frames > 1:
-            frames = src.read_burst(camera.burst_frames, camera.burst_interval_s)
+        if n + warmup > 1:
+            interval = camera.burst_interval_s if n > 1 else settings.cold_start_interval_s
+            frames = src.read_burst(n + warmup, interval)
         else:
             frames = [src.read()]
     except Exception:
         src.close()
         source_cache.pop(key, None)
         raise
+    frame_ts = src.last_frame_at or time.time()
     if not persistent:
         src.close()
-    return frames, reopened
+    if len(frames) > n:  # the first ones warm the analysis up; the last n are counted
+        return Fetched(frames[-n:], frames[:-n], frame_ts, reopened)
+    return Fetched(frames, [], frame_ts, reopened)
 
 
-def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Queue) -> None:
+def _worker_main(
+    index: int, settings_json: str, tasks: mp.Queue, results: mp.Queue, database_url: str = ""
+) -> None:
     """Entry point of a worker process."""
     import signal
 
@@ -149,6 +196,7 @@ def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Qu
 
     from ingestion.process import SampleProcessor
     from ingestion.sources import SourceError, Timeouts
+    from ingestion.state_store import DatabaseStateStore
 
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s %(levelname)s worker{index} %(name)s: %(message)s"
@@ -159,7 +207,8 @@ def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Qu
 
         cv2.setNumThreads(1)  # one process per core already
     settings = Settings.model_validate_json(settings_json)
-    processor = SampleProcessor(settings)
+    state_db = Database(database_url or settings.sqlalchemy_url)
+    processor = SampleProcessor(settings, DatabaseStateStore(state_db))
     sources: dict = {}
     timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
     client = httpx.Client(
@@ -174,7 +223,8 @@ def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Qu
         cam = task.camera
         t0 = time.perf_counter()
         try:
-            frames, reopened = fetch_frames(sources, cam, settings, client)
+            warm_n = settings.cold_start_frames if processor.needs_warmup(cam) else 0
+            got = fetch_sample(sources, cam, settings, client, warmup=warm_n)
         except SourceError as exc:
             results.put(
                 Failure(cam.id, task.due, exc.kind, str(exc), (time.perf_counter() - t0) * 1000)
@@ -185,13 +235,17 @@ def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Qu
             results.put(Failure(cam.id, task.due, "error", f"{type(exc).__name__}: {exc}"))
             return
         fetch_ms = (time.perf_counter() - t0) * 1000
-        if reopened and cam.protocol != "snapshot":
-            processor.reset(cam.id)
         try:
             with analysis_lock:
-                result = processor.process_burst(cam, frames, datetime.fromtimestamp(task.due, UTC))
+                result = processor.process_burst(
+                    cam,
+                    got.frames,
+                    datetime.fromtimestamp(got.frame_ts, UTC),
+                    slot=datetime.fromtimestamp(task.due, UTC),
+                    warmup=got.warmup,
+                )
             result.timings_ms["fetch"] = round(fetch_ms, 3)
-            results.put(Success(cam.id, task.due, result, fetch_ms, reopened))
+            results.put(Success(cam.id, task.due, result, fetch_ms, got.reopened))
         except Exception as exc:
             logger.exception("analysis of %s failed", cam.code)
             results.put(Failure(cam.id, task.due, "analysis", f"{type(exc).__name__}: {exc}"[:200]))
@@ -222,6 +276,13 @@ def _worker_main(index: int, settings_json: str, tasks: mp.Queue, results: mp.Qu
             with contextlib.suppress(Exception):
                 src.close()
         client.close()
+        try:  # a restart resumes warm
+            with analysis_lock:
+                processor.close()
+            logger.info("worker %d saved its analysis states", index)
+        except Exception:
+            logger.exception("saving analysis states failed")
+        state_db.dispose()
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,7 +334,8 @@ class Supervisor:
 
     # -- cameras --------------------------------------------------------------------------------
     def load_cameras(self) -> int:
-        """(Re)read enabled cameras with a stream URL; new ones are due now (staggered)."""
+        """(Re)read enabled cameras with a stream URL; new ones are due at their next slot
+        (``ingestion.schedule``: spread over the interval, the same slots as Celery's)."""
         with self.db.session() as s:
             q = select(Camera).where(Camera.enabled.is_(True), Camera.stream_url.is_not(None))
             if self.camera_ids is not None:
@@ -298,7 +360,8 @@ class Supervisor:
                         slow_fetch_s=max(1.0, self.settings.read_timeout_s * 0.6),
                     )
                     health.status, health.reason = statuses[cam_id]
-                    due = now + random.uniform(0, min(5.0, spec.interval_s * 0.5))
+                    # first samples spread over the whole interval, on the camera's slots
+                    due = next_slot(cam_id, spec.interval_s, now)
                     self.slots[cam_id] = _Slot(spec, health, due)
                     heapq.heappush(self._heap, (due, cam_id, 0))
                 else:
@@ -310,7 +373,7 @@ class Supervisor:
         q = self._ctx.Queue()
         p = self._ctx.Process(
             target=_worker_main,
-            args=(index, self.settings.model_dump_json(), q, self._results),
+            args=(index, self.settings.model_dump_json(), q, self._results, self.db.url),
             name=f"pantau-worker-{index}",
             daemon=True,
         )
@@ -346,7 +409,7 @@ class Supervisor:
             with contextlib.suppress(Exception):
                 q.put(None)
         for p in self._procs:
-            p.join(timeout=5)
+            p.join(timeout=30)  # a worker saves its analysis states before it exits
             if p.is_alive():  # workers ignore SIGTERM (see _worker_main): kill a stuck one
                 p.kill()
                 p.join(timeout=2)
@@ -391,6 +454,13 @@ class Supervisor:
         slot.due = due
         heapq.heappush(self._heap, (due, slot.spec.id, slot.gen))
 
+    @staticmethod
+    def _next_due(spec: CameraSpec, done_due: float, now: float) -> float:
+        """The slot after ``done_due``; when that has passed already (slow camera, busy box),
+        the latest slot, due at once: late but on the camera's slot grid."""
+        nxt = next_slot(spec.id, spec.interval_s, done_due + spec.interval_s / 2)
+        return nxt if nxt >= now else slot_for(spec.id, spec.interval_s, now)
+
     def _collect_loop(self) -> None:
         while not self._stop.is_set():
             try:
@@ -426,9 +496,7 @@ class Supervisor:
                     now, msg.fetch_ms, msg.result.timings_ms.get("process")
                 )
                 self.writer.submit(msg.result)
-                nxt = msg.due + slot.spec.interval_s
-                if nxt < now:  # fell behind (slow camera, busy box): skip ahead, keep cadence
-                    nxt = now + random.uniform(0, min(1.0, slot.spec.interval_s * 0.1))
+                nxt = self._next_due(slot.spec, msg.due, now)
             else:
                 transition = h.record_failure(msg.kind, msg.reason, now)
                 nxt = now + h.retry_delay(slot.spec.interval_s)

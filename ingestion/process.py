@@ -1,10 +1,15 @@
 """``process_sample(camera, frame, ts)``: the one path from a fetched frame to stored measurements.
 
-It runs unchanged in the local worker pool and in Celery tasks: analyse the frame with the
-camera's :class:`analytics.pipeline.Analyser` (kept per camera, it holds motion/background
-state), write the annotated snapshot (and a privacy-blurred public one for public cameras)
-atomically, and return a picklable :class:`SampleResult` whose ``observation`` is a row for
-``store.writes.write_observations``. No database access here: the caller writes.
+It runs unchanged in the local worker pool and in Celery tasks. Per sample: get the camera's
+analysis state (process cache -> database or Redis, see ``ingestion.state_store``), restore it
+into an :class:`analytics.pipeline.Analyser` built around the process's shared detector (HOG
+descriptors, MediaPipe models and cascades are loaded once per process, not per camera), warm a
+cold camera up with the extra frames the caller fetched, analyse, export the new state and put
+it back. Then write the annotated snapshot (and a privacy-blurred public one for public cameras)
+atomically and return a picklable :class:`SampleResult` whose ``observation`` is a row for
+``store.writes.write_observations``: ``slot`` (the schedule slot, the idempotency key) and
+``ts`` (when the frame was taken). A camera still without history is stored with its counts
+unknown (NULL, ``extra.cold``), never as 0. No database access here but the state store.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from ingestion.state_store import StateCache, StateStore, StoredState
 from pantau.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -94,12 +100,18 @@ class CameraSpec:
 class SampleResult:
     camera_id: int
     code: str
-    ts: datetime
+    ts: datetime  # when the (last) frame was taken, UTC
     observation: dict[str, Any]
     snapshot: str | None = None
     public_snapshot: str | None = None
     evidence_jpeg: bytes | None = None  # annotated frame, kept only when an alert may open
     timings_ms: dict[str, float] = field(default_factory=dict)
+    slot: datetime | None = None  # the schedule slot (idempotency key); None: same as ts
+    cold: bool = False  # no analysis history yet: counts unknown
+
+    def __post_init__(self) -> None:
+        if self.slot is None:
+            self.slot = self.ts
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,9 +144,17 @@ def _encode(frame: np.ndarray, quality: int = 82) -> bytes:
 
 
 def observation_row(
-    camera_id: int, ts: datetime, result: Any, snapshot: str | None
+    camera_id: int,
+    ts: datetime,
+    result: Any,
+    snapshot: str | None,
+    *,
+    slot: datetime | None = None,
+    counts_known: bool = True,
 ) -> dict[str, Any]:
-    """An ``observations`` row from an ``analytics.types.FrameResult``."""
+    """An ``observations`` row from an ``analytics.types.FrameResult``. ``ts``: frame time;
+    ``slot``: schedule slot (default ``ts``). Without ``counts_known`` the people, vehicle,
+    density and flow columns are NULL and ``extra.cold`` is true."""
     veh = result.vehicles or {}
     densities = [
         r.density for r in result.rois if getattr(r, "density_unit", "") == "people_per_100m2"
@@ -146,8 +166,9 @@ def observation_row(
             vals = list(counts.values())
             flow_in += int(vals[0]) if vals else 0
             flow_out += int(vals[1]) if len(vals) > 1 else 0
-    return {
+    row = {
         "camera_id": camera_id,
+        "slot": slot or ts,
         "ts": ts,
         "people": int(result.people),
         "crowd_density": round(max(densities), 3) if densities else None,
@@ -175,65 +196,192 @@ def observation_row(
             "line_crossings": result.line_crossings or {},
         },
     }
+    if not counts_known:
+        for col in UNKNOWN_WHEN_COLD:
+            row[col] = None
+        row["reused"] = False
+        row["extra"] = {
+            "cold": True,
+            "lighting_change": bool(result.lighting_change),
+            "rois": [{"name": r.name} for r in result.rois],
+        }
+    return row
+
+
+#: columns stored as NULL (unknown) for a sample without analysis history
+UNKNOWN_WHEN_COLD = (
+    "people",
+    "crowd_density",
+    "vehicles_car",
+    "vehicles_motorcycle",
+    "vehicles_bus",
+    "vehicles_truck",
+    "vehicles_total",
+    "flow_in",
+    "flow_out",
+)
+
+#: bump when the meaning of stored states changes (older ones are then not loaded)
+STATE_FORMAT = "1"
+MIB = 1024 * 1024
+
+
+# -- the Analyser's state API (analytics.pipeline); fallbacks for an Analyser without it -------
+def _export_state(analyser: Any) -> bytes:
+    fn = getattr(analyser, "export_state", None)
+    return bytes(fn()) if fn is not None else b""
+
+
+def _load_state(analyser: Any, blob: bytes) -> bool:
+    fn = getattr(analyser, "load_state", None)
+    if fn is None or not blob:
+        return False
+    try:
+        return bool(fn(blob))
+    except Exception:  # a corrupt blob leaves the analyser cold, never fails the sample
+        logger.warning("cannot restore an analysis state; starting cold", exc_info=True)
+        analyser.reset()
+        return False
+
+
+def _is_warm(analyser: Any) -> bool:
+    warm = getattr(analyser, "warm", None)
+    if warm is None:  # older Analyser: detectors without history (HOG, MediaPipe) are warm
+        warm = getattr(analyser.detector, "warm", True)
+    return bool(warm)
+
+
+def _warm_up(analyser: Any, frames: list[np.ndarray]) -> None:
+    fn = getattr(analyser, "warm_up", None)
+    if fn is not None:
+        fn(frames)
+        return
+    for f in frames:
+        analyser.analyse(f)
 
 
 class SampleProcessor:
-    """Keeps one Analyser per camera (bounded LRU) and turns frames into SampleResults."""
+    """Turns frames into SampleResults; per-camera analysis state lives in a bounded
+    :class:`StateCache` over ``states`` (a database or Redis store; None: process memory only).
+
+    One analysis runs at a time per processor: the heavy detector objects are shared by all
+    cameras of the process, and each sample restores its camera's state into them."""
 
     def __init__(
-        self, settings: Settings, max_cameras: int = 5000, public_every_s: float = 55.0
+        self,
+        settings: Settings,
+        states: StateStore | None = None,
+        *,
+        public_every_s: float = 55.0,
     ) -> None:
         self.settings = settings
-        self.max_cameras = max_cameras
+        self.states = StateCache(
+            int(settings.analysis_state_budget_mb * MIB),
+            states,
+            flush_every_s=settings.analysis_state_flush_s,
+        )
         #: the privacy blur (face + plate detection) costs ~1 s per frame on one core with the
         #: OpenCV cascades: public snapshots are refreshed at most this often per camera
         self.public_every_s = public_every_s
         self._public_at: dict[int, float] = {}
         self._snapshot_at: dict[int, float] = {}
-        self._analysers: OrderedDict[int, tuple[str, Any]] = OrderedDict()
+        self._detectors: dict[str, Any] = {}  # detector name -> one shared instance
+        self._keys: dict[str, str] = {}  # analytics config -> state config key
+        self._legacy: dict[int, tuple[str, Any]] = {}  # Analysers without export_state
+        self._lock = threading.RLock()
         self._tz = ZoneInfo(settings.timezone)
         self._tz_label = TZ_LABELS.get(settings.timezone, settings.timezone)
 
-    def analyser_for(self, camera: CameraSpec) -> Any:
-        from analytics.pipeline import Analyser
+    def _model_path(self) -> str | None:
+        model = self.settings.mediapipe_model_path
+        return str(model) if model and Path(model).is_file() else None
 
-        key = camera.analytics_key()
-        entry = self._analysers.get(camera.id)
-        if entry is None or entry[0] != key:
-            model = self.settings.mediapipe_model_path
-            analyser = Analyser(
-                camera.analytics,
-                detector=camera.analytics.get("detector") or self.settings.detector,
-                model_path=str(model) if model and Path(model).is_file() else None,
-            )
-            entry = (key, analyser)
-            self._analysers[camera.id] = entry
-        self._analysers.move_to_end(camera.id)
-        while len(self._analysers) > self.max_cameras:
-            self._analysers.popitem(last=False)
-        return entry[1]
+    def _detector(self, camera: CameraSpec) -> Any:
+        from analytics.detectors import make_detector
+
+        name = str(camera.analytics.get("detector") or self.settings.detector)
+        det = self._detectors.get(name)
+        if det is None:
+            det = make_detector(name, self._model_path())
+            self._detectors[name] = det
+        return det
+
+    def config_key(self, camera: CameraSpec) -> str:
+        """Identifies the analytics configuration a camera's state was built for."""
+        ak = camera.analytics_key()
+        key = self._keys.get(ak)
+        if key is None:
+            det = self._detector(camera)
+            version = getattr(_analyser_class(), "STATE_VERSION", "")
+            raw = f"{STATE_FORMAT}|{version}|{det.name}|{ak}"
+            key = hashlib.sha1(raw.encode()).hexdigest()
+            if len(self._keys) > 4096:
+                self._keys.clear()
+            self._keys[ak] = key
+        return key
+
+    def analyser_for(self, camera: CameraSpec) -> Any:
+        """A cold Analyser for ``camera`` around the process's shared detector."""
+        cls = _analyser_class()
+        if not hasattr(cls, "export_state"):  # TODO(state): drop with the pre-state Analyser
+            key = self.config_key(camera)
+            entry = self._legacy.pop(camera.id, None)
+            if entry is None or entry[0] != key:
+                entry = (key, cls(camera.analytics, detector=camera.analytics.get("detector")))
+            self._legacy[camera.id] = entry
+            while len(self._legacy) > 5000:
+                self._legacy.pop(next(iter(self._legacy)))
+            return entry[1]
+        analyser = cls(camera.analytics, detector=self._detector(camera))
+        analyser.reset()  # the shared detector still holds the previous camera's state
+        return analyser
+
+    def needs_warmup(self, camera: CameraSpec) -> bool:
+        """True when the camera has no warm analysis state here: the caller should fetch
+        ``settings.cold_start_frames`` extra frames before the counted ones."""
+        if self.settings.cold_start_frames <= 0:
+            return False
+        if not hasattr(_analyser_class(), "export_state"):  # TODO(state): pre-state Analyser
+            entry = self._legacy.get(camera.id)
+            return entry is None or not _is_warm(entry[1])
+        state = self.states.get(camera.id, self.config_key(camera))
+        return state is None or not state.warm
 
     def reset(self, camera_id: int) -> None:
-        """Forget a camera's analysis state (stream restarted, camera moved)."""
-        entry = self._analysers.get(camera_id)
-        if entry is not None:
-            entry[1].reset()
+        """Forget a camera's analysis state (camera moved or re-aimed)."""
+        self.states.discard(camera_id)
 
-    def alert_candidate(self, result: Any) -> bool:
+    def close(self) -> None:
+        """Write changed states to the store (shutdown)."""
+        self.states.close()
+
+    def alert_candidate(self, result: Any, counts_known: bool = True) -> bool:
         s = self.settings
         water = result.water_coverage or 0.0
-        return water >= s.flood_alert_coverage or result.people >= s.crowd_alert_min_people
+        crowd = counts_known and result.people >= s.crowd_alert_min_people
+        return water >= s.flood_alert_coverage or crowd
 
-    def process_sample(self, camera: CameraSpec, frame: np.ndarray, ts: datetime) -> SampleResult:
-        """Analyse ``frame`` of ``camera`` taken at ``ts`` (UTC); write snapshots; return the
-        observation. Raises ValueError for a frame that is not an image."""
-        return self.process_burst(camera, [frame], ts)
+    def process_sample(
+        self, camera: CameraSpec, frame: np.ndarray, ts: datetime, *, slot: datetime | None = None
+    ) -> SampleResult:
+        """Analyse ``frame`` of ``camera`` taken at ``ts`` (UTC) for schedule ``slot`` (default
+        ``ts``); write snapshots; return the observation. Raises ValueError for a frame that is
+        not an image."""
+        return self.process_burst(camera, [frame], ts, slot=slot)
 
     def process_burst(
-        self, camera: CameraSpec, frames: list[np.ndarray], ts: datetime
+        self,
+        camera: CameraSpec,
+        frames: list[np.ndarray],
+        ts: datetime,
+        *,
+        slot: datetime | None = None,
+        warmup: list[np.ndarray] | tuple = (),
     ) -> SampleResult:
         """Like :meth:`process_sample` for a short burst: counts from the last frame, line
-        crossings (flow_in/flow_out) tracked over all of them."""
+        crossings (flow_in/flow_out) tracked over all of them. ``warmup``: earlier frames of a
+        cold camera, fed to the analyser's history before the counted ones. ``ts``: when the
+        last frame was taken."""
         from analytics.annotate import annotate
         from analytics.types import AnalyticsConfig
 
@@ -241,27 +389,51 @@ class SampleProcessor:
             raise ValueError("no frames to process")
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=UTC)
+        slot = slot or ts
+        if slot.tzinfo is None:
+            slot = slot.replace(tzinfo=UTC)
         t0 = time.perf_counter()
-        analyser = self.analyser_for(camera)
-        if len(frames) > 1:
-            result = analyser.analyse_burst(frames, ts.timestamp())
-        else:
-            result = analyser.analyse(frames[0], ts.timestamp())
+        with self._lock:
+            key = self.config_key(camera)
+            analyser = self.analyser_for(camera)
+            stored = self.states.get(camera.id, key)
+            restored = stored is not None and _load_state(analyser, stored.blob)
+            if warmup:
+                _warm_up(analyser, list(warmup))
+            warm_before = _is_warm(analyser)
+            if len(frames) > 1:
+                result = analyser.analyse_burst(frames, ts.timestamp())
+            else:
+                result = analyser.analyse(frames[0], ts.timestamp())
+            known = getattr(result, "counts_known", None)
+            if known is None:  # TODO(state): pre-state Analyser: a burst warms itself up
+                known = warm_before or (len(frames) > 1 and _is_warm(analyser))
+            known = bool(known)
+            t_state = time.perf_counter()
+            blob = _export_state(analyser)
+            if blob:
+                self.states.put(
+                    camera.id, StoredState(key, blob, ts.timestamp(), warm=_is_warm(analyser))
+                )
+            config: AnalyticsConfig = analyser.config
+            state_ms = (time.perf_counter() - t_state) * 1000
+        self.states.maybe_flush()
         frame = frames[-1]
         timings = {k: float(v) for k, v in result.timings_ms.items()}
+        timings["state"] = round(state_ms, 3)
         t1 = time.perf_counter()
-        config: AnalyticsConfig = analyser.config
         snap_dir = self.settings.snapshot_dir
         snapshot = f"{camera.code}.jpg"
         now = time.monotonic()
         last_snap = self._snapshot_at.get(camera.id)
         jpeg: bytes | None = None
+        candidate = self.alert_candidate(result, known)
         static = (
             result.reused_from_previous
             and last_snap is not None
             and now - last_snap < self.settings.static_snapshot_every_s
         )
-        if not static or self.alert_candidate(result):
+        if not static or candidate:
             annotated = annotate(frame, result, config, ts, tz_label=self._tz_label, tz=self._tz)
             jpeg = _encode(annotated)
             atomic_write(snap_dir / snapshot, jpeg)
@@ -280,7 +452,13 @@ class SampleProcessor:
                 self._public_at[camera.id] = now
         timings["snapshot"] = round((time.perf_counter() - t1) * 1000, 3)
         timings["process"] = round((time.perf_counter() - t0) * 1000, 3)
-        row = observation_row(camera.id, ts, result, snapshot)
+        row = observation_row(camera.id, ts, result, snapshot, slot=slot, counts_known=known)
+        if not known:
+            logger.debug(
+                "%s: no analysis history (restored=%s): counts stored as unknown",
+                camera.code,
+                restored,
+            )
         return SampleResult(
             camera_id=camera.id,
             code=camera.code,
@@ -288,8 +466,10 @@ class SampleProcessor:
             observation=row,
             snapshot=snapshot,
             public_snapshot=public,
-            evidence_jpeg=jpeg if jpeg is not None and self.alert_candidate(result) else None,
+            evidence_jpeg=jpeg if jpeg is not None and candidate else None,
             timings_ms=timings,
+            slot=slot,
+            cold=not known,
         )
 
     def public_jpeg(self, frame: np.ndarray, result: Any, config: Any, ts: datetime) -> bytes:
@@ -307,3 +487,9 @@ class SampleProcessor:
         return _encode(
             annotate(blurred, public_result, None, ts, tz_label=self._tz_label, tz=self._tz)
         )
+
+
+def _analyser_class() -> Any:
+    from analytics.pipeline import Analyser
+
+    return Analyser

@@ -231,6 +231,48 @@ class Settings(BaseSettings):
     offline_alert_minutes: int = Field(
         default=5, description="Alert when a camera has been offline this many minutes."
     )
+    analysis_state_budget_mb: float = Field(
+        default=192.0,
+        gt=0,
+        description="Memory each ingestion process may spend on cached per-camera analysis "
+        "states (background estimates, <= 64 KiB a camera). States beyond it are evicted "
+        "(least recently used) to the database (local pool) or Redis (Celery) and reloaded when "
+        "their camera is next sampled.",
+    )
+    analysis_state_flush_s: float = Field(
+        default=300.0,
+        ge=1,
+        description="Local pool: write changed analysis states to the database at least this "
+        "often (also on eviction and on shutdown), so a restart resumes warm.",
+    )
+    analysis_state_redis_url: str = Field(
+        default="",
+        description="Celery: Redis holding the per-camera analysis states shared by all workers "
+        "(empty: the Celery broker's Redis).",
+    )
+    analysis_state_ttl_s: int = Field(
+        default=7 * 86400,
+        ge=60,
+        description="Celery: a camera's analysis state in Redis expires after this long unused.",
+    )
+    cold_start_frames: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="A camera without analysis history (first sample after a start, an "
+        "eviction, a move) is warmed with this many extra frames before it is counted: read "
+        "from the open stream, or fetched cold_start_interval_s apart from a snapshot URL. "
+        "If it is still cold its counts are stored as unknown (NULL), never as 0.",
+    )
+    cold_start_interval_s: float = Field(
+        default=1.0, ge=0, le=5, description="Seconds between the warm-up frames of a cold camera."
+    )
+    persistent_readers_max: int = Field(
+        default=64,
+        ge=0,
+        description="Open persistent stream readers per ingestion worker process at most (each "
+        "holds a connection, a thread and a decoder); the least recently used is closed.",
+    )
 
     # --- scale-out -----------------------------------------------------------------------
     celery_broker_url: str = Field(

@@ -215,8 +215,9 @@ class CameraState(Base):
     pool so a restart resumes warm (``ingestion.state_store.DatabaseStateStore``).
 
     ``config_key`` identifies the analytics configuration the state was built for (a state of
-    another configuration is not loaded); ``sample_ts`` is the frame time of the last sample
-    folded into it (a state never replaces a newer one)."""
+    another configuration is not loaded); ``warm`` says whether it holds enough history to
+    count; ``sample_ts`` is the frame time of the last sample folded into it (a state never
+    replaces a newer one)."""
 
     __tablename__ = "camera_states"
 
@@ -225,6 +226,7 @@ class CameraState(Base):
     )
     config_key: Mapped[str] = mapped_column(String(64))
     state: Mapped[bytes] = mapped_column(LargeBinary)
+    warm: Mapped[bool] = mapped_column(Boolean, default=True)  # enough history to count
     sample_ts: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import Observation, SensorReading
+from store.models import Camera, CameraState, Observation, SensorReading
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +111,44 @@ def write_observations(
 def write_sensor_readings(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     """Write sensor readings (dicts with ``sensor_id``, ``ts``, ``value``); duplicates ignored."""
     return upsert_rows(session, SensorReading.__table__, rows, ("sensor_id", "ts"))
+
+
+def write_camera_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Upsert per-camera analysis states (dicts with ``camera_id``, ``config_key``, ``state``
+    bytes, ``warm``, ``sample_ts``). A state never replaces one built from a newer sample: the row is
+    updated only when the stored ``sample_ts`` is not newer. Returns rows inserted or updated.
+    States of cameras deleted meanwhile are skipped (no foreign-key error)."""
+    if not rows:
+        return 0
+    table = CameraState.__table__
+    insert = _dialect_insert(session.get_bind().dialect.name)
+    now = datetime.now(UTC)
+    ids = {int(r["camera_id"]) for r in rows}
+    known = set(session.scalars(select(Camera.id).where(Camera.id.in_(ids))))
+    values = [
+        {
+            "camera_id": int(r["camera_id"]),
+            "config_key": str(r["config_key"]),
+            "state": bytes(r["state"]),
+            "warm": bool(r.get("warm", True)),
+            "sample_ts": r["sample_ts"],
+            "updated_at": now,
+        }
+        for r in rows
+        if int(r["camera_id"]) in known
+    ]
+    if not values:
+        return 0
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["camera_id"],
+        set_={
+            "config_key": stmt.excluded.config_key,
+            "state": stmt.excluded.state,
+            "warm": stmt.excluded.warm,
+            "sample_ts": stmt.excluded.sample_ts,
+            "updated_at": stmt.excluded.updated_at,
+        },
+        where=table.c.sample_ts <= stmt.excluded.sample_ts,
+    ).returning(table.c.camera_id)
+    return len(session.execute(stmt, values).all())

@@ -154,9 +154,14 @@ def test_process_sample_snapshots_and_row(settings):
         analytics={"rois": cfg["rois"], "lines": cfg["lines"], "flood": cfg["flood"]},
     )
     proc = SampleProcessor(settings)
+    assert proc.needs_warmup(cam)  # no history yet: the worker fetches warm-up frames first
+    warmup = [scene.frame_at(t)[0] for t in (10.0, 11.0, 12.0)]
     for i, t in enumerate((0.0, 1.0, 2.0)):
         frame, truth = scene.frame_at(t)
-        res = proc.process_sample(cam, frame, T0 + timedelta(seconds=i))
+        res = proc.process_burst(
+            cam, [frame], T0 + timedelta(seconds=i), warmup=warmup if i == 0 else ()
+        )
+    assert not proc.needs_warmup(cam)
     row = res.observation
     assert row["camera_id"] == 7 and row["ts"] == T0 + timedelta(seconds=2)
     assert row["water_coverage"] is not None and row["vehicles_total"] >= 0

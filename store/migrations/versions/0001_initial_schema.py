@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 12:55:10.125043
+Create Date: 2026-11-29 12:59:40.853407
 """
 from __future__ import annotations
 
@@ -176,6 +176,7 @@ def upgrade() -> None:
     sa.Column('camera_id', sa.Integer(), nullable=False),
     sa.Column('config_key', sa.String(length=64), nullable=False),
     sa.Column('state', sa.LargeBinary(), nullable=False),
+    sa.Column('warm', sa.Boolean(), nullable=False),
     sa.Column('sample_ts', store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='CASCADE'),
