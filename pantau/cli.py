@@ -276,14 +276,14 @@ def run(
     try:
         # each public live stream holds a thread: add one per allowed stream, so a full public
         # page never starves the staff (the frame hub caps streams at public_stream_max_total)
-        streams = settings.public_stream_max_total
+        from dashboard.streaming import waitress_options
+
         serve(
             dash_app.server,
             host=host,
             port=port,
-            threads=threads + streams,
-            connection_limit=100 + streams,
             ident="pantau",
+            **waitress_options(threads, settings.public_stream_max_total),
         )
     finally:
         if background is not None:

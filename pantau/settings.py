@@ -104,6 +104,13 @@ class Settings(BaseSettings):
             "CPU per 768x576 frame)."
         ),
     )
+    public_stream_blur_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Threads that blur and encode the public live streams and snapshots, i.e. "
+        "the CPU cores public viewing may use at most (each holds ~60 MB of detector buffers). "
+        "0: one per core.",
+    )
     public_stream_max_seconds: int = Field(
         default=600, ge=10, description="A public live stream ends after this long (reconnect)."
     )

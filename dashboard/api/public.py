@@ -53,6 +53,7 @@ def hub() -> FrameHub:
                     still_public=_still_public(context.db()),
                     full_search_s=cfg.public_stream_full_search_s,
                     url_policy=UrlPolicy.from_settings(cfg),
+                    blur_threads=cfg.public_stream_blur_threads,
                 )
     return ext["pantau_hub"]
 
