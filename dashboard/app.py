@@ -225,6 +225,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     cache.init_app(server)
     server.register_blueprint(geo.bp)
+    from dashboard.api import metrics as metrics_api
+
+    server.register_blueprint(metrics_api.bp)
     from dashboard import callback_boundary, input_limits
 
     input_limits.init_app(server)  # JSON size/depth before anyone (the guard too) parses

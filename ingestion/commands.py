@@ -20,17 +20,54 @@ logger = logging.getLogger(__name__)
 STATUS_STYLE = {"online": "green", "degraded": "yellow", "offline": "red", "unknown": "dim"}
 
 
+def health_lines(sup, now: float | None = None) -> list[str]:
+    """The same summary as /metrics and the admin page: lateness, outcomes, RSS per process."""
+    from ingestion import metrics as im
+
+    now = time.time() if now is None else now
+    metrics = getattr(sup, "metrics", None)
+    lines = []
+    if metrics is not None:
+        s = im.summarize(metrics.to_dict(), now)
+
+        def sec(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1f} s"
+
+        rates = ", ".join(f"{k} {v:.1f}" for k, v in sorted(s["per_minute"].items())) or "none"
+        totals = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(s["totals"].items())) or "none"
+        reasons = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(s["failed_by_reason"].items()))
+        lines.append(
+            f"lateness p50 {sec(s['lateness_p50_s'])}, p95 {sec(s['lateness_p95_s'])} "
+            f"(last {s['window_minutes']} min) | samples/min: {rates} | total: {totals}"
+            + (f" (failed: {reasons})" if reasons else "")
+        )
+    procs = im.supervisor_status(sup)["processes"]
+    mib = [
+        f"{p['role']}{p.get('index', '')} {p['pid']} "
+        + ("-" if p.get("rss_bytes") is None else f"{p['rss_bytes'] / 2**20:,.0f} MiB")
+        for p in procs
+    ]
+    total = sum(p.get("rss_bytes") or 0 for p in procs) / 2**20
+    lines.append(
+        f"RSS: {', '.join(mib)} (total {total:,.0f} MiB) | worker restarts {sup.worker_restarts}"
+    )
+    return lines
+
+
 def _status_table(sup, started: float) -> Table:
     rows = sup.status()
     w = sup.writer.snapshot()
     up = time.time() - started
     table = Table(
         title=f"Pantau ingestion — {len(rows)} cameras, {sup.n_workers} workers, up {up:.0f}s",
-        caption=(
-            f"written {w['observations']:,} obs in {w['batches']} batches "
-            f"(dupes {w['duplicates']}, retries {w['retries']}, dropped {w['dropped']}, "
-            f"pending {w['pending']}, last flush {w['last_flush_ms']} ms)"
-            + (f"  last error: {w['last_error']}" if w["last_error"] else "")
+        caption="\n".join(
+            [
+                *health_lines(sup),
+                f"written {w['observations']:,} obs in {w['batches']} batches "
+                f"(dupes {w['duplicates']}, retries {w['retries']}, dropped {w['dropped']}, "
+                f"pending {w['pending']}, last flush {w['last_flush_ms']} ms)"
+                + (f"  last error: {w['last_error']}" if w["last_error"] else ""),
+            ]
         ),
         expand=False,
     )
@@ -116,10 +153,11 @@ def ingest(
                 w = sup.writer.snapshot()
                 online = sum(1 for r in sup.status() if r["status"] == "online")
                 logger.info(
-                    "%d/%d cameras online, %d observations written",
+                    "%d/%d cameras online, %d observations written; %s",
                     online,
                     len(sup.slots),
                     w["observations"],
+                    "; ".join(health_lines(sup)),
                 )
         else:
             with Live(_status_table(sup, started), console=console, refresh_per_second=1) as live:

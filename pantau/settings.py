@@ -360,6 +360,20 @@ class Settings(BaseSettings):
         "/api/sensors/readings (each up to 1000 readings); 0 disables the limit.",
     )
 
+    # --- observability -------------------------------------------------------------------
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token a remote Prometheus sends to GET /metrics "
+        "('Authorization: Bearer TOKEN'). Empty: /metrics answers only requests from loopback; "
+        "anything else gets 404.",
+    )
+    metrics_loopback: bool = Field(
+        default=True,
+        description="Let requests from 127.0.0.1/::1 read /metrics without the token (never "
+        "requests a reverse proxy forwarded: X-Forwarded-For, Forwarded, X-Real-IP). Set false "
+        "when a proxy on this box forwards without those headers.",
+    )
+
     # --- complaints ----------------------------------------------------------------------
     open311_api_keys: str = Field(
         default="", description="Comma-separated API keys allowed to POST Open311 requests."

@@ -14,6 +14,8 @@ from access_helpers import ROLES, AccessEnv, make_env
 from dashboard import auth
 
 KEY = "sensor-gw-access-test-key"
+METRICS_TOKEN = "prometheus-scrape-token-uji"
+REMOTE = {"REMOTE_ADDR": "10.20.30.40"}
 BODY = {"sensor": "WL-MUSI-AMP", "value": 120.0}
 ALL = (None, *ROLES)
 
@@ -25,6 +27,7 @@ def machine_env(tmp_path_factory) -> Iterator[AccessEnv]:
         sensor_api_keys=KEY,
         sms_webhook_token="sms-gw-token",
         open311_api_keys="open311-key",
+        metrics_token=METRICS_TOKEN,
     )
     yield e
     e.db.dispose()
@@ -79,3 +82,79 @@ def test_sensor_key_works_for_any_client_and_origin(machine_env, machine_clients
     # a GET reaches only Dash's shell (the catch-all page route), never readings
     got = machine_clients[role].get("/api/sensors/readings")
     assert got.mimetype == "text/html" and b"WL-MUSI-AMP" not in got.data
+
+
+# --------------------------------------------------------------------------------------------
+# GET /metrics: loopback or the bearer token, whatever the session (expected answers by hand)
+METRICS = {  # (client address, Authorization header) -> status
+    ("127.0.0.1", None): 200,
+    ("::1", None): 200,
+    ("10.20.30.40", None): 404,
+    ("10.20.30.40", f"Bearer {METRICS_TOKEN}"): 200,
+    ("10.20.30.40", "Bearer wrong-token"): 404,
+    ("10.20.30.40", f"Basic {METRICS_TOKEN}"): 404,
+    ("10.20.30.40", f"Bearer {METRICS_TOKEN[:-1]}"): 404,
+    ("192.168.1.10", "Bearer "): 404,
+}
+
+
+@pytest.mark.parametrize("role", ALL, ids=lambda r: r or "anonymous")
+def test_metrics_by_address_and_token_never_by_session(machine_env, machine_clients, role):
+    client = machine_clients[role]
+    wrong = []
+    for (addr, authorization), expected in METRICS.items():
+        headers = {"Authorization": authorization} if authorization else {}
+        resp = client.get("/metrics", headers=headers, environ_base={"REMOTE_ADDR": addr})
+        if resp.status_code != expected:
+            wrong.append((addr, authorization, resp.status_code, expected))
+        elif expected == 200:
+            assert b"pantau_cameras" in resp.data
+        else:
+            assert b"pantau_" not in resp.data and b"Traceback" not in resp.data
+    assert not wrong, wrong
+
+
+def test_metrics_not_for_requests_a_proxy_forwarded(machine_env, machine_clients):
+    """Behind a reverse proxy on the same box every request comes from loopback: one carrying
+    a forwarding header is judged as remote (token needed)."""
+    client = machine_clients[None]
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        resp = client.get("/metrics", headers={header: "203.0.113.9"}, environ_base=LOOPBACK)
+        assert resp.status_code == 404, header
+        resp = client.get(
+            "/metrics",
+            headers={header: "203.0.113.9", "Authorization": f"Bearer {METRICS_TOKEN}"},
+            environ_base=LOOPBACK,
+        )
+        assert resp.status_code == 200, header
+
+
+def test_metrics_loopback_can_be_switched_off(machine_env, machine_clients):
+    client = machine_clients[None]
+    machine_env.settings.metrics_loopback = False
+    try:
+        assert client.get("/metrics", environ_base=LOOPBACK).status_code == 404
+        resp = client.get(
+            "/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            environ_base=LOOPBACK,
+        )
+        assert resp.status_code == 200
+    finally:
+        machine_env.settings.metrics_loopback = True
+
+
+def test_metrics_without_a_configured_token_no_token_works(machine_env, machine_clients):
+    client = machine_clients[None]
+    machine_env.settings.metrics_token = ""
+    try:
+        for sent in ("", " ", "None"):
+            resp = client.get(
+                "/metrics", headers={"Authorization": f"Bearer {sent}"}, environ_base=REMOTE
+            )
+            assert resp.status_code == 404, sent
+    finally:
+        machine_env.settings.metrics_token = METRICS_TOKEN
+
+
+LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}

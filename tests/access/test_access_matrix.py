@@ -41,6 +41,7 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/opd/pengaduan":        (N,  N,       N,       N,     N,    Y),
     "/admin/pengguna":       (N,  N,       N,       N,     Y,    N),
     "/admin/audit":          (N,  N,       N,       N,     Y,    N),
+    "/admin/ingestion":      (N,  N,       N,       N,     Y,    N),  # issue 9: admin page
     "/cctv":                 (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor":                (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor/status":         (Y,  Y,       Y,       Y,     Y,    Y),
@@ -88,12 +89,17 @@ COMPONENT_PAGE: dict[str, str] = {
     "followup": "/opd/pengaduan",
     "admin-users": "/admin/pengguna",
     "audit": "/admin/audit",
+    "admin-ingestion": "/admin/ingestion",
     "cctv": "/cctv",
     "lapor": "/lapor",
     "laporstatus": "/lapor/status",
     "login": "/masuk",
     "forbidden": "/403",
 }
+
+#: GET routes answered by the caller's network origin or a bearer token, never by a session:
+#: their own matrix is in test_access_machine_api.py (loopback/token 200, anything else 404).
+MACHINE_GET = ("/metrics",)
 
 #: What the public may reach besides pages (plus the sign-in posts and Dash's own machinery).
 PUBLIC_SPEC = (
@@ -445,7 +451,7 @@ def test_anonymous_gets_no_staff_route(env, clients):
     nothing is there), never data."""
     leaks = []
     for url in flask_get_routes(env):
-        if under(url.split("?")[0], PUBLIC_SPEC):
+        if under(url.split("?")[0], PUBLIC_SPEC + MACHINE_GET):
             continue
         resp = clients[None].get(url)
         if resp.status_code not in (401, 404):
@@ -481,7 +487,7 @@ def test_opd_staff_get_no_staff_route(env, clients):
     of their own OPD's report answers 404 like a missing one."""
     wrong = []
     for url in flask_get_routes(env):
-        if under(url.split("?")[0], PUBLIC_SPEC):
+        if under(url.split("?")[0], PUBLIC_SPEC + MACHINE_GET):
             continue
         resp = clients["opd"].get(url)
         if url.startswith("/api/pengaduan/foto/"):

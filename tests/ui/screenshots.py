@@ -12,6 +12,7 @@ served on a free port.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import tempfile
@@ -49,6 +50,11 @@ OPD_PAGES = [
     ("opd-followup", "/opd/pengaduan", "#followup-table .dash-spreadsheet"),
 ]
 OPD_CODE = "DISHUB"
+#: admin pages, taken signed in as an admin; the ingestion page while a short real ingestion
+#: run (simulated cameras, two of them faulty) feeds it
+ADMIN_PAGES = [
+    ("ingestion", "/admin/ingestion", "#admin-ingestion-processes table"),
+]
 SIZES = {
     "desktop": ((1440, 900), ""),
     "kiosk": ((1920, 1080), "?kiosk=1&rotate=0"),
@@ -118,6 +124,38 @@ def ensure_opd_user(database, opd_code: str) -> str:  # noqa: ANN001
     return username
 
 
+@contextlib.contextmanager
+def demo_ingestion(settings, database, cameras: int = 8, warm_s: float = 25.0):  # noqa: ANN001
+    """A real local pool on ``cameras`` simulated demo cameras (index 2 refuses connections,
+    5 hangs) sampled every 5 s, running for ``warm_s`` before the pictures are taken."""
+    from sqlalchemy import select
+
+    from ingestion.local import Supervisor, assign_simulated_cameras
+    from ingestion.simulator import CameraSimulator
+    from store.models import Camera
+    from tests.ui.harness import free_port
+
+    port = free_port()
+    sims = assign_simulated_cameras(database, settings, cameras, port)
+    faults = {2: "refuse", 5: "hang"}
+    for sim in sims:
+        sim.fault = faults.get(sim.index, "none")
+    with database.session() as s:
+        for cam in s.scalars(select(Camera).where(Camera.stream_url.like(f"%:{port}/%"))):
+            cam.sample_interval_s = 5
+    run = settings.model_copy(
+        update={"connect_timeout_s": 1.0, "read_timeout_s": 1.5, "offline_after_failures": 2}
+    )
+    simulator = CameraSimulator(sims, "127.0.0.1", port).start()
+    sup = Supervisor(run, database, workers=2, reload_every_s=1000).start()
+    try:
+        time.sleep(warm_s)
+        yield sup
+    finally:
+        sup.stop()
+        simulator.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="an already running Pantau (default: start a demo one)")
@@ -147,9 +185,13 @@ def main() -> int:
         seed_demo(s, DemoSpec(days=args.days))
     user = ensure_user(database, "operator")
     opd_user = ensure_opd_user(database, OPD_CODE)
+    admin_user = ensure_user(database, "admin")
     with running_app(settings, database) as base:
         shoot(base, user, PASSWORD, Path(args.out), only)
         shoot(base, opd_user, PASSWORD, Path(args.out), only, OPD_PAGES)
+        if not only or only & ({p[0] for p in ADMIN_PAGES} | set(SIZES)):
+            with demo_ingestion(settings, database):
+                shoot(base, admin_user, PASSWORD, Path(args.out), only, ADMIN_PAGES)
     database.dispose()
     return 0
 
