@@ -124,6 +124,7 @@ class Writer:
         offline_check_s: float = 30.0,
         max_retry_sleep_s: float = 10.0,
         alerts: bool = True,
+        maintenance_after_s: float = 600.0,
     ) -> None:
         self.db = database
         self.settings = settings
@@ -139,7 +140,8 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._offset = utc_offset_hours(settings.timezone)
         self._rollups = RollupTracker(self._offset)  # buckets touched since the last refresh
-        self.maintenance = Maintenance(database, settings)  # daily prune + partitions
+        # daily prune + partitions ahead, in idle moments, first run a while after start
+        self.maintenance = Maintenance(database, settings, first_after_s=maintenance_after_s)
         self._last_rollup = time.monotonic()
         self._last_day_rollup = time.monotonic()
         self._last_offline = time.monotonic()

@@ -273,13 +273,9 @@ class RollupTracker:
 
 
 def raw_window_start(session: Session) -> datetime | None:
-    """First hour whose raw observations are complete: the hour of the oldest raw row (rounded
-    up when it is not on the hour, as a prune may have cut inside it)."""
+    """Hour of the oldest raw observation (prunes cut whole UTC days, so that hour is whole)."""
     first = session.scalar(select(func.min(Observation.__table__.c.ts)))
-    if first is None:
-        return None
-    hour = floor_bucket(first, RollupPeriod.HOUR)
-    return hour if hour == first else hour + HOUR
+    return floor_bucket(first, RollupPeriod.HOUR) if first is not None else None
 
 
 def rebuild_rollups(
