@@ -12,7 +12,7 @@ import numpy as np
 from analytics.privacy import StreamBlur, detect_faces
 from dashboard.streaming import BOUNDARY, FrameHub, PublicCamera
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analytics"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analytics"))  # eval helpers
 from privacy_stream_eval import DATA, clip_frames, with_faces  # noqa: E402
 
 
@@ -61,4 +61,34 @@ def test_hub_serves_live_frames_with_faces_pixelated(tmp_path):
             sharp = cv2.Laplacian(frames[src][y : y + h, x : x + w], cv2.CV_64F).var()
             got = cv2.Laplacian(img[y : y + h, x : x + w], cv2.CV_64F).var()
             assert got < 0.25 * sharp, f"face {(x, y, w, h)} of frame {src} is sharp"
+    assert hub.stats()["blur_failures"] == 0
+
+
+def test_hub_serves_live_frames_with_the_plate_unreadable(tmp_path):
+    """A parked car's plate (rendered on real footage, no stubbed detector) is unreadable in
+    every picture the public stream serves."""
+    from test_privacy_plates import PLATE, dark_share, edge_energy, frame_with_plate
+
+    frames = [frame_with_plate(i) for i in range(0, 8, 2)]
+    hub = FrameHub(snapshot_dir=tmp_path, fps=8, opener=lambda camera: _Source(frames))
+    camera = PublicCamera("CAM-P", "Kamera", None, None, 0.0, 0.0, "file:///x.avi", "file")
+    sub = hub.subscribe(camera)
+    try:
+        data = b""
+        for part in sub.parts(max_seconds=10.0):
+            data += part
+            if data.count(f"--{BOUNDARY}".encode()) >= 8:
+                break
+    finally:
+        sub.close()
+        hub.close()
+    jpegs = [p[: p.rindex(b"\xff\xd9") + 2] for p in data.split(b"\xff\xd8")[1:]]
+    jpegs = [j for j in jpegs if b"\xff\xd8" + j != hub.placeholder]
+    assert len(jpegs) >= 4
+    x, y, w, h = PLATE
+    sharp = edge_energy(frames[0][y : y + h, x : x + w])
+    for jpeg in jpegs:
+        img = cv2.imdecode(np.frombuffer(b"\xff\xd8" + jpeg, np.uint8), cv2.IMREAD_COLOR)
+        plate = img[y : y + h, x : x + w]
+        assert dark_share(plate) < 0.02 and edge_energy(plate) < 0.15 * sharp
     assert hub.stats()["blur_failures"] == 0
