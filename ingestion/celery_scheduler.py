@@ -40,39 +40,45 @@ def slot_for(camera_id: int, interval_s: int, now: float) -> float:
 
 
 class _Housekeeping:
-    """Rollups and offline alerts, at most every ROLLUP_EVERY_S / OFFLINE_CHECK_S."""
+    """What the local writer does in its idle time, for the workers' writes: refresh the
+    rollup hours they touched (the last ``ROLLUP_LOOKBACK``: late and redelivered samples
+    included) every ROLLUP_EVERY_S, their days every DAY_ROLLUP_EVERY_S, the offline-camera
+    alert check, and the daily retention prune / partitions ahead in bounded steps."""
 
     def __init__(self, settings: Settings, database: Database) -> None:
         from ingestion.alerts import AlertEngine
-        from store.rollups import utc_offset_hours
+        from store.retention import Maintenance
+        from store.rollups import RollupTracker, utc_offset_hours
 
         self.settings, self.database = settings, database
         self.alerts = AlertEngine(settings)
-        self.offset = utc_offset_hours(settings.timezone)
+        self.rollups = RollupTracker(utc_offset_hours(settings.timezone))
+        self.maintenance = Maintenance(database, settings)
         now = time.monotonic()
         self.last_rollup = self.last_day = self.last_offline = now
 
     def run(self) -> None:
-        from store.models import RollupPeriod
-        from store.rollups import refresh_rollups
-
         now = time.monotonic()
         try:
             if now - self.last_rollup >= ROLLUP_EVERY_S:
                 self.last_rollup = now
                 day = now - self.last_day >= DAY_ROLLUP_EVERY_S
-                periods = (RollupPeriod.HOUR, RollupPeriod.DAY) if day else (RollupPeriod.HOUR,)
                 end = datetime.now(UTC)
+                t = end - ROLLUP_LOOKBACK
+                while t <= end:
+                    self.rollups.add(t)
+                    t += timedelta(minutes=30)
+                self.rollups.add(end)
                 with self.database.session() as s:
-                    refresh_rollups(
-                        s, end - ROLLUP_LOOKBACK, end, offset_hours=self.offset, periods=periods
-                    )
+                    self.rollups.refresh(s, days=day, not_before=self.maintenance.raw_cutoff())
+                self.rollups.done()
                 if day:
                     self.last_day = now
             if now - self.last_offline >= OFFLINE_CHECK_S:
                 self.last_offline = now
                 with self.database.session() as s:
                     self.alerts.evaluate_offline(s)
+            self.maintenance.step()
         except Exception as exc:  # next round retries; never stops the scheduler
             logger.warning("periodic store work failed (will retry): %s", exc)
 
