@@ -27,33 +27,44 @@ SPEC_TTL_S = 30.0  # camera edits reach the workers within this
 
 
 class SpecCache:
-    """Camera specs by id, read from the database and kept ``SPEC_TTL_S`` seconds (a fetch or
-    analysis task carries only the camera id: URLs with credentials stay out of the broker)."""
+    """Camera specs by id, all read from the database at once every ``SPEC_TTL_S`` seconds (a
+    fetch or analysis task carries only the camera id: URLs with credentials stay out of the
+    broker, and 10,000 cameras cost one query per process per ``SPEC_TTL_S``)."""
 
     def __init__(self, settings: Settings, database: Any) -> None:
         self.settings = settings
         self.database = database
         self._lock = threading.Lock()
-        self._specs: dict[int, tuple[float, CameraSpec | None]] = {}
+        self._specs: dict[int, CameraSpec | None] = {}
+        self._loaded_at = -SPEC_TTL_S
+
+    def _usable(self, cam: Any) -> CameraSpec | None:
+        if cam is None or not cam.enabled or not cam.stream_url:
+            return None
+        return CameraSpec.from_camera(cam, self.settings)
 
     def get(self, camera_id: int) -> CameraSpec | None:
         """The camera's spec; None if it is unknown, disabled or has no stream URL."""
+        from sqlalchemy import select
+
         from store.models import Camera
 
-        now = time.monotonic()
         with self._lock:
-            hit = self._specs.get(camera_id)
-        if hit is not None and now - hit[0] < SPEC_TTL_S:
-            return hit[1]
-        with self.database.session() as s:
-            cam = s.get(Camera, camera_id)
-            spec = (
-                CameraSpec.from_camera(cam, self.settings)
-                if cam is not None and cam.enabled and cam.stream_url
-                else None
-            )
+            if time.monotonic() - self._loaded_at >= SPEC_TTL_S:
+                with self.database.session() as s:
+                    rows = s.scalars(
+                        select(Camera).where(
+                            Camera.enabled.is_(True), Camera.stream_url.is_not(None)
+                        )
+                    )
+                    self._specs = {c.id: self._usable(c) for c in rows}
+                self._loaded_at = time.monotonic()
+            if camera_id in self._specs:
+                return self._specs[camera_id]
+        with self.database.session() as s:  # added since the last load (or unusable)
+            spec = self._usable(s.get(Camera, camera_id))
         with self._lock:
-            self._specs[camera_id] = (now, spec)
+            self._specs[camera_id] = spec
         return spec
 
 
@@ -66,8 +77,11 @@ def deadline_s(spec: CameraSpec, settings: Settings) -> float:
 class _Fetch:
     """One fetch in a helper thread; ``close()`` aborts the source it is reading."""
 
-    def __init__(self, spec: CameraSpec, settings: Settings, client: Any, files: dict) -> None:
+    def __init__(
+        self, spec: CameraSpec, settings: Settings, client: Any, files: dict, policy: Any
+    ) -> None:
         self.spec, self.settings, self.client, self.files = spec, settings, client, files
+        self.policy = policy
         self.done = threading.Event()
         self.result: list[bytes] | None = None
         self.error: BaseException | None = None
@@ -95,9 +109,13 @@ class _Fetch:
         if spec.burst_frames <= 1 and spec.protocol in ("snapshot", "mjpeg"):
             # the camera's own JPEG, not decoded here: the analysis stage decodes it once
             if spec.protocol == "snapshot":
-                src = SnapshotSource(spec.url, timeouts, s.frame_max_width, client=self.client)
+                src = SnapshotSource(
+                    spec.url, timeouts, s.frame_max_width, client=self.client, policy=self.policy
+                )
             else:
-                src = MjpegSource(spec.url, timeouts, s.frame_max_width, persistent=False)
+                src = MjpegSource(
+                    spec.url, timeouts, s.frame_max_width, persistent=False, policy=self.policy
+                )
             self.source = src
             try:
                 return [src.read_jpeg()]
@@ -124,8 +142,10 @@ class Fetcher:
         import httpx
 
         from ingestion.sources import USER_AGENT, Timeouts
+        from ingestion.url_policy import UrlPolicy
 
         self.settings = settings
+        self.policy = UrlPolicy.from_settings(settings)  # camera URL rules, before any I/O
         timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
         self.client = httpx.Client(
             timeout=timeouts.httpx(),
@@ -143,7 +163,7 @@ class Fetcher:
         """The camera's frame(s) as JPEG bytes within the hard deadline. Raises SourceError
         (StreamTimeout at the deadline)."""
         limit = deadline_s(spec, self.settings)
-        job = _Fetch(spec, self.settings, self.client, self.files)
+        job = _Fetch(spec, self.settings, self.client, self.files, self.policy)
         thread = threading.Thread(target=job.run, name=f"fetch-{spec.id}", daemon=True)
         thread.start()
         if not job.done.wait(limit):

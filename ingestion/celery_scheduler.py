@@ -12,6 +12,7 @@ hourly/daily rollups of what the workers wrote, and the offline-camera alert che
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -115,8 +116,9 @@ def run_scheduler(
     stats = stats if stats is not None else {}
     stats.update(enqueued=0, skipped_backoff=0, broker_errors=0, cameras=0)
     started = time.time()
-    last: dict[int, float] = {}
-    cams: list[tuple[int, int]] = []
+    # a heap of (next slot, camera, interval): each tick pops only the cameras now due
+    heap: list[tuple[float, int, int]] = []
+    intervals: dict[int, int] = {}
     loaded_at = 0.0
     broker_down_since: float | None = None
     try:
@@ -124,25 +126,41 @@ def run_scheduler(
             now = time.time()
             if now - loaded_at >= reload_every_s:
                 try:
-                    cams = _load(database)
-                    stats["cameras"] = len(cams)
+                    cams = dict(_load(database))
                     loaded_at = now
                 except Exception as exc:
-                    logger.warning("reloading cameras failed; keeping %d: %s", len(cams), exc)
+                    logger.warning("reloading cameras failed; keeping %d: %s", len(intervals), exc)
                     loaded_at = now - reload_every_s + 5
-            due = [
-                (cam_id, interval, slot)
-                for cam_id, interval in cams
-                if last.get(cam_id, -1.0) < (slot := slot_for(cam_id, interval, now))
-            ]
+                else:
+                    for cam_id in set(intervals) - set(cams):
+                        del intervals[cam_id]  # disabled or removed: its heap entry lapses
+                    for cam_id, interval in cams.items():
+                        if intervals.get(cam_id) != interval:
+                            # new (or re-timed) camera: from its next slot on, so first samples
+                            # spread over the whole interval instead of all coming due now
+                            intervals[cam_id] = interval
+                            nxt = slot_for(cam_id, interval, now)
+                            if nxt < now - 1.0:
+                                nxt += interval
+                            heapq.heappush(heap, (nxt, cam_id, interval))
+                    stats["cameras"] = len(intervals)
+            due: list[tuple[int, int, float]] = []
+            while heap and heap[0][0] <= now:
+                slot, cam_id, interval = heapq.heappop(heap)
+                if intervals.get(cam_id) != interval:
+                    continue  # removed or re-timed meanwhile
+                if now - slot > interval:  # fell behind (broker down...): the current slot
+                    slot = slot_for(cam_id, interval, now)
+                due.append((cam_id, interval, slot))
             try:
                 backoff = health.next_attempts([c for c, _, _ in due]) if due else {}
             except Exception as exc:  # Redis away: the publish below will tell
                 logger.debug("cannot read camera backoff: %s", exc)
                 backoff = {}
-            for cam_id, interval, slot in due:
+            for i, (cam_id, interval, slot) in enumerate(due):
                 if backoff.get(cam_id, 0.0) > slot + 0.001:
-                    last[cam_id] = slot  # in backoff: try again at the first slot after next_at
+                    # in backoff: try again at the first slot after its next attempt
+                    heapq.heappush(heap, (slot + interval, cam_id, interval))
                     stats["skipped_backoff"] += 1
                     continue
                 try:
@@ -159,6 +177,8 @@ def run_scheduler(
                     if broker_down_since is None:
                         broker_down_since = time.time()
                         logger.error("broker unreachable (%s); retrying every second", exc)
+                    for cam, ival, sl in due[i:]:  # not sent: due again next round
+                        heapq.heappush(heap, (sl, cam, ival))
                     break
                 if broker_down_since is not None:
                     logger.warning(
@@ -166,7 +186,7 @@ def run_scheduler(
                         time.time() - broker_down_since,
                     )
                     broker_down_since = None
-                last[cam_id] = slot
+                heapq.heappush(heap, (slot + interval, cam_id, interval))
                 stats["enqueued"] += 1
             if chores is not None:
                 chores.run()

@@ -269,11 +269,9 @@ class SharedHealth:
         else:
             label = KIND_LABEL.get(kind, KIND_LABEL["error"])
             reason = f"{label}: {message}"[:300]
-            status = (
-                CameraStatus.OFFLINE
-                if consecutive >= s.offline_after_failures
-                else CameraStatus.DEGRADED
-            )
+            # a URL the camera URL rules refuse never gets better by retrying: offline at once
+            offline = kind == "policy" or consecutive >= s.offline_after_failures
+            status = CameraStatus.OFFLINE if offline else CameraStatus.DEGRADED
         transition = None
         if cached != _kind(status, reason):
             transition = Transition(camera_id, str(status), reason, now)

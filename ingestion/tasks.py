@@ -60,6 +60,7 @@ class _Worker:
     specs: Any
     health: Any
     redis: Any
+    alerts: Any = None
     _fetcher: Any = None
     _processor: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,6 +95,7 @@ _workers_lock = threading.Lock()
 
 
 def worker_state(settings: Settings | None = None) -> _Worker:
+    from ingestion.alerts import AlertEngine
     from ingestion.celery_fetch import SpecCache
     from ingestion.health import SharedHealth
     from store.db import get_database
@@ -111,6 +113,7 @@ def worker_state(settings: Settings | None = None) -> _Worker:
                 specs=SpecCache(settings, database),
                 health=SharedHealth(settings, redis),
                 redis=redis,
+                alerts=AlertEngine(settings),  # per process: keeps its usual-crowd cache
             )
             _workers[wkey] = w
         return w
@@ -119,14 +122,13 @@ def worker_state(settings: Settings | None = None) -> _Worker:
 def _write(w: _Worker, results: list, transition: Any, code: str) -> tuple[int, bool]:
     """Observation(s) and a status transition in one transaction, retrying database hiccups.
     Returns (observations inserted, transition applied)."""
-    from ingestion.alerts import AlertEngine
     from ingestion.health import apply_transition
     from ingestion.writer import is_transient, write_batch
 
     for attempt in range(8):
         try:
             with w.database.session() as s:
-                inserted = write_batch(s, results, [], AlertEngine(w.settings)) if results else 0
+                inserted = write_batch(s, results, [], w.alerts) if results else 0
                 applied = apply_transition(s, transition) if transition is not None else False
             if transition is not None:
                 _quietly(
