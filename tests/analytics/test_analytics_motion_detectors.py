@@ -16,10 +16,16 @@ from analytics.detectors import (
 from analytics.motion import MotionGate
 from analytics.synthetic import SyntheticScene
 
-# Achieved on the committed fixture (20 hand-counted frames): blob 0.50, blob+hog 0.50,
-# hog on motion regions 2.20, plain full-frame HOG ~3.5. Thresholds leave a little slack for
-# codec/OpenCV build differences but fail on any real regression.
-MAE_LIMIT = {"blob": 0.5, "blob+hog": 0.5, "hog": 2.6}  # blob was 0.50 before the 320 px model
+# Accuracy is judged on the 6 HELD-OUT frames of the fixture only (split "holdout": counted
+# after the detector parameters were chosen on the 14 "tune" frames, never used for tuning).
+# Measured there (2026-11-29): blob 0.33, blob+hog 0.33, hog on motion regions 2.67.
+# Limit = measured + HOLDOUT_MARGIN, i.e. two more people miscounted over the six frames
+# (one frame off by one more person moves the MAE by 1/6), so codec/OpenCV differences pass
+# and real regressions fail. No single frame (tune or held-out) may be off by more than
+# MAX_FRAME_ERROR (measured: blob 2, blob+hog 2, hog 5).
+HOLDOUT_MARGIN = 2 / 6
+HOLDOUT_MAE_MEASURED = {"blob": 2 / 6, "blob+hog": 2 / 6, "hog": 16 / 6}
+MAX_FRAME_ERROR = {"blob": 3, "blob+hog": 3, "hog": 6}
 
 
 def test_motion_gate_sees_moving_object_and_ignores_lighting():
@@ -88,14 +94,27 @@ def test_mediapipe_unavailable_reasons(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["blob", "blob+hog", "hog"])
-def test_people_count_mae_on_vtest(vtest_segments, name):
+def test_people_count_mae_on_vtest_holdout(vtest_segments, name):
+    from vtest_eval import evaluate, frame_splits
+
+    splits = frame_splits()
+    held = [s for s in vtest_segments if splits[s[0]] == "holdout"]
+    assert len(held) == 6  # the fixture's held-out frames
+    res = evaluate(lambda: make_detector(name), held)
+    detail = ", ".join(f"{r['frame']}:{r['counted']}/{r['truth']}" for r in res["rows"])
+    limit = HOLDOUT_MAE_MEASURED[name] + HOLDOUT_MARGIN
+    assert res["mae"] <= limit + 1e-9, (
+        f"{name} held-out MAE {res['mae']:.2f} > {limit:.2f} ({detail})"
+    )
+
+
+@pytest.mark.parametrize("name", ["blob", "blob+hog", "hog"])
+def test_no_vtest_frame_is_far_off(vtest_segments, name):
     from vtest_eval import evaluate
 
     res = evaluate(lambda: make_detector(name), vtest_segments)
-    detail = ", ".join(f"{r['frame']}:{r['counted']}/{r['truth']}" for r in res["rows"])
-    assert res["mae"] <= MAE_LIMIT[name], (
-        f"{name} MAE {res['mae']:.2f} > {MAE_LIMIT[name]} ({detail})"
-    )
+    worst = max(res["rows"], key=lambda r: abs(r["counted"] - r["truth"]))
+    assert abs(worst["counted"] - worst["truth"]) <= MAX_FRAME_ERROR[name], worst
 
 
 def test_blob_detector_is_silent_on_a_static_scene():

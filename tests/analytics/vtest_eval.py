@@ -53,6 +53,12 @@ def load_segments() -> list[tuple[int, int, list[np.ndarray]]]:
     ]
 
 
+def frame_splits() -> dict[int, str]:
+    """Source frame index -> "tune" (used while choosing parameters) or "holdout"."""
+    doc = json.loads((DATA / "vtest_people_counts.json").read_text())
+    return {int(f["frame"]): f.get("split", "tune") for f in doc["frames"]}
+
+
 def count_people(detector: Detector, frames: list[np.ndarray], use_motion: bool = True) -> int:
     gate = MotionGate()
     regions = None
