@@ -1,13 +1,17 @@
 """`make bench`: run every bench/bench_*.py in turn and print their tables.
 
 Each script is a plain program that prints its own figures; this runner adds the machine
-description and fails if any benchmark fails.
+description and the load average around each script (the figures depend on what else runs),
+and fails if any benchmark fails. Arguments for one script come from ``BENCH_<NAME>_ARGS``, e.g.
+``BENCH_CITY_ARGS="--cameras 500 --minutes 2" make bench`` for a short ``bench_city`` (which
+at its default, the full 10,693-camera city, runs about 40 minutes).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -34,10 +38,18 @@ def main(argv: list[str]) -> int:
     print(f"# Pantau benchmarks — {machine()}\n")
     failed = []
     for script in scripts:
-        print(f"## {script.stem}\n", flush=True)
+        extra = shlex.split(
+            os.environ.get(f"BENCH_{script.stem.removeprefix('bench_').upper()}_ARGS", "")
+        )
+        print(f"## {script.stem} {' '.join(extra)}\n", flush=True)
+        load0 = os.getloadavg()[0]
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
-        print(f"\n({script.stem}: {time.perf_counter() - start:.1f} s)\n", flush=True)
+        result = subprocess.run([sys.executable, str(script), *extra], cwd=HERE.parent)
+        print(
+            f"\n({script.stem}: {time.perf_counter() - start:.1f} s; load average "
+            f"{load0:.2f} before, {os.getloadavg()[0]:.2f} after)\n",
+            flush=True,
+        )
         if result.returncode:
             failed.append(script.stem)
     if failed:

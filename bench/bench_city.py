@@ -1,0 +1,879 @@
+"""City-scale ingestion benchmark, measured at full size and never extrapolated.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_city.py [--cameras 10693] [--minutes 10]
+        [--warmup 120] [--only local|celery|ratio] [--db sqlite|postgresql]
+
+1. Starts ``bench/camera_farm.py`` (its own process): N JPEG snapshot cameras on loopback, most
+   of them quiet streets, 10 % busy, 3 % faulty (refused, closed, hang, 1 B/s drip, 404, 500,
+   garbage, truncated, 8000x6000).
+2. **local**: a fresh database (SQLite file, or a PostgreSQL schema with ``--db postgresql``)
+   with N cameras at one sample per ``--interval`` (60 s), and the real local pool as a
+   subprocess (``pantau ingest``, PANTAU_* environment); after ``--warmup`` seconds it measures a
+   window of ``--minutes``, then waits one interval (+15 s) for the window's samples to land.
+3. **celery**: the same with ``pantau ingest --celery`` and ``pantau worker`` (2 processes),
+   broker Redis DB 6 (flushed first), no result backend.
+4. **ratio**: Celery throughput with 1, then 2 worker processes on a saturated load
+   (``--ratio-cameras`` healthy cameras every ``--ratio-interval`` s): samples stored per second.
+
+Figures (table on stdout, JSON under var/bench/):
+
+- *lateness*: ``visible - slot``: when the bench first saw the observation in the database
+  (polled every second) minus its schedule slot, for healthy cameras' slots in the window; when
+  the store has an ``observations.slot`` column, also ``ts - slot`` (frame time minus slot);
+- *stored vs due*: distinct (camera, slot) stored for healthy cameras with the slot in the
+  window, over healthy cameras x window / interval;
+- *RSS*: peak per process and peak of the sum over the ingestion tree (psutil, every second);
+- *CPU per sample*: CPU time of the ingestion tree in the window / observations stored in it;
+- *JPEG-decode floor*: ``cv2.imdecode`` of JPEGs fetched from the farm, CPU ms each, measured
+  in this run before and after the phases; the farm's own CPU; the load average.
+
+Stops the ingestion tree (never anything else) when its RSS passes ``--rss-limit-mb`` or the
+box runs low on memory, and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+for p in (str(ROOT), str(HERE)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from city_probe import ObservationPoller, TreeMonitor, busy_share, percentile  # noqa: E402
+
+CITY = 10_693
+PANTAU = [sys.executable, "-c", "from pantau.cli import app; app()"]
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/6"
+PHASES = ("local", "celery", "ratio")
+
+
+def say(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    import psutil
+
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "host": platform.node(),
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+        "python": platform.python_version(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# the farm
+@dataclass
+class Farm:
+    proc: subprocess.Popen
+    port: int
+    refuse_port: int
+    cameras: list[Any]  # camera_farm.FarmCamera, same layout as the farm process
+    info: dict[str, Any]
+
+    def url(self, i: int) -> str:
+        cam = self.cameras[i]
+        port = self.refuse_port if cam.fault == "refused" else self.port
+        return f"http://127.0.0.1:{port}/cam/{i}/snapshot.jpg"
+
+    def stats(self) -> dict[str, Any]:
+        import httpx
+
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/stats", timeout=5).json()
+        except Exception as exc:  # noqa: BLE001
+            return {"error": str(exc)}
+
+
+def start_farm(args: argparse.Namespace, run_dir: Path) -> Farm:
+    from camera_farm import FarmConfig, layout
+
+    n = max(args.cameras, args.ratio_cameras)
+    w, h = (int(x) for x in args.size.split("x"))
+    cmd = [sys.executable, str(HERE / "camera_farm.py"), "--cameras", str(n)]
+    cmd += ["--port", str(args.port), "--size", args.size, "--seed", str(args.seed)]
+    cmd += ["--busy", str(args.busy), "--faulty", str(args.faulty)]
+    say(f"starting the camera farm: {n:,} cameras on 127.0.0.1:{args.port} (pre-encoding JPEGs)")
+    err = open(run_dir / "farm.log", "w")  # noqa: SIM115 - lives as long as the farm
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(5)
+        raise SystemExit(f"camera farm failed to start: see {run_dir / 'farm.log'}")
+    info = json.loads(line)
+    cfg = FarmConfig(
+        cameras=n, busy_share=args.busy, faulty_share=args.faulty, width=w, height=h, seed=args.seed
+    )
+    say(f"farm ready (pid {proc.pid}): {info['counts']}, pools {info['pool_mb']} MB")
+    return Farm(proc, info["port"], info["refuse_port"], layout(cfg), info)
+
+
+def decode_floor(farm: Farm, n: int = 300, repeat: int = 3) -> dict[str, Any]:
+    """CPU ms of cv2.imdecode on JPEGs fetched from the farm's healthy cameras (this thread's
+    CPU time only: the probes run in other threads of this process)."""
+    import httpx
+
+    healthy = [c for c in farm.cameras if c.kind != "faulty"]
+    step = max(1, len(healthy) // n)
+    chosen = healthy[::step][:n]
+    jpegs: dict[str, list[bytes]] = {"quiet": [], "busy": []}
+    with httpx.Client(timeout=10) as client:
+        for c in chosen:
+            r = client.get(farm.url(c.index))
+            if r.status_code == 200:
+                jpegs[c.kind].append(r.content)
+    out: dict[str, Any] = {}
+    all_ms: list[float] = []
+    for kind, blobs in jpegs.items():
+        if not blobs:
+            continue
+        ms = []
+        for data in blobs:
+            arr = np.frombuffer(data, np.uint8)
+            t0 = time.thread_time()
+            for _ in range(repeat):
+                img = cv2.imdecode(arr, cv2.IMREAD_COLOR)
+            ms.append((time.thread_time() - t0) * 1000 / repeat)
+            assert img is not None
+        all_ms += ms
+        out[kind] = {
+            "n": len(blobs),
+            "cpu_ms_mean": round(sum(ms) / len(ms), 3),
+            "kb_mean": round(sum(len(b) for b in blobs) / len(blobs) / 1000, 1),
+        }
+    out["mix_cpu_ms_mean"] = round(sum(all_ms) / max(1, len(all_ms)), 3)
+    out["size"] = f"{img.shape[1]}x{img.shape[0]}"
+    out["load"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# databases and processes
+def make_database(args: argparse.Namespace, phase: str, run_dir: Path) -> tuple[str, Any]:
+    """A fresh, migrated database for one phase: (url, cleanup callable)."""
+    from store.db import Database
+
+    if args.db == "sqlite":
+        url = f"sqlite:///{run_dir / phase / 'pantau.db'}"
+        db = Database(url)
+        db.migrate()
+        db.dispose()
+        return url, lambda: None
+    from sqlalchemy import create_engine, text
+
+    base = os.environ.get("BENCH_PG_URL", DEFAULT_PG)
+    schema = f"bench_city_{phase}_{os.getpid()}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+
+    def cleanup() -> None:
+        if args.keep:
+            return
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+    return url, cleanup
+
+
+def create_cameras(url: str, farm: Farm, indices: list[int], interval: int) -> dict[int, int]:
+    """Camera rows pointing at the farm; returns camera id -> farm index."""
+    from sqlalchemy import insert, select
+
+    from store.db import Database
+    from store.models import Camera
+
+    db = Database(url)
+    rows = [
+        {
+            "code": f"CITY{i:05d}",
+            "name": f"Kamera kota {i}",
+            "lat": -6.99 + (i % 100) * 0.001,
+            "lon": 110.42 + (i // 100) * 0.001,
+            "protocol": "snapshot",
+            "stream_url": farm.url(i),
+            "sample_interval_s": interval,
+        }
+        for i in indices
+    ]
+    with db.session() as s:
+        for k in range(0, len(rows), 2000):
+            s.execute(insert(Camera), rows[k : k + 2000])
+    with db.session() as s:
+        ids = {cid: int(code[4:]) for cid, code in s.execute(select(Camera.id, Camera.code))}
+    db.dispose()
+    return ids
+
+
+def ingest_env(url: str, var_dir: Path, workers: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PANTAU_DATABASE_URL=url,
+        PANTAU_VAR_DIR=str(var_dir),
+        PANTAU_WORKERS=str(workers),
+        PANTAU_SIMULATE_CAMERAS="0",
+        PANTAU_SECRET_KEY="bench",
+        PANTAU_CELERY_BROKER_URL=REDIS_URL,
+        PANTAU_CELERY_RESULT_BACKEND="",
+        PANTAU_MQTT_URL="",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _child_setup() -> None:
+    # a background job's shell ignores SIGINT in its children: restore it, so Ctrl+C semantics
+    # (KeyboardInterrupt -> flush and stop) work for the processes the bench starts
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def spawn(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen:
+    f = open(log, "ab")  # noqa: SIM115 - closed when the process is reaped (see stop)
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdout=f,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_child_setup,  # noqa: PLW1509 - only resets a signal disposition
+    )
+
+
+def stop(proc: subprocess.Popen, sig: int, timeout: float, label: str) -> str:
+    """Ask ``proc`` to stop, wait, then SIGKILL its process group (which the bench made)."""
+    if proc.poll() is not None:
+        return f"{label}: exited by itself ({proc.returncode})"
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+        return f"{label}: stopped ({proc.returncode})"
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        return f"{label}: did not stop within {timeout:.0f} s, killed"
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # leftovers of the group (worker children)
+
+
+def flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def redis_pid() -> int | None:
+    import psutil
+
+    for p in psutil.process_iter(["name"]):
+        if (p.info["name"] or "").startswith("redis-server"):
+            with contextlib.suppress(psutil.Error):
+                if any(c.laddr.port == 6379 for c in p.net_connections("tcp")):
+                    return p.pid
+    return None
+
+
+def celery_worker_cmd(processes: int) -> list[str]:
+    return PANTAU + ["worker", "--concurrency", str(processes), "--loglevel", "warning"]
+
+
+def scan_log(path: Path) -> dict[str, Any]:
+    """Counts of errors/warnings/tracebacks in a process log and the first distinct ones."""
+    out: dict[str, Any] = {"errors": 0, "warnings": 0, "tracebacks": 0, "first": []}
+    if not path.exists():
+        return out
+    seen: set[str] = set()
+    with path.open(errors="replace") as f:
+        for line in f:
+            if "Traceback (most recent call last)" in line:
+                out["tracebacks"] += 1
+            level = re.search(r"\b(ERROR|CRITICAL|WARNING)\b", line)
+            if not level:
+                continue
+            key = "warnings" if level.group(1) == "WARNING" else "errors"
+            out[key] += 1
+            msg = re.sub(r"^[\d\-: ,\[\]]+", "", line.strip())
+            msg = re.sub(r"\d+", "N", msg)[:200]
+            if key == "errors" and msg not in seen and len(out["first"]) < 6:
+                seen.add(msg)
+                out["first"].append(line.strip()[:300])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# one measured run
+@dataclass
+class Run:
+    name: str
+    procs: list[tuple[str, subprocess.Popen, int, float]]  # label, proc, stop signal, timeout
+    logs: list[Path]
+
+
+def measure(
+    args: argparse.Namespace,
+    name: str,
+    url: str,
+    farm: Farm,
+    cam_index: dict[int, int],
+    start: Any,
+    interval: int,
+    warmup: float,
+    window_s: float,
+    extra: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Start the processes (``start()`` -> Run), warm up, measure a window, wait for the
+    window's samples, stop, and summarise."""
+    poller = ObservationPoller(url).start()
+    t_start = time.time()
+    run: Run = start()
+    roots = {label: p.pid for label, p, _, _ in run.procs}
+    mon = TreeMonitor(roots, farm.proc.pid, extra, rss_limit_mb=args.rss_limit_mb).start()
+    w0 = t_start + warmup
+    w1 = w0 + window_s
+    grace = interval + 15.0
+    end = w1 + grace
+    total = end - t_start
+    say(
+        f"{name}: warm-up {warmup:.0f} s, window {window_s / 60:.1f} min, then {grace:.0f} s for "
+        f"the window's samples to land ({total / 60:.1f} min in all)"
+    )
+    m0 = m1 = None
+    n0 = n1 = 0
+    last_n, last_t = 0, time.time()
+    next_progress = time.time() + args.progress
+    while time.time() < end and mon.aborted is None:
+        now = time.time()
+        if m0 is None and now >= w0:
+            m0 = mon.mark()
+            n0 = poller.count()
+            say(f"{name}: warm-up done, measuring ({n0:,} observations so far)")
+        if m1 is None and now >= w1:
+            m1 = mon.mark()
+            n1 = poller.count()
+            say(f"{name}: window closed ({n1 - n0:,} observations in it); waiting {grace:.0f} s")
+        dead = [label for label, p, _, _ in run.procs if p.poll() is not None]
+        if dead:
+            say(f"!! {name}: {', '.join(dead)} exited early; see the logs")
+            break
+        if now >= next_progress:
+            n = poller.count()
+            rate = (n - last_n) / max(1e-6, now - last_t)
+            last_n, last_t = n, now
+            next_progress = now + args.progress
+            stage = "warm-up" if now < w0 else ("window" if now < w1 else "grace")
+            say(
+                f"{name} {stage} {now - t_start:5.0f}/{total:.0f} s | stored {n:,} "
+                f"({rate:.1f}/s) | tree RSS {mon.tree_rss_last / 1e6:,.0f} MB "
+                f"(peak {mon.tree_rss_peak / 1e6:,.0f}) | load {os.getloadavg()[0]:.2f}"
+                + (f" | poll errors {poller.errors}" if poller.errors else "")
+            )
+        time.sleep(0.5)
+    if m0 is None:
+        m0 = mon.mark()
+        n0 = poller.count()
+    if m1 is None:
+        m1 = mon.mark()
+        n1 = poller.count()
+        w1 = m1.t
+    stops = [stop(p, sig, timeout, label) for label, p, sig, timeout in run.procs]
+    say(f"{name}: " + "; ".join(stops))
+    mon.stop()
+    poller.stop()
+    return summarise(args, name, poller, mon, m0, m1, farm, cam_index, interval, w0, w1, run, stops)
+
+
+def summarise(
+    args: argparse.Namespace,
+    name: str,
+    poller: ObservationPoller,
+    mon: TreeMonitor,
+    m0: Any,
+    m1: Any,
+    farm: Farm,
+    cam_index: dict[int, int],
+    interval: int,
+    w0: float,
+    w1: float,
+    run: Run,
+    stops: list[str],
+) -> dict[str, Any]:
+    kind = {cid: farm.cameras[i].kind for cid, i in cam_index.items()}
+    healthy = [cid for cid, k in kind.items() if k != "faulty"]
+    window = w1 - w0
+    due = len(healthy) * window / interval
+    in_window = [r for r in poller.rows if w0 <= r.slot < w1 and kind.get(r.camera_id) != "faulty"]
+    distinct = {(r.camera_id, round(r.slot, 3)) for r in in_window}
+    by_kind: dict[str, int] = {}
+    for cid, _ in distinct:
+        by_kind[kind[cid]] = by_kind.get(kind[cid], 0) + 1
+    n_kind = {k: sum(1 for c in healthy if kind[c] == k) for k in ("quiet", "busy")}
+    visible = [r.seen - r.slot for r in in_window]
+    frame = [r.ts - r.slot for r in in_window] if poller.has_slot else []
+    stored_in_window = sum(1 for r in poller.rows if m0.t <= r.seen < m1.t)
+    tree_cpu = m1.tree_cpu_s - m0.tree_cpu_s
+    farm_cpu = m1.farm_cpu_s - m0.farm_cpu_s
+    span = max(1e-6, m1.t - m0.t)
+    per_sample = tree_cpu * 1000 / max(1, stored_in_window)
+    res: dict[str, Any] = {
+        "cameras": len(cam_index),
+        "healthy_cameras": len(healthy),
+        "interval_s": interval,
+        "window_s": round(window, 1),
+        "aborted": mon.aborted,
+        "due_healthy": round(due),
+        "stored_healthy": len(distinct),
+        "stored_pct": round(100.0 * len(distinct) / max(1e-9, due), 2),
+        "stored_pct_by_kind": {
+            k: round(100.0 * by_kind.get(k, 0) / max(1e-9, n * window / interval), 2)
+            for k, n in n_kind.items()
+            if n
+        },
+        "duplicates_in_window": len(in_window) - len(distinct),
+        "lateness_visible_s": _stats(visible),
+        "lateness_frame_s": _stats(frame) if frame else None,
+        "stored_per_s": round(stored_in_window / span, 2),
+        "observations_in_window": stored_in_window,
+        "observations_total": poller.count(),
+        "tree_rss_peak_mb": round(mon.tree_rss_peak / 1e6, 1),
+        "tree_pss_peak_mb": round(mon.tree_pss_peak / 1e6, 1),
+        "process_rss_peak": mon.peaks(),
+        "tree_cpu_s": round(tree_cpu, 2),
+        "cpu_ms_per_sample": round(per_sample, 3),
+        "tree_cores": round(tree_cpu / span, 3),
+        "farm_cpu_s": round(farm_cpu, 2),
+        "farm_cpu_ms_per_sample": round(farm_cpu * 1000 / max(1, stored_in_window), 3),
+        "farm_cores": round(farm_cpu / span, 3),
+        "bench_probe_cores": round((m1.bench_cpu_s - m0.bench_cpu_s) / span, 3),
+        "extra_cpu_s": {
+            k: round(m1.extra_cpu_s.get(k, 0) - v, 2) for k, v in m0.extra_cpu_s.items()
+        },
+        "machine_busy_pct": round(100 * busy_share(m0.sys_cpu, m1.sys_cpu), 1),
+        "load": mon.load_between(m0.t, m1.t),
+        "mem_available_min_mb": round(mon.mem_available_min / 1e6),
+        "poll_errors": poller.errors,
+        "poll_last_error": poller.last_error,
+        "stops": stops,
+        "logs": {str(p.name): scan_log(p) for p in run.logs},
+    }
+    res.update(store_facts(poller.url))
+    return res
+
+
+def _stats(values: list[float]) -> dict[str, float | None] | None:
+    if not values:
+        return None
+    return {
+        "n": len(values),
+        "p50": round(percentile(values, 50) or 0, 2),
+        "p95": round(percentile(values, 95) or 0, 2),
+        "max": round(max(values), 2),
+    }
+
+
+def store_facts(url: str) -> dict[str, Any]:
+    """Camera statuses and analysers at the end of a run."""
+    from sqlalchemy import func, select
+
+    from store.db import Database
+    from store.models import Camera, Observation
+
+    db = Database(url)
+    try:
+        with db.session() as s:
+            q = select(Camera.status, func.count()).group_by(Camera.status)
+            status = {str(k): int(v) for k, v in s.execute(q).all()}
+            q = select(Observation.analyser, func.count()).group_by(Observation.analyser)
+            analysers = {str(k): int(v) for k, v in s.execute(q).all()}
+    finally:
+        db.dispose()
+    return {"camera_status_end": status, "analysers": analysers}
+
+
+# --------------------------------------------------------------------------------------------
+# phases
+def phase_local(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str, Any]:
+    d = run_dir / "local"
+    d.mkdir(parents=True, exist_ok=True)
+    url, cleanup = make_database(args, "local", run_dir)
+    ids = create_cameras(url, farm, list(range(args.cameras)), args.interval)
+    say(f"local: {len(ids):,} cameras in {args.db}; starting `pantau ingest` (2 workers)")
+    log = d / "ingest.log"
+    window = args.minutes * 60
+    backstop = args.warmup + window + args.interval + 15 + 120
+
+    def start() -> Run:
+        cmd = PANTAU + ["ingest", "--quiet", "--workers", "2", "--duration", str(backstop)]
+        p = spawn(cmd, ingest_env(url, d / "var", 2), log, d)
+        return Run("local", [("pantau ingest", p, signal.SIGINT, 120.0)], [log])
+
+    try:
+        return measure(args, "local", url, farm, ids, start, args.interval, args.warmup, window)
+    finally:
+        cleanup()
+        _drop_snapshots(d / "var", args)
+
+
+def phase_celery(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str, Any]:
+    d = run_dir / "celery"
+    d.mkdir(parents=True, exist_ok=True)
+    url, cleanup = make_database(args, "celery", run_dir)
+    ids = create_cameras(url, farm, list(range(args.cameras)), args.interval)
+    flush_redis()
+    say(f"celery: {len(ids):,} cameras; Redis DB 6 flushed; starting the scheduler + 2 processes")
+    window = args.minutes * 60
+    backstop = args.warmup + window + args.interval + 15 + 120
+    rpid = redis_pid()
+
+    def start() -> Run:
+        env = ingest_env(url, d / "var", 2)
+        worker = spawn(celery_worker_cmd(2), env, d / "worker.log", d)
+        cmd = PANTAU + ["ingest", "--celery", "--duration", str(backstop)]
+        sched = spawn(cmd, env, d / "scheduler.log", d)
+        return Run(
+            "celery",
+            [
+                ("pantau ingest --celery", sched, signal.SIGINT, 30.0),
+                ("pantau worker", worker, signal.SIGTERM, 60.0),
+            ],
+            [d / "scheduler.log", d / "worker.log"],
+        )
+
+    try:
+        res = measure(
+            args,
+            "celery",
+            url,
+            farm,
+            ids,
+            start,
+            args.interval,
+            args.warmup,
+            window,
+            extra={"redis-server (shared)": rpid} if rpid else None,
+        )
+        res["redis_queue_left"] = _queue_lengths()
+        return res
+    finally:
+        cleanup()
+        _drop_snapshots(d / "var", args)
+
+
+def _queue_lengths() -> dict[str, int]:
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    out = {}
+    for key in r.scan_iter(count=1000):
+        with contextlib.suppress(Exception):
+            if r.type(key) == b"list":
+                out[key.decode()] = r.llen(key)
+    return out
+
+
+def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str, Any]:
+    d = run_dir / "ratio"
+    d.mkdir(parents=True, exist_ok=True)
+    url, cleanup = make_database(args, "ratio", run_dir)
+    healthy = [c.index for c in farm.cameras if c.kind != "faulty"][: args.ratio_cameras]
+    ids = create_cameras(url, farm, healthy, args.ratio_interval)
+    demand = len(ids) / args.ratio_interval
+    say(
+        f"ratio: {len(ids):,} healthy cameras every {args.ratio_interval} s ({demand:.0f} "
+        f"samples/s asked for), path {args.ratio_path}, 1 then 2 processes"
+    )
+    out: dict[str, Any] = {"cameras": len(ids), "demand_per_s": demand, "path": args.ratio_path}
+    window = args.ratio_minutes * 60
+    try:
+        for n in (1, 2):
+            env = ingest_env(url, d / f"var{n}", n)
+            backstop = args.ratio_warmup + window + args.ratio_interval + 15 + 120
+
+            def start(n: int = n, env: dict[str, str] = env, backstop: float = backstop) -> Run:
+                if args.ratio_path == "local":
+                    cmd = PANTAU + ["ingest", "--quiet", "--workers", str(n)]
+                    p = spawn(cmd + ["--duration", str(backstop)], env, d / f"ingest{n}.log", d)
+                    return Run(
+                        f"ratio{n}",
+                        [("pantau ingest", p, signal.SIGINT, 120.0)],
+                        [d / f"ingest{n}.log"],
+                    )
+                flush_redis()
+                worker = spawn(celery_worker_cmd(n), env, d / f"worker{n}.log", d)
+                cmd = PANTAU + ["ingest", "--celery", "--duration", str(backstop)]
+                sched = spawn(cmd, env, d / f"scheduler{n}.log", d)
+                return Run(
+                    f"ratio{n}",
+                    [
+                        ("pantau ingest --celery", sched, signal.SIGINT, 30.0),
+                        ("pantau worker", worker, signal.SIGTERM, 60.0),
+                    ],
+                    [d / f"scheduler{n}.log", d / f"worker{n}.log"],
+                )
+
+            res = measure(
+                args,
+                f"ratio {n} process(es)",
+                url,
+                farm,
+                ids,
+                start,
+                args.ratio_interval,
+                args.ratio_warmup,
+                window,
+            )
+            out[f"p{n}"] = res
+            say(f"ratio: {n} process(es) stored {res['stored_per_s']:.1f} samples/s")
+        r1, r2 = out["p1"]["stored_per_s"], out["p2"]["stored_per_s"]
+        out["ratio"] = round(r2 / r1, 3) if r1 else None
+        return out
+    finally:
+        cleanup()
+        for n in (1, 2):
+            _drop_snapshots(d / f"var{n}", args)
+
+
+def _drop_snapshots(var_dir: Path, args: argparse.Namespace) -> None:
+    if not args.keep:
+        shutil.rmtree(var_dir / "snapshots", ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# report
+def _fmt(v: Any, spec: str = ",.1f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def report(doc: dict[str, Any]) -> str:
+    lines = []
+    floor = doc.get("decode_floor", {})
+    fl = floor.get("mix_cpu_ms_mean")
+    head = (
+        "| path | cameras | stored/due healthy | lateness p50 / p95 / max (s) | samples/s | "
+        "peak RSS tree (MB) | peak RSS process (MB) | CPU ms/sample | x decode | farm CPU | load |"
+    )
+    lines += [head, "|" + "---|" * 11]
+    for name in ("local", "celery"):
+        r = doc["phases"].get(name)
+        if not r or "error" in r:
+            if r:
+                lines.append(f"| {name} | error: {r['error']} |" + " |" * 9)
+            continue
+        lat = r["lateness_visible_s"] or {}
+        biggest = max(r["process_rss_peak"], key=lambda p: p["peak_rss_mb"], default=None)
+        lines.append(
+            f"| {name} | {r['cameras']:,} | {r['stored_pct']:.2f}% ({r['stored_healthy']:,}/"
+            f"{r['due_healthy']:,}) | {_fmt(lat.get('p50'))} / {_fmt(lat.get('p95'))} / "
+            f"{_fmt(lat.get('max'))} | {r['stored_per_s']:.1f} | {r['tree_rss_peak_mb']:,.0f} | "
+            + (f"{biggest['peak_rss_mb']:,.0f} ({biggest['label']})" if biggest else "-")
+            + f" | {r['cpu_ms_per_sample']:.2f} | "
+            f"{_fmt(r['cpu_ms_per_sample'] / fl if fl else None, '.2f')} | "
+            f"{r['farm_cores'] * 100:.1f}% of a core | {r['load']['mean']} (max {r['load']['max']}) |"
+            + (f" ABORTED: {r['aborted']}" if r.get("aborted") else "")
+        )
+    ratio = doc["phases"].get("ratio")
+    if ratio and "error" not in ratio and "p1" in ratio:
+        lines.append("")
+        lines.append(
+            f"Throughput on a saturated load ({ratio['cameras']:,} healthy cameras, "
+            f"{ratio['demand_per_s']:.0f} samples/s asked, {ratio['path']} path): "
+            f"1 process {ratio['p1']['stored_per_s']:.1f}/s (load {ratio['p1']['load']['mean']}), "
+            f"2 processes {ratio['p2']['stored_per_s']:.1f}/s (load {ratio['p2']['load']['mean']})"
+            f" -> ratio {_fmt(ratio.get('ratio'), '.2f')}x"
+        )
+    elif ratio and "error" in ratio:
+        lines.append(f"\nratio: error: {ratio['error']}")
+    lines.append("")
+    lines.append(
+        f"JPEG-decode floor (cv2.imdecode, {floor.get('size')}): mix {fl} ms CPU, "
+        + ", ".join(
+            f"{k} {v['cpu_ms_mean']} ms ({v['kb_mean']} kB)"
+            for k, v in floor.items()
+            if isinstance(v, dict)
+        )
+        + (
+            f"; after the run {doc['decode_floor_after'].get('mix_cpu_ms_mean')} ms"
+            if doc.get("decode_floor_after")
+            else ""
+        )
+    )
+    lines.append(
+        "Lateness = first seen in the database (polled every 1 s) - schedule slot, healthy "
+        "cameras, slots in the window."
+    )
+    for name in ("local", "celery"):
+        r = doc["phases"].get(name)
+        if r and r.get("lateness_frame_s"):
+            f = r["lateness_frame_s"]
+            lines.append(
+                f"{name}: frame time - slot p50 {f['p50']} s, p95 {f['p95']} s, max {f['max']} s"
+            )
+    lines += ["", goals(doc)]
+    return "\n".join(lines)
+
+
+def goals(doc: dict[str, Any]) -> str:
+    out = ["Goals (issue 9):"]
+    fl = doc.get("decode_floor", {}).get("mix_cpu_ms_mean")
+    for name in ("local", "celery"):
+        r = doc["phases"].get(name)
+        if not r or "error" in r:
+            continue
+        lat = (r["lateness_visible_s"] or {}).get("p95")
+        checks = [
+            ("lateness p95 < 60 s", lat is not None and lat < 60, f"{_fmt(lat)} s"),
+            ("stored >= 99.5 %", r["stored_pct"] >= 99.5, f"{r['stored_pct']:.2f} %"),
+            (
+                "ingestion RSS <= 2 GB",
+                r["tree_rss_peak_mb"] <= 2000,
+                f"{r['tree_rss_peak_mb']:,.0f} MB",
+            ),
+        ]
+        if fl:
+            x = r["cpu_ms_per_sample"] / fl
+            checks.append(("CPU/sample <= 2x decode", x <= 2.0, f"{x:.2f}x"))
+        out.append(
+            f"  {name}: "
+            + "; ".join(f"{label}: {val} {'PASS' if ok else 'FAIL'}" for label, ok, val in checks)
+        )
+    ratio = doc["phases"].get("ratio")
+    if ratio and ratio.get("ratio") is not None:
+        ok = ratio["ratio"] >= 1.8
+        out.append(f"  ratio 1->2 >= 1.8x: {ratio['ratio']:.2f}x {'PASS' if ok else 'FAIL'}")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--cameras", type=int, default=CITY, help="cameras in the city (10,693)")
+    ap.add_argument("--minutes", type=float, default=10.0, help="measured window per path")
+    ap.add_argument("--warmup", type=float, default=120.0, help="seconds before the window")
+    ap.add_argument("--interval", type=int, default=60, help="seconds between a camera's samples")
+    ap.add_argument("--only", choices=PHASES, action="append", help="run only these phases")
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--port", type=int, default=24100, help="port of the camera farm")
+    ap.add_argument("--size", default="768x576", help="camera frame size")
+    ap.add_argument("--busy", type=float, default=0.10, help="share of busy cameras")
+    ap.add_argument("--faulty", type=float, default=0.03, help="share of faulty cameras")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ratio-cameras", type=int, default=2000)
+    ap.add_argument("--ratio-interval", type=int, default=10)
+    ap.add_argument("--ratio-minutes", type=float, default=2.0)
+    ap.add_argument("--ratio-warmup", type=float, default=60.0)
+    ap.add_argument("--ratio-path", choices=("celery", "local"), default="celery")
+    ap.add_argument(
+        "--rss-limit-mb",
+        type=float,
+        default=6000.0,
+        help="stop the ingestion tree above this RSS (protects a shared box)",
+    )
+    ap.add_argument("--progress", type=float, default=15.0, help="seconds between progress lines")
+    ap.add_argument("--out", type=Path, default=None, help="JSON output (default var/bench/)")
+    ap.add_argument("--keep", action="store_true", help="keep databases and snapshots")
+    args = ap.parse_args(argv)
+    if not re.fullmatch(r"\d+x\d+", args.size):
+        ap.error("--size must look like 768x576")
+    phases = args.only or list(PHASES)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run_dir = ROOT / "var" / "bench" / f"city-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out = args.out or ROOT / "var" / "bench" / f"bench_city-{stamp}.json"
+    cv2.setNumThreads(1)
+    doc: dict[str, Any] = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "started": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        "git": _git_head(),
+        "phases": {},
+    }
+    say(f"bench_city: {doc['machine']}; phases {phases}; logs in {run_dir}")
+    farm = start_farm(args, run_dir)
+    try:
+        doc["farm"] = farm.info
+        doc["decode_floor"] = decode_floor(farm)
+        say(f"JPEG-decode floor: {doc['decode_floor']}")
+        for name in phases:
+            fn = {"local": phase_local, "celery": phase_celery, "ratio": phase_ratio}[name]
+            try:
+                doc["phases"][name] = fn(args, farm, run_dir)
+            except Exception as exc:  # noqa: BLE001 - report the failure, go on with the rest
+                import traceback
+
+                traceback.print_exc()
+                doc["phases"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+            doc["farm_stats"] = farm.stats()
+            out.write_text(json.dumps(doc, indent=2, default=str))
+            say(f"{name} done; figures so far in {out}")
+        doc["decode_floor_after"] = decode_floor(farm)
+    finally:
+        doc["farm_stats"] = farm.stats()
+        stop(farm.proc, signal.SIGTERM, 10, "camera farm")
+    doc["finished"] = datetime.now(UTC).isoformat()
+    doc["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    out.write_text(json.dumps(doc, indent=2, default=str))
+    print()
+    print(f"### City-scale ingestion ({doc['command']})\n")
+    print(report(doc))
+    print(f"\nJSON: {out}")
+    failed = [k for k, v in doc["phases"].items() if "error" in v]
+    return 1 if failed else 0
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
