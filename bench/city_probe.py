@@ -27,16 +27,24 @@ def _cpu_s(p: psutil.Process) -> float:
 
 
 def _label(root_label: str, p: psutil.Process, is_root: bool) -> str:
+    """What a process of the tree is: the root's label, or root/role for its descendants."""
     if is_root:
         return root_label
     try:
         cmd = " ".join(p.cmdline())
+        parent = p.parent()
+        parent_cmd = " ".join(parent.cmdline()) if parent is not None else ""
     except (psutil.Error, OSError):
-        cmd = ""
+        cmd, parent_cmd = "", ""
     if "resource_tracker" in cmd:
         return f"{root_label}/resource_tracker"
+    for queue, role in (("pantau.fetch", "fetch worker"), ("pantau.analyse", "analyse worker")):
+        if queue in cmd:
+            return f"{root_label}/{role}" + (" pool process" if cmd == parent_cmd else "")
     if "multiprocessing" in cmd or "spawn_main" in cmd:
         return f"{root_label}/worker"
+    if cmd and cmd == parent_cmd:
+        return f"{root_label}/pool process"
     return f"{root_label}/child"
 
 

@@ -258,6 +258,12 @@ def redis_pid() -> int | None:
 
 
 def celery_worker_cmd(processes: int) -> list[str]:
+    """``pantau worker``: a fetch worker (threads) and an analysis worker with ``processes``
+    prefork processes (main before the fetch/analyse split: one worker of that many)."""
+    from ingestion import commands
+
+    if "analyse_concurrency" in commands.worker.__code__.co_varnames:
+        return PANTAU + ["worker", "--analyse-concurrency", str(processes), "--loglevel", "warning"]
     return PANTAU + ["worker", "--concurrency", str(processes), "--loglevel", "warning"]
 
 
