@@ -8,11 +8,20 @@ Registered names (``available_detectors()`` tells which work on this machine):
 
 - ``mediapipe``: MediaPipe Tasks ObjectDetector with an EfficientDet-Lite COCO ``.tflite`` file.
 - ``hog``: OpenCV's default people SVM on upscaled motion regions, with non-max suppression.
-- ``blob``: MOG2 background subtraction + morphology, blobs split by the expected person size at
-  their image row (a perspective model), big wide blobs classed as vehicles by size.
+- ``blob``: foreground against a small per-pixel mean + spread background (``analytics.blobs``,
+  serialisable), blobs split by the expected person size at their image row (a perspective
+  model), big wide blobs classed as vehicles by size. Needs history (``needs_history``).
+- ``blob-mog2``: the same splitting on OpenCV's MOG2 mixture (the older ``blob``).
 - ``blob+hog``: blobs, with HOG run on the motion regions to confirm/split people groups.
 - ``auto``: ``mediapipe`` when its model file exists and loads, else ``blob`` (same MAE as
   ``blob+hog`` on the vtest fixture, and 3-4x cheaper).
+
+:func:`make_history_free_detector` gives the detector for a frame without history (one image,
+a cold camera): MediaPipe when its model loads, else full-frame HOG upscaled for small people.
+
+A stateful detector exposes its per-camera state as ``state() -> (scalars, arrays)`` and
+``load(scalars, arrays)`` (see ``analytics.state``) and tells with ``warm`` whether it has
+enough history to count.
 """
 
 from __future__ import annotations
@@ -22,12 +31,15 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from analytics.imaging import downscale
 from analytics.types import PERSON, Box, Detection, validate_frame
+
+if TYPE_CHECKING:
+    from analytics.blobs import BackgroundBlobDetector
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +64,27 @@ class Detector(ABC):
     """One detector instance per camera (it may hold background state)."""
 
     name: str = "detector"
+    needs_history: bool = False
+    """True when the detector counts nothing useful until it has seen a few frames."""
+
+    @property
+    def warm(self) -> bool:
+        """Has enough history to count (always, for detectors that need none)."""
+        return True
+
+    def warm_up(self, frames: Sequence[np.ndarray]) -> None:  # noqa: B027 - optional hook
+        """Learn from a short burst of frames at once (detectors with history)."""
+
+    def params(self) -> dict[str, Any]:
+        """What changes the meaning of this detector's state (part of the state fingerprint)."""
+        return {"name": self.name}
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able scalars, uint8 arrays) carried from one sample to the next."""
+        return {}, {}
+
+    def load(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:  # noqa: B027
+        """Restore :meth:`state` output; raise ValueError when it does not fit."""
 
     @abstractmethod
     def detect(self, frame: np.ndarray, regions: Sequence[Box] | None = None) -> list[Detection]:
@@ -269,213 +302,37 @@ class HogPeopleDetector(Detector):
         return non_max_suppression(dets, 0.35)
 
 
-# --------------------------------------------------------------------------------------------
-# background-subtraction blobs
-
-
-class BackgroundBlobDetector(Detector):
-    """MOG2 foreground blobs on a downscaled frame, split and classed by expected object size.
-
-    Useful on static CCTV where people and vehicles are the only things that move. Needs a few
-    frames to learn the background (``warm``); on the very first frame it returns nothing.
-    Stationary objects fade into the background after roughly ``history`` samples.
-    """
-
-    name = "blob"
-
-    def __init__(
-        self,
-        width: int = 320,
-        history: int = 120,
-        var_threshold: float = 24.0,
-        size_model: PersonSizeModel | None = None,
-        person_fill: float = 0.62,
-        min_person_frac: float = 0.22,
-        vehicle_aspect: float = 1.25,
-        learning_rate: float = -1.0,
-        background_ratio: float = 0.6,
-    ) -> None:
-        self.width = width
-        self.background_ratio = background_ratio
-        self.history = history
-        self.var_threshold = var_threshold
-        self.size_model = size_model or PersonSizeModel()
-        self.person_fill = person_fill
-        self.min_person_frac = min_person_frac
-        self.vehicle_aspect = vehicle_aspect
-        self.learning_rate = learning_rate
-        self.frames_seen = 0
-        self._mog: cv2.BackgroundSubtractorMOG2 | None = None
-        self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 9))
-        self.reset()
-
-    def reset(self) -> None:
-        self._mog = cv2.createBackgroundSubtractorMOG2(
-            history=self.history, varThreshold=self.var_threshold, detectShadows=True
-        )
-        self._mog.setShadowThreshold(0.6)
-        self._mog.setBackgroundRatio(self.background_ratio)
-        self.frames_seen = 0
-
-    @property
-    def warm(self) -> bool:
-        return self.frames_seen >= 3
-
-    def foreground(self, frame: np.ndarray, want_mask: bool = True) -> tuple[np.ndarray, float]:
-        """Update the model with ``frame``; return (clean foreground mask at small size, scale).
-        ``want_mask=False`` only learns (the raw MOG2 output comes back, not cleaned)."""
-        validate_frame(frame)
-        h, w = frame.shape[:2]
-        scale = w / float(self.width) if w > self.width else 1.0
-        small = frame if scale == 1.0 else downscale(frame, self.width, max(1, round(h / scale)))
-        assert self._mog is not None
-        fg = self._mog.apply(small, learningRate=self.learning_rate)
-        self.frames_seen += 1
-        if not want_mask:
-            return fg, scale
-        mask = np.where(fg == 255, 255, 0).astype(np.uint8)  # 127 = shadow
-        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
-        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
-        return mask, scale
-
-    def observe(self, frame: np.ndarray) -> None:
-        self.foreground(frame, want_mask=False)  # learning only: no mask clean-up
-
-    def detect(self, frame: np.ndarray, regions: Sequence[Box] | None = None) -> list[Detection]:
-        mask, scale = self.foreground(frame)
-        if self.frames_seen <= 1:
-            return []
-        return self.blobs_to_detections(mask, scale, frame.shape[0], frame.shape[1])
-
-    def blobs_to_detections(
-        self, mask: np.ndarray, scale: float, fh: int, fw: int
-    ) -> list[Detection]:
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        out: list[Detection] = []
-        for i in range(1, n):
-            x, y, w, h, area = (int(v) for v in stats[i])
-            comp = labels[y : y + h, x : x + w] == i
-            vehicle = self._vehicle_part(comp, x, y, scale, fh)
-            if vehicle is not None:
-                vbox, rest = vehicle
-                out.append(
-                    Detection(
-                        self._vehicle_class(
-                            vbox[2], vbox[3], self.size_model.height(vbox[1] + vbox[3], fh)
-                        ),
-                        0.5,
-                        _clip_box(vbox[0], vbox[1], vbox[0] + vbox[2], vbox[1] + vbox[3], fw, fh),
-                    )
-                )
-                # what is left (people walking past the vehicle) is counted as people blobs
-                m2, l2, st2, _ = cv2.connectedComponentsWithStats(
-                    rest.astype(np.uint8), connectivity=8
-                )
-                for j in range(1, m2):
-                    rx, ry, rw, rh, ra = (int(v) for v in st2[j])
-                    out.extend(self._people_blob(x + rx, y + ry, rw, rh, ra, scale, fh, fw))
-                continue
-            out.extend(self._people_blob(x, y, w, h, area, scale, fh, fw))
-        return out
-
-    def _vehicle_part(
-        self, comp: np.ndarray, x: int, y: int, scale: float, fh: int
-    ) -> tuple[Box, np.ndarray] | None:
-        """If the blob has a solid band much wider than a person (a vehicle body) at least
-        ``0.35 * person height`` tall, return (vehicle box in full-frame px, remaining mask)."""
-        h, w = comp.shape
-        bottom = (y + h) * scale
-        hp = self.size_model.height(bottom, fh)
-        wp = hp * self.size_model.width_ratio
-        if w * scale < 2.2 * wp:
-            return None
-        row_fill = comp.sum(axis=1) * scale
-        wide = np.flatnonzero(row_fill > 2.2 * wp)
-        if wide.size == 0 or wide.size * scale < 0.35 * hp:
-            return None
-        r0, r1 = int(wide[0]), int(wide[-1]) + 1
-        # wheels/shadow below the body: extend down while rows stay at least half as wide
-        while r1 < h and row_fill[r1] > 0.5 * row_fill[r0:r1].mean():
-            r1 += 1
-        cols = np.flatnonzero(comp[r0:r1].any(axis=0))
-        c0, c1 = int(cols[0]), int(cols[-1]) + 1
-        rest = comp.copy()
-        rest[r0:r1, c0:c1] = False
-        box = (
-            int((x + c0) * scale),
-            int((y + r0) * scale),
-            int((c1 - c0) * scale),
-            int((r1 - r0) * scale),
-        )
-        return box, rest
-
-    def _people_blob(
-        self, x: int, y: int, w: int, h: int, area: int, scale: float, fh: int, fw: int
-    ) -> list[Detection]:
-        X, Y, W, H = x * scale, y * scale, w * scale, h * scale
-        hp = self.size_model.height(Y + H, fh)
-        wp = hp * self.size_model.width_ratio
-        fg_area = area * scale * scale
-        person_area = self.person_fill * hp * wp
-        if fg_area < self.min_person_frac * person_area or 0.3 * hp > H:
-            return []
-        box = _clip_box(X, Y, X + W, Y + H, fw, fh)
-        if W > 2.2 * H and 0.8 * hp > H:
-            return [Detection("motorcycle" if 1.6 * hp > W else "car", 0.4, box)]
-        return self._split_people(box, fg_area, hp, wp, person_area)
-
-    @staticmethod
-    def _vehicle_class(w: float, h: float, hp: float) -> str:
-        """Class by size relative to a person at the same row (a person ~1.7 m)."""
-        length_m = 1.7 * w / hp
-        height_m = 1.7 * h / hp
-        if length_m < 2.6:
-            return "motorcycle"
-        if height_m > 2.4 or length_m > 7.5:
-            return "bus" if w / h > 2.6 else "truck"
-        return "car"
-
-    def _split_people(
-        self, box: Box, fg_area: float, hp: float, wp: float, person_area: float
-    ) -> list[Detection]:
-        x, y, w, h = box
-        n_area = fg_area / person_area
-        n_width = w / (1.05 * wp)
-        n = int(
-            max(
-                1,
-                round(min(n_area, max(n_width, n_area * 0.7)) if n_area >= 1.5 else round(n_area)),
-            )
-        )
-        n = max(1, min(n, 40))
-        score = float(np.clip(1.0 - abs(n_area - n) / max(n, 1), 0.2, 0.9))
-        if n == 1:
-            return [Detection(PERSON, score, box)]
-        # split along the wider dimension relative to a person's box
-        dets: list[Detection] = []
-        if w / wp >= h / hp:
-            step = w / n
-            for k in range(n):
-                dets.append(Detection(PERSON, score, (int(x + k * step), y, max(1, int(step)), h)))
-        else:
-            step = h / n
-            for k in range(n):
-                dets.append(Detection(PERSON, score, (x, int(y + k * step), w, max(1, int(step)))))
-        return dets
-
-
 class BlobHogDetector(Detector):
     """Blobs from :class:`BackgroundBlobDetector`; HOG on the people blobs decides how many
     people a blob holds when HOG finds more than the size estimate (groups of people)."""
 
     name = "blob+hog"
 
+    needs_history = True
+
     def __init__(
         self, blob: BackgroundBlobDetector | None = None, hog: HogPeopleDetector | None = None
     ) -> None:
+        from analytics.blobs import BackgroundBlobDetector
+
         self.blob = blob or BackgroundBlobDetector()
         self.hog = hog or HogPeopleDetector(size_model=self.blob.size_model)
+
+    @property
+    def warm(self) -> bool:
+        return self.blob.warm
+
+    def warm_up(self, frames: Sequence[np.ndarray]) -> None:
+        self.blob.warm_up(frames)
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name, "blob": self.blob.params()}
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return self.blob.state()
+
+    def load(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.blob.load(meta, arrays)
 
     def reset(self) -> None:
         self.blob.reset()
@@ -521,10 +378,24 @@ def _center_inside(inner: Box, outer: Box) -> bool:
 
 DetectorFactory = Callable[..., Detector]
 
+
+def _blob(**kw: Any) -> Detector:
+    from analytics.blobs import BackgroundBlobDetector
+
+    return BackgroundBlobDetector(**kw)
+
+
+def _blob_mog2(**kw: Any) -> Detector:
+    from analytics.blobs import Mog2BlobDetector
+
+    return Mog2BlobDetector(**kw)
+
+
 _REGISTRY: dict[str, DetectorFactory] = {
     "mediapipe": lambda model_path=None, **kw: MediaPipeObjectDetector(model_path, **kw),
     "hog": lambda model_path=None, **kw: HogPeopleDetector(**kw),
-    "blob": lambda model_path=None, **kw: BackgroundBlobDetector(**kw),
+    "blob": lambda model_path=None, **kw: _blob(**kw),
+    "blob-mog2": lambda model_path=None, **kw: _blob_mog2(**kw),
     "blob+hog": lambda model_path=None, **kw: BlobHogDetector(**kw),
 }
 
@@ -555,6 +426,21 @@ def available_detectors(model_path: str | os.PathLike[str] | None = None) -> dic
     return out
 
 
+def make_history_free_detector(
+    model_path: str | os.PathLike[str] | None = None, full_frame_scale: float = 2.0
+) -> Detector:
+    """The detector for a frame without history (one image, a cold camera): MediaPipe when its
+    model file loads, else OpenCV's HOG people SVM on the whole frame upscaled
+    ``full_frame_scale`` times, so people ~50-100 px tall reach its 64x128 window."""
+    path = _resolve_model_path(model_path)
+    if path:
+        try:
+            return MediaPipeObjectDetector(path)
+        except DetectorUnavailable as exc:
+            logger.warning("%s; history-free counting falls back to HOG", exc)
+    return HogPeopleDetector(full_frame_scale=full_frame_scale)
+
+
 def make_detector(
     name: str = "auto", model_path: str | os.PathLike[str] | None = None, **kwargs: object
 ) -> Detector:
@@ -572,3 +458,13 @@ def make_detector(
     if name not in _REGISTRY:
         raise ValueError(f"unknown detector {name!r}; known: {sorted(_REGISTRY)} or 'auto'")
     return _REGISTRY[name](model_path=path, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    """``BackgroundBlobDetector`` / ``Mog2BlobDetector`` live in ``analytics.blobs`` (which
+    imports this module); importing them from here still works."""
+    if name in ("BackgroundBlobDetector", "Mog2BlobDetector", "BlobSplitter"):
+        from analytics import blobs
+
+        return getattr(blobs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

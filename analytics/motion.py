@@ -1,6 +1,8 @@
 """Motion gate: is anything moving since the last sample, and where?
 
-Works on a small grayscale copy of the frame (``width`` px wide, 240 by default). Each frame is
+Works on a small grayscale copy of the frame (``width`` px wide, 160 by default); its
+background is kept as ``uint8`` at that size (19 KiB at 4:3), part of the camera's portable
+state (``state()`` / ``load()``). Each frame is
 brightness/contrast normalised to the background's statistics before differencing, so a cloud,
 auto-exposure step or street lights switching on does not read as motion; a change covering most
 of the picture (lights, camera moved, IR mode switch) is reported as ``lighting_change`` and the
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,11 +39,23 @@ class MotionResult:
         return bool(self.regions) or self.first_frame or self.lighting_change
 
 
+def small_gray_size(w: int, h: int, width: int, height: int | None = None) -> tuple[int, int]:
+    """(w, h) of a ``w`` x ``h`` frame shrunk (never enlarged) to fit ``width`` x ``height``
+    (``height`` defaults to 3/4 of ``width``: portrait frames stay as small as landscape)."""
+    box_h = height if height is not None else max(1, round(width * 0.75))
+    scale = max(w / float(width), h / float(box_h), 1.0)
+    if scale == 1.0:
+        return w, h
+    return max(1, round(w / scale)), max(1, round(h / scale))
+
+
 def to_small_gray(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
-    """Downscale ``frame`` to ``width`` px wide grayscale; returns (image, full/small scale)."""
+    """Shrink ``frame`` to fit ``width`` x 3/4 ``width``, grayscale; returns (image,
+    full/small scale)."""
     h, w = frame.shape[:2]
-    scale = w / float(width) if w > width else 1.0
-    small = downscale(frame, width, max(1, round(h / scale))) if scale != 1.0 else frame
+    sw, sh = small_gray_size(w, h, width)
+    scale = w / float(sw)
+    small = downscale(frame, sw, sh) if (sw, sh) != (w, h) else frame
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     return gray, scale
 
@@ -59,7 +74,7 @@ class MotionGate:
 
     def __init__(
         self,
-        width: int = 240,
+        width: int = 160,
         threshold: int = 22,
         alpha: float = 0.6,
         min_region_frac: float = 0.0006,
@@ -73,10 +88,46 @@ class MotionGate:
         self.min_region_frac = min_region_frac
         self.lighting_ratio = lighting_ratio
         self._bg: np.ndarray | None = None
-        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        # kernels were chosen at 240 px: scale them with the width
+        k = max(3, int(round(5 * width / 240)) | 1)
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        self._blur = (k, k)
+
+    def params(self) -> dict[str, Any]:
+        """What changes the meaning of the gate's state (part of the state fingerprint)."""
+        return {
+            "width": self.width,
+            "threshold": self.threshold,
+            "alpha": self.alpha,
+            "min_region_frac": self.min_region_frac,
+            "lighting_ratio": self.lighting_ratio,
+        }
 
     def reset(self) -> None:
         self._bg = None
+
+    @property
+    def background(self) -> np.ndarray | None:
+        """The gate's background (``uint8`` grey, ``width`` px wide), ``None`` before a frame."""
+        return self._bg
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {} if self._bg is None else {"bg": self._bg}
+
+    def load(self, arrays: dict[str, np.ndarray], frame_size: tuple[int, int] | None) -> None:
+        """Restore :meth:`state` output for frames of ``frame_size`` (w, h); a missing
+        background just restarts the gate. Raises ValueError when it does not fit."""
+        bg = arrays.get("bg")
+        if bg is None:
+            self._bg = None
+            return
+        if frame_size is None:
+            raise ValueError("motion background without a frame size")
+        w, h = frame_size
+        sw, sh = small_gray_size(w, h, self.width)
+        if bg.shape != (sh, sw) or bg.dtype != np.uint8:
+            raise ValueError(f"motion background {bg.shape} does not fit a {w}x{h} frame")
+        self._bg = bg.copy()
 
     @staticmethod
     def _normalise(gray: np.ndarray, ref_mean: float, ref_std: float) -> np.ndarray:
@@ -90,12 +141,12 @@ class MotionGate:
         """Compare ``frame`` with the background, update it, and report motion."""
         validate_frame(frame)
         gray, scale = to_small_gray(frame, self.width)
-        gray = cv2.GaussianBlur(gray, (5, 5), 0)
+        gray = cv2.GaussianBlur(gray, self._blur, 0)
         if self._bg is None or self._bg.shape != gray.shape:
-            self._bg = gray.astype(np.float32)
+            self._bg = gray
             return MotionResult(ratio=0.0, first_frame=True)
 
-        bg = self._bg
+        bg = self._bg.astype(np.float32)
         norm = self._normalise(gray, float(bg.mean()), float(bg.std()))
         diff = cv2.absdiff(norm, bg)
         mask = (diff > self.threshold).astype(np.uint8) * 255
@@ -105,10 +156,11 @@ class MotionGate:
             logger.debug(
                 "global change (%.0f%% of frame): treating as lighting, resetting", ratio * 100
             )
-            self._bg = gray.astype(np.float32)
+            self._bg = gray
             return MotionResult(ratio=0.0, lighting_change=True)
 
         cv2.accumulateWeighted(norm, bg, self.alpha)
+        self._bg = np.clip(np.rint(bg), 0, 255).astype(np.uint8)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
         ratio = float(np.count_nonzero(mask)) / mask.size
         mask = cv2.dilate(mask, self._kernel, iterations=2)

@@ -7,11 +7,25 @@ and the last result). It does no I/O: the caller owns frames, timestamps and sto
     analyser = Analyser(camera_json_config, dry_reference=ref_png_as_bgr)
     result = analyser.analyse(frame, ts=time.time())        # FrameResult
     burst = analyser.analyse_burst(frames, ts=time.time())  # + line_crossings
+
+Portable state: everything carried from one sample of a camera to the next (motion-gate
+background, the detector's background model, the last result, counters) serialises to at
+most ``STATE_MAX_BYTES`` (64 KiB), so any worker can take a camera's next sample::
+
+    blob = analyser.export_state()                 # bytes, versioned, no pickle
+    other = Analyser(same_config)
+    if not other.load_state(blob, frame_size=(w, h)):   # other version/config/size, corrupt
+        other.warm_up(burst_of_3_frames_1s_apart)       # or count this sample as unknown
+
+A detector that needs history (``blob``) counts nothing on a cold camera: the result has
+``counts_known=False`` (store NULL counts), unless ``cold_start="history-free"``, which counts
+with a detector that needs no history (MediaPipe or full-frame HOG; costly, ~0.1-1 s).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import time
@@ -21,10 +35,21 @@ from typing import Any
 import numpy as np
 
 from analytics.counting import LineCrossingCounter, count_objects
-from analytics.detectors import Detector, make_detector
+from analytics.detectors import Detector, make_detector, make_history_free_detector
 from analytics.flood import DryReference, water_coverage
 from analytics.motion import MotionGate, MotionResult
+from analytics.state import (
+    FORMAT_VERSION,
+    STATE_MAX_BYTES,
+    StateError,
+    fingerprint,
+    pack,
+    peek,
+    unpack,
+)
 from analytics.types import AnalyticsConfig, Detection, FrameResult, validate_frame
+
+COLD_START_MODES = ("unknown", "history-free")
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +79,9 @@ class Analyser:
     already, so learning from all of them buys little; at the production cadence (one sample
     per camera per minute) 2 still re-learns slow light drift every couple of minutes, and the
     motion gate resets the model on a real lighting change.
+    ``cold_start``: what a sample does when the detector has no usable history yet:
+    ``"unknown"`` (default; cheap) reports ``counts_known=False``; ``"history-free"`` counts
+    with :func:`analytics.detectors.make_history_free_detector` (``count_path``).
     """
 
     def __init__(
@@ -65,6 +93,7 @@ class Analyser:
         motion_gate: MotionGate | None = None,
         always_detect: bool = False,
         quiet_observe_every: int = 2,
+        cold_start: str = "unknown",
     ) -> None:
         self.config = (
             config if isinstance(config, AnalyticsConfig) else AnalyticsConfig.from_dict(config)
@@ -79,14 +108,142 @@ class Analyser:
         self.always_detect = always_detect
         self.quiet_observe_every = max(1, int(quiet_observe_every))
         self._quiet = 0
+        if cold_start not in COLD_START_MODES:
+            raise ValueError(f"cold_start must be one of {COLD_START_MODES}, got {cold_start!r}")
+        self.cold_start = cold_start
+        self.model_path = model_path or self.config.model_path
+        self._history_free: Detector | None = None
         self.dry_reference: DryReference | None = None
         if dry_reference is not None:
             self.set_dry_reference(dry_reference)
         self._last: FrameResult | None = None
+        self._frame_size: tuple[int, int] | None = None
+        self._fingerprint: bytes | None = None
 
     @property
     def name(self) -> str:
         return self.detector.name
+
+    @property
+    def warm(self) -> bool:
+        """True when the detector has enough history to count (always for detectors that
+        need none)."""
+        return not self.detector.needs_history or self.detector.warm
+
+    @property
+    def history_free_detector(self) -> Detector:
+        if self._history_free is None:
+            self._history_free = (
+                self.detector
+                if not self.detector.needs_history
+                else make_history_free_detector(self.model_path)
+            )
+        return self._history_free
+
+    def warm_up(self, frames: Sequence[np.ndarray]) -> None:
+        """Learn a usable background from a short burst (e.g. 3 frames ~1 s apart: a
+        temporal median, so people walking through drop out). The next :meth:`analyse`
+        counts. Raises ValueError on bad frames or mixed sizes."""
+        if not frames:
+            raise ValueError("warm_up needs at least one frame")
+        first = validate_frame(frames[0], name="frames[0]")
+        size = (first.shape[1], first.shape[0])
+        for i, f in enumerate(frames):
+            validate_frame(f, name=f"frames[{i}]")
+            if (f.shape[1], f.shape[0]) != size:
+                raise ValueError(
+                    f"frames[{i}] is {f.shape[1]}x{f.shape[0]}, burst started at {size[0]}x{size[1]}"
+                )
+        if self._frame_size not in (None, size):
+            self.reset()
+        self.detector.warm_up(frames)
+        for f in frames:
+            self.motion_gate.update(f)
+        self._frame_size = size
+        self._last = None  # the next sample measures
+
+    # ------------------------------------------------------------------ portable state
+
+    def state_fingerprint(self) -> bytes:
+        """8 bytes naming everything that decides what a state means: the analytics config
+        (ROIs, lines, flood, detector), detector and motion-gate parameters, format version."""
+        if self._fingerprint is None:
+            cfg = dataclasses.asdict(self.config)
+            cfg.pop("model_path", None)
+            self._fingerprint = fingerprint(
+                {
+                    "format": FORMAT_VERSION,
+                    "config": cfg,
+                    "detector": self.detector.params(),
+                    "gate": self.motion_gate.params(),
+                    "quiet_observe_every": self.quiet_observe_every,
+                    "always_detect": self.always_detect,
+                }
+            )
+        return self._fingerprint
+
+    def export_state(self) -> bytes:
+        """Everything carried to this camera's next sample, as at most ``STATE_MAX_BYTES``
+        bytes (format: :mod:`analytics.state`). Load it with :meth:`load_state` anywhere."""
+        det_meta, det_arrays = self.detector.state()
+        arrays = {f"det.{k}": v for k, v in det_arrays.items()}
+        gate = {f"gate.{k}": v for k, v in self.motion_gate.state().items()}
+        meta: dict[str, Any] = {
+            "an": {"quiet": self._quiet},
+            "det": det_meta,
+            "last": self._last.to_state() if self._last is not None else None,
+        }
+        fp = self.state_fingerprint()
+        blob = pack(fp, self._frame_size, meta, {**arrays, **gate})
+        if len(blob) > STATE_MAX_BYTES:
+            # only for pathological (noise-like) pictures: the motion gate's background is
+            # disposable (its next sample just runs detection), then the last boxes
+            blob = pack(fp, self._frame_size, meta, arrays)
+            if len(blob) > STATE_MAX_BYTES and meta["last"] is not None:
+                meta["last"]["d"] = []
+                blob = pack(fp, self._frame_size, meta, arrays)
+            if len(blob) > STATE_MAX_BYTES:
+                logger.warning("analysis state is %d bytes (> %d)", len(blob), STATE_MAX_BYTES)
+        return blob
+
+    def load_state(self, blob: bytes, frame_size: tuple[int, int] | None = None) -> bool:
+        """Restore a state from :meth:`export_state`. Returns False, leaving this analyser
+        reset (cold), when the blob is of another format version, another config
+        (fingerprint), other frame size (``frame_size`` = (w, h) of the frame about to be
+        analysed, when known), or corrupt/truncated (logged as a warning; nothing raised)."""
+        try:
+            version, fp, size = peek(blob)
+        except StateError as exc:
+            logger.warning("analysis state ignored: %s", exc)
+            self.reset()
+            return False
+        reason = None
+        if version != FORMAT_VERSION:
+            reason = f"format version {version} (this build: {FORMAT_VERSION})"
+        elif fp != self.state_fingerprint():
+            reason = "made under another analytics config"
+        elif frame_size is not None and size is not None and tuple(frame_size) != size:
+            reason = f"learned on {size[0]}x{size[1]} frames, now {frame_size[0]}x{frame_size[1]}"
+        if reason is not None:
+            logger.info("analysis state not applied: %s", reason)
+            self.reset()
+            return False
+        try:
+            st = unpack(blob)
+            det_arrays = {k[4:]: v for k, v in st.arrays.items() if k.startswith("det.")}
+            gate_arrays = {k[5:]: v for k, v in st.arrays.items() if k.startswith("gate.")}
+            self.reset()
+            self.detector.load(dict(st.meta.get("det") or {}), det_arrays)
+            self.motion_gate.load(gate_arrays, st.frame_size)
+            last = st.meta.get("last")
+            self._last = FrameResult.from_state(last) if last is not None else None
+            self._quiet = int((st.meta.get("an") or {}).get("quiet", 0))
+            self._frame_size = st.frame_size
+        except (StateError, ValueError, TypeError, KeyError, IndexError) as exc:
+            logger.warning("analysis state ignored: %s", exc)
+            self.reset()
+            return False
+        return True
 
     def set_dry_reference(self, reference: DryReference | np.ndarray) -> None:
         self.dry_reference = (
@@ -98,6 +255,8 @@ class Analyser:
         self.motion_gate.reset()
         self.detector.reset()
         self._last = None
+        self._quiet = 0
+        self._frame_size = None
 
     # ------------------------------------------------------------------
 
@@ -105,13 +264,22 @@ class Analyser:
         self, frame: np.ndarray, ts: float | None, motion: MotionResult, timings: dict[str, float]
     ) -> FrameResult:
         h, w = frame.shape[:2]
+        known, path, name = True, "warm", self.name
         with _Timer(timings, "detection"):
-            dets = self.detector.detect(frame, motion.regions if motion.regions else None)
+            if self.warm:
+                dets = self.detector.detect(frame, motion.regions if motion.regions else None)
+            else:
+                self.detector.observe(frame)  # learn: a later sample counts
+                if self.cold_start == "history-free":
+                    hf = self.history_free_detector
+                    dets, path, name = hf.detect(frame), "history-free", hf.name
+                else:
+                    dets, known, path = [], False, "cold"
         with _Timer(timings, "counting"):
             counts = count_objects(dets, self.config.rois, w, h)
         result = FrameResult(
             ts=ts,
-            analyser=self.name,
+            analyser=name,
             people=counts.people,
             vehicles=counts.vehicles,
             bicycles=counts.bicycles,
@@ -120,6 +288,8 @@ class Analyser:
             lighting_change=motion.lighting_change,
             detections=dets,
             timings_ms=timings,
+            counts_known=known,
+            count_path=path,
         )
         if self.config.flood_region is not None:
             with _Timer(timings, "flood"):
@@ -132,15 +302,19 @@ class Analyser:
         counts are returned with ``reused_from_previous=True`` (detection is skipped)."""
         t_start = time.perf_counter()
         validate_frame(frame)
+        self._note_size(frame)
         timings: dict[str, float] = {}
         with _Timer(timings, "motion"):
             motion = self.motion_gate.update(frame)
         if motion.lighting_change:
-            # the detector's background is stale too; keep the last counts until it re-learns
+            # the detector's background is stale too: it re-learns from this frame (a
+            # detector that needs history is cold again: its next samples count as unknown)
             self.detector.reset()
             self.detector.observe(frame)
-        if self._last is not None and (
-            motion.lighting_change or (not motion.moving and not self.always_detect)
+        if (
+            self._last is not None
+            and self._last.counts_known
+            and (motion.lighting_change or (not motion.moving and not self.always_detect))
         ):
             if not motion.lighting_change:
                 self._quiet += 1
@@ -159,14 +333,32 @@ class Analyser:
         timings["total"] = round((time.perf_counter() - t_start) * 1000, 3)
         return result
 
+    def _note_size(self, frame: np.ndarray) -> None:
+        size = (frame.shape[1], frame.shape[0])
+        if self._frame_size is not None and self._frame_size != size:
+            logger.info("frame size changed %s -> %s: analyser restarts", self._frame_size, size)
+            self.reset()
+        self._frame_size = size
+
     def analyse_burst(self, frames: Sequence[np.ndarray], ts: float | None = None) -> FrameResult:
         """Analyse consecutive frames of a short burst (e.g. 2-5 s at 5-10 fps): counts come
-        from the last frame, ``line_crossings`` from Norfair tracks across all of them."""
+        from the last frame, ``line_crossings`` from Norfair tracks across all of them. A
+        cold detector first warms up on the burst itself (temporal median) when it has at
+        least 3 frames."""
         if not frames:
             raise ValueError("analyse_burst needs at least one frame")
         t_start = time.perf_counter()
         first = validate_frame(frames[0], name="frames[0]")
         h, w = first.shape[:2]
+        self._note_size(first)
+        if not self.warm and len(frames) >= 3:
+            for i, frame in enumerate(frames):
+                validate_frame(frame, name=f"frames[{i}]")
+                if frame.shape[:2] != (h, w):
+                    raise ValueError(
+                        f"frames[{i}] is {frame.shape[1]}x{frame.shape[0]}, burst started at {w}x{h}"
+                    )
+            self.detector.warm_up(frames)
         counter = LineCrossingCounter(self.config.lines, w, h) if self.config.lines else None
         timings: dict[str, float] = {}
         result: FrameResult | None = None
@@ -184,7 +376,10 @@ class Analyser:
             dets: list[Detection] = result.detections if result is not None else []
             if result is None:
                 with _Timer(timings, "detection"):
-                    dets = self.detector.detect(frame, motion.regions or None)
+                    if self.warm:
+                        dets = self.detector.detect(frame, motion.regions or None)
+                    else:
+                        self.detector.observe(frame)
             if counter is not None:
                 with _Timer(timings, "tracking"):
                     counter.update(dets)

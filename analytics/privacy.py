@@ -413,9 +413,11 @@ class StreamBlur:
         self.reset()
 
     def reset(self) -> None:
-        from analytics.detectors import BackgroundBlobDetector
+        from analytics.blobs import Mog2BlobDetector
 
-        self._bg = BackgroundBlobDetector(width=self.bg_width)
+        # video-rate frames of one stream in one process: MOG2's mixture suits it (the
+        # per-camera sampling detector's small serialisable model is made for samples)
+        self._bg = Mog2BlobDetector(width=self.bg_width)
         self._tracks: list[list] = []  # [box, kind, last found, last looked at, misses since]
         self._n = 0
         self._since_full = 0

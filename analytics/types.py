@@ -281,6 +281,14 @@ class FrameResult:
     reused_from_previous: bool = False
     detections: list[Detection] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    counts_known: bool = True
+    """False when the analyser had no usable history to count people/vehicles (a cold camera
+    without a warm-up): ``people``, ``vehicles``, ``bicycles`` and the ROI counts are then 0 as
+    placeholders and must be stored as unknown (NULL). Flood coverage needs no history."""
+    count_path: str = "warm"
+    """How the counts were made: ``warm`` (the camera's detector, with its history when it
+    needs one), ``history-free`` (a detector that needs no history, run on the whole frame
+    because there was none), ``cold`` (not counted: ``counts_known`` is False)."""
 
     @property
     def vehicles_total(self) -> int:
@@ -302,12 +310,56 @@ class FrameResult:
             "water_confidence": self.water_confidence,
             "line_crossings": {k: dict(v) for k, v in self.line_crossings.items()},
             "reused_from_previous": self.reused_from_previous,
+            "counts_known": self.counts_known,
+            "count_path": self.count_path,
             "detections": [
                 {"label": d.label, "score": round(d.score, 3), "box": list(d.box)}
                 for d in self.detections
             ],
             "timings_ms": dict(self.timings_ms),
         }
+
+    def to_state(self, max_detections: int = 200) -> dict[str, Any]:
+        """Compact JSON-able form kept in a camera's analysis state (no timings; at most
+        ``max_detections`` boxes, the best scores first)."""
+        dets = sorted(self.detections, key=lambda d: -d.score)[: max(0, max_detections)]
+        return {
+            "ts": self.ts,
+            "an": self.analyser,
+            "p": self.people,
+            "v": dict(self.vehicles),
+            "b": self.bicycles,
+            "r": [[r.name, r.people, r.vehicles, r.density, r.density_unit] for r in self.rois],
+            "m": self.motion_ratio,
+            "l": self.lighting_change,
+            "w": [self.water_coverage, self.water_confidence],
+            "k": self.counts_known,
+            "cp": self.count_path,
+            "d": [[d.label, round(float(d.score), 3), *map(int, d.box)] for d in dets],
+        }
+
+    @classmethod
+    def from_state(cls, raw: Mapping[str, Any]) -> FrameResult:
+        """Inverse of :meth:`to_state`; raises ValueError/TypeError/KeyError on bad input."""
+        water = raw.get("w") or [None, None]
+        return cls(
+            ts=None if raw.get("ts") is None else float(raw["ts"]),
+            analyser=str(raw["an"]),
+            people=int(raw["p"]),
+            vehicles={str(k): int(v) for k, v in dict(raw["v"]).items()},
+            bicycles=int(raw.get("b", 0)),
+            rois=[RoiCount(str(n), int(p), int(v), float(d), str(u)) for n, p, v, d, u in raw["r"]],
+            motion_ratio=float(raw.get("m", 0.0)),
+            lighting_change=bool(raw.get("l", False)),
+            water_coverage=None if water[0] is None else float(water[0]),
+            water_confidence=None if water[1] is None else float(water[1]),
+            counts_known=bool(raw.get("k", True)),
+            count_path=str(raw.get("cp", "warm")),
+            detections=[
+                Detection(str(d[0]), float(d[1]), (int(d[2]), int(d[3]), int(d[4]), int(d[5])))
+                for d in raw.get("d", [])
+            ],
+        )
 
 
 @lru_cache(maxsize=1024)

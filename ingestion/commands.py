@@ -371,8 +371,11 @@ def analyze(
 ) -> None:
     """Run the analytics on an image or chosen video frames (check a camera before adding it).
 
-    Consecutive frames are analysed as one camera would be (the motion gate and background
-    model carry over), so pass several frames for the blob detector to warm up."""
+    One image (or two frames) has no history: people are counted by a detector that needs
+    none (MediaPipe when its model is installed, else full-frame HOG; ``count_path``
+    ``history-free``). With 3 or more frames a detector that needs history (``blob``) first
+    learns the background from all of them (temporal median) and then counts each frame as a
+    camera would (``count_path`` ``warm``; the motion gate and background carry over)."""
     import cv2
 
     from analytics.pipeline import Analyser
@@ -397,6 +400,7 @@ def analyze(
             cfg,
             detector=detector or cfg.get("detector") or settings.detector,
             model_path=str(model) if Path(model).is_file() else None,
+            cold_start="history-free",
         )
     except Exception as exc:
         raise fail(f"analytics config rejected: {exc}") from exc
@@ -428,6 +432,11 @@ def analyze(
         cap.release()
     if annotate_dir:
         annotate_dir.mkdir(parents=True, exist_ok=True)
+    if len(images) >= 3 and not analyser.warm:
+        try:
+            analyser.warm_up([img for _, img in images])
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
     if burst and len(images) > 1:
         t0 = time.perf_counter()
         try:
@@ -442,6 +451,8 @@ def analyze(
                     "vehicles": dict(res.vehicles),
                     "line_crossings": res.line_crossings,
                     "analyser": res.analyser,
+                    "counts_known": res.counts_known,
+                    "count_path": res.count_path,
                     "ms": round((time.perf_counter() - t0) * 1000, 1),
                 }
             )
@@ -470,6 +481,8 @@ def analyze(
             "reused": res.reused_from_previous,
             "line_crossings": res.line_crossings,
             "analyser": res.analyser,
+            "counts_known": res.counts_known,
+            "count_path": res.count_path,
             "ms": round(ms, 1),
         }
         if annotate_dir:

@@ -43,8 +43,10 @@ def test_quiet_samples_feed_the_background_every_nth():
     scene = SyntheticScene("quiet", seed=5)
     det = _CountingBlob()
     analyser = Analyser(scene.analytics_config(), detector=det, quiet_observe_every=2)
+    # warm first (a cold analyser measures every sample until it can count)
+    analyser.warm_up([scene.frame_at(float(i))[0] for i in range(3)])
     for i in range(9):
-        r = analyser.analyse(scene.frame_at(i * 60.0)[0], ts=i * 60.0)
+        r = analyser.analyse(scene.frame_at(60.0 + i * 60.0)[0], ts=i * 60.0)
     assert r.reused_from_previous
     assert det.observed == 4  # 8 quiet samples after the first, every 2nd learned
 

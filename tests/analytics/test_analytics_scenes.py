@@ -146,8 +146,10 @@ def test_street_people_and_vehicle_counts_follow_truth():
 def test_pipeline_reuses_counts_when_nothing_moves():
     scene = SyntheticScene("quiet", seed=5)
     analyser = Analyser(scene.analytics_config(), detector="blob")
+    analyser.warm_up([scene.frame_at(t)[0] for t in (0.0, 1.0, 2.0)])  # a cold one can't count
     first = analyser.analyse(scene.frame_at(0)[0], ts=0.0)
     assert not first.reused_from_previous and "detection" in first.timings_ms
+    assert first.counts_known
     second = analyser.analyse(scene.frame_at(60)[0], ts=60.0)
     assert second.reused_from_previous and "detection" not in second.timings_ms
     assert second.people == first.people and second.ts == 60.0

@@ -1,0 +1,328 @@
+"""Blob detectors: foreground of a background model -> people / vehicles by expected size.
+
+- :class:`BackgroundBlobDetector` (``blob``): the per-camera sampling detector. Its background is
+  a :class:`analytics.background.BackgroundModel` (per-pixel mean + spread at reduced size,
+  ``uint8``), small enough to travel between workers with the camera's state.
+- :class:`Mog2BlobDetector` (``blob-mog2``): OpenCV's MOG2 mixture, the older detector; used by
+  the live-stream privacy blur, where a camera's frames come at video rate to one process.
+
+Both feed the same splitting: a blob is split into people by the expected person size at its
+image row (:class:`analytics.detectors.PersonSizeModel`), wide solid bands are vehicles classed
+by size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from analytics.background import BackgroundModel, cleanup_kernels
+from analytics.detectors import Detector, PersonSizeModel, _clip_box
+from analytics.imaging import downscale
+from analytics.types import PERSON, Box, Detection, validate_frame
+
+logger = logging.getLogger(__name__)
+
+
+class BlobSplitter:
+    """Turns a foreground mask into detections; needs ``size_model``, ``person_fill`` and
+    ``min_person_frac`` attributes."""
+
+    size_model: PersonSizeModel
+    person_fill: float
+    min_person_frac: float
+
+    def blobs_to_detections(
+        self, mask: np.ndarray, scale: float, fh: int, fw: int
+    ) -> list[Detection]:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        out: list[Detection] = []
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            comp = labels[y : y + h, x : x + w] == i
+            vehicle = self._vehicle_part(comp, x, y, scale, fh)
+            if vehicle is not None:
+                vbox, rest = vehicle
+                out.append(
+                    Detection(
+                        self._vehicle_class(
+                            vbox[2], vbox[3], self.size_model.height(vbox[1] + vbox[3], fh)
+                        ),
+                        0.5,
+                        _clip_box(vbox[0], vbox[1], vbox[0] + vbox[2], vbox[1] + vbox[3], fw, fh),
+                    )
+                )
+                # what is left (people walking past the vehicle) is counted as people blobs
+                m2, l2, st2, _ = cv2.connectedComponentsWithStats(
+                    rest.astype(np.uint8), connectivity=8
+                )
+                for j in range(1, m2):
+                    rx, ry, rw, rh, ra = (int(v) for v in st2[j])
+                    out.extend(self._people_blob(x + rx, y + ry, rw, rh, ra, scale, fh, fw))
+                continue
+            out.extend(self._people_blob(x, y, w, h, area, scale, fh, fw))
+        return out
+
+    def _vehicle_part(
+        self, comp: np.ndarray, x: int, y: int, scale: float, fh: int
+    ) -> tuple[Box, np.ndarray] | None:
+        """If the blob has a solid band much wider than a person (a vehicle body) at least
+        ``0.35 * person height`` tall, return (vehicle box in full-frame px, remaining mask)."""
+        h, w = comp.shape
+        bottom = (y + h) * scale
+        hp = self.size_model.height(bottom, fh)
+        wp = hp * self.size_model.width_ratio
+        if w * scale < 2.2 * wp:
+            return None
+        row_fill = comp.sum(axis=1) * scale
+        wide = np.flatnonzero(row_fill > 2.2 * wp)
+        if wide.size == 0 or wide.size * scale < 0.35 * hp:
+            return None
+        r0, r1 = int(wide[0]), int(wide[-1]) + 1
+        # wheels/shadow below the body: extend down while rows stay at least half as wide
+        while r1 < h and row_fill[r1] > 0.5 * row_fill[r0:r1].mean():
+            r1 += 1
+        cols = np.flatnonzero(comp[r0:r1].any(axis=0))
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        rest = comp.copy()
+        rest[r0:r1, c0:c1] = False
+        box = (
+            int((x + c0) * scale),
+            int((y + r0) * scale),
+            int((c1 - c0) * scale),
+            int((r1 - r0) * scale),
+        )
+        return box, rest
+
+    def _people_blob(
+        self, x: int, y: int, w: int, h: int, area: int, scale: float, fh: int, fw: int
+    ) -> list[Detection]:
+        X, Y, W, H = x * scale, y * scale, w * scale, h * scale
+        hp = self.size_model.height(Y + H, fh)
+        wp = hp * self.size_model.width_ratio
+        fg_area = area * scale * scale
+        person_area = self.person_fill * hp * wp
+        if fg_area < self.min_person_frac * person_area or 0.3 * hp > H:
+            return []
+        box = _clip_box(X, Y, X + W, Y + H, fw, fh)
+        if W > 2.2 * H and 0.8 * hp > H:
+            return [Detection("motorcycle" if 1.6 * hp > W else "car", 0.4, box)]
+        return self._split_people(box, fg_area, hp, wp, person_area)
+
+    @staticmethod
+    def _vehicle_class(w: float, h: float, hp: float) -> str:
+        """Class by size relative to a person at the same row (a person ~1.7 m)."""
+        length_m = 1.7 * w / hp
+        height_m = 1.7 * h / hp
+        if length_m < 2.6:
+            return "motorcycle"
+        if height_m > 2.4 or length_m > 7.5:
+            return "bus" if w / h > 2.6 else "truck"
+        return "car"
+
+    def _split_people(
+        self, box: Box, fg_area: float, hp: float, wp: float, person_area: float
+    ) -> list[Detection]:
+        x, y, w, h = box
+        n_area = fg_area / person_area
+        n_width = w / (1.05 * wp)
+        n = int(
+            max(
+                1,
+                round(min(n_area, max(n_width, n_area * 0.7)) if n_area >= 1.5 else round(n_area)),
+            )
+        )
+        n = max(1, min(n, 40))
+        score = float(np.clip(1.0 - abs(n_area - n) / max(n, 1), 0.2, 0.9))
+        if n == 1:
+            return [Detection(PERSON, score, box)]
+        # split along the wider dimension relative to a person's box
+        dets: list[Detection] = []
+        if w / wp >= h / hp:
+            step = w / n
+            for k in range(n):
+                dets.append(Detection(PERSON, score, (int(x + k * step), y, max(1, int(step)), h)))
+        else:
+            step = h / n
+            for k in range(n):
+                dets.append(Detection(PERSON, score, (x, int(y + k * step), w, max(1, int(step)))))
+        return dets
+
+
+class Mog2BlobDetector(BlobSplitter, Detector):
+    """The first blob detector: OpenCV's MOG2 mixture on a 320 px copy (~7.6 MiB per camera at
+    768x576, and not serialisable). Kept for live-stream privacy (``StreamBlur``) and as the
+    accuracy reference (``blob-mog2``); per-camera sampling uses :class:`BackgroundBlobDetector`.
+
+    Useful on static CCTV where people and vehicles are the only things that move. Needs a few
+    frames to learn the background (``warm``); on the very first frame it returns nothing.
+    Stationary objects fade into the background after roughly ``history`` samples.
+    """
+
+    name = "blob-mog2"
+    needs_history = True
+
+    def __init__(
+        self,
+        width: int = 320,
+        history: int = 120,
+        var_threshold: float = 24.0,
+        size_model: PersonSizeModel | None = None,
+        person_fill: float = 0.62,
+        min_person_frac: float = 0.22,
+        vehicle_aspect: float = 1.25,
+        learning_rate: float = -1.0,
+        background_ratio: float = 0.6,
+    ) -> None:
+        self.width = width
+        self.background_ratio = background_ratio
+        self.history = history
+        self.var_threshold = var_threshold
+        self.size_model = size_model or PersonSizeModel()
+        self.person_fill = person_fill
+        self.min_person_frac = min_person_frac
+        self.vehicle_aspect = vehicle_aspect
+        self.learning_rate = learning_rate
+        self.frames_seen = 0
+        self._mog: cv2.BackgroundSubtractorMOG2 | None = None
+        self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 9))
+        self.reset()
+
+    def reset(self) -> None:
+        self._mog = cv2.createBackgroundSubtractorMOG2(
+            history=self.history, varThreshold=self.var_threshold, detectShadows=True
+        )
+        self._mog.setShadowThreshold(0.6)
+        self._mog.setBackgroundRatio(self.background_ratio)
+        self.frames_seen = 0
+
+    @property
+    def warm(self) -> bool:
+        return self.frames_seen >= 3
+
+    def foreground(self, frame: np.ndarray, want_mask: bool = True) -> tuple[np.ndarray, float]:
+        """Update the model with ``frame``; return (clean foreground mask at small size, scale).
+        ``want_mask=False`` only learns (the raw MOG2 output comes back, not cleaned)."""
+        validate_frame(frame)
+        h, w = frame.shape[:2]
+        scale = w / float(self.width) if w > self.width else 1.0
+        small = frame if scale == 1.0 else downscale(frame, self.width, max(1, round(h / scale)))
+        assert self._mog is not None
+        fg = self._mog.apply(small, learningRate=self.learning_rate)
+        self.frames_seen += 1
+        if not want_mask:
+            return fg, scale
+        mask = np.where(fg == 255, 255, 0).astype(np.uint8)  # 127 = shadow
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
+        return mask, scale
+
+    def observe(self, frame: np.ndarray) -> None:
+        self.foreground(frame, want_mask=False)  # learning only: no mask clean-up
+
+    def detect(self, frame: np.ndarray, regions: Sequence[Box] | None = None) -> list[Detection]:
+        mask, scale = self.foreground(frame)
+        if self.frames_seen <= 1:
+            return []
+        return self.blobs_to_detections(mask, scale, frame.shape[0], frame.shape[1])
+
+
+class BackgroundBlobDetector(BlobSplitter, Detector):
+    """Foreground blobs against a small serialisable background model, split and classed by
+    expected object size.
+
+    Useful on static CCTV where people and vehicles are the only things that move. It counts
+    only once its background is ``warm`` (``warm_frames`` frames seen, or :meth:`warm_up` on a
+    short burst); before that :meth:`detect` returns nothing and ``warm`` is False, so the
+    caller can report the count as unknown. Stationary objects fade into the background after
+    a few tens of samples (``fg_alpha``).
+    """
+
+    name = "blob"
+    needs_history = True
+
+    def __init__(
+        self,
+        width: int = 192,
+        height: int | None = None,
+        size_model: PersonSizeModel | None = None,
+        person_fill: float = 0.62,
+        min_person_frac: float = 0.22,
+        **background: Any,
+    ) -> None:
+        """``width`` x ``height`` (default 3/4 of the width): the box the background model's
+        copy of the frame fits in; ``background``: :class:`BackgroundModel` parameters."""
+        self.size_model = size_model or PersonSizeModel()
+        self.person_fill = person_fill
+        self.min_person_frac = min_person_frac
+        self.model = BackgroundModel(
+            width=width,
+            height=height if height is not None else round(width * 0.75),
+            **background,
+        )
+        self._open, self._close = cleanup_kernels(width / 320.0)
+
+    @property
+    def width(self) -> int:
+        return self.model.width
+
+    @property
+    def frames_seen(self) -> int:
+        return self.model.frames_seen
+
+    @property
+    def warm(self) -> bool:
+        return self.model.warm
+
+    def params(self) -> dict[str, Any]:
+        sm = self.size_model
+        return {
+            "name": self.name,
+            "background": self.model.params(),
+            "size_model": [sm.a, sm.b, sm.width_ratio],
+            "person_fill": self.person_fill,
+            "min_person_frac": self.min_person_frac,
+        }
+
+    def reset(self) -> None:
+        self.model.reset()
+
+    def warm_up(self, frames: Sequence[np.ndarray]) -> None:
+        self.model.warm_up(frames)
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return self.model.state()
+
+    def load(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.model.load(meta, arrays)
+
+    def foreground(self, frame: np.ndarray, learn: bool = True) -> tuple[np.ndarray | None, float]:
+        """Clean foreground mask at model size (``None`` while there is no background yet) and
+        the full/small scale; learns from ``frame`` unless ``learn=False``."""
+        validate_frame(frame)
+        mask, scale = self.model.apply(frame, learn=learn)
+        if mask is None:
+            return None, scale
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
+        return mask, scale
+
+    def observe(self, frame: np.ndarray) -> None:
+        validate_frame(frame)
+        self.model.apply(frame, learn=True)
+
+    def detect(self, frame: np.ndarray, regions: Sequence[Box] | None = None) -> list[Detection]:
+        validate_frame(frame)
+        was_warm = self.model.warm
+        h, w = frame.shape[:2]
+        if self.model.frame_size not in (None, (w, h)):
+            was_warm = False  # the model restarts on a new frame size
+        mask, scale = self.foreground(frame)
+        if mask is None or not was_warm:
+            return []
+        return self.blobs_to_detections(mask, scale, h, w)
