@@ -86,7 +86,13 @@ def check_json_body() -> None:
     length = request.content_length
     if length is not None and length > limit:
         raise BodyRejected(413, "too_large", f"JSON body over {limit} bytes")
-    body = request.get_data(cache=True)  # kept: whoever parses next reads these bytes
+    # a chunked body (no Content-Length) is read one byte past the limit at most: more than
+    # the limit arrived -> 413 (never a silently truncated body)
+    request.max_content_length = limit + 1
+    try:
+        body = request.get_data(cache=True)  # kept: whoever parses next reads these bytes
+    except RequestEntityTooLarge:
+        raise BodyRejected(413, "too_large", f"JSON body over {limit} bytes") from None
     if len(body) > limit:
         raise BodyRejected(413, "too_large", f"JSON body over {limit} bytes")
     max_depth = current_app.config["PANTAU_SETTINGS"].json_max_depth

@@ -37,6 +37,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ingestion.alerts import evaluate_sensors
+from ingestion.sensor_ranges import implausible
 from ingestion.spool import Spool, SpoolFull
 from pantau.settings import Settings
 from store.db import Database
@@ -156,7 +157,8 @@ def ingest_readings(session: Session, payload: Any, now: datetime | None = None)
     """Store readings from a parsed JSON payload (an object or a list of objects) and apply the
     sensor level alerts.
 
-    Unknown sensors and invalid items are rejected with their index and reason; valid ones are
+    Unknown sensors, invalid items and implausible values (``ingestion.sensor_ranges``: out of
+    the sensor's range or changing too fast) are rejected with their index and reason; valid ones are
     written (the same sensor and ts twice, in this payload or before: stored once). The caller's
     transaction commits them, so nothing is acknowledged before it is durable."""
     items = payload if isinstance(payload, list) else [payload]
@@ -189,10 +191,22 @@ def ingest_readings(session: Session, payload: Any, now: datetime | None = None)
         )
     }
     rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+    by_sensor: dict[str, list[tuple[int, datetime, float]]] = {}
+    for i, code, ts, value in parsed:
+        by_sensor.setdefault(code, []).append((i, ts, value))
+    implausible_items = {  # out of the sensor's plausible range or rate: never stored
+        i: reason
+        for code, items in by_sensor.items()
+        if code in sensors
+        for i, reason in implausible(sensors[code], items).items()
+    }
     for i, code, ts, value in parsed:
         sensor = sensors.get(code)
         if sensor is None:
             out.rejected.append(Rejected(i, f"unknown sensor {code!r}", code))
+            continue
+        if i in implausible_items:
+            out.rejected.append(Rejected(i, implausible_items[i], code))
             continue
         rows.setdefault((sensor.id, ts), {"sensor_id": sensor.id, "ts": ts, "value": value})
         out.items.append(Accepted(i, code, ts, value))

@@ -393,6 +393,11 @@ class Sensor(Base):
     kecamatan: Mapped[str | None] = mapped_column(String(100))
     warning_level: Mapped[float | None] = mapped_column(Float)  # waspada
     danger_level: Mapped[float | None] = mapped_column(Float)  # siaga
+    #: Plausible readings (ingestion/sensor_ranges.py; NULL: the default for the kind):
+    #: below min, above max or changing faster than max_rate_per_min units a minute -> rejected.
+    plausible_min: Mapped[float | None] = mapped_column(Float)
+    plausible_max: Mapped[float | None] = mapped_column(Float)
+    max_rate_per_min: Mapped[float | None] = mapped_column(Float)
     last_value: Mapped[float | None] = mapped_column(Float)
     last_seen_at: Mapped[datetime | None]
 

@@ -92,39 +92,70 @@ def seed_opd(session: Session, data_dir: Path = DATA_DIR) -> int:
     return len(existing)
 
 
-SENSORS = [
-    ("WL-MUSI-AMP", "Tinggi muka air Sungai Musi (Ampera)", -2.9925, 104.7640, "Seberang Ulu I"),
-    ("WL-BENDUNG", "Tinggi muka air Sungai Bendung", -2.9740, 104.7580, "Ilir Timur I"),
-    ("WL-SEKANAK", "Tinggi muka air Sungai Sekanak", -2.9870, 104.7480, "Bukit Kecil"),
-    ("WL-LAMBIDARO", "Tinggi muka air Sungai Lambidaro", -2.9760, 104.7130, "Ilir Barat I"),
-]
+#: Plausibility columns a city sets per sensor in data/sensors.csv (empty: the kind's default,
+#: ingestion/sensor_ranges.py); `pantau seed` writes them to existing sensors too.
+RANGE_COLUMNS = ("plausible_min", "plausible_max", "max_rate_per_min")
 
 
-def seed_sensors(session: Session) -> int:
-    have = set(session.scalars(select(Sensor.code)))
-    for code, name, lat, lon, kec in SENSORS:
-        if code not in have:
-            session.add(
-                Sensor(
-                    code=code,
-                    name=name,
-                    kind="water_level",
-                    unit="cm",
-                    lat=lat,
-                    lon=lon,
-                    kecamatan=kec,
-                    warning_level=150.0,
-                    danger_level=200.0,
-                )
+def _optional_float(raw: str | None, column: str, line: int) -> float | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"sensors.csv line {line}: {column} must be a number, got {raw!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise ValueError(f"sensors.csv line {line}: {column} must be finite, got {raw!r}")
+    return value
+
+
+def load_sensor_rows(path: Path) -> list[dict]:
+    """Rows of the sensor registry CSV, checked (one bad value rejects the file)."""
+    rows = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            values = {c: _optional_float(row.get(c), c, line) for c in RANGE_COLUMNS}
+            low, high, rate = (values[c] for c in RANGE_COLUMNS)
+            if low is not None and high is not None and low >= high:
+                raise ValueError(f"sensors.csv line {line}: plausible_min must be < plausible_max")
+            if rate is not None and rate <= 0:
+                raise ValueError(f"sensors.csv line {line}: max_rate_per_min must be > 0")
+            for c in ("lat", "lon", "warning_level", "danger_level"):
+                values[c] = _optional_float(row.get(c), c, line)
+            values.update(
+                code=row["code"].strip(),
+                name=row["name"].strip(),
+                kind=(row.get("kind") or "water_level").strip(),
+                unit=(row.get("unit") or "cm").strip(),
+                kecamatan=(row.get("kecamatan") or "").strip() or None,
             )
+            rows.append(values)
+    return rows
+
+
+def seed_sensors(session: Session, data_dir: Path = DATA_DIR) -> int:
+    """Create the sensors of data/sensors.csv that are missing; set every listed sensor's
+    plausible range and rate (the CSV is where they are set; existing levels are kept)."""
+    rows = load_sensor_rows(data_dir / "sensors.csv")
+    have = {s.code: s for s in session.scalars(select(Sensor))}
+    for row in rows:
+        sensor = have.get(row["code"])
+        if sensor is None:
+            session.add(Sensor(**row))
+            continue
+        for column in RANGE_COLUMNS:
+            setattr(sensor, column, row[column])
     session.flush()
-    return len(SENSORS)
+    return len(rows)
 
 
 def seed_reference(session: Session, data_dir: Path = DATA_DIR) -> dict[str, int]:
     """Load OPD, indicators, sensors and the city's camera registry (idempotent)."""
     n_opd = seed_opd(session, data_dir)
-    n_sensors = seed_sensors(session)
+    n_sensors = seed_sensors(session, data_dir)
     result = import_cameras(session, data_dir / "cameras_palembang.csv")
     return {"opd": n_opd, "sensors": n_sensors, "cameras": result.total}
 

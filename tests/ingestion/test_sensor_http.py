@@ -374,7 +374,7 @@ def test_concurrent_gateways_one_alert_and_the_newest_value(settings, db):
 # --------------------------------------------------------------------------------------------
 # over the wire: a live server, MQTT parity
 def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
-    settings, tmp_path, mqtt_broker
+    settings, tmp_path, mqtt_broker, caplog
 ):
     from tests.ui.harness import running_app
 
@@ -390,6 +390,7 @@ def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
         [
             {"sensor": "WL-MUSI-AMP", "ts": at(10), "value": 205},
             {"sensor": "WL-MUSI-AMP", "ts": at(15), "value": "NaN"},
+            {"sensor": "WL-MUSI-AMP", "ts": at(12), "value": 1e308},  # implausible: rejected
             {"sensor": "WL-NOPE", "ts": at(15), "value": 1},
             {"sensor": "RF-KERTAPATI", "ts": at(15), "value": 3.5},
         ],
@@ -401,6 +402,7 @@ def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
         update={"mqtt_url": f"mqtt://{host}:{port}", "mqtt_topic": f"{topic}/#"}
     )
     client_id = f"pantau-test-{uuid.uuid4().hex[:10]}"
+    caplog.set_level("WARNING", logger="ingestion.sensors")
     sub = SensorSubscriber(sub_settings, over_mqtt, client_id=client_id).start()
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     pub.connect(host, port)
@@ -441,7 +443,12 @@ def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
         assert conn.getresponse().status == 413
         conn.close()
 
-    assert sub.stats.written == 5 and sub.stats.duplicates == 1 and sub.stats.invalid == 2
+    assert sub.stats.written == 5 and sub.stats.duplicates == 1 and sub.stats.invalid == 3
+    # over MQTT the implausible reading is a log line with its index and reason
+    assert any(
+        "item 2: value 1e+308 cm outside the plausible range" in r.getMessage()
+        for r in caplog.records
+    ), [r.getMessage() for r in caplog.records]
     assert stored(over_mqtt) == stored(over_http) and len(stored(over_http)) == 5
     got = alerts(over_http)
     assert got == alerts(over_mqtt)
@@ -450,3 +457,106 @@ def test_same_payloads_over_mqtt_and_http_give_the_same_rows_and_alerts(
     ]
     over_mqtt.dispose()
     over_http.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# plausibility: range and rate of change per sensor (ingestion/sensor_ranges.py)
+def test_an_implausible_reading_is_rejected_by_index_and_opens_no_alert(client, db):
+    """1e308 cm is not a water level: rejected like any invalid item, nothing stored, and no
+    siaga alert (it is far above danger_level 200)."""
+    resp = post(client, [{"sensor": "WL-MUSI-AMP", "ts": at(0), "value": 1e308}])
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["accepted"] == [] and body["alerts"] == []
+    [rejected] = body["rejected"]
+    assert rejected["index"] == 0 and rejected["sensor"] == "WL-MUSI-AMP"
+    assert "outside the plausible range -500..3000 cm" in rejected["reason"]
+    resp = post(
+        client,
+        [
+            {"sensor": "WL-MUSI-AMP", "ts": at(1), "value": 120},
+            {"sensor": "WL-MUSI-AMP", "ts": at(2), "value": -1e9},
+            {"sensor": "RF-KERTAPATI", "ts": at(2), "value": -3},  # rain is never negative
+            {"sensor": "RF-KERTAPATI", "ts": at(3), "value": 12.5},
+        ],
+    )
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert [a["index"] for a in body["accepted"]] == [0, 3]
+    assert [(r["index"], r["sensor"]) for r in body["rejected"]] == [
+        (1, "WL-MUSI-AMP"),
+        (2, "RF-KERTAPATI"),
+    ]
+    assert "0..500 mm/h" in body["rejected"][1]["reason"]
+    assert [(c, v) for c, _ts, v in stored(db)] == [("RF-KERTAPATI", 12.5), ("WL-MUSI-AMP", 120.0)]
+    assert alerts(db) == []
+    with db.session() as s:
+        assert s.scalar(select(Sensor.last_value).where(Sensor.code == "WL-MUSI-AMP")) == 120.0
+
+
+def test_a_jump_faster_than_the_rate_limit_is_rejected_until_time_makes_it_plausible(client, db):
+    """Water level default: at most 60 cm a minute. 120 -> 950 cm one minute later is a glitch
+    (no siaga); the same 950 cm 20 minutes after the last good reading (41.5 cm/min) is real."""
+    assert post(client, {"sensor": "WL-MUSI-AMP", "ts": at(0), "value": 120}).status_code == 200
+    glitch = post(client, {"sensor": "WL-MUSI-AMP", "ts": at(1), "value": 950}).get_json()
+    assert glitch["accepted"] == [] and glitch["alerts"] == []
+    assert "changes 830 cm/min from 120 (at most 60 cm/min" in glitch["rejected"][0]["reason"]
+    # within one payload, in time order: the second reading is measured against the first
+    steps = [
+        {"sensor": "WL-MUSI-AMP", "ts": at(3), "value": 190},  # 70 cm in 3 min: fine
+        {"sensor": "WL-MUSI-AMP", "ts": at(2), "value": 150},  # 30 cm in 2 min: fine
+        {"sensor": "WL-MUSI-AMP", "ts": at(4), "value": 400},  # 210 cm in 1 min: glitch
+    ]
+    body = post(client, steps).get_json()
+    assert [a["index"] for a in body["accepted"]] == [0, 1]
+    assert [r["index"] for r in body["rejected"]] == [2]
+    real = post(client, {"sensor": "WL-MUSI-AMP", "ts": at(23), "value": 950}).get_json()
+    assert [a["value"] for a in real["accepted"]] == [950]
+    assert [(a["severity"], a["open"]) for a in real["alerts"]] == [("critical", True)]
+
+
+def test_per_sensor_limits_override_the_kind_default(client, db):
+    with db.session() as s:
+        sensor = s.scalar(select(Sensor).where(Sensor.code == "WL-MUSI-AMP"))
+        sensor.plausible_min, sensor.plausible_max, sensor.max_rate_per_min = 0.0, 300.0, 5.0
+    body = post(
+        client,
+        [
+            {"sensor": "WL-MUSI-AMP", "ts": at(0), "value": 250},
+            {"sensor": "WL-MUSI-AMP", "ts": at(10), "value": 350},  # over 300
+            {"sensor": "WL-MUSI-AMP", "ts": at(1), "value": 270},  # 20 cm/min > 5
+            {"sensor": "WL-MUSI-AMP", "ts": at(20), "value": 280},  # 1.5 cm/min since 250
+        ],
+    ).get_json()
+    assert [a["index"] for a in body["accepted"]] == [0, 3]
+    assert "0..300 cm" in body["rejected"][0]["reason"]
+    assert "at most 5 cm/min" in body["rejected"][1]["reason"]
+
+
+def test_seed_csv_sets_sensor_ranges_and_refuses_bad_values(db, tmp_path):
+    import shutil
+
+    from pantau.settings import DATA_DIR
+    from store.seed import seed_sensors
+
+    shutil.copy(DATA_DIR / "sensors.csv", tmp_path / "sensors.csv")
+    with db.session() as s:
+        assert seed_sensors(s, tmp_path) == 4
+    with db.session() as s:
+        musi = s.scalar(select(Sensor).where(Sensor.code == "WL-MUSI-AMP"))
+        assert (musi.plausible_min, musi.plausible_max, musi.max_rate_per_min) == (0, 1200, 60)
+    # a city changes a range in the CSV; `pantau seed` applies it to the existing sensor
+    text = (tmp_path / "sensors.csv").read_text().replace(",0,1200,60", ",-50,900,")
+    (tmp_path / "sensors.csv").write_text(text)
+    with db.session() as s:
+        seed_sensors(s, tmp_path)
+    with db.session() as s:
+        musi = s.scalar(select(Sensor).where(Sensor.code == "WL-MUSI-AMP"))
+        assert (musi.plausible_min, musi.plausible_max, musi.max_rate_per_min) == (-50, 900, None)
+    bad = text.replace(",-50,900,", ",900,-50,")
+    (tmp_path / "sensors.csv").write_text(bad)
+    with db.session() as s, pytest.raises(ValueError, match="line 2: plausible_min must be <"):
+        seed_sensors(s, tmp_path)
+    (tmp_path / "sensors.csv").write_text(text.replace(",-50,900,", ",-50,lots,"))
+    with db.session() as s, pytest.raises(ValueError, match="line 2: plausible_max must be a"):
+        seed_sensors(s, tmp_path)

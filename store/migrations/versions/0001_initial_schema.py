@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 12:59:40.853407
+Create Date: 2026-11-29 13:15:05.492715
 """
 from __future__ import annotations
 
@@ -121,6 +121,9 @@ def upgrade() -> None:
     sa.Column('kecamatan', sa.String(length=100), nullable=True),
     sa.Column('warning_level', sa.Float(), nullable=True),
     sa.Column('danger_level', sa.Float(), nullable=True),
+    sa.Column('plausible_min', sa.Float(), nullable=True),
+    sa.Column('plausible_max', sa.Float(), nullable=True),
+    sa.Column('max_rate_per_min', sa.Float(), nullable=True),
     sa.Column('last_value', sa.Float(), nullable=True),
     sa.Column('last_seen_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
