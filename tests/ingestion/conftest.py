@@ -8,6 +8,7 @@ import http.server
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from ingest_helpers import VIDEO, free_port, require_service  # noqa: E402
+from ingest_helpers import VIDEO, free_port, readline_within, require_service  # noqa: E402
 
 from ingestion.simulator import CameraSimulator, make_cameras  # noqa: E402
 
@@ -102,18 +103,21 @@ def rtsp_url() -> Iterator[str]:
             "(scripts/setup-system.sh installs gir1.2-gst-rtsp-server-1.0)",
         )
     port = free_port()
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - a pipe nobody reads would stall a chatty server; closed below
     proc = subprocess.Popen(
         [py, str(HERE / "rtsp_server.py"), str(VIDEO), str(port), "cam"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
     )
     try:
-        line = proc.stdout.readline() if proc.stdout else ""
+        line = readline_within(proc.stdout, 60)  # never blocks on a hung server
         if "READY" not in line:
-            require_service(
-                "RTSP server", f"did not start: {line} {proc.stderr.read() if proc.stderr else ''}"
-            )
+            proc.kill()
+            proc.wait(10)
+            errors.seek(0)
+            err = errors.read().decode(errors="replace")[-2000:]
+            require_service("RTSP server", f"did not start within 60 s: {line!r} {err}")
         yield f"rtsp://127.0.0.1:{port}/cam"
     finally:
         proc.terminate()
@@ -121,3 +125,4 @@ def rtsp_url() -> Iterator[str]:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+        errors.close()

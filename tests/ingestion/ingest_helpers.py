@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -26,6 +29,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def readline_within(stream: IO[str] | None, timeout: float) -> str:
+    """One line from a child process's pipe, or "" when none came within ``timeout`` seconds.
+
+    ``stream.readline()`` alone blocks for ever on a child that hangs without printing (or
+    prints half a line); here a reader thread does the blocking read and we wait for it with a
+    deadline. (After a timeout that thread ends when the caller kills the child.)"""
+    if stream is None:
+        return ""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        return ""
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2):  # noqa: ANN001

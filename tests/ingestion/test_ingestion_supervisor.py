@@ -4,8 +4,6 @@ the sick ones recover once the fault is lifted. A video file camera runs real fo
 
 from __future__ import annotations
 
-import time
-
 from ingest_helpers import VIDEO, make_camera, wait_for
 from sqlalchemy import func, select
 
@@ -58,7 +56,6 @@ def test_faulty_cameras_do_not_slow_healthy_ones_and_recover(settings, sqlite_db
         healthy = [ids[0], ids[1], ids["file"]]
         assert wait_for(lambda: all(count(c) for c in healthy), 40), "no first observations"
         start = {c: count(c) for c in healthy}
-        t0 = time.monotonic()
 
         def statuses() -> dict[int, tuple[str, str | None]]:
             with sqlite_db.session() as s:
@@ -68,12 +65,19 @@ def test_faulty_cameras_do_not_slow_healthy_ones_and_recover(settings, sqlite_db
             st = statuses()
             return all(st[ids[i]][0] == CameraStatus.OFFLINE for i in SICK)
 
-        assert wait_for(all_sick_offline, 20), statuses()
-        time.sleep(max(0.0, 8.0 - (time.monotonic() - t0)))
-        elapsed = time.monotonic() - t0
+        assert wait_for(all_sick_offline, 40), statuses()
+        # behaviour, not speed: while the sick cameras hang, refuse or send garbage (each
+        # holding a fetch for up to its read timeout), every healthy camera keeps being sampled.
+        # Measured as progress (4 more samples each, however long a loaded machine takes),
+        # and relative to a sick camera's attempts over the same time: a healthy camera stuck
+        # behind sick ones would get no more samples than they get attempts.
+        hang_attempts = {r["code"]: r["failures"] for r in sup.status()}["SIM-3"]
+        assert wait_for(lambda: all(count(c) - start[c] >= 4 for c in healthy), 60), {
+            c: count(c) - start[c] for c in healthy
+        }
+        hang_attempts = {r["code"]: r["failures"] for r in sup.status()}["SIM-3"] - hang_attempts
         for c in healthy:
-            rate = (count(c) - start[c]) / elapsed
-            assert rate >= 0.6, f"healthy camera {c} slowed to {rate:.2f} samples/s by sick ones"
+            assert count(c) - start[c] > hang_attempts, (c, count(c) - start[c], hang_attempts)
         st = statuses()
         for i, (fault, _, words) in SICK.items():
             status, reason = st[ids[i]]

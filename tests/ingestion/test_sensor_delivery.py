@@ -21,7 +21,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from ingest_helpers import forget_mqtt_session, wait_for
+from ingest_helpers import forget_mqtt_session, readline_within, wait_for
 from sqlalchemy import event, make_url, select
 
 from ingestion.sensors import SensorSubscriber
@@ -310,8 +310,11 @@ def _spawn(settings, db_url: str, client_id: str) -> subprocess.Popen:  # noqa: 
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
-    line = proc.stdout.readline()
-    assert line.strip() == "subscribed", line
+    line = readline_within(proc.stdout, 60)
+    if line.strip() != "subscribed":
+        proc.kill()
+        proc.wait(10)
+    assert line.strip() == "subscribed", f"subscriber did not start within 60 s: {line!r}"
     return proc
 
 
