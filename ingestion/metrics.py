@@ -6,9 +6,10 @@ Recording (cheap, inside the ingestion processes):
 * :class:`IngestMetrics` — in-process counters and fixed-bucket histograms plus a per-minute
   window of the last :data:`WINDOW_MINUTES` minutes. The local supervisor owns one, feeds it
   from the Success/Failure messages its workers send (they carry the timings) and from the
-  writer's batches, and puts :meth:`IngestMetrics.to_dict` into ``var/ingest_status.json``
-  every 5 s together with :func:`supervisor_status` (per-process pid/RSS/heartbeat, scheduler
-  and writer backlog).
+  writer's batches, and every 5 s writes :meth:`IngestMetrics.to_dict` with
+  :func:`supervisor_status` (per-process pid/RSS/heartbeat, scheduler and writer backlog) into
+  ``var/ingest_metrics.json`` (:func:`write_metrics_file`, a few KiB, what the dashboard reads)
+  and into ``var/ingest_status.json`` (which also lists every camera: megabytes at city scale).
 * :class:`RedisMetricsSink` — Celery workers: one sample is one pipelined round trip of
   ``HINCRBY``/``HINCRBYFLOAT`` on a totals hash and on a per-minute hash (with a TTL), and the
   process's RSS is kept under a key with a TTL (``pantau:metrics:proc:<host>:<pid>``).
@@ -37,6 +38,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -51,9 +54,13 @@ BUCKETS: dict[str, tuple[float, ...]] = {
 }
 HISTOGRAMS = tuple(BUCKETS)
 WINDOW_MINUTES = 15
-#: Celery queues whose length the dashboard reports (missing ones read 0).
-CELERY_QUEUES = ("pantau.fetch", "pantau.analyse", "pantau.ingest")
+#: Celery queues whose length the dashboard reports (``ingestion.celery_app`` FETCH_QUEUE and
+#: ANALYSE_QUEUE; not imported, so the dashboard does not load Celery).
+CELERY_QUEUES = ("pantau.fetch", "pantau.analyse")
 REDIS_PREFIX = "pantau:metrics"
+#: The local supervisor's metrics, beside var/ingest_status.json (which also carries them) but
+#: small (a few KiB whatever the camera count): what the dashboard reads on every scrape.
+METRICS_FILE = "ingest_metrics.json"
 PROCESS_TTL_S = 60
 _REASON_RE = re.compile(r"[^a-z0-9_]+")
 
@@ -226,12 +233,11 @@ class IngestMetrics:
 
 
 def frame_lateness(result: Any, due: float | None, now: float) -> float | None:
-    """Seconds between a sample's schedule slot and its frame's time (the observation's
-    ``frame_ts``/``captured_at`` when the pipeline records one, else the time it came back)."""
+    """Seconds between a sample's schedule slot ``due`` and the time its frame was taken
+    (``SampleResult.ts``; the time it came back when there is none)."""
     if due is None:
         return None
-    obs = getattr(result, "observation", None) or {}
-    frame = obs.get("frame_ts") or obs.get("captured_at") or getattr(result, "frame_ts", None)
+    frame = getattr(result, "ts", None)
     if frame is not None and hasattr(frame, "timestamp"):
         frame = frame.timestamp()
     try:
@@ -241,11 +247,12 @@ def frame_lateness(result: Any, due: float | None, now: float) -> float | None:
 
 
 def count_unknown(result: Any) -> bool:
-    """Whether a stored sample carries no count (a first sample without history)."""
+    """Whether a stored sample carries no count (a cold camera: ``SampleResult.cold``, the
+    observation's ``extra.cold``)."""
+    if getattr(result, "cold", False):
+        return True
     obs = getattr(result, "observation", None) or {}
-    return bool(obs.get("count_unknown") or obs.get("cold")) or (
-        "people" in obs and obs.get("people") is None
-    )
+    return bool((obs.get("extra") or {}).get("cold"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,6 +293,7 @@ def supervisor_status(sup: Any) -> dict[str, Any]:
     writer = getattr(sup, "writer", None)
     metrics = getattr(sup, "metrics", None)
     return {
+        "updated_at": datetime.fromtimestamp(now_wall, UTC).isoformat(),
         "mode": "local",
         "processes": procs,
         "scheduler": {"due": due, "inflight": inflight, "cameras": len(slots)},
@@ -293,6 +301,16 @@ def supervisor_status(sup: Any) -> dict[str, Any]:
         "worker_restarts": getattr(sup, "worker_restarts", 0),
         "metrics": metrics.to_dict() if metrics is not None else None,
     }
+
+
+def write_metrics_file(sup: Any) -> dict[str, Any]:
+    """Write :func:`supervisor_status` to ``var_dir/ingest_metrics.json`` (atomically) and return
+    it, for the supervisor's status file too."""
+    from ingestion.process import atomic_write
+
+    doc = supervisor_status(sup)
+    atomic_write(Path(sup.settings.var_dir) / METRICS_FILE, json.dumps(doc, default=str).encode())
+    return doc
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,9 +324,10 @@ class RedisMetricsSink:
     def __init__(
         self,
         url_or_client: Any,
-        prefix: str = REDIS_PREFIX,
+        prefix: str | None = None,
         role: str = "celery-worker",
         window_minutes: int = WINDOW_MINUTES,
+        namespace: str = "",
     ) -> None:
         if isinstance(url_or_client, str):
             import redis
@@ -318,7 +337,8 @@ class RedisMetricsSink:
             )
         else:
             self.redis = url_or_client
-        self.prefix = prefix
+        self.namespace = namespace  # settings.celery_namespace: queues and keys carry it
+        self.prefix = prefix or namespace + REDIS_PREFIX
         self.role = role
         self.window_minutes = window_minutes
         self._last_beat = 0.0
@@ -379,15 +399,26 @@ class RedisMetricsSink:
             now,
         )
 
+    def observe_result(
+        self, result: Any, slot: float, fetch_ms: float | None, write_s: float | None
+    ) -> None:
+        """Count a stored ``SampleResult``: lateness = frame time − ``slot``, its timings."""
+        now = time.time()
+        analyse_ms = (getattr(result, "timings_ms", None) or {}).get("process")
+        self.observe_sample(
+            "stored",
+            frame_lateness(result, slot, now),
+            fetch_ms / 1000 if fetch_ms is not None else None,
+            analyse_ms / 1000 if analyse_ms is not None else None,
+            write_s,
+            unknown_count=count_unknown(result),
+            now=now,
+        )
+
     def heartbeat(self, now: float | None = None) -> None:
         """Refresh this process's row (RSS, heartbeat) now."""
         self._last_beat = 0.0
         self._push({}, now)
-
-    def process_started(self) -> None:
-        """Count a worker process start (``worker_process_init``)."""
-        self._last_beat = 0.0
-        self._push({"process_starts": 1}, None)
 
     # reading
     def read(self, now: float | None = None, queues: Iterable[str] = CELERY_QUEUES) -> dict:
@@ -402,8 +433,8 @@ class RedisMetricsSink:
             pipe.hgetall(self.minute_key(m))
         for q in queues:  # kombu's Redis transport: one list per queue and priority step
             for suffix in ("", "\x06\x163", "\x06\x166", "\x06\x169"):
-                pipe.llen(q + suffix)
-        pipe.hlen("unacked")
+                pipe.llen(self.namespace + q + suffix)
+        pipe.hlen(self.namespace + "unacked")
         out = pipe.execute()
         totals = _decode_hash(out[0])
         by_minute = {
@@ -429,7 +460,6 @@ class RedisMetricsSink:
             "processes": sorted(processes, key=lambda p: (p.get("host", ""), p.get("pid", 0))),
             "queues": queue_len,
             "unacked": int(out[-1] or 0),
-            "process_starts": int(totals.get("process_starts", 0)),
         }
 
     def reset(self) -> None:
@@ -437,6 +467,26 @@ class RedisMetricsSink:
         keys = list(self.redis.scan_iter(match=f"{self.prefix}:*", count=500))
         if keys:
             self.redis.delete(*keys)
+
+
+_sinks: dict[tuple[str, str, str], RedisMetricsSink] = {}
+_sinks_lock = threading.Lock()
+
+
+def celery_sink(settings: Any, role: str = "celery-worker") -> RedisMetricsSink:
+    """The process's sink on the Celery broker's Redis (``settings.celery_namespace`` applied),
+    for the one-line hooks in ``ingestion/tasks.py``."""
+    from ingestion.celery_app import redis_client
+
+    k = (settings.celery_broker_url, settings.celery_namespace, role)
+    with _sinks_lock:
+        sink = _sinks.get(k)
+        if sink is None:
+            sink = RedisMetricsSink(
+                redis_client(settings), role=role, namespace=settings.celery_namespace
+            )
+            _sinks[k] = sink
+        return sink
 
 
 def _decode_hash(raw: Mapping[Any, Any]) -> dict[str, float]:

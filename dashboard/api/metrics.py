@@ -28,10 +28,11 @@ Families (``mode`` is ``local`` for the local pool, ``celery`` for Celery worker
 * ``pantau_writer_backlog_samples`` — results waiting for the local writer;
 * ``pantau_ingest_process_resident_memory_bytes{mode,role,host,pid}`` and
   ``pantau_ingest_process_heartbeat_timestamp_seconds{...}`` — per ingestion process;
-* ``pantau_worker_restarts_total{mode="local"}`` — worker processes the supervisor replaced;
-  ``pantau_worker_process_starts_total{mode="celery"}`` — Celery worker processes started;
+* ``pantau_worker_restarts_total{mode="local"}`` — worker processes the supervisor replaced
+  (Celery replaces its own children; a Celery worker shows as a new pid in the process
+  families);
 * ``pantau_ingest_up{mode}`` — 1 when that source reported recently;
-  ``pantau_ingest_status_age_seconds`` — age of the local status file.
+  ``pantau_ingest_status_age_seconds`` — age of the local supervisor's metrics file.
 """
 
 from __future__ import annotations
@@ -195,14 +196,6 @@ class SnapshotCollector(Collector):
         if snap.get("local"):
             restarts.add_metric(["local"], snap.get("worker_restarts") or 0)
         yield restarts
-        if snap.get("celery"):
-            starts = CounterMetricFamily(
-                "pantau_worker_process_starts",
-                "Celery worker processes started (a replaced process counts again).",
-                labels=["mode"],
-            )
-            starts.add_metric(["celery"], snap.get("process_starts") or 0)
-            yield starts
 
         up = GaugeMetricFamily(
             "pantau_ingest_up", "1 when an ingestion source reported recently.", labels=["mode"]
@@ -213,7 +206,7 @@ class SnapshotCollector(Collector):
         if snap.get("local"):
             yield GaugeMetricFamily(
                 "pantau_ingest_status_age_seconds",
-                "Seconds since the local supervisor last wrote its status file.",
+                "Seconds since the local supervisor last wrote var/ingest_metrics.json.",
                 value=snap["local"].get("age_s", 0.0),
             )
 

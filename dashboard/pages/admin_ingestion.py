@@ -106,8 +106,8 @@ register(
             "en": "No samples in the last 15 minutes.",
         },
         "ingest.src.local": {
-            "id": "Sumber: pool lokal (var/ingest_status.json, {time})",
-            "en": "Source: local pool (var/ingest_status.json, {time})",
+            "id": "Sumber: pool lokal (var/ingest_metrics.json, {time})",
+            "en": "Source: local pool (var/ingest_metrics.json, {time})",
         },
         "ingest.src.local_stale": {
             "id": "Pool lokal tidak melapor sejak {time}: apakah `pantau ingest` / `pantau run` "

@@ -2,8 +2,9 @@
 
 Three sources, each optional:
 
-* the local supervisor's ``var_dir/ingest_status.json`` (written every 5 s: metrics, processes
-  with pid/RSS/heartbeat, scheduler due/in-flight, writer backlog, worker restarts);
+* the local supervisor's ``var_dir/ingest_metrics.json`` (written every 5 s: metrics,
+  processes with pid/RSS/heartbeat, scheduler due/in-flight, writer backlog, worker restarts;
+  the same as in ``ingest_status.json`` without the per-camera rows);
 * Redis (the Celery broker): what Celery workers recorded with
   ``ingestion.metrics.RedisMetricsSink``, their processes, the queue lengths;
 * the database: cameras by status, failing cameras with reason and since when.
@@ -32,8 +33,8 @@ from store.models import Camera, CameraStatus, CameraStatusEvent
 
 logger = logging.getLogger(__name__)
 
-STATUS_FILE = "ingest_status.json"
-#: A status file older than this means the local supervisor is not running.
+METRICS_FILE = im.METRICS_FILE
+#: A metrics file older than this means the local supervisor is not running.
 STALE_AFTER_S = 30.0
 #: After a failed Redis read, wait this long before trying again (each scrape would pay it).
 REDIS_RETRY_S = 30.0
@@ -46,10 +47,10 @@ _redis_down_until: dict[str, float] = {}
 
 # --------------------------------------------------------------------------------------------
 # sources
-def read_status_file(var_dir: Path, now: float | None = None) -> dict[str, Any] | None:
-    """The local supervisor's status document with ``age_s`` and ``fresh`` added (None when
+def read_local(var_dir: Path, now: float | None = None) -> dict[str, Any] | None:
+    """The local supervisor's metrics document with ``age_s`` and ``fresh`` added (None when
     there is none or it cannot be parsed)."""
-    path = Path(var_dir) / STATUS_FILE
+    path = Path(var_dir) / METRICS_FILE
     try:
         doc = json.loads(path.read_bytes())
     except FileNotFoundError:
@@ -70,7 +71,7 @@ def read_status_file(var_dir: Path, now: float | None = None) -> dict[str, Any] 
     return doc
 
 
-def read_redis(url: str, now: float | None = None) -> dict[str, Any] | None:
+def read_redis(url: str, now: float | None = None, namespace: str = "") -> dict[str, Any] | None:
     """What Celery workers recorded (None: no Redis broker, unreachable, or nothing there)."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         return None
@@ -78,7 +79,7 @@ def read_redis(url: str, now: float | None = None) -> dict[str, Any] | None:
         if _redis_down_until.get(url, 0) > time.monotonic():
             return None
     try:
-        doc = im.RedisMetricsSink(url).read(now)
+        doc = im.RedisMetricsSink(url, namespace=namespace).read(now)
     except Exception as exc:
         logger.info("no Celery metrics from %s: %s", url.split("@")[-1], exc)
         with _redis_lock:
@@ -173,12 +174,9 @@ def failing_by_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _writer_backlog(local: dict[str, Any] | None) -> int | None:
-    if not local:
+    if not local or local.get("writer_backlog") is None:
         return None
-    if local.get("writer_backlog") is not None:
-        return int(local["writer_backlog"])
-    pending = (local.get("writer") or {}).get("pending")
-    return int(pending) if pending is not None else None
+    return int(local["writer_backlog"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,8 +186,8 @@ def ingest_snapshot(
 ) -> dict[str, Any]:
     """Local status file + Celery metrics in Redis + database facts, merged for display."""
     now = time.time() if now is None else now
-    local = read_status_file(settings.var_dir, now)
-    celery = read_redis(settings.celery_broker_url, now)
+    local = read_local(settings.var_dir, now)
+    celery = read_redis(settings.celery_broker_url, now, settings.celery_namespace)
     local_live = local is not None and local["fresh"]
     processes: list[dict[str, Any]] = []
     if local_live:
@@ -221,5 +219,4 @@ def ingest_snapshot(
         "scheduler": (local or {}).get("scheduler") if local_live else None,
         "writer_backlog": _writer_backlog(local) if local_live else None,
         "worker_restarts": int((local or {}).get("worker_restarts") or 0),
-        "process_starts": int((celery or {}).get("process_starts") or 0),
     }

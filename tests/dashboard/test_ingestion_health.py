@@ -86,17 +86,17 @@ def test_failing_cameras_by_reason_and_since(db):
     assert groups[0]["kind"] == TIMEOUT  # most cameras first
 
 
-def test_status_file_fresh_stale_and_broken(tmp_path):
+def test_metrics_file_fresh_stale_and_broken(tmp_path):
     now = time.time()
-    path = tmp_path / q.STATUS_FILE
-    assert q.read_status_file(tmp_path, now) is None
+    path = tmp_path / q.METRICS_FILE
+    assert q.read_local(tmp_path, now) is None
     path.write_text(json.dumps({"updated_at": datetime.fromtimestamp(now - 3, UTC).isoformat()}))
-    doc = q.read_status_file(tmp_path, now)
+    doc = q.read_local(tmp_path, now)
     assert doc["fresh"] and 2.5 < doc["age_s"] < 3.5
-    doc = q.read_status_file(tmp_path, now + 60)
+    doc = q.read_local(tmp_path, now + 60)
     assert not doc["fresh"]
     path.write_text("{half a json")
-    assert q.read_status_file(tmp_path, now) is None
+    assert q.read_local(tmp_path, now) is None
 
 
 def test_metrics_endpoint_reads_celery_workers_from_redis(settings, sqlite_db, redis_url):
@@ -104,19 +104,26 @@ def test_metrics_endpoint_reads_celery_workers_from_redis(settings, sqlite_db, r
 
     from dashboard.app import create_app
 
+    ns = "uji-ns:"  # settings.celery_namespace: queues and metric keys carry it
     client_r = redis.Redis.from_url(redis_url)
-    sink = im.RedisMetricsSink(redis_url)  # the default prefix the dashboard reads
+    sink = im.RedisMetricsSink(redis_url, namespace=ns)  # the keys the dashboard reads
+    assert sink.totals_key == "uji-ns:pantau:metrics:totals"
     sink.reset()
-    client_r.delete("pantau.ingest", "pantau.fetch")
+    queues = (ns + "pantau.analyse", ns + "pantau.fetch")
+    client_r.delete(*queues)
     q._redis_down_until.clear()
     try:
         for lateness in (1.0, 2.0, 3.0):
             sink.observe_sample("stored", lateness, 0.2, 0.05, 0.01)
         sink.observe_sample("failed", fetch_s=10.0, reason="timeout")
         sink.observe_sample("expired")
-        client_r.rpush("pantau.ingest", b"a", b"b", b"c")
-        client_r.rpush("pantau.fetch", b"d")
-        app = create_app(settings.model_copy(update={"celery_broker_url": redis_url}), sqlite_db)
+        client_r.rpush(queues[0], b"a", b"b", b"c")
+        client_r.rpush(queues[1], b"d")
+        client_r.rpush("pantau.fetch", b"another installation's")
+        app = create_app(
+            settings.model_copy(update={"celery_broker_url": redis_url, "celery_namespace": ns}),
+            sqlite_db,
+        )
         body = app.server.test_client().get("/metrics").get_data(as_text=True)
         samples = {
             (fam.name, s.name, frozenset(s.labels.items())): s.value
@@ -137,7 +144,7 @@ def test_metrics_endpoint_reads_celery_workers_from_redis(settings, sqlite_db, r
         assert get(lat, lat + "_count", mode="celery") == 3
         assert get(lat, lat + "_sum", mode="celery") == 6.0
         assert get(lat, lat + "_bucket", mode="celery", le="2.0") == 2
-        assert get("pantau_queue_length", "pantau_queue_length", queue="pantau.ingest") == 3
+        assert get("pantau_queue_length", "pantau_queue_length", queue="pantau.analyse") == 3
         assert get("pantau_queue_length", "pantau_queue_length", queue="pantau.fetch") == 1
         rss = [
             (dict(labels), v)
@@ -149,7 +156,7 @@ def test_metrics_endpoint_reads_celery_workers_from_redis(settings, sqlite_db, r
         assert all(labels["mode"] == "celery" for labels, _ in rss)
     finally:
         sink.reset()
-        client_r.delete("pantau.ingest", "pantau.fetch")
+        client_r.delete(*queues, "pantau.fetch")
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,7 +186,7 @@ def _write_status(settings, now: float) -> None:  # noqa: ANN001
         "worker_restarts": 1,
         "metrics": m.to_dict(),
     }
-    (settings.var_dir / q.STATUS_FILE).write_text(json.dumps(doc))
+    (settings.var_dir / q.METRICS_FILE).write_text(json.dumps(doc))
 
 
 def test_page_pieces_have_units_and_times_in_both_languages(settings, sqlite_db):
