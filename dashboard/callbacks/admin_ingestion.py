@@ -38,6 +38,7 @@ STATUS_COLOURS = {
 }
 MAX_REASONS = 6
 MAX_FAILING = 6
+MAX_PROCESSES = 6
 PHONE_HIDDEN = "d-none d-sm-table-cell"  # columns a 390 px phone leaves out
 
 
@@ -230,7 +231,7 @@ def process_table(snap: dict[str, Any]) -> Any:
         )
     )
     rows = []
-    for p in procs[:12]:
+    for p in procs[:MAX_PROCESSES]:
         beat = p.get("heartbeat_at")
         late = beat is not None and now - beat > 15
         role = t(f"ingest.role.{p.get('role')}") if p.get("role") else "—"
@@ -260,8 +261,18 @@ def process_table(snap: dict[str, Any]) -> Any:
                 ]
             )
         )
-    if len(procs) > 12:
-        rows.append(html.Tr(html.Td(t("ingest.more", n=len(procs) - 12), colSpan=5)))
+    if len(procs) > MAX_PROCESSES:
+        rest = procs[MAX_PROCESSES:]
+        rss = sum(p.get("rss_bytes") or 0 for p in rest) / MIB
+        rows.append(
+            html.Tr(
+                html.Td(
+                    f"{t('ingest.more', n=len(rest))} · {fmt_number(rss)} MiB",
+                    colSpan=5,
+                    className="text-secondary",
+                )
+            )
+        )
     return dbc.Table(
         [head, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0 small"
     )
@@ -366,6 +377,7 @@ def failing_table(snap: dict[str, Any]) -> Any:
                     ),
                     html.Td(
                         _kind_label(r["kind"]),
+                        title=r["reason"] or None,
                         className="text-truncate",
                         style={"maxWidth": "14rem"},
                     ),
@@ -404,13 +416,13 @@ def source_note(snap: dict[str, Any]) -> Any:
     if snap.get("celery") is not None:
         parts.append(t("ingest.src.celery"))
     if not parts:
-        return dbc.Alert(t("ingest.src.none"), color="secondary", className="py-2 mb-2 small")
+        return dbc.Alert(t("ingest.src.none"), color="secondary", className="py-1 px-2 mb-1 small")
     colour = (
         "warning" if local is not None and not snap["local_live"] and not snap["celery"] else None
     )
     if colour:
-        return dbc.Alert(" · ".join(parts), color=colour, className="py-2 mb-2 small")
-    return html.Div(" · ".join(parts), className="pantau-footnote mb-2")
+        return dbc.Alert(" · ".join(parts), color=colour, className="py-1 px-2 mb-1 small")
+    return html.Div(" · ".join(parts), className="pantau-footnote")
 
 
 def refresh(_n: int | None = None):

@@ -136,10 +136,16 @@ def layout(**_kwargs) -> dbc.Container:
             page_header(
                 t("ingest.title"),
                 t("ingest.lead"),
-                right=html.Span(id="admin-ingestion-updated", className="pantau-footnote"),
+                right=html.Div(
+                    [
+                        html.Div(id="admin-ingestion-source"),
+                        html.Div(id="admin-ingestion-updated", className="pantau-footnote"),
+                    ],
+                    className="text-md-end",
+                    style={"maxWidth": "40rem"},
+                ),
                 page="admin-ingestion",
             ),
-            html.Div(id="admin-ingestion-source"),
             dbc.Row(id="admin-ingestion-tiles", className="g-2"),
             dbc.Row(
                 [
@@ -147,15 +153,15 @@ def layout(**_kwargs) -> dbc.Container:
                         [
                             card(
                                 t("ingest.outcomes"),
-                                graph("admin-ingestion-outcomes", height=230, modebar=False),
+                                graph("admin-ingestion-outcomes", height=200, modebar=False),
                                 fill=False,
-                                className="mb-3",
+                                className="mb-2",
                             ),
                             card(
                                 t("ingest.reasons"),
                                 html.Div(id="admin-ingestion-reasons"),
                                 fill=False,
-                                className="mb-3",
+                                className="mb-2",
                             ),
                         ],
                         lg=7,
@@ -166,19 +172,19 @@ def layout(**_kwargs) -> dbc.Container:
                                 t("ingest.processes"),
                                 html.Div(id="admin-ingestion-processes"),
                                 fill=False,
-                                className="mb-3",
+                                className="mb-2",
                             ),
                             card(
                                 t("ingest.statuses"),
                                 html.Div(id="admin-ingestion-statuses"),
                                 fill=False,
-                                className="mb-3",
+                                className="mb-2",
                             ),
                             card(
                                 t("ingest.failing"),
                                 html.Div(id="admin-ingestion-failing"),
                                 fill=False,
-                                className="mb-3",
+                                className="mb-2",
                             ),
                         ],
                         lg=5,

@@ -144,7 +144,7 @@ def demo_ingestion(settings, database, cameras: int = 8, warm_s: float = 25.0): 
         for cam in s.scalars(select(Camera).where(Camera.stream_url.like(f"%:{port}/%"))):
             cam.sample_interval_s = 5
     run = settings.model_copy(
-        update={"connect_timeout_s": 1.0, "read_timeout_s": 1.5, "offline_after_failures": 2}
+        update={"connect_timeout_s": 1.0, "read_timeout_s": 4.0, "offline_after_failures": 2}
     )
     simulator = CameraSimulator(sims, "127.0.0.1", port).start()
     sup = Supervisor(run, database, workers=2, reload_every_s=1000).start()
