@@ -377,7 +377,7 @@ def failing_table(snap: dict[str, Any]) -> Any:
                     ),
                     html.Td(
                         _kind_label(r["kind"]),
-                        title=r["reason"] or None,
+                        title=(r["reason"] or "").partition(":")[2].strip() or None,  # detail
                         className="text-truncate",
                         style={"maxWidth": "14rem"},
                     ),
