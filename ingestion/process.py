@@ -226,18 +226,49 @@ STATE_FORMAT = "1"
 MIB = 1024 * 1024
 
 
+def resolved_detector(camera: CameraSpec, settings: Settings) -> str:
+    """The detector a camera's samples run: its own, else the installation's; ``auto`` is
+    MediaPipe when the model file exists, else the best OpenCV detector."""
+    from analytics.detectors import BEST_OFFLINE
+
+    name = str(camera.analytics.get("detector") or settings.detector or "auto")
+    if name == "auto":
+        model = settings.mediapipe_model_path
+        name = "mediapipe" if model and Path(model).is_file() else BEST_OFFLINE
+    return name
+
+
+def state_config_key(camera: CameraSpec, settings: Settings) -> str:
+    """The key a camera's stored analysis state is filed under: a state made under another
+    analytics configuration (ROIs, lines, detector...) is not loaded."""
+    raw = f"{STATE_FORMAT}|{resolved_detector(camera, settings)}|{camera.analytics_key()}"
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
+def needs_warmup(camera: CameraSpec, settings: Settings, store: StateStore | None) -> bool:
+    """For a fetch stage that has no processor (Celery): whether to fetch
+    ``settings.cold_start_frames`` warm-up frames before the counted ones, from the state's
+    head in ``store`` (no blob transferred)."""
+    if settings.cold_start_frames <= 0:
+        return False
+    if store is None:
+        return True
+    head = store.head(camera.id)
+    return head is None or not head.warm or head.config_key != state_config_key(camera, settings)
+
+
 # -- the Analyser's state API (analytics.pipeline); fallbacks for an Analyser without it -------
 def _export_state(analyser: Any) -> bytes:
     fn = getattr(analyser, "export_state", None)
     return bytes(fn()) if fn is not None else b""
 
 
-def _load_state(analyser: Any, blob: bytes) -> bool:
+def _load_state(analyser: Any, blob: bytes, frame_size: tuple[int, int]) -> bool:
     fn = getattr(analyser, "load_state", None)
     if fn is None or not blob:
         return False
     try:
-        return bool(fn(blob))
+        return bool(fn(blob, frame_size=frame_size if frame_size[0] else None))
     except Exception:  # a corrupt blob leaves the analyser cold, never fails the sample
         logger.warning("cannot restore an analysis state; starting cold", exc_info=True)
         analyser.reset()
@@ -286,7 +317,6 @@ class SampleProcessor:
         self._public_at: dict[int, float] = {}
         self._snapshot_at: dict[int, float] = {}
         self._detectors: dict[str, Any] = {}  # detector name -> one shared instance
-        self._keys: dict[str, str] = {}  # analytics config -> state config key
         self._legacy: dict[int, tuple[str, Any]] = {}  # Analysers without export_state
         self._lock = threading.RLock()
         self._tz = ZoneInfo(settings.timezone)
@@ -297,28 +327,23 @@ class SampleProcessor:
         return str(model) if model and Path(model).is_file() else None
 
     def _detector(self, camera: CameraSpec) -> Any:
-        from analytics.detectors import make_detector
+        from analytics.detectors import DetectorUnavailable, make_detector
 
-        name = str(camera.analytics.get("detector") or self.settings.detector)
+        name = resolved_detector(camera, self.settings)
         det = self._detectors.get(name)
         if det is None:
-            det = make_detector(name, self._model_path())
+            try:
+                det = make_detector(name, self._model_path())
+            except DetectorUnavailable:
+                if camera.analytics.get("detector") not in (None, "", "auto"):
+                    raise
+                det = make_detector("auto")  # the model file does not load: OpenCV
             self._detectors[name] = det
         return det
 
     def config_key(self, camera: CameraSpec) -> str:
         """Identifies the analytics configuration a camera's state was built for."""
-        ak = camera.analytics_key()
-        key = self._keys.get(ak)
-        if key is None:
-            det = self._detector(camera)
-            version = getattr(_analyser_class(), "STATE_VERSION", "")
-            raw = f"{STATE_FORMAT}|{version}|{det.name}|{ak}"
-            key = hashlib.sha1(raw.encode()).hexdigest()
-            if len(self._keys) > 4096:
-                self._keys.clear()
-            self._keys[ak] = key
-        return key
+        return state_config_key(camera, self.settings)
 
     def analyser_for(self, camera: CameraSpec) -> Any:
         """A cold Analyser for ``camera`` around the process's shared detector."""
@@ -338,7 +363,8 @@ class SampleProcessor:
 
     def needs_warmup(self, camera: CameraSpec) -> bool:
         """True when the camera has no warm analysis state here: the caller should fetch
-        ``settings.cold_start_frames`` extra frames before the counted ones."""
+        ``settings.cold_start_frames`` extra frames before the counted ones (see
+        :func:`needs_warmup` for a fetch stage without a processor)."""
         if self.settings.cold_start_frames <= 0:
             return False
         if not hasattr(_analyser_class(), "export_state"):  # TODO(state): pre-state Analyser
@@ -393,11 +419,12 @@ class SampleProcessor:
         if slot.tzinfo is None:
             slot = slot.replace(tzinfo=UTC)
         t0 = time.perf_counter()
+        key = self.config_key(camera)
+        stored = self.states.get(camera.id, key)  # cache, else the store: outside the lock
+        h, w = frames[0].shape[:2] if hasattr(frames[0], "shape") else (0, 0)
         with self._lock:
-            key = self.config_key(camera)
             analyser = self.analyser_for(camera)
-            stored = self.states.get(camera.id, key)
-            restored = stored is not None and _load_state(analyser, stored.blob)
+            restored = stored is not None and _load_state(analyser, stored.blob, (w, h))
             if warmup:
                 _warm_up(analyser, list(warmup))
             warm_before = _is_warm(analyser)
@@ -411,13 +438,12 @@ class SampleProcessor:
             known = bool(known)
             t_state = time.perf_counter()
             blob = _export_state(analyser)
-            if blob:
-                self.states.put(
-                    camera.id, StoredState(key, blob, ts.timestamp(), warm=_is_warm(analyser))
-                )
+            warm_after = _is_warm(analyser)
             config: AnalyticsConfig = analyser.config
-            state_ms = (time.perf_counter() - t_state) * 1000
+        if blob:  # outside the lock: a write-behind batch may go to the database here
+            self.states.put(camera.id, StoredState(key, blob, ts.timestamp(), warm=warm_after))
         self.states.maybe_flush()
+        state_ms = (time.perf_counter() - t_state) * 1000
         frame = frames[-1]
         timings = {k: float(v) for k, v in result.timings_ms.items()}
         timings["state"] = round(state_ms, 3)

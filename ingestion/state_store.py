@@ -12,9 +12,10 @@ API (stable; the local pool and the Celery tasks use it)::
         sample_ts: epoch seconds of the frame last folded into the state; config_key: the
         analytics configuration it was built for (another configuration does not load it)
 
-    DatabaseStateStore(database: store.db.Database)
+    DatabaseStateStore(database: store.db.Database, *, shared=False)
         table ``camera_states``; local pool: written behind (on eviction, every
-        ``analysis_state_flush_s`` and on shutdown), so a restart resumes warm
+        ``analysis_state_flush_s`` and on shutdown), so a restart resumes warm;
+        ``shared=True`` when several processes sample the same cameras (written through)
     RedisStateStore(url_or_client: str | redis.Redis, *, prefix="pantau:state:",
                     ttl_s=7 * 86400)
     RedisStateStore.from_settings(settings)   # analysis_state_redis_url or the Celery broker
@@ -23,6 +24,7 @@ API (stable; the local pool and the Celery tasks use it)::
         newer one; reads fetch the blob only when it is newer than the cached copy
 
     StateStore (their base): get(camera_id, newer_than=None) -> StoredState | None,
+        head(camera_id) -> StoredState | None (no blob: config_key, sample_ts, warm),
         put(camera_id, state) -> bool (False: a newer state is stored), put_many({id: state})
         -> int, delete(camera_id), close(); ``shared`` is True when other processes write it
 
@@ -77,6 +79,11 @@ class StateStore(ABC):
         """The stored state, or None (none stored, or not newer than ``newer_than``)."""
 
     @abstractmethod
+    def head(self, camera_id: int) -> StoredState | None:
+        """The stored state without its blob (``blob == b""``): is there one, for which
+        configuration, how recent, warm? For a fetch stage deciding on a warm-up."""
+
+    @abstractmethod
     def put_many(self, states: Mapping[int, StoredState]) -> int:
         """Store states unless a newer one is stored; returns how many were written."""
 
@@ -91,12 +98,13 @@ class StateStore(ABC):
 
 
 class DatabaseStateStore(StateStore):
-    """States in the ``camera_states`` table (local pool)."""
+    """States in the ``camera_states`` table. Local pool: private to the worker that owns the
+    camera (written behind). ``shared=True``: several processes sample the same cameras
+    (written through, newer states read back), e.g. Celery without Redis for states."""
 
-    shared = False
-
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Any, *, shared: bool = False) -> None:
         self.db = database
+        self.shared = shared
 
     def get(self, camera_id: int, newer_than: float | None = None) -> StoredState | None:
         from store.models import CameraState
@@ -109,6 +117,21 @@ class DatabaseStateStore(StateStore):
             if newer_than is not None and ts <= newer_than:
                 return None
             return StoredState(row.config_key, bytes(row.state), ts, bool(row.warm))
+
+    def head(self, camera_id: int) -> StoredState | None:
+        from sqlalchemy import select
+
+        from store.models import CameraState
+
+        with self.db.session() as s:
+            row = s.execute(
+                select(CameraState.config_key, CameraState.sample_ts, CameraState.warm).where(
+                    CameraState.camera_id == int(camera_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return StoredState(row.config_key, b"", row.sample_ts.timestamp(), bool(row.warm))
 
     def put_many(self, states: Mapping[int, StoredState]) -> int:
         from store.writes import write_camera_states
@@ -191,6 +214,12 @@ class RedisStateStore(StateStore):
             return None
         ts, config, warm, blob = got
         return StoredState(config.decode(), bytes(blob), float(ts), warm == b"1")
+
+    def head(self, camera_id: int) -> StoredState | None:
+        ts, config, warm = self.client.hmget(self.key(camera_id), ["ts", "config", "warm"])
+        if ts is None or config is None:
+            return None
+        return StoredState(config.decode(), b"", float(ts), warm == b"1")
 
     def put_many(self, states: Mapping[int, StoredState]) -> int:
         if not states:

@@ -8,7 +8,7 @@ import json
 import cv2
 import numpy as np
 from ingest_helpers import VIDEO, free_port, wait_for
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from pantau.cli import app
@@ -59,6 +59,8 @@ def test_start_background_simulates_demo_cameras(settings, sqlite_db):
 
     with sqlite_db.session() as s:
         seed_reference(s)
+        # first samples are spread over the camera's interval: keep the wait short
+        s.execute(update(Camera).values(sample_interval_s=5))
     s = settings.model_copy(
         update={"simulate_cameras": 3, "simulator_port": free_port(), "workers": 1}
     )

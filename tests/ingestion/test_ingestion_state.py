@@ -261,3 +261,113 @@ def test_a_cold_cameras_first_stored_sample_is_never_zero_people(settings, sqlit
         else:
             assert obs.people > 0, obs.people
             assert not (obs.extra or {}).get("cold")
+
+
+# --------------------------------------------------------------------------------------------
+# unknown counts are missing data, never 0
+def test_unknown_counts_are_missing_in_rollups_and_crowd_alerts(db, settings):
+    from ingestion.alerts import CROWD, AlertEngine
+    from store.models import Alert, ObservationRollup
+    from store.rollups import refresh_rollups
+    from store.writes import write_observations
+
+    (cam_id,) = _cameras(db, 1)
+    hour = T0.replace(minute=0)
+    rows = [
+        {"camera_id": cam_id, "ts": hour + timedelta(minutes=1), "people": 10, "vehicles_total": 4},
+        {
+            "camera_id": cam_id,
+            "ts": hour + timedelta(minutes=2),
+            "people": None,
+            "extra": {"cold": True},
+        },
+        {"camera_id": cam_id, "ts": hour + timedelta(minutes=3), "people": 20, "vehicles_total": 6},
+    ]
+    with db.session() as s:
+        write_observations(s, rows)
+        refresh_rollups(s, hour, hour + timedelta(hours=1))
+    with db.session() as s:
+        r = s.scalars(
+            select(ObservationRollup).where(
+                ObservationRollup.camera_id == cam_id, ObservationRollup.period == "hour"
+            )
+        ).one()
+        assert (r.samples, r.people_avg, r.people_max, r.vehicles_avg) == (3, 15.0, 20, 5.0)
+    # an open crowd alert is neither closed nor changed by a sample whose count is unknown
+    engine = AlertEngine(settings)
+    with db.session() as s:
+        for d in range(1, 6):  # usual: 4 people at this hour
+            s.add(
+                ObservationRollup(
+                    camera_id=cam_id,
+                    period="hour",
+                    bucket=T0 + timedelta(hours=2) - timedelta(days=d),
+                    samples=60,
+                    people_avg=4.0,
+                )
+            )
+
+    def sample(minute: int, people: int | None) -> SampleResult:
+        ts = T0 + timedelta(hours=2, minutes=minute)
+        row = {"camera_id": cam_id, "ts": ts, "people": people, "reused": False}
+        if people is None:
+            row["extra"] = {"cold": True}
+        return SampleResult(cam_id, "S-00000", ts, row, cold=people is None)
+
+    with db.session() as s:
+        engine.evaluate(s, [sample(0, 40)])
+    with db.session() as s:
+        engine.evaluate(s, [sample(1, None)])
+    with db.session() as s:
+        alert = s.scalars(select(Alert).where(Alert.rule == CROWD)).one()
+        assert alert.ended_at is None and alert.value == 40
+
+
+# --------------------------------------------------------------------------------------------
+# a camera's history follows it from worker to worker
+def _counts(results: list[SampleResult]) -> list[tuple]:
+    return [(r.observation["people"], r.observation["vehicles_total"], r.cold) for r in results]
+
+
+def _run(processors: list, cam, scene: SyntheticScene, samples: int) -> list[SampleResult]:
+    """One sample a minute, taken in turn by ``processors`` (a cold start warms up first, as
+    the worker does: ``cold_start_frames`` frames 1 s before the counted one)."""
+    out = []
+    for i in range(samples):
+        proc = processors[i % len(processors)]
+        t = 30.0 + 60.0 * i
+        warmup = []
+        if proc.needs_warmup(cam):
+            proc.warmups = getattr(proc, "warmups", 0) + 1
+            warmup = [scene.frame_at(t - 2.0 + k)[0] for k in range(2)]
+        frame, _ = scene.frame_at(t)
+        out.append(proc.process_burst(cam, [frame], T0 + timedelta(seconds=t), warmup=warmup))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_state_moving_between_workers_keeps_counts(backend, settings, sqlite_db, request):
+    from ingestion.process import CameraSpec, SampleProcessor
+
+    scene = SyntheticScene("crowd", 21, 640, 360)
+    cfg = scene.analytics_config()
+    (cam_id,) = _cameras(sqlite_db, 1)
+    cam = CameraSpec(
+        cam_id, "MOVE-1", "", "snapshot", analytics={"rois": cfg["rois"], "detector": "blob"}
+    )
+    alone = _run([SampleProcessor(settings)], cam, scene, 8)
+    if backend == "database":
+        stores = [DatabaseStateStore(sqlite_db, shared=True) for _ in range(2)]
+    else:
+        store = request.getfixturevalue("redis_store")
+        stores = [RedisStateStore(store.client, prefix=store.prefix) for _ in range(2)]
+    workers = [SampleProcessor(settings, st) for st in stores]
+    moving = _run(workers, cam, scene, 8)
+    assert _counts(moving) == _counts(alone)
+    # the scene has people in view: counted from the first sample on, never a made-up 0
+    people = [r.observation["people"] for r in alone]
+    assert all(p is None or p > 0 for p in people), people
+    assert sum(p is not None for p in people) >= 7, people
+    # each sample after the first found the state the other worker left (no second warm-up)
+    assert [getattr(w, "warmups", 0) for w in workers] == [1, 0]
+    assert workers[1].states.stats["loads"] == 4 and workers[0].states.stats["loads"] == 3
