@@ -257,38 +257,17 @@ def needs_warmup(camera: CameraSpec, settings: Settings, store: StateStore | Non
     return head is None or not head.warm or head.config_key != state_config_key(camera, settings)
 
 
-# -- the Analyser's state API (analytics.pipeline); fallbacks for an Analyser without it -------
-def _export_state(analyser: Any) -> bytes:
-    fn = getattr(analyser, "export_state", None)
-    return bytes(fn()) if fn is not None else b""
-
-
 def _load_state(analyser: Any, blob: bytes, frame_size: tuple[int, int]) -> bool:
-    fn = getattr(analyser, "load_state", None)
-    if fn is None or not blob:
+    """Restore ``blob``; False (analyser cold) for a state of another version, configuration
+    or frame size, or a corrupt one — never an exception that fails the sample."""
+    if not blob:
         return False
     try:
-        return bool(fn(blob, frame_size=frame_size if frame_size[0] else None))
-    except Exception:  # a corrupt blob leaves the analyser cold, never fails the sample
+        return bool(analyser.load_state(blob, frame_size=frame_size if frame_size[0] else None))
+    except Exception:
         logger.warning("cannot restore an analysis state; starting cold", exc_info=True)
         analyser.reset()
         return False
-
-
-def _is_warm(analyser: Any) -> bool:
-    warm = getattr(analyser, "warm", None)
-    if warm is None:  # older Analyser: detectors without history (HOG, MediaPipe) are warm
-        warm = getattr(analyser.detector, "warm", True)
-    return bool(warm)
-
-
-def _warm_up(analyser: Any, frames: list[np.ndarray]) -> None:
-    fn = getattr(analyser, "warm_up", None)
-    if fn is not None:
-        fn(frames)
-        return
-    for f in frames:
-        analyser.analyse(f)
 
 
 class SampleProcessor:
@@ -317,7 +296,6 @@ class SampleProcessor:
         self._public_at: dict[int, float] = {}
         self._snapshot_at: dict[int, float] = {}
         self._detectors: dict[str, Any] = {}  # detector name -> one shared instance
-        self._legacy: dict[int, tuple[str, Any]] = {}  # Analysers without export_state
         self._lock = threading.RLock()
         self._tz = ZoneInfo(settings.timezone)
         self._tz_label = TZ_LABELS.get(settings.timezone, settings.timezone)
@@ -347,17 +325,9 @@ class SampleProcessor:
 
     def analyser_for(self, camera: CameraSpec) -> Any:
         """A cold Analyser for ``camera`` around the process's shared detector."""
-        cls = _analyser_class()
-        if not hasattr(cls, "export_state"):  # TODO(state): drop with the pre-state Analyser
-            key = self.config_key(camera)
-            entry = self._legacy.pop(camera.id, None)
-            if entry is None or entry[0] != key:
-                entry = (key, cls(camera.analytics, detector=camera.analytics.get("detector")))
-            self._legacy[camera.id] = entry
-            while len(self._legacy) > 5000:
-                self._legacy.pop(next(iter(self._legacy)))
-            return entry[1]
-        analyser = cls(camera.analytics, detector=self._detector(camera))
+        from analytics.pipeline import Analyser
+
+        analyser = Analyser(camera.analytics, detector=self._detector(camera))
         analyser.reset()  # the shared detector still holds the previous camera's state
         return analyser
 
@@ -367,9 +337,6 @@ class SampleProcessor:
         :func:`needs_warmup` for a fetch stage without a processor)."""
         if self.settings.cold_start_frames <= 0:
             return False
-        if not hasattr(_analyser_class(), "export_state"):  # TODO(state): pre-state Analyser
-            entry = self._legacy.get(camera.id)
-            return entry is None or not _is_warm(entry[1])
         state = self.states.get(camera.id, self.config_key(camera))
         return state is None or not state.warm
 
@@ -426,19 +393,15 @@ class SampleProcessor:
             analyser = self.analyser_for(camera)
             restored = stored is not None and _load_state(analyser, stored.blob, (w, h))
             if warmup:
-                _warm_up(analyser, list(warmup))
-            warm_before = _is_warm(analyser)
+                analyser.warm_up(list(warmup))
             if len(frames) > 1:
                 result = analyser.analyse_burst(frames, ts.timestamp())
             else:
                 result = analyser.analyse(frames[0], ts.timestamp())
-            known = getattr(result, "counts_known", None)
-            if known is None:  # TODO(state): pre-state Analyser: a burst warms itself up
-                known = warm_before or (len(frames) > 1 and _is_warm(analyser))
-            known = bool(known)
+            known = bool(result.counts_known)
             t_state = time.perf_counter()
-            blob = _export_state(analyser)
-            warm_after = _is_warm(analyser)
+            blob = analyser.export_state()
+            warm_after = bool(analyser.warm)
             config: AnalyticsConfig = analyser.config
         if blob:  # outside the lock: a write-behind batch may go to the database here
             self.states.put(camera.id, StoredState(key, blob, ts.timestamp(), warm=warm_after))
@@ -513,9 +476,3 @@ class SampleProcessor:
         return _encode(
             annotate(blurred, public_result, None, ts, tz_label=self._tz_label, tz=self._tz)
         )
-
-
-def _analyser_class() -> Any:
-    from analytics.pipeline import Analyser
-
-    return Analyser
