@@ -280,6 +280,19 @@ def _default_opener(
     return opener
 
 
+#: Niceness of the blur threads: with the CPU contended, staff pages, API answers and camera
+#: ingestion go first and public viewers get fewer frames per second (never a slower page).
+BLUR_NICENESS = 5
+
+
+def _lower_priority() -> None:
+    """Runs in each new blur thread: lower that thread's CPU priority (Linux: per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BLUR_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        logger.debug("could not lower the blur thread's priority", exc_info=True)
+
+
 class Subscription:
     """One viewer of one channel; iterate :meth:`parts` and always :meth:`close`."""
 
@@ -357,7 +370,9 @@ class FrameHub:
         #: the privacy work (resize, blur, encode) of every channel and snapshot: one thread
         #: per core by default (each keeps its own cascades, ~60 MB)
         self.blur_threads = blur_threads or os.cpu_count() or 2
-        self._pool = ThreadPoolExecutor(self.blur_threads, thread_name_prefix="framehub-blur")
+        self._pool = ThreadPoolExecutor(
+            self.blur_threads, thread_name_prefix="framehub-blur", initializer=_lower_priority
+        )
         self._lock = threading.Lock()
         self._channels: dict[str, _Channel] = {}
         self._stopped = threading.Event()

@@ -101,3 +101,19 @@ def test_waitress_holds_little_unsent_data_per_stream():
     # a slow viewer's thread waits (and then gets the newest frame) instead of the server
     # buffering up to waitress's default 16 MB for each of 100 connections
     assert opts["outbuf_high_watermark"] <= 1024 * 1024
+
+
+def test_blur_threads_yield_the_cpu_to_pages_and_ingestion(tmp_path):
+    """With the CPU contended the public streams slow down, not the staff pages (issue 10:
+    page p95 4.5 s with 100 viewers): the blur threads run at a lower priority."""
+    import os
+
+    hub = FrameHub(snapshot_dir=tmp_path, blur=lambda f: (f.copy(), 0, 0), blur_threads=1)
+    try:
+
+        def niceness() -> int:
+            return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        assert hub._pool.submit(niceness).result(timeout=10) > niceness()
+    finally:
+        hub.close()
