@@ -116,7 +116,7 @@ def fill_rollups(db: Database, end: datetime, days: int, hourly_days: int) -> in
         raw = _sqlite_bulk(db)
         raw.execute("DROP INDEX IF EXISTS ix_rollups_period_bucket")
         fmt = "%Y-%m-%d %H:%M:%S.000000"
-        # camera-major, then period and bucket: the unique index is filled append-only
+        # bucket-major, as the writer's refreshes lay them out (a bucket's rows together)
         for period, first, n, step, samples in (
             ("day", day0, n_days, "days", 1440),
             ("hour", hour0, n_hours, "hours", 60),
@@ -128,7 +128,7 @@ def fill_rollups(db: Database, end: datetime, days: int, hourly_days: int) -> in
                 SELECT c.id, '{period}',
                     strftime('{fmt}', '{first:%Y-%m-%d %H:%M:%S}', '+' || s.i || ' {step}'),
                     {_rollup_values("c.id", "s.i", samples, "/")}
-                FROM cameras c CROSS JOIN s ORDER BY c.id, s.i
+                FROM s CROSS JOIN cameras c
                 """
             )
             raw.commit()
@@ -529,6 +529,13 @@ def open_store(kind: str, tag: str, fresh: bool) -> tuple[Database, Callable[[],
 def prepare(db: Database, kind: str, args: argparse.Namespace) -> datetime:
     """Generate what the kept dataset lacks (each stage once; a rerun reuses the rest)."""
     db.migrate()
+    from store.models import Base
+
+    with db.engine.begin() as conn:  # tables/indexes added to the models since it was made
+        Base.metadata.create_all(conn, checkfirst=True)
+        for table in Base.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
     end = _dataset_end(db)
     t_all = time.perf_counter()
     if _count(db, "cameras") == 0:

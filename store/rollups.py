@@ -18,7 +18,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, delete, func, insert, literal, select, text
+from sqlalchemy import Integer, case, delete, func, insert, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from store.models import Observation, ObservationRollup, RollupPeriod
@@ -386,8 +386,9 @@ def refresh_area_rollups(
         written += session.scalar(select(func.count()).select_from(area).where(*area_cond)) or 0
     if start is None and end is None:
         analyze_tables(session, area.name)
-    if RollupPeriod.DAY in periods:  # camera rankings over long ranges read monthly sums
+    if RollupPeriod.DAY in periods:  # camera rankings read running totals / monthly sums
         refresh_camera_month_rollups(session, start, end, offset_hours=offset_hours)
+        refresh_camera_day_totals(session, start)
     return written
 
 
@@ -485,3 +486,67 @@ def refresh_camera_month_rollups(
     if start is None and end is None:  # rebuilt whole: the planner's row counts are stale
         analyze_tables(session, month.name)
     return session.scalar(select(func.count()).select_from(month).where(*month_cond)) or 0
+
+
+def refresh_camera_day_totals(session: Session, start: datetime | None = None) -> int:
+    """Recompute ``camera_day_totals`` from the local day ``start`` (every day when None) up
+    to the last daily rollup: day by day, the previous day's totals plus the day's rollups,
+    so cameras without data on a day carry their totals forward. Returns days computed."""
+    from store.models import CameraDayTotal
+
+    roll = ObservationRollup.__table__
+    tot = CameraDayTotal.__table__
+    day_rows = roll.c.period == str(RollupPeriod.DAY)
+    first = session.scalar(select(func.min(roll.c.bucket)).where(day_rows))
+    last = session.scalar(select(func.max(roll.c.bucket)).where(day_rows))
+    if first is None:
+        session.execute(delete(tot))
+        return 0
+    day = first if start is None else max(first, _day_floor_like(start, first))
+    session.execute(delete(tot).where(tot.c.day >= day))
+    cols = ["camera_id", "day", "days", "flow", "people_sum", "people_n", "vehicles_sum",
+            "vehicles_n", "wet_days"]  # fmt: skip
+    n = 0
+    while day <= last:
+        prev = select(
+            tot.c.camera_id, tot.c.days.label("d"), tot.c.flow.label("f"),
+            tot.c.people_sum.label("ps"), tot.c.people_n.label("pn"),
+            tot.c.vehicles_sum.label("vs"), tot.c.vehicles_n.label("vn"),
+            tot.c.wet_days.label("w"),
+        ).where(tot.c.day == day - DAY)  # fmt: skip
+        today = select(
+            roll.c.camera_id,
+            literal(1).label("d"),
+            (func.coalesce(roll.c.flow_in_sum, 0) + func.coalesce(roll.c.flow_out_sum, 0)).label(
+                "f"
+            ),
+            func.coalesce(roll.c.people_avg, 0.0).label("ps"),
+            case((roll.c.people_avg.is_(None), 0), else_=1).label("pn"),
+            func.coalesce(roll.c.vehicles_avg, 0.0).label("vs"),
+            case((roll.c.vehicles_avg.is_(None), 0), else_=1).label("vn"),
+            case((roll.c.water_max >= 0.3, 1), else_=0).label("w"),
+        ).where(day_rows, roll.c.bucket == day)
+        both = union_all(prev, today).subquery("both")
+        query = select(
+            both.c.camera_id,
+            literal(day, UTCDateTime()),
+            func.sum(both.c.d),
+            func.sum(both.c.f),
+            func.sum(both.c.ps),
+            func.sum(both.c.pn),
+            func.sum(both.c.vs),
+            func.sum(both.c.vn),
+            func.sum(both.c.w),
+        ).group_by(both.c.camera_id)
+        session.execute(insert(tot).from_select(cols, query))
+        day += DAY
+        n += 1
+    if start is None:
+        analyze_tables(session, tot.name)
+    return n
+
+
+def _day_floor_like(ts: datetime, anchor: datetime) -> datetime:
+    """The daily bucket (aligned like ``anchor``, a bucket) holding ``ts``."""
+    whole = (ts.astimezone(UTC) - anchor.astimezone(UTC)) // DAY
+    return anchor.astimezone(UTC) + whole * DAY

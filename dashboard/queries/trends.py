@@ -25,7 +25,14 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Select, case, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from store.models import AreaRollup, Camera, CameraMonthRollup, ObservationRollup, RollupPeriod
+from store.models import (
+    AreaRollup,
+    Camera,
+    CameraDayTotal,
+    CameraMonthRollup,
+    ObservationRollup,
+    RollupPeriod,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ USUAL_WEEKS = 4
 R = ObservationRollup.__table__
 A = AreaRollup.__table__
 M = CameraMonthRollup.__table__
+T = CameraDayTotal.__table__
+DAY = timedelta(days=1)
 #: Ranges at least this long rank cameras from monthly sums (plus daily rows at the edges).
 MONTHLY_RANKING_DAYS = 62
 #: Share of a road ROI under water from which a camera counts as flooded ("tergenang").
@@ -167,10 +176,11 @@ def ensure_area_rollups(session: Session) -> None:
     # derived tables added after a database was created at the (single, pre-release) initial
     # migration: create them; their rows are rebuilt from the camera rollups just below
     conn = session.connection()
-    for table in (A, M):
+    for table in (A, M, T):
         table.create(conn, checkfirst=True)
     has_area = session.scalar(select(A.c.id).limit(1)) is not None
     has_month = session.scalar(select(M.c.id).limit(1)) is not None
+    has_totals = session.scalar(select(T.c.id).limit(1)) is not None
     has_camera = session.scalar(select(R.c.id).limit(1)) is not None
     if has_camera and not has_area:
         from store.rollups import refresh_area_rollups
@@ -183,6 +193,12 @@ def ensure_area_rollups(session: Session) -> None:
 
         logger.info("building monthly camera rollups from the daily ones (one-off)")
         refresh_camera_month_rollups(session)
+        session.commit()
+    if has_camera and not has_totals and session.scalar(select(T.c.id).limit(1)) is None:
+        from store.rollups import refresh_camera_day_totals
+
+        logger.info("building the cameras' running daily totals (one-off)")
+        refresh_camera_day_totals(session)
         session.commit()
 
 
@@ -332,6 +348,8 @@ def camera_values(session: Session, f: TrendFilter, metric: str) -> pd.DataFrame
     # ranges are whole local days, so the daily rollups give the same totals, maxima and
     # (day-weighted) means as the hourly ones, from 24 times fewer rows
     whole_days = (f.end - f.start) % timedelta(days=1) == timedelta(0)
+    if whole_days and metric in TOTAL_PARTS:
+        return _camera_values_totals(session, f, metric)
     if whole_days and f.end - f.start >= timedelta(days=MONTHLY_RANKING_DAYS):
         return _camera_values_monthly(session, f, metric)
     period = RollupPeriod.DAY if whole_days else RollupPeriod.HOUR
@@ -369,6 +387,48 @@ def _ranked(session: Session, per_camera) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=_CAMERA_VALUE_COLS)
     return pd.DataFrame([(*r[:5], float(r[5])) for r in rows], columns=_CAMERA_VALUE_COLS)
+
+
+#: metrics a range of whole days gets from two rows of running totals per camera:
+#: (numerator column, denominator column or None); the range must have days with data
+TOTAL_PARTS = {
+    "flow": ("flow", None),
+    "people": ("people_sum", "people_n"),
+    "vehicles": ("vehicles_sum", "vehicles_n"),
+    "wet": ("wet_days", None),
+}
+
+
+def _camera_values_totals(session: Session, f: TrendFilter, metric: str) -> pd.DataFrame:
+    """``camera_values`` of a range of whole local days from ``camera_day_totals``: the
+    totals at the range's last day minus those at the day before it (same sums, day-weighted
+    means and day counts as the daily rollups of the range), cameras without a daily rollup
+    in the range left out. Two index lookups per camera, whatever the range's length."""
+    ensure_area_rollups(session)
+    hi_day = session.scalar(select(func.max(T.c.day)).where(T.c.day < f.end))
+    if hi_day is None or hi_day < f.start:
+        return pd.DataFrame(columns=_CAMERA_VALUE_COLS)
+    hi = T.alias("hi")
+    lo = T.alias("lo")
+    num, den = TOTAL_PARTS[metric]
+
+    def diff(col: str) -> ColumnElement:
+        return hi.c[col] - func.coalesce(lo.c[col], 0)
+
+    value = diff(num) * 1.0
+    if den is not None:
+        value = value / func.nullif(diff(den), 0)
+    q = (
+        select(hi.c.camera_id.label("camera_id"), value.label("value"))
+        .select_from(
+            hi.outerjoin(lo, (lo.c.camera_id == hi.c.camera_id) & (lo.c.day == f.start - DAY))
+        )
+        .where(hi.c.day == hi_day, diff("days") > 0)
+    )
+    cam_ids = _camera_ids(session, f)
+    if cam_ids is not None:
+        q = q.where(hi.c.camera_id.in_(cam_ids or [-1]))
+    return _ranked(session, q.subquery("per_camera"))
 
 
 def _month_floor(ts: datetime, offset_hours: int) -> datetime:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from store.models import (
     AreaRollup,
     Camera,
+    CameraDayTotal,
     CameraMonthRollup,
     Observation,
     ObservationRollup,
@@ -61,7 +62,7 @@ def _snapshot(session) -> dict[str, list[tuple]]:
             )  # fmt: skip
         return sorted(out, key=repr)
 
-    R, A, M = ObservationRollup, AreaRollup, CameraMonthRollup
+    R, A, M, T = ObservationRollup, AreaRollup, CameraMonthRollup, CameraDayTotal
     return {
         "camera": rows(R, R.camera_id, R.period, R.bucket, R.samples, R.people_avg, R.people_max,
                        R.vehicles_avg, R.vehicles_max, R.car_avg, R.flow_in_sum, R.flow_out_sum,
@@ -71,6 +72,8 @@ def _snapshot(session) -> dict[str, list[tuple]]:
                      A.people_n, A.people_max, A.vehicles_sum, A.flow_sum, A.water_max, A.wet_n),
         "month": rows(M, M.camera_id, M.bucket, M.days, M.flow_sum, M.people_sum, M.people_n,
                       M.people_max, M.water_max),
+        "totals": rows(T, T.camera_id, T.day, T.days, T.flow, T.people_sum, T.people_n,
+                       T.vehicles_sum, T.wet_days),
     }  # fmt: skip
 
 
@@ -106,7 +109,7 @@ def test_incremental_refresh_equals_full_rebuild(db):
         incremental = _snapshot(s)
     assert len(incremental["camera"]) == 3 * (72 + 4)  # 72 hours + 4 local days, 3 cameras
     with db.session() as s:  # everything from scratch
-        for model in (ObservationRollup, AreaRollup, CameraMonthRollup):
+        for model in (ObservationRollup, AreaRollup, CameraMonthRollup, CameraDayTotal):
             s.execute(delete(model))
     with db.session() as s:
         rebuild_rollups(s, offset_hours=7)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:15:05.492715
+Create Date: 2026-11-29 13:19:26.387616
 """
 from __future__ import annotations
 
@@ -155,6 +155,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_alerts_open', ['ended_at', 'severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_started_at'), ['started_at'], unique=False)
 
+    op.create_table('camera_day_totals',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('camera_id', sa.Integer(), nullable=False),
+    sa.Column('day', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('flow', sa.BigInteger(), nullable=False),
+    sa.Column('people_sum', sa.Float(), nullable=False),
+    sa.Column('people_n', sa.Integer(), nullable=False),
+    sa.Column('vehicles_sum', sa.Float(), nullable=False),
+    sa.Column('vehicles_n', sa.Integer(), nullable=False),
+    sa.Column('wet_days', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('day', 'camera_id', name='uq_camera_day_total')
+    )
     op.create_table('camera_month_rollups',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('camera_id', sa.Integer(), nullable=False),
@@ -279,6 +294,7 @@ def upgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_kecamatan'), ['kecamatan'], unique=False)
         batch_op.create_index('ix_incidents_kind_time', ['kind', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_incidents_time', ['occurred_at'], unique=False)
 
     op.create_table('observation_rollups',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -454,6 +470,7 @@ def downgrade() -> None:
 
     op.drop_table('observation_rollups')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_index('ix_incidents_time')
         batch_op.drop_index('ix_incidents_kind_time')
         batch_op.drop_index(batch_op.f('ix_incidents_kecamatan'))
 
@@ -480,6 +497,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_camera_month_rollups_bucket')
 
     op.drop_table('camera_month_rollups')
+    op.drop_table('camera_day_totals')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerts_started_at'))
         batch_op.drop_index('ix_alerts_open')
