@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:19:26.387616
+Create Date: 2026-11-29 13:19:32.347561
 """
 from __future__ import annotations
 
