@@ -39,10 +39,24 @@ logger = logging.getLogger(__name__)
 SPREAD_UNIT = 8.0
 """Spread (noise std, grey levels) is stored as ``round(std * SPREAD_UNIT)``."""
 
-# 4x4 Bayer matrix, values in (0, 1): the dither for rounding updates
-_BAYER4 = (
-    np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5
-) / 16.0
+# 4x4 Bayer matrix: the dither for rounding updates, in 16 phases (phase p adds p/16 mod 1)
+_BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.int32)
+_DITHER: dict[tuple[int, int], list[np.ndarray]] = {}
+"""Per image shape, the 16 dither phases (shared by every model in the process)."""
+
+
+def _dither(shape: tuple[int, int], phase: int) -> np.ndarray:
+    phases = _DITHER.get(shape)
+    if phases is None:
+        h, w = shape
+        tile = np.tile(_BAYER4, (h // 4 + 1, w // 4 + 1))[:h, :w]
+        phases = [((tile + p) % 16 + 0.5).astype(np.float32) / 16.0 for p in range(16)]
+        for a in phases:
+            a.flags.writeable = False
+        if len(_DITHER) > 64:
+            _DITHER.clear()
+        _DITHER[shape] = phases
+    return phases[phase % 16]
 
 
 def small_size(width: int, height: int, box_w: int, box_h: int) -> tuple[int, int]:
@@ -97,7 +111,6 @@ class BackgroundModel:
         self.spread: np.ndarray | None = None
         self.frames_seen = 0
         self.frame_size: tuple[int, int] | None = None
-        self._dither: dict[tuple[int, int], np.ndarray] = {}
 
     def params(self) -> dict[str, Any]:
         """Everything that changes what a state means (part of the state fingerprint)."""
@@ -154,14 +167,6 @@ class BackgroundModel:
             np.ascontiguousarray(ycc[:, :, 1:]), (w // 2, h // 2), interpolation=cv2.INTER_AREA
         )
         return np.ascontiguousarray(ycc[:, :, 0]), chroma
-
-    def _dither_for(self, shape: tuple[int, int], shift: float) -> np.ndarray:
-        base = self._dither.get(shape)
-        if base is None:
-            h, w = shape
-            base = np.tile(_BAYER4, (h // 4 + 1, w // 4 + 1))[:h, :w].copy()
-            self._dither[shape] = base
-        return (base + shift) % 1.0
 
     def _check_size(self, frame_w: int, frame_h: int) -> None:
         if self.frame_size is not None and self.frame_size != (frame_w, frame_h):
@@ -232,7 +237,7 @@ class BackgroundModel:
             if fg is not None
             else None
         )
-        shift = (self.frames_seen * 0.618034) % 1.0
+        phase = (self.frames_seen * 7) % 16  # a different rounding pattern every sample
         if n <= self.init_frames:  # still building the first background: plain mean
             step_y, step_c = dy / n, dc / n
         else:
@@ -255,9 +260,9 @@ class BackgroundModel:
                 lim_y = lim_c = delta  # type: ignore[assignment]
             step_y = np.clip(dy * self.gain, -lim_y, lim_y)
             step_c = np.clip(dc * self.gain, -lim_c, lim_c)
-        dith = self._dither_for(luma.shape, shift)
+        dith = _dither(luma.shape, phase)
         self.luma = np.clip(np.floor(self.luma + step_y + dith), 0, 255).astype(np.uint8)
-        dith_h = self._dither_for((hh, hw), shift)
+        dith_h = _dither((hh, hw), phase)
         self.chroma = np.clip(np.floor(self.chroma + step_c + dith_h[..., None]), 0, 255).astype(
             np.uint8
         )

@@ -88,6 +88,7 @@ class MotionGate:
         self.min_region_frac = min_region_frac
         self.lighting_ratio = lighting_ratio
         self._bg: np.ndarray | None = None
+        self._stats: tuple[float, float] | None = None
         # kernels were chosen at 240 px: scale them with the width
         k = max(3, int(round(5 * width / 240)) | 1)
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
@@ -104,7 +105,11 @@ class MotionGate:
         }
 
     def reset(self) -> None:
-        self._bg = None
+        self._set_bg(None)
+
+    def _set_bg(self, bg: np.ndarray | None) -> None:
+        self._bg = bg
+        self._stats: tuple[float, float] | None = None
 
     @property
     def background(self) -> np.ndarray | None:
@@ -119,7 +124,7 @@ class MotionGate:
         background just restarts the gate. Raises ValueError when it does not fit."""
         bg = arrays.get("bg")
         if bg is None:
-            self._bg = None
+            self._set_bg(None)
             return
         if frame_size is None:
             raise ValueError("motion background without a frame size")
@@ -127,7 +132,7 @@ class MotionGate:
         sw, sh = small_gray_size(w, h, self.width)
         if bg.shape != (sh, sw) or bg.dtype != np.uint8:
             raise ValueError(f"motion background {bg.shape} does not fit a {w}x{h} frame")
-        self._bg = bg.copy()
+        self._set_bg(bg.copy())
 
     @staticmethod
     def _normalise(gray: np.ndarray, ref_mean: float, ref_std: float) -> np.ndarray:
@@ -143,11 +148,13 @@ class MotionGate:
         gray, scale = to_small_gray(frame, self.width)
         gray = cv2.GaussianBlur(gray, self._blur, 0)
         if self._bg is None or self._bg.shape != gray.shape:
-            self._bg = gray
+            self._set_bg(gray)
             return MotionResult(ratio=0.0, first_frame=True)
 
+        if self._stats is None:
+            self._stats = (float(self._bg.mean()), float(self._bg.std()))
         bg = self._bg.astype(np.float32)
-        norm = self._normalise(gray, float(bg.mean()), float(bg.std()))
+        norm = self._normalise(gray, *self._stats)
         diff = cv2.absdiff(norm, bg)
         mask = (diff > self.threshold).astype(np.uint8) * 255
         ratio = float(np.count_nonzero(mask)) / mask.size
@@ -156,23 +163,28 @@ class MotionGate:
             logger.debug(
                 "global change (%.0f%% of frame): treating as lighting, resetting", ratio * 100
             )
-            self._bg = gray
+            self._set_bg(gray)
             return MotionResult(ratio=0.0, lighting_change=True)
 
-        cv2.accumulateWeighted(norm, bg, self.alpha)
-        self._bg = np.clip(np.rint(bg), 0, 255).astype(np.uint8)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
         ratio = float(np.count_nonzero(mask)) / mask.size
-        mask = cv2.dilate(mask, self._kernel, iterations=2)
-        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        min_area = self.min_region_frac * mask.size
-        fh, fw = frame.shape[:2]
         regions: list[Box] = []
-        for c in contours:
-            if cv2.contourArea(c) < min_area:
-                continue
-            x, y, w, h = cv2.boundingRect(c)
-            x0, y0 = int(x * scale), int(y * scale)
-            x1, y1 = min(fw, int(np.ceil((x + w) * scale))), min(fh, int(np.ceil((y + h) * scale)))
-            regions.append((x0, y0, x1 - x0, y1 - y0))
+        if ratio > 0.0:
+            mask = cv2.dilate(mask, self._kernel, iterations=2)
+            contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            min_area = self.min_region_frac * mask.size
+            fh, fw = frame.shape[:2]
+            for c in contours:
+                if cv2.contourArea(c) < min_area:
+                    continue
+                x, y, w, h = cv2.boundingRect(c)
+                x0, y0 = int(x * scale), int(y * scale)
+                x1 = min(fw, int(np.ceil((x + w) * scale)))
+                y1 = min(fh, int(np.ceil((y + h) * scale)))
+                regions.append((x0, y0, x1 - x0, y1 - y0))
+        if regions:
+            # the background follows only when something moved: on a quiet scene it stays
+            # as it is (nothing to learn, and the camera's exported state stays unchanged)
+            cv2.accumulateWeighted(norm, bg, self.alpha)
+            self._set_bg(np.clip(np.rint(bg), 0, 255).astype(np.uint8))
         return MotionResult(ratio=ratio, regions=regions)

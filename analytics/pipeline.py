@@ -37,10 +37,12 @@ import numpy as np
 from analytics.counting import LineCrossingCounter, count_objects
 from analytics.detectors import Detector, make_detector, make_history_free_detector
 from analytics.flood import DryReference, water_coverage
+from analytics.imaging import shared_halvings
 from analytics.motion import MotionGate, MotionResult
 from analytics.state import (
     FORMAT_VERSION,
     STATE_MAX_BYTES,
+    PackCache,
     StateError,
     fingerprint,
     pack,
@@ -77,8 +79,9 @@ class Analyser:
     ``quiet_observe_every``: on samples where nothing moved, the detector's background model
     learns from one in this many (1 = every quiet sample). Quiet frames match the background
     already, so learning from all of them buys little; at the production cadence (one sample
-    per camera per minute) 2 still re-learns slow light drift every couple of minutes, and the
-    motion gate resets the model on a real lighting change.
+    per camera per minute) 4 still re-learns slow light drift every few minutes (a drift big
+    enough to read as motion is learnt at once), and the motion gate resets the model on a
+    real lighting change.
     ``cold_start``: what a sample does when the detector has no usable history yet:
     ``"unknown"`` (default; cheap) reports ``counts_known=False``; ``"history-free"`` counts
     with :func:`analytics.detectors.make_history_free_detector` (``count_path``).
@@ -92,7 +95,7 @@ class Analyser:
         dry_reference: DryReference | np.ndarray | None = None,
         motion_gate: MotionGate | None = None,
         always_detect: bool = False,
-        quiet_observe_every: int = 2,
+        quiet_observe_every: int = 4,
         cold_start: str = "unknown",
     ) -> None:
         self.config = (
@@ -119,6 +122,7 @@ class Analyser:
         self._last: FrameResult | None = None
         self._frame_size: tuple[int, int] | None = None
         self._fingerprint: bytes | None = None
+        self._pack_cache: PackCache = {}
 
     @property
     def name(self) -> str:
@@ -194,7 +198,7 @@ class Analyser:
             "last": self._last.to_state() if self._last is not None else None,
         }
         fp = self.state_fingerprint()
-        blob = pack(fp, self._frame_size, meta, {**arrays, **gate})
+        blob = pack(fp, self._frame_size, meta, {**arrays, **gate}, cache=self._pack_cache)
         if len(blob) > STATE_MAX_BYTES:
             # only for pathological (noise-like) pictures: the motion gate's background is
             # disposable (its next sample just runs detection), then the last boxes
@@ -205,6 +209,16 @@ class Analyser:
             if len(blob) > STATE_MAX_BYTES:
                 logger.warning("analysis state is %d bytes (> %d)", len(blob), STATE_MAX_BYTES)
         return blob
+
+    def memory_bytes(self) -> int:
+        """Rough bytes this analyser holds for its camera (background arrays, the export
+        cache, the last result's boxes): what a per-process memory budget should count."""
+        _, det = self.detector.state()
+        n = sum(a.nbytes for a in det.values())
+        n += sum(a.nbytes for a in self.motion_gate.state().values())
+        n += sum(len(c[3]) for c in self._pack_cache.values())
+        n += 2048 + (len(self._last.detections) * 120 if self._last is not None else 0)
+        return n
 
     def load_state(self, blob: bytes, frame_size: tuple[int, int] | None = None) -> bool:
         """Restore a state from :meth:`export_state`. Returns False, leaving this analyser
@@ -239,6 +253,7 @@ class Analyser:
             self._last = FrameResult.from_state(last) if last is not None else None
             self._quiet = int((st.meta.get("an") or {}).get("quiet", 0))
             self._frame_size = st.frame_size
+            self._pack_cache = st.packed
         except (StateError, ValueError, TypeError, KeyError, IndexError) as exc:
             logger.warning("analysis state ignored: %s", exc)
             self.reset()
@@ -257,6 +272,7 @@ class Analyser:
         self._last = None
         self._quiet = 0
         self._frame_size = None
+        self._pack_cache = {}
 
     # ------------------------------------------------------------------
 
@@ -300,6 +316,10 @@ class Analyser:
     def analyse(self, frame: np.ndarray, ts: float | None = None) -> FrameResult:
         """Measure one sampled frame. If nothing moved since the previous sample the previous
         counts are returned with ``reused_from_previous=True`` (detection is skipped)."""
+        with shared_halvings():  # gate and background model share the frame's 2x halvings
+            return self._analyse(frame, ts)
+
+    def _analyse(self, frame: np.ndarray, ts: float | None) -> FrameResult:
         t_start = time.perf_counter()
         validate_frame(frame)
         self._note_size(frame)
@@ -368,18 +388,20 @@ class Analyser:
                 raise ValueError(
                     f"frames[{i}] is {frame.shape[1]}x{frame.shape[0]}, burst started at {w}x{h}"
                 )
-            with _Timer(timings, "motion"):
-                motion = self.motion_gate.update(frame)
-            if motion.lighting_change:
-                self.detector.reset()
-            result = self._measure(frame, ts, motion, timings) if i == len(frames) - 1 else None
-            dets: list[Detection] = result.detections if result is not None else []
-            if result is None:
-                with _Timer(timings, "detection"):
-                    if self.warm:
-                        dets = self.detector.detect(frame, motion.regions or None)
-                    else:
-                        self.detector.observe(frame)
+            with shared_halvings():
+                with _Timer(timings, "motion"):
+                    motion = self.motion_gate.update(frame)
+                if motion.lighting_change:
+                    self.detector.reset()
+                last = i == len(frames) - 1
+                result = self._measure(frame, ts, motion, timings) if last else None
+                dets: list[Detection] = result.detections if result is not None else []
+                if result is None:
+                    with _Timer(timings, "detection"):
+                        if self.warm:
+                            dets = self.detector.detect(frame, motion.regions or None)
+                        else:
+                            self.detector.observe(frame)
             if counter is not None:
                 with _Timer(timings, "tracking"):
                     counter.update(dets)

@@ -12,7 +12,8 @@ versioned and plain — no pickle. Little-endian::
     sections     u8   count, then per section:
         name_len u8, name (ASCII)
         kind     u8   0 = JSON object (UTF-8), 1 = uint8 array
-        codec    u8   0 = stored, 1 = zlib
+        codec    u8   0 = stored, 1 = zlib, 2 = zlib over row deltas (each byte minus its
+                      left neighbour, mod 256: PNG's "Sub" filter; arrays of rank >= 2)
         ndim     u8   + ndim x u16 shape (arrays only; ndim = 0 for JSON)
         length   u32  + that many bytes
     crc32        u32  of everything before it
@@ -46,7 +47,11 @@ MAX_SECTIONS = 32
 
 _HEAD = struct.Struct("<4sBB8sHHB")
 _KIND_JSON, _KIND_ARRAY = 0, 1
-_CODEC_RAW, _CODEC_ZLIB = 0, 1
+_CODEC_RAW, _CODEC_ZLIB, _CODEC_ZLIB_SUB = 0, 1, 2
+
+PackCache = dict[str, tuple[int, tuple[int, ...], int, bytes]]
+"""name -> (crc32 of the raw array, shape, codec, stored bytes): arrays unchanged since the
+last :func:`pack` with the same cache are not compressed again (quiet samples)."""
 
 
 class StateError(ValueError):
@@ -62,6 +67,9 @@ class StateBlob:
     meta: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     version: int = FORMAT_VERSION
+    packed: PackCache = field(default_factory=dict)
+    """The arrays as stored (a ready :data:`PackCache`: exporting them unchanged again costs
+    no compression)."""
 
 
 def fingerprint(description: Any) -> bytes:
@@ -77,20 +85,31 @@ def _compress(raw: bytes, level: int) -> tuple[int, bytes]:
     return (_CODEC_ZLIB, packed) if len(packed) < len(raw) else (_CODEC_RAW, raw)
 
 
+def _encode_array(a: np.ndarray, level: int) -> tuple[int, bytes]:
+    if a.ndim >= 2 and a.shape[1] > 1:
+        d = a.copy()
+        d[:, 1:] -= a[:, :-1]  # uint8 arithmetic wraps: exact inverse is a cumsum mod 256
+        codec, data = _compress(d.tobytes(), level)
+        return (_CODEC_ZLIB_SUB, data) if codec == _CODEC_ZLIB else (_CODEC_RAW, a.tobytes())
+    return _compress(a.tobytes(), level)
+
+
 def pack(
     fp: bytes,
     frame_size: tuple[int, int] | None,
     meta: Mapping[str, Any],
     arrays: Mapping[str, np.ndarray],
     level: int = 1,
+    cache: PackCache | None = None,
 ) -> bytes:
-    """Serialise; ``meta`` is one JSON section, each array (``uint8``) one array section."""
+    """Serialise; ``meta`` is one JSON section, each array (``uint8``) one array section.
+    ``cache``: a dict kept by the caller between calls (see :data:`PackCache`)."""
     if len(fp) != 8:
         raise ValueError("fingerprint must be 8 bytes")
     fw, fh = frame_size if frame_size is not None else (0, 0)
     sections: list[bytes] = []
     text = json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()
-    codec, data = _compress(text, 6)
+    codec, data = _compress(text, 1)
     sections.append(struct.pack("<B4sBBBI", 4, b"meta", _KIND_JSON, codec, 0, len(data)) + data)
     for name, arr in arrays.items():
         a = np.ascontiguousarray(arr)
@@ -99,7 +118,14 @@ def pack(
         if a.ndim > 4 or any(d > 0xFFFF for d in a.shape):
             raise ValueError(f"state array {name!r} has an unsupported shape {a.shape}")
         nb = name.encode("ascii")
-        codec, data = _compress(a.tobytes(), level)
+        crc = zlib.crc32(a)
+        hit = cache.get(name) if cache is not None else None
+        if hit is not None and hit[0] == crc and hit[1] == a.shape:
+            codec, data = hit[2], hit[3]
+        else:
+            codec, data = _encode_array(a, level)
+            if cache is not None:
+                cache[name] = (crc, a.shape, codec, data)
         sections.append(
             struct.pack(f"<B{len(nb)}sBBB", len(nb), nb, _KIND_ARRAY, codec, a.ndim)
             + struct.pack(f"<{a.ndim}H", *a.shape)
@@ -175,7 +201,7 @@ def unpack(blob: bytes) -> StateBlob:
                 size = int(np.prod(shape)) if shape else 0
                 if size > MAX_ARRAY_BYTES:
                     raise StateError(f"array {name!r} too large {shape}")
-                if codec == _CODEC_ZLIB:
+                if codec in (_CODEC_ZLIB, _CODEC_ZLIB_SUB):
                     raw = _inflate(data, size)
                 elif codec == _CODEC_RAW:
                     raw = data
@@ -183,7 +209,13 @@ def unpack(blob: bytes) -> StateBlob:
                     raise StateError(f"array {name!r}: unknown codec {codec}")
                 if len(raw) != size:
                     raise StateError(f"array {name!r}: {len(raw)} bytes for shape {shape}")
-                out.arrays[name] = np.frombuffer(raw, np.uint8).reshape(shape).copy()
+                arr = np.frombuffer(raw, np.uint8).reshape(shape)
+                if codec == _CODEC_ZLIB_SUB:
+                    if len(shape) < 2:
+                        raise StateError(f"array {name!r}: row deltas need rank >= 2")
+                    arr = np.cumsum(arr, axis=1, dtype=np.uint8)
+                out.arrays[name] = np.array(arr)
+                out.packed[name] = (zlib.crc32(out.arrays[name]), tuple(shape), codec, data)
             else:
                 raise StateError(f"section {name!r}: unknown kind {kind}")
     except (UnicodeDecodeError, json.JSONDecodeError, struct.error) as exc:

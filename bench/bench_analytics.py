@@ -13,6 +13,14 @@ first frame a full search included: what public live streams use). Stage columns
 ``cpu_all`` are CPU ms per analyse() call (time.process_time: robust on a shared, noisy
 machine), motion-gated (frames with nothing moving reuse the last counts) and with detection
 forced; ``fps`` = 1000 / cpu.
+
+``--state`` (also part of the default run) measures the per-camera portable state (issue 9):
+the JPEG decode floor of a 768x576 frame, CPU ms of a quiet ``analyse()`` (motion gate says
+nothing moved: counts reused), ``export_state()`` after a quiet and after a busy sample,
+``load_state()`` into a fresh analyser, serialised sizes at 768x576 and 1920x1080, and live
+memory of many analysers each fed a frame (tracemalloc and RSS growth; ``blob-mog2`` = the
+MOG2 detector it replaced, measured on fewer cameras: ~7.6 MiB each). ``--state-only`` runs
+just that.
 """
 
 from __future__ import annotations
@@ -76,6 +84,7 @@ def scenes(n: int) -> dict[str, tuple[list[np.ndarray], dict, np.ndarray | None]
 
 def run(frames, cfg, ref, detector: str, always: bool, privacy: bool) -> dict[str, float]:
     analyser = Analyser(cfg, detector=detector, always_detect=always)
+    analyser.warm_up(frames[:3])  # a running camera: counts from the first frame on
     if ref is not None:
         analyser.set_dry_reference(ref)
     else:
@@ -108,12 +117,96 @@ def run(frames, cfg, ref, detector: str, always: bool, privacy: bool) -> dict[st
     return res
 
 
+def _cpu_ms(fn, reps: int) -> float:
+    t = time.process_time()
+    for _ in range(reps):
+        fn()
+    return (time.process_time() - t) * 1000 / reps
+
+
+def _rss() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+def state_bench(cameras: int = 1000, mog2_cameras: int = 40) -> None:
+    import gc
+    import tracemalloc
+
+    from vtest_eval import load_segments
+
+    samples = [fr[-1] for _, _, fr in load_segments()]
+    print("\nper-camera state (cv2 threads=1, CPU ms per call, mean of many calls)")
+    frame = samples[0]
+    jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+    decode = _cpu_ms(lambda: cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), 200)
+    print(f"  JPEG decode 768x576 ({len(jpeg) // 1024} KiB, q85): {decode:.2f} ms  <- the floor")
+    rng = np.random.default_rng(0)
+    for w, h in ((768, 576), (1920, 1080)):
+        frames = [f if (w, h) == (768, 576) else cv2.resize(f, (w, h)) for f in samples]
+        a = Analyser({}, detector="blob")
+        for f in frames * 2:  # a camera that has been running: warm
+            a.analyse(f)
+        cycle = iter(frames * 4)  # busy: every sample a different scene
+        busy_an = _cpu_ms(lambda a=a, c=cycle: a.analyse(next(c)), 20)
+        busy_export = _cpu_ms(lambda a=a, c=cycle: (a.analyse(next(c)), a.export_state()), 20)
+        blob = a.export_state()
+        quiet = [
+            np.clip(frames[-1] + rng.normal(0, 2, frames[-1].shape), 0, 255).astype(np.uint8)
+            for _ in range(8)
+        ]
+        for q in quiet[:3]:
+            a.analyse(q)
+        reused, n = 0, 0
+        t = time.process_time()
+        for i in range(200):
+            reused += a.analyse(quiet[i % len(quiet)]).reused_from_previous
+            n += 1
+        quiet_ms = (time.process_time() - t) * 1000 / n
+        t = time.process_time()
+        for i in range(200):
+            a.analyse(quiet[i % len(quiet)])
+            a.export_state()
+        quiet_export = (time.process_time() - t) * 1000 / 200 - quiet_ms
+        blob = a.export_state()
+        load = _cpu_ms(lambda b=blob, s=(w, h): Analyser({}, detector="blob").load_state(b, s), 200)
+        print(
+            f"  {w}x{h}: state {len(blob) / 1024:.1f} KiB; quiet analyse() {quiet_ms:.2f} ms "
+            f"({reused / n:.0%} reused); export after a quiet sample {quiet_export:.2f} ms, "
+            f"after a busy one {busy_export - busy_an:.2f} ms; load_state (new analyser) "
+            f"{load:.2f} ms; busy analyse() {busy_an:.2f} ms"
+        )
+    for det, n in (("blob", cameras), ("blob-mog2", mog2_cameras)):
+        gc.collect()
+        rss0 = _rss()
+        tracemalloc.start()
+        keep = []
+        for i in range(n):
+            an = Analyser({}, detector=det)
+            an.analyse(samples[i % len(samples)])
+            keep.append(an)
+        traced, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss = _rss() - rss0
+        print(
+            f"  live memory, {n} analysers ({det}) fed one 768x576 frame each: "
+            f"{traced / n / 1024:.0f} KiB (tracemalloc) / {rss / n / 1024:.0f} KiB (RSS) per camera"
+        )
+        del keep
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--detectors", default="blob,blob+hog,hog")
     ap.add_argument("--accuracy", action="store_true")
+    ap.add_argument("--state", action="store_true", help="only the per-camera state figures")
+    ap.add_argument("--state-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.state or args.state_only:
+        state_bench()
+        return
     data = scenes(args.frames)
     print(f"{args.frames} frames per scene, cv2 threads=1; mean ms per frame (privacy: CPU ms)\n")
     hdr = (
@@ -138,6 +231,7 @@ def main() -> None:
                 f"{1000 / gated['cpu']:7.0f} {gated['reused']:6.0%}",
                 flush=True,
             )
+    state_bench()
     if args.accuracy:
         from vtest_eval import main as eval_main
 
