@@ -202,9 +202,19 @@ def summarise(
     due = len(healthy) * window / interval
     in_window = [r for r in poller.rows if w0 <= r.slot < w1 and kind.get(r.camera_id) != "faulty"]
     distinct = {(r.camera_id, round(r.slot, 3)) for r in in_window}
-    by_kind: dict[str, int] = {}
+    # a camera whose slots shifted (skipped ahead) may show one more slot in the window than
+    # the grid holds: cap each camera at ceil(window / interval) so it cannot hide a loss
+    cap = -(-window // interval)
+    per_cam: dict[int, int] = {}
     for cid, _ in distinct:
-        by_kind[kind[cid]] = by_kind.get(kind[cid], 0) + 1
+        per_cam[cid] = per_cam.get(cid, 0) + 1
+    stored = sum(min(cap, n) for n in per_cam.values())
+    short = sorted(
+        (per_cam.get(c, 0), c) for c in healthy if per_cam.get(c, 0) < window // interval
+    )
+    by_kind: dict[str, int] = {}
+    for cid, n in per_cam.items():
+        by_kind[kind[cid]] = by_kind.get(kind[cid], 0) + min(cap, n)
     n_kind = {k: sum(1 for c in healthy if kind[c] == k) for k in ("quiet", "busy")}
     visible = [r.seen - r.slot for r in in_window]
     frame = [r.ts - r.slot for r in in_window] if poller.has_slot else []
@@ -220,8 +230,14 @@ def summarise(
         "window_s": round(window, 1),
         "aborted": mon.aborted,
         "due_healthy": round(due),
-        "stored_healthy": len(distinct),
-        "stored_pct": round(100.0 * len(distinct) / max(1e-9, due), 2),
+        "stored_healthy": stored,
+        # no window (stopped during the warm-up): nothing was due, say so instead of 0 %
+        "stored_pct": round(100.0 * stored / due, 2) if due >= 1 else None,
+        "healthy_cameras_short": len(short),
+        "short_examples": [
+            {"camera": f"CITY{cam_index[c]:05d}", "stored": n, "kind": kind[c]}
+            for n, c in short[:8]
+        ],
         "stored_pct_by_kind": {
             k: round(100.0 * by_kind.get(k, 0) / max(1e-9, n * window / interval), 2)
             for k, n in n_kind.items()
@@ -283,9 +299,16 @@ def store_facts(url: str) -> dict[str, Any]:
             status = {str(k): int(v) for k, v in s.execute(q).all()}
             q = select(Observation.analyser, func.count()).group_by(Observation.analyser)
             analysers = {str(k): int(v) for k, v in s.execute(q).all()}
+            unknown = s.scalar(
+                select(func.count()).select_from(Observation).where(Observation.people.is_(None))
+            )
     finally:
         db.dispose()
-    return {"camera_status_end": status, "analysers": analysers}
+    return {
+        "camera_status_end": status,
+        "analysers": analysers,
+        "observations_people_unknown": int(unknown or 0),  # cold cameras: counts stored as NULL
+    }
 
 
 # --------------------------------------------------------------------------------------------

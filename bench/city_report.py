@@ -29,7 +29,7 @@ def report(doc: dict[str, Any]) -> str:
         lat = r["lateness_visible_s"] or {}
         biggest = max(r["process_rss_peak"], key=lambda p: p["peak_rss_mb"], default=None)
         lines.append(
-            f"| {name} | {r['cameras']:,} | {r['stored_pct']:.2f}% ({r['stored_healthy']:,}/"
+            f"| {name} | {r['cameras']:,} | {_fmt(r['stored_pct'], '.2f')}% ({r['stored_healthy']:,}/"
             f"{r['due_healthy']:,}) | {_fmt(lat.get('p50'))} / {_fmt(lat.get('p95'))} / "
             f"{_fmt(lat.get('max'))} | {r['stored_per_s']:.1f} | {r['tree_rss_peak_mb']:,.0f} | "
             + (f"{biggest['peak_rss_mb']:,.0f} ({biggest['label']})" if biggest else "-")
@@ -89,7 +89,11 @@ def goals(doc: dict[str, Any]) -> str:
         lat = (r["lateness_visible_s"] or {}).get("p95")
         checks = [
             ("lateness p95 < 60 s", lat is not None and lat < 60, f"{_fmt(lat)} s"),
-            ("stored >= 99.5 %", r["stored_pct"] >= 99.5, f"{r['stored_pct']:.2f} %"),
+            (
+                "stored >= 99.5 %",
+                r["stored_pct"] is not None and r["stored_pct"] >= 99.5,
+                f"{_fmt(r['stored_pct'], '.2f')} %",
+            ),
             (
                 "ingestion RSS <= 2 GB",
                 r["tree_rss_peak_mb"] <= 2000,
