@@ -41,7 +41,11 @@ def test_public_report_to_resolved(live_server, driver, tmp_path):
     Select(by_id("lapor-category")).select_by_value("road_damage")
     click(by_id("lapor-submit"))  # empty description: refused with a message, nothing stored
     wait.until(lambda d: "Isi laporan wajib diisi" in text_of("lapor-feedback"))
-    description = "Lubang besar <script>alert('x')</script> di lajur kiri Jl. Sudirman"
+    # markup that would set window.__xss if it ever ran (inline handler, script, svg)
+    description = (
+        "Lubang besar <img src=x onerror=\"window.__xss='img'\"><script>window.__xss='script'"
+        "</script><svg onload=\"window.__xss='svg'\"></svg> di lajur kiri Jl. Sudirman"
+    )
     by_id("lapor-description").send_keys(description)
     map_el = by_id("lapor-map")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", map_el)
@@ -64,7 +68,8 @@ def test_public_report_to_resolved(live_server, driver, tmp_path):
 
     driver.get(f"{base}/lapor/status?id={tracking.lower()}")
     assert by_id("laporstatus-description").text == description  # markup shown as text
-    assert driver.execute_script("return window.__xss === undefined")
+    time.sleep(0.5)  # an image error or svg load would have fired by now
+    assert driver.execute_script("return typeof window.__xss") == "undefined"
     assert "Rahasia Sekali" not in driver.page_source
     assert by_id("laporstatus-status").text == "Baru"
 
@@ -98,6 +103,7 @@ def test_public_report_to_resolved(live_server, driver, tmp_path):
     select_row()
     assert "Identitas disembunyikan" in text_of("queue-detail")  # anonymous: hidden here too
     assert description in text_of("queue-detail")
+    assert driver.execute_script("return typeof window.__xss") == "undefined"
     click(by_id("queue-reject"))  # no note: refused with the reason
     wait.until(lambda d: "Catatan wajib diisi" in text_of("queue-feedback"))
     act("queue-verify", "Terverifikasi")
