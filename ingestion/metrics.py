@@ -12,7 +12,8 @@ Recording (cheap, inside the ingestion processes):
   and into ``var/ingest_status.json`` (which also lists every camera: megabytes at city scale).
 * :class:`RedisMetricsSink` — Celery workers: one sample is one pipelined round trip of
   ``HINCRBY``/``HINCRBYFLOAT`` on a totals hash and on a per-minute hash (with a TTL), and the
-  process's RSS is kept under a key with a TTL (``pantau:metrics:proc:<host>:<pid>``).
+  process's RSS and heartbeat are a field of the hash ``pantau:metrics:procs`` (``host:pid``);
+  readers drop rows older than :data:`PROCESS_TTL_S` (no key scans on a busy broker).
 
 Both sides use the same flat field names (``samples|<outcome>|<reason>``,
 ``<histogram>|le|<bound>``, ``<histogram>|sum``, ``<histogram>|count``), so a status file and
@@ -352,8 +353,9 @@ class RedisMetricsSink:
     def minute_key(self, minute: int) -> str:
         return f"{self.prefix}:min:{minute}"
 
-    def process_key(self, host: str, pid: int) -> str:
-        return f"{self.prefix}:proc:{host}:{pid}"
+    @property
+    def processes_key(self) -> str:
+        return f"{self.prefix}:procs"
 
     # writing
     def _push(self, fields: Mapping[str, float], now: float | None, extra=None) -> None:  # noqa: ANN001
@@ -373,9 +375,7 @@ class RedisMetricsSink:
             if now - self._last_beat >= 5.0:
                 self._last_beat = now
                 row = process_info(self.role)
-                pipe.set(
-                    self.process_key(row["host"], row["pid"]), json.dumps(row), ex=PROCESS_TTL_S
-                )
+                pipe.hset(self.processes_key, f"{row['host']}:{row['pid']}", json.dumps(row))
             pipe.execute()
         except Exception as exc:  # metrics never break ingestion
             if now - self._last_error_log > 60:
@@ -434,23 +434,28 @@ class RedisMetricsSink:
         for q in queues:  # kombu's Redis transport: one list per queue and priority step
             for suffix in ("", "\x06\x163", "\x06\x166", "\x06\x169"):
                 pipe.llen(self.namespace + q + suffix)
+        pipe.hgetall(self.processes_key)
         pipe.hlen(self.namespace + "unacked")
         out = pipe.execute()
         totals = _decode_hash(out[0])
         by_minute = {
             str(m): _decode_hash(h) for m, h in zip(minutes, out[1 : 1 + len(minutes)], strict=True)
         }
-        lengths = out[1 + len(minutes) : -1]
+        lengths = out[1 + len(minutes) : -2]
         queue_len = {q: int(sum(lengths[i * 4 : i * 4 + 4])) for i, q in enumerate(queues)}
-        processes = []
-        keys = list(self.redis.scan_iter(match=f"{self.prefix}:proc:*", count=500))
-        if keys:
-            for raw in self.redis.mget(keys):
-                if raw:
-                    try:
-                        processes.append(json.loads(raw))
-                    except ValueError:
-                        continue
+        processes, gone = [], []
+        for field, raw in (out[-2] or {}).items():
+            try:
+                row = json.loads(raw)
+                fresh = now - float(row.get("heartbeat_at") or 0) <= PROCESS_TTL_S
+            except (ValueError, TypeError, AttributeError):
+                fresh = False
+            if fresh:
+                processes.append(row)
+            else:  # a process that stopped (or was killed) PROCESS_TTL_S ago
+                gone.append(field)
+        if gone:
+            self.redis.hdel(self.processes_key, *gone)
         return {
             "mode": "celery",
             "metrics": {

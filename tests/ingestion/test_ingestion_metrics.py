@@ -3,6 +3,7 @@ of Celery workers against real Redis (the local pool end to end: test_ingestion_
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -113,8 +114,16 @@ def test_redis_sink_round_trip(redis_url):
         assert doc["queues"] == {queues[0]: 3, queues[1]: 1}
         [proc] = [p for p in doc["processes"] if p["pid"] == os.getpid()]
         assert proc["role"] == "celery-worker" and proc["rss_bytes"] > 10 * 1024 * 1024
-        ttl = client.ttl(sink.process_key(proc["host"], proc["pid"]))
-        assert 0 < ttl <= im.PROCESS_TTL_S
+        # a process that stopped reporting PROCESS_TTL_S ago is dropped from the table
+        client.hset(
+            sink.processes_key,
+            "gone-host:1",
+            json.dumps({"role": "celery-worker", "host": "gone-host", "pid": 1,
+                        "heartbeat_at": now - im.PROCESS_TTL_S - 5}),
+        )  # fmt: skip
+        later = sink.read(now=now, queues=queues)["processes"]
+        assert [p["pid"] for p in later] == [os.getpid()]
+        assert client.hkeys(sink.processes_key) == [f"{proc['host']}:{proc['pid']}".encode()]
         assert 0 < client.ttl(sink.minute_key(im.minute_of(now))) <= 16 * 60
         s = im.summarize(doc["metrics"], now=now)
         assert s["lateness_p50_s"] is not None and 2 <= s["lateness_p50_s"] <= 5
