@@ -24,7 +24,8 @@ Outcomes of a due sample (:data:`OUTCOMES`): ``stored`` (analysed and handed to 
 ``failed`` with a reason (the health kind: ``connect``, ``timeout``, ``http``, ``corrupt``,
 ``eof``, ``stall``, ``analysis``, ``error``...), ``expired`` (never run: a Celery task past
 its expiry, a slot skipped because the camera fell behind) and ``late`` (an answer that came
-after the watchdog had already given the sample up; discarded). A stored sample whose count
+after the local watchdog had already failed its sample as ``stall``: discarded; the sample is
+counted under both, so outcomes can add up to a little more than the samples due). A stored sample whose count
 is unknown (a camera's first sample without history) is also counted in ``unknown_count``.
 """
 
@@ -223,6 +224,18 @@ class IngestMetrics:
             unknown_count=count_unknown(result),
             now=now,
         )
+
+    def observe_skipped(
+        self, interval_s: float, done_due: float, next_due: float, now: float | None = None
+    ) -> int:
+        """Count as ``expired`` the slots a camera that fell behind skips: those strictly
+        between the slot just done and the next one scheduled. Returns how many."""
+        if interval_s <= 0:
+            return 0
+        skipped = max(0, round((next_due - done_due) / interval_s) - 1)
+        if skipped:
+            self._record({"samples|expired|": skipped}, now)
+        return skipped
 
     def to_dict(self) -> dict[str, Any]:
         with self._lock:
