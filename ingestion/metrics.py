@@ -524,13 +524,17 @@ def merge(*metric_dicts: Mapping[str, Any] | None) -> dict[str, Any]:
     """Sum the ``totals`` and ``minutes`` of several metric dicts (local + Celery)."""
     totals: dict[str, float] = {}
     minutes: dict[str, dict[str, float]] = {}
+    starts = []
     for doc in metric_dicts:
         if not doc:
             continue
         _add(totals, doc.get("totals") or {})
         for m, fields in (doc.get("minutes") or {}).items():
             _add(minutes.setdefault(str(m), {}), fields)
-    return {"totals": totals, "minutes": minutes}
+        starts.append(doc.get("started_at"))
+    # when every source says since when it counts (a fresh supervisor), rates use that
+    started = min(starts) if starts and None not in starts else None
+    return {"totals": totals, "minutes": minutes, "started_at": started}
 
 
 def outcome_counts(fields: Mapping[str, float]) -> dict[tuple[str, str], float]:
@@ -594,8 +598,12 @@ def summarize(metrics: Mapping[str, Any], now: float | None = None, minutes: int
     ``minutes`` minutes, plus all-time totals per outcome."""
     now = time.time() if now is None else now
     recent = window(metrics, now, minutes)
-    # the current minute is partial: rates divide by the time actually covered
-    covered = max(1.0, (minutes - 1) + (now % 60) / 60)
+    # rates divide by the time actually covered: the window (its current minute is partial),
+    # or less when the counting process started within it
+    start = (minute_of(now) - minutes + 1) * 60
+    if metrics.get("started_at"):
+        start = max(start, float(metrics["started_at"]))
+    covered = max(1 / 6, (now - start) / 60)  # at least 10 s: no wild rates at start-up
     per_minute: dict[str, float] = {}
     for (outcome, _reason), count in outcome_counts(recent).items():
         per_minute[outcome] = per_minute.get(outcome, 0) + count / covered

@@ -66,6 +66,27 @@ def test_outcomes_reasons_and_rates():
         m.observe_sample("exploded")
 
 
+def test_skipped_slots_count_as_expired():
+    m = im.IngestMetrics()
+    assert m.observe_skipped(60, 1000.0, 1060.0) == 0  # on time: the next slot
+    assert m.observe_skipped(60, 1000.0, 1240.0) == 3  # 1060, 1120, 1180 never sampled
+    assert m.to_dict()["totals"] == {"samples|expired|": 3}
+
+
+def test_rates_over_the_time_actually_counted():
+    t0 = 1_800_000_000.0 - (1_800_000_000.0 % 60)
+    m = im.IngestMetrics()
+    m.started_at = t0 + 30  # a supervisor that started 30 s before now
+    for i in range(10):
+        m.observe_sample("stored", now=t0 + 31 + i)
+    # 10 samples in 30 s: 20 a minute (not 10 over 5 minutes = 2)
+    assert im.summarize(m.to_dict(), now=t0 + 60)["per_minute"]["stored"] == pytest.approx(20)
+    # + a source that does not say since when (Celery in Redis): the whole window, the last 5
+    # minutes up to now (4 whole minutes and 0 s of the current one)
+    merged = im.merge(m.to_dict(), {"totals": {}, "minutes": {}})
+    assert im.summarize(merged, now=t0 + 60)["per_minute"]["stored"] == pytest.approx(2.5)
+
+
 def test_window_keeps_only_recent_minutes():
     m = im.IngestMetrics(window_minutes=3)
     t0 = 1_800_000_000.0
