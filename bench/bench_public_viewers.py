@@ -313,6 +313,7 @@ def main() -> int:
         code: max((max(0, v.frames - 1) / args.seconds for v in ok if v.code == code), default=0)
         for code in codes
     }
+    cpu_per_frame = cpu / max(1e-9, sum(camera_fps.values()) * args.seconds)
     rows = [
         ("viewers connected (200)", f"{len(ok)} / {args.viewers}"),
         ("cameras (looping video, blurred live)", f"{len(codes)}"),
@@ -331,7 +332,8 @@ def main() -> int:
         (f"snapshots, {snap_clients} keep-alive clients in a loop", f"{snap_rps:,.0f} req/s (p95 {snap_p95:.0f} ms)"),
         ("server RSS idle / peak / after", f"{rss_idle:.0f} / {peak:.0f} / {rss_after:.0f} MB (target peak <= {TARGET_RSS_MB} MB: {'met' if rss_ok else 'NOT met'})"),
         ("server CPU (user+sys) during run", f"{cpu:.1f} s ({cpu / wall * 100:.0f}% of one core)"),
-        ("server CPU per camera frame (approx.)", f"{cpu * 1000 / max(1e-9, sum(camera_fps.values()) * args.seconds):.0f} ms"),
+        ("server CPU per camera frame (approx.)", f"{cpu_per_frame * 1000:.0f} ms"),
+        (f"estimate: fps per viewer with all {os.cpu_count()} cores free", f"{(os.cpu_count() or 1) / max(1e-9, cpu_per_frame) / len(codes):.1f} (cores / CPU per frame / cameras)"),
         ("machine load average (1 min) at start / end", f"{load_start:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"),
     ]  # fmt: skip
     width = max(len(k) for k, _ in rows)
