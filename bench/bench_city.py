@@ -68,6 +68,7 @@ from city_setup import (  # noqa: E402
     ingest_env,
     make_database,
     queue_lengths,
+    redis_footprint,
     redis_pid,
     say,
     scan_log,
@@ -204,7 +205,7 @@ def summarise(
     distinct = {(r.camera_id, round(r.slot, 3)) for r in in_window}
     # a camera whose slots shifted (skipped ahead) may show one more slot in the window than
     # the grid holds: cap each camera at ceil(window / interval) so it cannot hide a loss
-    cap = -(-window // interval)
+    cap = int(-(-window // interval))
     per_cam: dict[int, int] = {}
     for cid, _ in distinct:
         per_cam[cid] = per_cam.get(cid, 0) + 1
@@ -244,6 +245,7 @@ def summarise(
             if n
         },
         "duplicates_in_window": len(in_window) - len(distinct),
+        "unknown_people_in_window": sum(1 for r in in_window if r.unknown),
         "lateness_visible_s": _stats(visible),
         "lateness_frame_s": _stats(frame) if frame else None,
         "stored_per_s": round(stored_in_window / span, 2),
@@ -374,6 +376,7 @@ def phase_celery(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[st
             extra={"redis-server (shared)": rpid} if rpid else None,
         )
         res["redis_queue_left"] = queue_lengths()
+        res["redis_db6"] = redis_footprint()
         return res
     finally:
         cleanup()

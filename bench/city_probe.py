@@ -239,6 +239,7 @@ class Row:
     slot: float  # epoch seconds of the schedule slot
     ts: float  # epoch seconds of the stored observation time
     seen: float  # epoch seconds when the bench first saw the row in the database
+    unknown: bool = False  # people stored as NULL (a cold camera: counts unknown, not 0)
 
 
 def _epoch(v: Any) -> float:
@@ -296,7 +297,7 @@ class ObservationPoller:
         from sqlalchemy import select
 
         c = self._table.c
-        cols = [c.id, c.camera_id, c.ts] + ([c.slot] if self.has_slot else [])
+        cols = [c.id, c.camera_id, c.ts, c.people] + ([c.slot] if self.has_slot else [])
         q = select(*cols).where(c.id > self._max_id - self.overlap).order_by(c.id)
         try:
             with self._engine.connect() as conn:
@@ -314,7 +315,7 @@ class ObservationPoller:
             self._max_id = max(self._max_id, r.id)
             ts = _epoch(r.ts)
             slot = _epoch(r.slot) if self.has_slot and r.slot is not None else ts
-            self.rows.append(Row(int(r.camera_id), slot, ts, now))
+            self.rows.append(Row(int(r.camera_id), slot, ts, now, r.people is None))
             new += 1
         return new
 

@@ -70,6 +70,13 @@ def report(doc: dict[str, Any]) -> str:
     )
     for name in ("local", "celery"):
         r = doc["phases"].get(name)
+        if r and "error" not in r:
+            lines.append(
+                f"{name}: {r.get('unknown_people_in_window', 0):,} of the window's healthy samples "
+                f"stored with people unknown (cold state); {r.get('healthy_cameras_short', 0):,} "
+                f"healthy cameras short of samples; camera status at the end "
+                f"{r.get('camera_status_end')}"
+            )
         if r and r.get("lateness_frame_s"):
             f = r["lateness_frame_s"]
             lines.append(

@@ -300,3 +300,30 @@ def queue_lengths() -> dict[str, int]:
             if r.type(key) == b"list":
                 out[key.decode()] = r.llen(key)
     return out
+
+
+def redis_footprint() -> dict[str, Any]:
+    """Memory of the bench's Redis DB by key family (MEMORY USAGE of every key): the Celery
+    path keeps the cameras' analysis states there, which belongs to the ingestion's memory."""
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    keys = list(r.scan_iter(count=2000))
+    families: dict[str, list[int]] = {}
+    for k in range(0, len(keys), 1000):
+        chunk = keys[k : k + 1000]
+        pipe = r.pipeline(transaction=False)
+        for key in chunk:
+            pipe.memory_usage(key)
+        for key, size in zip(chunk, pipe.execute(), strict=True):
+            name = re.sub(rb"\d+", b"N", key).decode(errors="replace")
+            fam = families.setdefault(name, [0, 0])
+            fam[0] += 1
+            fam[1] += int(size or 0)
+    top = sorted(families.items(), key=lambda kv: -kv[1][1])[:8]
+    return {
+        "keys": len(keys),
+        "mb": round(sum(v[1] for v in families.values()) / 1e6, 1),
+        "by_family": {k: {"keys": v[0], "mb": round(v[1] / 1e6, 2)} for k, v in top},
+        "server_used_memory_mb": round(r.info("memory")["used_memory"] / 1e6, 1),
+    }
