@@ -36,7 +36,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -424,7 +424,7 @@ class FrameHub:
         failed or the hub is closing (fail closed)."""
         try:
             return self._pool.submit(self.privacy_jpeg, frame, blur).result()
-        except RuntimeError:  # the pool is shut down: the hub is closing
+        except (RuntimeError, CancelledError):  # the pool is shut down: the hub is closing
             return None
 
     # viewers -----------------------------------------------------------------------------------
