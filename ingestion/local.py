@@ -469,7 +469,8 @@ class Supervisor:
         last_status = 0.0
         while not self._stop.wait(1.0):
             now_m = time.monotonic()
-            if now_m - last_status >= 5.0:
+            # every 5 s; a city's file (3.4 MB at 10,693 cameras) every ~20 s
+            if now_m - last_status >= max(5.0, len(self.slots) / 500):
                 last_status = now_m
                 try:
                     self.write_status_file()
@@ -508,16 +509,18 @@ class Supervisor:
 
     # -- reporting ------------------------------------------------------------------------------
     def status(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = []
-            for slot in sorted(self.slots.values(), key=lambda s: s.spec.code):
-                d = slot.health.snapshot()
-                d["protocol"] = slot.spec.protocol
-                d["interval_s"] = slot.spec.interval_s
-                d["next_in_s"] = round(slot.due - time.time(), 1)
-                d["busy"] = slot.inflight_since is not None
-                rows.append(d)
-            return rows
+        with self._lock:  # only the list under the lock: 10,693 rows take ~0.1 s to build
+            slots = list(self.slots.values())
+        rows = []
+        now = time.time()
+        for slot in sorted(slots, key=lambda s: s.spec.code):
+            d = slot.health.snapshot()
+            d["protocol"] = slot.spec.protocol
+            d["interval_s"] = slot.spec.interval_s
+            d["next_in_s"] = round(slot.due - now, 1)
+            d["busy"] = slot.inflight_since is not None
+            rows.append(d)
+        return rows
 
 
 # --------------------------------------------------------------------------------------------

@@ -243,15 +243,15 @@ class Settings(BaseSettings):
         default=5, description="Alert when a camera has been offline this many minutes."
     )
     analysis_state_budget_mb: float = Field(
-        default=192.0,
+        default=320.0,
         gt=0,
         description="Memory each ingestion process may spend on cached per-camera analysis "
-        "states (background estimates, <= 64 KiB a camera). States beyond it are evicted "
-        "(least recently used) to the database (local pool) or Redis (Celery) and reloaded when "
-        "their camera is next sampled.",
+        "states (background estimates, ~25-50 KB a camera, at most 64 KiB). States beyond it "
+        "are evicted (least recently used) to the database (local pool) or Redis (Celery) and "
+        "reloaded when their camera is next sampled. 320 MB holds ~10,000 typical states.",
     )
     analysis_state_flush_s: float = Field(
-        default=300.0,
+        default=900.0,
         ge=1,
         description="Local pool: write changed analysis states to the database at least this "
         "often (also on eviction and on shutdown), so a restart resumes warm.",
