@@ -225,7 +225,7 @@ def validate_cameras(
             except UrlRejected as exc:
                 errors.append(
                     f"{label} {number}, field 'stream_url' (protocol {rec.protocol.value}): "
-                    f"{exc.message} [rule: {exc.rule}]"
+                    f"{exc.message} (rule: {exc.rule})"
                 )
                 continue
         if rec.code in seen:

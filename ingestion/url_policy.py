@@ -89,7 +89,7 @@ class UrlRejected(ValueError):
     """A camera URL that breaks a rule; ``rule`` names it, ``str(exc)`` explains it."""
 
     def __init__(self, rule: str, message: str) -> None:
-        super().__init__(f"{message} [rule: {rule}]")
+        super().__init__(f"{message} (rule: {rule})")  # round brackets: rich markup eats [..]
         self.rule = rule
         self.message = message
 

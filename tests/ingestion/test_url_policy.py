@@ -107,7 +107,7 @@ def test_import_refuses_each_probe_url_naming_row_and_rule(db, tmp_path):
     for i, (_url, proto, rule) in enumerate(PROBE_URLS):
         row = i + 3  # header is row 1, OK-1 row 2
         mine = [e for e in errors if e.startswith(f"row {row}, field 'stream_url'")]
-        assert mine and f"[rule: {rule}]" in mine[0] and f"protocol {proto}" in mine[0], (
+        assert mine and f"(rule: {rule})" in mine[0] and f"protocol {proto}" in mine[0], (
             row,
             errors,
         )
@@ -134,7 +134,7 @@ def test_import_keeps_loopback_private_credentials_and_media_files(db, tmp_path)
 def test_camera_network_allow_list(tmp_path):
     p = policy(tmp_path, networks=(__import__("ipaddress").ip_network("10.20.0.0/16"),))
     p.check("rtsp://10.20.3.4/live", "rtsp")
-    with pytest.raises(ValueError, match=r"outside the camera networks.*\[rule: network\]"):
+    with pytest.raises(ValueError, match=r"outside the camera networks.*\(rule: network\)"):
         p.check("http://127.0.0.1:8554/cam/0/snapshot.jpg", "snapshot")
     with pytest.raises(ValueError, match="not a network"):
         Settings(camera_networks="10.20.0.0/16, not-a-net")
@@ -143,7 +143,7 @@ def test_camera_network_allow_list(tmp_path):
 # --- fetch -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("url", "protocol", "rule"), PROBE_URLS)
 def test_fetch_refuses_probe_urls_before_any_io(tmp_path, url, protocol, rule):
-    with pytest.raises(UrlNotAllowed, match=rf"\[rule: {rule}\]"):
+    with pytest.raises(UrlNotAllowed, match=rf"\(rule: {rule}\)"):
         open_source(url, protocol, FAST, policy=policy(tmp_path))
 
 
@@ -257,5 +257,25 @@ def test_file_cameras_only_under_the_media_dir(tmp_path):
     with open_source(f"file://{inside}", "file", FAST, max_width=384, policy=p) as src:
         assert src.read().shape == (288, 384, 3)
     for bad in (str(VIDEO), f"file://{media}/../../{VIDEO.name}", str(media / "escape.avi")):
-        with pytest.raises(UrlNotAllowed, match=r"media directory.*\[rule: media-dir\]"):
+        with pytest.raises(UrlNotAllowed, match=r"media directory.*\(rule: media-dir\)"):
             open_source(bad, "file", FAST, policy=p)
+
+
+def test_cli_import_names_the_rule(settings, tmp_path, monkeypatch):
+    """`pantau import cameras` prints the rule too (its console must not eat it as markup)."""
+    from typer.testing import CliRunner
+
+    from pantau import cli
+    from pantau import settings as settings_mod
+
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(settings_mod, "get_settings", lambda: settings)
+    f = tmp_path / "cams.csv"
+    f.write_text(
+        "code,name,lat,lon,protocol,stream_url\n"
+        "X-1,Meta,-2.9,104.7,snapshot,http://169.254.169.254/latest/meta-data/\n"
+    )
+    result = CliRunner().invoke(cli.app, ["import", "cameras", "--dry-run", str(f)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert "row 2, field 'stream_url'" in text and "(rule: link-local)" in text
