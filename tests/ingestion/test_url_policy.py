@@ -279,3 +279,43 @@ def test_cli_import_names_the_rule(settings, tmp_path, monkeypatch):
     assert result.exit_code == 1
     text = " ".join(result.output.split())  # the console wraps long lines
     assert "row 2, field 'stream_url'" in text and "(rule: link-local)" in text
+
+
+def test_local_pool_puts_a_refused_camera_offline_without_fetching(settings, sqlite_db, servers):
+    """End to end through the worker processes and the writer: a camera row whose URL was put
+    in the database by other means than the importer is never fetched; it goes offline at the
+    first attempt (no degraded step) with the rule in its reason; a good camera runs on."""
+    from ingest_helpers import make_camera, wait_for
+
+    from ingestion.local import Supervisor
+    from store.models import CameraStatusEvent
+
+    a, b = servers
+    settings = settings.model_copy(update={"workers": 1, "offline_after_failures": 3})
+    with sqlite_db.session() as s:
+        bad = make_camera(
+            s, "BAD-1", f"http://127.0.0.1:{a.port}@169.254.169.254/latest/", "snapshot"
+        ).id
+        good = make_camera(s, "GOOD-1", b.url("/x.jpg"), "snapshot").id
+    sup = Supervisor(settings, sqlite_db, backoff_base_s=0.5, reload_every_s=1000)
+    sup.start()
+    try:
+
+        def status(cam_id: int) -> tuple[str, str | None]:
+            with sqlite_db.session() as s:
+                cam = s.get(Camera, cam_id)
+                return cam.status, cam.status_reason
+
+        assert wait_for(lambda: status(bad)[0] == CameraStatus.OFFLINE, 60), status(bad)
+        assert wait_for(lambda: status(good)[0] == CameraStatus.ONLINE, 60), status(good)
+    finally:
+        sup.stop()
+    reason = status(bad)[1] or ""
+    assert reason.startswith("URL ditolak / URL not allowed") and "rule: userinfo" in reason
+    with sqlite_db.session() as s:
+        events = list(
+            s.scalars(select(CameraStatusEvent.status).where(CameraStatusEvent.camera_id == bad))
+        )
+    assert events == ["offline"], events
+    assert a.paths == []  # nothing was requested from the host hidden in the user name
+    assert b.paths  # the good camera was fetched
