@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 
+from dash.exceptions import UnsupportedRelativePath
 from flask import Flask, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from dashboard.input_limits import CALLBACK_PATH, error_response, is_api_path
@@ -45,13 +47,19 @@ def text_or_none(value: object, name: str) -> str | None:
     return value
 
 
-#: Exceptions that come from reading a malformed input: the client's fault (400).
+#: Exceptions that come from reading a malformed input: the client's fault (400). Besides
+#: Python's own: a number too large for a date or a C int (1e308), a query built from a value
+#: of the wrong shape (SQLAlchemy refuses to build it, nothing reached the database), and a
+#: page path Dash cannot resolve.
 INPUT_ERRORS: tuple[type[Exception], ...] = (
     TypeError,
     ValueError,
     KeyError,
     IndexError,
     AttributeError,
+    OverflowError,
+    sa_exc.ArgumentError,
+    UnsupportedRelativePath,
 )
 
 

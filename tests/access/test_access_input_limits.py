@@ -326,3 +326,53 @@ def test_a_chunked_json_body_is_not_read_past_the_limit(lenv):
     resp = Response.from_app(lenv.app.server.wsgi_app, environ)
     assert resp.status_code == 413 and b"too_large" in resp.data, resp.data[:200]
     assert Counting.read_bytes <= limit + 64 * 1024, Counting.read_bytes
+
+
+# --------------------------------------------------------------------------------------------
+# every callback, fed junk: never a 500
+JUNK = ([1, 2], {"latlng": [1, 2]}, "x" * 300, 1e308, True, -1)
+
+
+@pytest.mark.parametrize("junk", JUNK, ids=lambda j: type(j).__name__)
+def test_every_callback_fed_junk_answers_without_a_server_error(lenv, junk):
+    """Each registered callback, with every input and state set to a value of the wrong type
+    or shape, called as admin (and as opd for the OPD's own page): a 2xx, 204 or 4xx with a
+    JSON message, never a 500 or a traceback."""
+    from access_helpers import login
+
+    lenv.app.server.test_client().get("/")  # Dash registers the router on the first request
+    clients = {
+        role: login(lenv.app.server.test_client(), lenv.db, role) for role in ("admin", "opd")
+    }
+    wrong = []
+    for key, entry in lenv.app.callback_map.items():
+        if not callable(entry.get("callback")):
+            continue
+        outs = entry["output"] if isinstance(entry["output"], list) else [entry["output"]]
+        outputs = [{"id": o.component_id, "property": o.component_property} for o in outs]
+
+        def dep(d: dict) -> dict:
+            cid = d["id"]
+            if isinstance(cid, str) and cid.startswith("{"):
+                cid = json.loads(cid) | {"index": 1}
+                cid = {k: ("index-1" if v == ["ALL"] else v) for k, v in cid.items()}
+            return {"id": cid, "property": d["property"], "value": junk}
+
+        inputs = [dep(d) for d in entry["inputs"]]
+        body = {
+            "output": key,
+            "outputs": outputs if isinstance(entry["output"], list) else outputs[0],
+            "inputs": inputs,
+            "state": [dep(d) for d in entry["state"]],
+            "changedPropIds": [
+                f"{json.dumps(i['id']) if isinstance(i['id'], dict) else i['id']}.{i['property']}"
+                for i in inputs[:1]
+            ],  # fmt: skip
+        }
+        role = "opd" if "followup" in key else "admin"
+        resp = clients[role].post("/_dash-update-component", json=body)
+        if resp.status_code >= 500 or b"Traceback" in resp.data:
+            wrong.append((key[:80], resp.status_code, resp.data[:120]))
+        elif resp.status_code >= 400:
+            assert resp.mimetype == "application/json", (key[:80], resp.status_code)
+    assert not wrong, wrong
