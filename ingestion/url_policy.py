@@ -26,9 +26,12 @@ Loopback and private ranges (127.0.0.0/8, 10/8, 172.16/12, 192.168/16, fc00::/7)
 default: simulated cameras and on-premises NVRs live there. Set ``PANTAU_CAMERA_NETWORKS`` to
 narrow them.
 
-Known limit: a host name is resolved when checked and again when connected (DNS rebinding
+Known limits: a host name is resolved when checked and again when connected (DNS rebinding
 between the two is not prevented); use IP addresses or the network allow-list where that
-matters.
+matters. HLS playlists are checked before FFmpeg opens them and every 30 s on a persistent
+reader (``ingestion.sources.HLS_RECHECK_S``), but FFmpeg reloads a live playlist itself in
+between, so a persistent reader may follow a changed playlist to another host once before
+it stops. RTSP servers' own redirects (RTSP 3xx) are followed by FFmpeg unchecked.
 """
 
 from __future__ import annotations

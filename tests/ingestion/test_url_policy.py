@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -319,3 +320,44 @@ def test_local_pool_puts_a_refused_camera_offline_without_fetching(settings, sql
     assert events == ["offline"], events
     assert a.paths == []  # nothing was requested from the host hidden in the user name
     assert b.paths  # the good camera was fetched
+
+
+def test_persistent_hls_reader_rechecks_a_changing_playlist(
+    hls_url, tmp_path, servers, monkeypatch
+):
+    """The playlist is re-read while a persistent reader runs: once it points segments to
+    another host the reader stops with UrlNotAllowed. (Limit: FFmpeg reloads a *live*
+    playlist itself while it waits for new segments, so it may fetch from a new host once
+    before the next check; per-sample readers check right before every open.)"""
+    import httpx
+
+    import ingestion.sources as sources
+
+    a, b = servers
+    base = hls_url.rsplit("/", 1)[0]
+    lines = httpx.get(hls_url, timeout=10).text.splitlines()
+    head = [ln for ln in lines if ln.startswith(("#EXTM3U", "#EXT-X-VERSION", "#EXT-X-TARGET"))]
+    body: list[str] = []
+    for ln in lines:
+        if ln and not ln.startswith("#"):
+            a.routes[f"/{ln}"] = (200, {}, httpx.get(f"{base}/{ln}", timeout=10).content)
+        if ln.startswith("#EXTINF") or (ln and not ln.startswith("#")):
+            body.append(ln)
+    # a long recording (the clip 20 times): the reader is busy decoding for many seconds
+    long_body = (["#EXT-X-DISCONTINUITY"] + body) * 20
+    a.routes["/live.m3u8"] = (200, {}, "\n".join(head + long_body + ["#EXT-X-ENDLIST"]).encode())
+    monkeypatch.setattr(sources, "HLS_RECHECK_S", 0.3)
+    src = open_source(a.url("/live.m3u8"), "hls", Timeouts(5, 5), persistent=True,
+                      policy=policy(tmp_path))  # fmt: skip
+    try:
+        assert src.read().shape[0] > 0
+        moved = [b.url(f"/{ln}") if ln and not ln.startswith("#") else ln for ln in long_body]
+        a.routes["/live.m3u8"] = (200, {}, "\n".join(head + moved + ["#EXT-X-ENDLIST"]).encode())
+        deadline = time.monotonic() + 20  # a generous bound: the recheck is every 0.3 s
+        with pytest.raises(UrlNotAllowed, match="HLS segment to another host"):
+            while time.monotonic() < deadline:
+                src.read()
+                time.sleep(0.05)
+    finally:
+        src.close()
+    assert b.paths == []  # a recorded (VOD) playlist is not reloaded by FFmpeg
