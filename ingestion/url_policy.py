@@ -40,6 +40,7 @@ import ipaddress
 import logging
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -290,7 +291,10 @@ class UrlPolicy:
             return
         else:
             try:
-                names = self.resolver(host, port)
+                if resolve == "lenient":  # an import must not hang on a slow DNS server
+                    names = _within(LENIENT_RESOLVE_S, self.resolver, host, port)
+                else:
+                    names = self.resolver(host, port)
             except (OSError, UnicodeError) as exc:
                 if resolve == "lenient" or not self.networks:
                     return  # unknown now: checked again at fetch (and it cannot connect)
@@ -315,6 +319,30 @@ class UrlPolicy:
                     f"{host} ({addr}) is outside the camera networks "
                     f"({', '.join(map(str, self.networks))}; PANTAU_CAMERA_NETWORKS)",
                 )
+
+
+LENIENT_RESOLVE_S = 3.0  # at import: a name that takes longer to resolve is checked at fetch
+
+
+def _within(seconds: float, fn: Callable[[str, int], list[str]], host: str, port: int) -> list[str]:
+    """``fn(host, port)`` in a helper thread; OSError (as a failed lookup) after ``seconds``."""
+    out: list[list[str] | BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            out.append(fn(host, port))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            out.append(exc)
+        done.set()
+
+    threading.Thread(target=run, name="url-policy-resolve", daemon=True).start()
+    if not done.wait(seconds):
+        raise OSError(f"resolving {host!r} took more than {seconds:.0f} s")
+    result = out[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _redact(url: str) -> str:

@@ -361,3 +361,32 @@ def test_persistent_hls_reader_rechecks_a_changing_playlist(
     finally:
         src.close()
     assert b.paths == []  # a recorded (VOD) playlist is not reloaded by FFmpeg
+
+
+def test_import_does_not_hang_on_a_slow_dns_lookup(tmp_path, monkeypatch):
+    """At import a name that does not resolve in time passes (it is checked at every fetch);
+    at fetch, with a camera network allow-list, it is refused."""
+    import ipaddress
+    import threading
+
+    import ingestion.url_policy as url_policy
+
+    release = threading.Event()
+
+    def slow(host: str, port: int) -> list[str]:
+        release.wait(30)
+        return ["169.254.169.254"]
+
+    monkeypatch.setattr(url_policy, "LENIENT_RESOLVE_S", 0.2)
+    p = policy(tmp_path, networks=(ipaddress.ip_network("10.0.0.0/8"),), resolver=slow)
+    try:
+        p.check("http://cam.example/snap.jpg", "snapshot", resolve="lenient")  # no hang
+    finally:
+        release.set()
+    fast = policy(tmp_path, networks=(ipaddress.ip_network("10.0.0.0/8"),),
+                  resolver=lambda h, port: (_ for _ in ()).throw(OSError("no such host")))  # fmt: skip
+    with pytest.raises(ValueError, match=r"cannot resolve.*\(rule: network\)"):
+        fast.check("http://cam.example/snap.jpg", "snapshot")
+    resolved = policy(tmp_path, resolver=lambda h, port: ["169.254.169.254"])
+    with pytest.raises(ValueError, match=r"cam.example \(169.254.169.254\).*link-local"):
+        resolved.check("http://cam.example/snap.jpg", "snapshot", resolve="lenient")
