@@ -17,8 +17,20 @@ from dashboard import context
 from dashboard.callback_boundary import BadInput, number, text_or_none
 from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, local_time, t
+from dashboard.i18n import register as register_strings
 
 logger = logging.getLogger(__name__)
+
+register_strings(
+    {
+        "lapor.photo_too_large": {
+            "id": "Foto terlalu besar (maksimal {mb} MB) dan tidak dilampirkan. Pilih foto yang "
+            "lebih kecil.",
+            "en": "The photo is too large (at most {mb} MB) and was not attached. Choose a "
+            "smaller one.",
+        },
+    }
+)
 
 
 def mark_point(click_data: dict | None):

@@ -90,6 +90,9 @@ def layout(**_kwargs) -> dbc.Container:
                         html.Div([html.I(className="bi bi-camera me-2"), t("lapor.photo_drop")]),
                         id="lapor-photo",
                         accept="image/jpeg,image/png",
+                        # larger files never leave the browser (a request over the server's
+                        # body limit would be refused with 413); assets/pantau_lapor.js says so
+                        max_size=cfg.upload_max_bytes,
                         multiple=False,
                         className="pantau-upload border rounded p-3 text-center text-secondary",
                         style={"borderStyle": "dashed", "cursor": "pointer"},
@@ -99,8 +102,16 @@ def layout(**_kwargs) -> dbc.Container:
                         className="form-text",
                     ),
                     html.Div(id="lapor-photo-name", className="small"),
+                    html.Div(id="lapor-photo-refused", className="small text-danger"),
                 ],
                 className=field,
+                id="lapor-photo-box",
+                **{
+                    "data-max-bytes": str(cfg.upload_max_bytes),
+                    "data-too-large": t(
+                        "lapor.photo_too_large", mb=megabytes(cfg.upload_max_bytes)
+                    ),
+                },
             ),
             html.Div(
                 [

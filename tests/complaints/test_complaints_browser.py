@@ -130,3 +130,41 @@ def test_public_report_to_resolved(live_server, driver, tmp_path):
     assert "1" in text_of("complaints-kpis")
     rects = driver.find_elements(By.CSS_SELECTOR, "#complaints-map path.leaflet-interactive")
     assert rects, "the heatmap cell of the report is drawn"
+
+
+def test_photo_over_the_limit_is_refused_in_the_browser(live_server, driver, tmp_path, csettings):
+    """A photo over PANTAU_UPLOAD_MAX_BYTES never leaves the browser (a request over the
+    server's body limit would answer 413 and leave the form silent) and the reporter is told
+    it was not attached; one under the limit is taken and named."""
+    import cv2
+    import numpy as np
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, 20)
+    big = tmp_path / "besar.png"
+    noise = np.random.default_rng(1).integers(0, 255, (400, 400, 3), dtype=np.uint8)
+    big.write_bytes(cv2.imencode(".png", noise)[1].tobytes())
+    assert big.stat().st_size > csettings.upload_max_bytes
+    small = tmp_path / "kecil.png"
+    small.write_bytes(cv2.imencode(".png", np.zeros((40, 60, 3), np.uint8))[1].tobytes())
+    driver.get(live_server.url + "/lapor")
+    upload = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#lapor-photo input")))
+    upload.send_keys(str(big))
+    wait.until(
+        lambda d: (
+            "Foto terlalu besar (maksimal 0.2 MB) dan tidak dilampirkan"
+            in d.find_element(By.ID, "lapor-photo-refused").text
+        )
+    )
+    assert "besar.png" not in driver.find_element(By.ID, "lapor-photo-name").text
+    upload.send_keys(str(small))
+    wait.until(lambda d: "kecil.png" in d.find_element(By.ID, "lapor-photo-name").text)
+    assert driver.find_element(By.ID, "lapor-photo-refused").text == ""
+    # the request the browser would have sent had it taken the photo: refused as JSON
+    logs = driver.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('_dash-update-component')).length"
+    )
+    assert logs >= 1  # the small photo's callback ran
