@@ -38,7 +38,7 @@ import cv2
 import httpx
 import numpy as np
 
-from ingestion.url_policy import UrlPolicy, UrlRejected, default_policy, playlist_uris
+from ingestion.url_policy import UrlPolicy, UrlRejected, default_policy
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +47,12 @@ DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
 USER_AGENT = "Pantau-ingest/0.1"
 
 MAX_REDIRECTS = 5
-MAX_PLAYLIST_BYTES = 1024 * 1024
-HLS_RECHECK_S = 30.0  # a persistent HLS reader re-reads the playlist this often to check it
 
 # RTSP over TCP: UDP loses packets on busy city networks and gives smeared frames.
 # (FFmpeg's own protocol_whitelist cannot be relied on here: the opencv-python 4.11 wheel
-# ignores OPENCV_FFMPEG_CAPTURE_OPTIONS' keys, checked. What FFmpeg may open is decided before
-# it opens anything: the URL rules per protocol, and for HLS every URL in the playlist.)
+# ignores OPENCV_FFMPEG_CAPTURE_OPTIONS' keys, checked. So FFmpeg gets only URLs that passed
+# the rules: a checked rtsp(s):// URL, a local file under the media directory, or - for HLS -
+# a local copy that Pantau fetched itself (ingestion/hls_mirror.py).)
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
 
 
@@ -269,6 +268,23 @@ def _get_checked(
         check_follow(url, str(nxt.url), protocol, "redirect", policy)
         request = nxt
     raise ConnectError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _hls_error(exc: BaseException, url: str) -> SourceError:
+    """An HLS mirror failure as the SourceError a camera's health understands."""
+    from ingestion.hls_mirror import HlsBadPlaylist, HlsError, HlsRuleBroken
+
+    if isinstance(exc, SourceError):
+        return exc
+    if isinstance(exc, HlsRuleBroken):
+        return UrlNotAllowed(str(exc))
+    if isinstance(exc, HlsBadPlaylist):
+        return CorruptFrame(str(exc))
+    if isinstance(exc, HlsError):
+        return ConnectError(str(exc))
+    if isinstance(exc, Exception):
+        return _http_error(exc, url)
+    raise exc  # KeyboardInterrupt and the like
 
 
 def _http_error(exc: Exception, url: str) -> SourceError:
@@ -658,63 +674,54 @@ class CaptureSource(FrameSource):
         self._last_grab = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._mirror = None  # HLS: the local copy FFmpeg reads (ingestion.hls_mirror)
         if persistent:
             self._thread = threading.Thread(target=self._run, name=f"cap-{protocol}", daemon=True)
             self._thread.start()
 
-    def check_playlist(self) -> None:
-        """HLS: read the playlist (and its variant playlists) and check every URL in it
-        (segments, keys, init sections) against the camera URL rules before FFmpeg follows
-        them: FFmpeg itself would fetch segments from any host. UrlNotAllowed if one breaks a
-        rule. Nothing to do for RTSP (the URL was checked when the source was made)."""
+    def _open(self, segments: int = 1) -> cv2.VideoCapture:
+        """RTSP: FFmpeg opens the (checked) URL. HLS: an :class:`~ingestion.hls_mirror.HlsMirror`
+        fetches the playlist and segments itself, every URL and redirect checked, and FFmpeg
+        opens only the local copy (``segments`` newest ones for a per-sample read; a sliding
+        window kept fresh by a thread for a persistent reader)."""
         if self.protocol != "hls":
-            return
-        todo, seen = [self.url], set()
-        try:
-            with httpx.Client(
-                timeout=self.timeouts.httpx(), headers={"User-Agent": USER_AGENT}
-            ) as client:
-                while todo and len(seen) < 4:
-                    url = todo.pop(0)
-                    if url in seen:
-                        continue
-                    seen.add(url)
-                    if url != self.url:
-                        check_follow(self.url, url, "hls", "HLS playlist", self.policy)
-                    with contextlib.closing(_get_checked(client, url, "hls", self.policy)) as resp:
-                        resp.raise_for_status()
-                        body = bytearray()
-                        for chunk in resp.iter_raw():
-                            body += chunk
-                            if len(body) > MAX_PLAYLIST_BYTES:
-                                raise CorruptFrame(
-                                    f"HLS playlist larger than {MAX_PLAYLIST_BYTES} bytes"
-                                )
-                        final = str(resp.url)
-                    text = body.decode("utf-8", "replace")
-                    if not text.lstrip("\ufeff \r\n").startswith("#EXTM3U"):
-                        raise CorruptFrame("not an HLS playlist (no #EXTM3U)")
-                    variants, others = playlist_uris(text, final)
-                    for uri in others:
-                        check_follow(self.url, uri, "hls", "HLS segment", self.policy)
-                    todo.extend(variants)
-        except Exception as exc:
-            raise _http_error(exc, self.url) from exc
+            return open_capture(self.url, self.timeouts)
+        from ingestion.hls_mirror import HlsMirror
 
-    def _open(self) -> cv2.VideoCapture:
-        self.check_playlist()
-        return open_capture(self.url, self.timeouts)
+        mirror = HlsMirror(self.url, self.policy, self.timeouts.httpx(), user_agent=USER_AGENT)
+        try:
+            if self.persistent:
+                mirror.refresh()
+            else:
+                mirror.refresh(last=segments, final=True)
+            cap = open_capture(str(mirror.playlist), self.timeouts)
+        except BaseException as exc:
+            mirror.close()
+            raise _hls_error(exc, self.url) from exc
+        self._mirror = mirror
+        if self.persistent:
+            mirror.start(self._mirror_failed)
+        return cap
+
+    def _mirror_failed(self, exc: Exception) -> None:
+        with self._cond:
+            self._error = _hls_error(exc, self.url)
+            self._cond.notify_all()
+
+    def _close_mirror(self) -> None:
+        mirror, self._mirror = self._mirror, None
+        if mirror is not None:
+            mirror.close()
 
     def _run(self) -> None:
         try:
             cap = self._open()
             self._cap = cap
-            checked_at = time.monotonic()
             while not self._stop.is_set():
-                if self.protocol == "hls" and time.monotonic() - checked_at > HLS_RECHECK_S:
-                    self.check_playlist()  # a live playlist changes: keep checking it
-                    checked_at = time.monotonic()
                 if not cap.grab():
+                    mirror = self._mirror
+                    if mirror is not None and mirror.error is not None:
+                        raise _hls_error(mirror.error, self.url)
                     raise EndOfStream("stream ended or stopped sending (grab failed)")
                 with self._cond:
                     self._last_grab = time.monotonic()
@@ -734,6 +741,7 @@ class CaptureSource(FrameSource):
         finally:
             if self._cap is not None:
                 self._cap.release()
+            self._close_mirror()
 
     def read(self) -> np.ndarray:
         if not self.persistent:
@@ -742,6 +750,7 @@ class CaptureSource(FrameSource):
                 ok, frame = cap.read()
             finally:
                 cap.release()
+                self._close_mirror()
             if not ok or frame is None:
                 raise StreamTimeout("stream opened but delivered no frame")
             return self._deliver(frame)
@@ -769,7 +778,7 @@ class CaptureSource(FrameSource):
     def read_burst(self, n: int, interval_s: float) -> list[np.ndarray]:
         if self.persistent or n <= 1:
             return super().read_burst(n, interval_s)
-        cap = self._open()
+        cap = self._open(segments=2)  # a burst may run past one short HLS segment
         try:
             fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
             skip = max(0, int(round((fps if 1 <= fps <= 120 else 25.0) * interval_s)) - 1)
@@ -783,6 +792,7 @@ class CaptureSource(FrameSource):
                     cap.grab()
         finally:
             cap.release()
+            self._close_mirror()
         if not frames:
             raise StreamTimeout("stream opened but delivered no frame")
         return frames

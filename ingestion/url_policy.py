@@ -28,10 +28,9 @@ narrow them.
 
 Known limits: a host name is resolved when checked and again when connected (DNS rebinding
 between the two is not prevented); use IP addresses or the network allow-list where that
-matters. HLS playlists are checked before FFmpeg opens them and every 30 s on a persistent
-reader (``ingestion.sources.HLS_RECHECK_S``), but FFmpeg reloads a live playlist itself in
-between, so a persistent reader may follow a changed playlist to another host once before
-it stops. RTSP servers' own redirects (RTSP 3xx) are followed by FFmpeg unchecked.
+matters. RTSP servers' own redirects (RTSP 3xx) are followed by FFmpeg unchecked. (HLS is
+fetched by Pantau itself, every playlist, segment, key and redirect checked, and FFmpeg reads
+only the local copy: :mod:`ingestion.hls_mirror`.)
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from pantau.settings import Settings
@@ -364,30 +363,3 @@ def default_policy() -> UrlPolicy:
     from pantau.settings import get_settings
 
     return UrlPolicy.from_settings(get_settings())
-
-
-# --------------------------------------------------------------------------------------------
-# HLS playlists
-_URI_ATTR = re.compile(r'URI="([^"]*)"')
-
-
-def playlist_uris(text: str, base_url: str) -> tuple[list[str], list[str]]:
-    """(variant playlist URLs, segment/key/map URLs) of an M3U8 playlist, made absolute."""
-    variants: list[str] = []
-    others: list[str] = []
-    next_is_variant = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            if line.startswith("#EXT-X-STREAM-INF"):
-                next_is_variant = True
-            for uri in _URI_ATTR.findall(line):  # keys, init sections, media renditions
-                (variants if line.startswith("#EXT-X-MEDIA") else others).append(
-                    urljoin(base_url, uri)
-                )
-            continue
-        (variants if next_is_variant else others).append(urljoin(base_url, line))
-        next_is_variant = False
-    return variants, others

@@ -51,12 +51,13 @@ class Recorder(http.server.ThreadingHTTPServer):
     recording every path it was asked for."""
 
     def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
-        self.routes, self.paths = routes, []
+        self.routes, self.paths, self.agents = routes, [], []
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 server.paths.append(self.path)
+                server.agents.append(self.headers.get("User-Agent", ""))
                 status, headers, body = server.routes.get(self.path, (404, {}, b"no"))
                 self.send_response(status)
                 for k, v in headers.items():
@@ -322,45 +323,39 @@ def test_local_pool_puts_a_refused_camera_offline_without_fetching(settings, sql
     assert b.paths  # the good camera was fetched
 
 
-def test_persistent_hls_reader_rechecks_a_changing_playlist(
-    hls_url, tmp_path, servers, monkeypatch
+def test_hls_is_fetched_by_pantau_and_a_changing_live_playlist_is_rechecked(
+    hls_url, tmp_path, servers
 ):
-    """The playlist is re-read while a persistent reader runs: once it points segments to
-    another host the reader stops with UrlNotAllowed. (Limit: FFmpeg reloads a *live*
-    playlist itself while it waits for new segments, so it may fetch from a new host once
-    before the next check; per-sample readers check right before every open.)"""
+    """FFmpeg never touches the network for HLS: every request the camera gets comes from
+    Pantau's own client (a live playlist included); when the live playlist starts listing
+    segments on another host the persistent reader stops with UrlNotAllowed, and nothing is
+    requested from that host."""
     import httpx
-
-    import ingestion.sources as sources
 
     a, b = servers
     base = hls_url.rsplit("/", 1)[0]
     lines = httpx.get(hls_url, timeout=10).text.splitlines()
-    head = [ln for ln in lines if ln.startswith(("#EXTM3U", "#EXT-X-VERSION", "#EXT-X-TARGET"))]
-    body: list[str] = []
-    for ln in lines:
+    live = [ln for ln in lines if ln != "#EXT-X-ENDLIST"]  # a live camera: no end
+    for ln in live:
         if ln and not ln.startswith("#"):
             a.routes[f"/{ln}"] = (200, {}, httpx.get(f"{base}/{ln}", timeout=10).content)
-        if ln.startswith("#EXTINF") or (ln and not ln.startswith("#")):
-            body.append(ln)
-    # a long recording (the clip 20 times): the reader is busy decoding for many seconds
-    long_body = (["#EXT-X-DISCONTINUITY"] + body) * 20
-    a.routes["/live.m3u8"] = (200, {}, "\n".join(head + long_body + ["#EXT-X-ENDLIST"]).encode())
-    monkeypatch.setattr(sources, "HLS_RECHECK_S", 0.3)
+    a.routes["/live.m3u8"] = (200, {}, "\n".join(live).encode())
     src = open_source(a.url("/live.m3u8"), "hls", Timeouts(5, 5), persistent=True,
                       policy=policy(tmp_path))  # fmt: skip
     try:
         assert src.read().shape[0] > 0
-        moved = [b.url(f"/{ln}") if ln and not ln.startswith("#") else ln for ln in long_body]
-        a.routes["/live.m3u8"] = (200, {}, "\n".join(head + moved + ["#EXT-X-ENDLIST"]).encode())
-        deadline = time.monotonic() + 20  # a generous bound: the recheck is every 0.3 s
+        assert a.agents and all(ua.startswith("Pantau") for ua in a.agents), set(a.agents)
+        moved = [b.url(f"/{ln}") if ln and not ln.startswith("#") else ln for ln in live]
+        a.routes["/live.m3u8"] = (200, {}, "\n".join(moved).encode())
+        deadline = time.monotonic() + 20  # generous: the playlist is re-read every ~1 s
         with pytest.raises(UrlNotAllowed, match="HLS segment to another host"):
             while time.monotonic() < deadline:
                 src.read()
                 time.sleep(0.05)
     finally:
         src.close()
-    assert b.paths == []  # a recorded (VOD) playlist is not reloaded by FFmpeg
+    assert b.paths == []
+    assert all(ua.startswith("Pantau") for ua in a.agents), set(a.agents)
 
 
 def test_import_does_not_hang_on_a_slow_dns_lookup(tmp_path, monkeypatch):
@@ -390,3 +385,36 @@ def test_import_does_not_hang_on_a_slow_dns_lookup(tmp_path, monkeypatch):
     resolved = policy(tmp_path, resolver=lambda h, port: ["169.254.169.254"])
     with pytest.raises(ValueError, match=r"cam.example \(169.254.169.254\).*link-local"):
         resolved.check("http://cam.example/snap.jpg", "snapshot", resolve="lenient")
+
+
+def test_hls_master_playlist_uses_the_cheapest_variant(hls_url, tmp_path, servers):
+    import httpx
+
+    a, _b = servers
+    base = hls_url.rsplit("/", 1)[0]
+    media = httpx.get(hls_url, timeout=10).text
+    for ln in media.splitlines():
+        if ln and not ln.startswith("#"):
+            a.routes[f"/low/{ln}"] = (200, {}, httpx.get(f"{base}/{ln}", timeout=10).content)
+    a.routes["/low/index.m3u8"] = (200, {}, media.encode())
+    a.routes["/high/index.m3u8"] = (200, {}, media.encode())
+    a.routes["/master.m3u8"] = (200, {}, (
+        b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=4000000\nhigh/index.m3u8\n"
+        b"#EXT-X-STREAM-INF:BANDWIDTH=400000\nlow/index.m3u8\n"))  # fmt: skip
+    with open_source(a.url("/master.m3u8"), "hls", Timeouts(5, 5), policy=policy(tmp_path)) as src:
+        assert src.read().shape[0] > 0
+    assert not any(p.startswith("/high/") for p in a.paths), a.paths
+
+
+def test_hls_byte_range_playlists_get_a_clear_error(tmp_path, servers):
+    from ingestion.sources import CorruptFrame
+
+    a, _b = servers
+    a.routes["/br.m3u8"] = (200, {}, (
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n#EXT-X-BYTERANGE:1000@0\nall.ts\n"
+    ))  # fmt: skip
+    with (
+        pytest.raises(CorruptFrame, match="byte-range"),
+        open_source(a.url("/br.m3u8"), "hls", FAST, policy=policy(tmp_path)) as src,
+    ):
+        src.read()
