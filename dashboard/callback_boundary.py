@@ -63,6 +63,20 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+#: PostgreSQL errors a value of the wrong type causes in a query that is right for the right
+#: type: no operator for varchar = integer, invalid text for an integer, a number out of range.
+_PG_INPUT_ERRORS = ("UndefinedFunction", "InvalidTextRepresentation", "NumericValueOutOfRange",
+                    "DatetimeFieldOverflow", "InvalidDatetimeFormat")  # fmt: skip
+
+
+def is_input_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a malformed client value (400) rather than a server fault."""
+    if isinstance(exc, (*INPUT_ERRORS, sa_exc.DataError)):
+        return True
+    orig = getattr(exc, "orig", None) if isinstance(exc, sa_exc.DBAPIError) else None
+    return type(orig).__name__ in _PG_INPUT_ERRORS
+
+
 def _describe() -> str:
     if request.path != CALLBACK_PATH:
         return request.path
@@ -76,7 +90,7 @@ def _unhandled(exc: Exception):  # type: ignore[no-untyped-def]
         return exc
     if not is_api_path(request.path):
         raise exc  # Flask's own handling (logged, plain 500 page)
-    if isinstance(exc, INPUT_ERRORS):
+    if is_input_error(exc):
         logger.warning(
             "malformed input to %s refused (400): %s: %s",
             _describe(),

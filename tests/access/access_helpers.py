@@ -12,7 +12,10 @@ Passwords are fixed per role (test data only), so a helper can sign in again at 
 
 from __future__ import annotations
 
+import contextlib
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,3 +177,41 @@ def make_env(var_dir: Path, **overrides) -> AccessEnv:
     # there): do it now, so no test's first request depends on it
     app.server.test_client().get("/healthz")
     return AccessEnv(app, db, settings, public_code, private_code)
+
+
+@contextlib.contextmanager
+def env_on(backend: str, var_dir: Path, **overrides) -> Iterator[AccessEnv]:
+    """:func:`make_env` on ``"sqlite"`` or ``"postgresql"`` (a schema of its own, dropped
+    afterwards; PostgreSQL missing: skipped, or failed with CI=true)."""
+    if backend == "sqlite":
+        e = make_env(var_dir, **overrides)
+        try:
+            yield e
+        finally:
+            e.db.dispose()
+        return
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_URL, require_service
+
+    try:
+        admin = create_engine(PG_URL, pool_pre_ping=True)
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001
+        require_service("PostgreSQL", f"{PG_URL}: {exc}")
+    schema = f"pantau_test_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    try:
+        e = make_env(var_dir, **(overrides | {"database_url": url}))
+        try:
+            yield e
+        finally:
+            e.db.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

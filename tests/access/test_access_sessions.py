@@ -7,10 +7,8 @@ does the change and checks the copy is refused on the next request."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from access_helpers import create_user, credentials, login_with, logout, make_env
+from access_helpers import create_user, credentials, env_on, login_with, logout
 
 from store import users
 
@@ -22,35 +20,9 @@ STAFF_DATA = "/api/cameras.geojson"  # any signed-in staff role reads it; anonym
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def env(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    """The access app on SQLite and on PostgreSQL (a schema of its own, dropped afterwards)."""
-    var = tmp_path_factory.mktemp(f"sessions-{request.param}") / "var"
-    if request.param == "sqlite":
-        e = make_env(var)
+    """The access app on SQLite and on PostgreSQL."""
+    with env_on(request.param, tmp_path_factory.mktemp(f"sessions-{request.param}") / "var") as e:
         yield e
-        e.db.dispose()
-        return
-    from sqlalchemy import create_engine, text
-
-    from tests.conftest import PG_URL, require_service
-
-    try:
-        admin = create_engine(PG_URL, pool_pre_ping=True)
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001
-        require_service("PostgreSQL", f"{PG_URL}: {exc}")
-    schema = f"pantau_test_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        e = make_env(var, database_url=f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-        yield e
-        e.db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def signed_in_pair(env, role: str):
