@@ -198,3 +198,40 @@ def test_refresh_touches_only_the_buckets_of_new_rows(db):
             )
             == 1
         )
+
+
+def test_rebuild_keeps_rollups_whose_raw_rows_are_pruned(db):
+    """A full rebuild recomputes what the raw rows cover and nothing older: daily rows of a
+    pruned period, hourly rows past the raw window and kecamatan hours older than the camera
+    hours kept all survive it (they used to be deleted and recomputed from nothing)."""
+    with db.session() as s:
+        cam = _cameras(s)[0]
+        old_day = START - timedelta(days=100) - timedelta(hours=START.hour - 17)
+        old_hour = START - timedelta(days=10)
+        ancient_hour = START - timedelta(days=200)
+        s.add_all([
+            ObservationRollup(camera_id=cam, period=RollupPeriod.DAY, bucket=old_day, samples=1440,
+                              people_avg=5.0, people_n=1440),
+            ObservationRollup(camera_id=cam, period=RollupPeriod.HOUR, bucket=old_hour, samples=60,
+                              people_avg=6.0, people_n=60),
+            AreaRollup(kecamatan="IB I", period=RollupPeriod.HOUR, bucket=ancient_hour, cameras=1,
+                       samples=60, people_sum=9.0, people_n=1),
+        ])  # fmt: skip
+        write_observations(s, [{"camera_id": cam, "ts": START + timedelta(minutes=m), "people": 2}
+                               for m in range(0, 120, 10)])  # fmt: skip
+    with db.session() as s:
+        assert rebuild_rollups(s, offset_hours=7)["hour"] == 2
+        refresh_area_rollups(s)
+    with db.session() as s:
+        R = ObservationRollup
+        got = dict(s.execute(select(R.bucket, R.people_avg).where(R.camera_id == cam)).all())
+        got = {b.astimezone(UTC): v for b, v in got.items()}
+        assert got[old_day] == 5.0
+        assert got[old_hour] == 6.0
+        assert got[START] == 2.0
+        area = s.scalar(
+            select(AreaRollup.people_sum).where(
+                AreaRollup.period == RollupPeriod.HOUR, AreaRollup.bucket == ancient_hour
+            )
+        )
+        assert area == 9.0
