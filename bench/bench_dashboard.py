@@ -535,10 +535,22 @@ def open_store(kind: str, tag: str, fresh: bool) -> tuple[Database, Callable[[],
 def prepare(db: Database, kind: str, args: argparse.Namespace) -> datetime:
     """Generate what the kept dataset lacks (each stage once; a rerun reuses the rest)."""
     db.migrate()
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
     from store.models import Base
 
-    with db.engine.begin() as conn:  # tables/indexes added to the models since it was made
+    with db.engine.begin() as conn:  # tables/columns/indexes added to the models since
         Base.metadata.create_all(conn, checkfirst=True)
+        insp = inspect(conn)
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in insp.get_columns(table.name)}
+            for col in table.columns:
+                if col.name not in have:
+                    ddl = str(CreateColumn(col).compile(dialect=conn.dialect)).replace(
+                        "NOT NULL", ""
+                    )
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
         for table in Base.metadata.sorted_tables:
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
@@ -556,6 +568,13 @@ def prepare(db: Database, kind: str, args: argparse.Namespace) -> datetime:
         fill_raw(db, end, args.raw_days)
     if _count(db, "incidents") == 0:
         fill_context(db, end, args.days)
+    from dashboard.queries import trends
+
+    with db.session() as s:  # derived rollups a dataset from an older version lacks
+        t0 = time.perf_counter()
+        trends.ensure_area_rollups(s)
+        if time.perf_counter() - t0 > 1:
+            print(f"{kind}: derived rollups built in {time.perf_counter() - t0:.0f} s", flush=True)
     elapsed = time.perf_counter() - t_all
     if elapsed > 1:
         print(f"{kind}: dataset ready in {elapsed:.0f} s", flush=True)
