@@ -200,8 +200,10 @@ class Analyser:
         fp = self.state_fingerprint()
         blob = pack(fp, self._frame_size, meta, {**arrays, **gate}, cache=self._pack_cache)
         if len(blob) > STATE_MAX_BYTES:
-            # only for pathological (noise-like) pictures: the motion gate's background is
-            # disposable (its next sample just runs detection), then the last boxes
+            # only for pathological (noise-like) pictures: drop what is disposable: the motion
+            # gate's background (its next sample just runs detection) and the foreground ages
+            # (ghost healing restarts); then the last result's boxes
+            arrays.pop("det.fg_age", None)
             blob = pack(fp, self._frame_size, meta, arrays)
             if len(blob) > STATE_MAX_BYTES and meta["last"] is not None:
                 meta["last"]["d"] = []

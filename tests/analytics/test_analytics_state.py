@@ -64,6 +64,19 @@ def test_state_fits_64_kib_at_768x576_and_1080p(vtest_segments):
         blob = n.export_state()
         assert len(blob) <= LIMIT, (shape, len(blob))
         assert Analyser(ROIS, detector="blob").load_state(blob, (shape[1], shape[0]))
+    # worst case: every array of the state incompressible (a 4:3 frame, so the largest
+    # arrays) and the last result full of boxes: still within the budget, still loadable
+    m = a.detector.model
+    for name in ("luma", "chroma", "spread", "fg_age"):
+        arr = getattr(m, name)
+        setattr(m, name, rng.integers(1, 256, arr.shape, dtype=np.uint8))
+    a.motion_gate._bg = rng.integers(0, 256, a.motion_gate._bg.shape, dtype=np.uint8)
+    from analytics.types import Detection
+
+    a._last.detections = [Detection("person", 0.5, (i, i, 10, 20)) for i in range(500)]
+    blob = a.export_state()
+    assert len(blob) <= LIMIT, len(blob)
+    assert Analyser(ROIS, detector="blob").load_state(blob, (768, 576))
 
 
 def test_state_moved_after_every_sample_keeps_the_counts(vtest_segments):
