@@ -392,3 +392,46 @@ def test_reloading_the_camera_list_keeps_unchanged_specs_and_sees_changes(settin
     assert ids[1] not in sup.slots
     assert sup.slots[ids[2]].spec.interval_s == 30
     assert all(sup.slots[c].spec is before[c] for c in ids[3:])
+
+
+def test_a_restarted_pool_resumes_warm_from_the_database(settings, sqlite_db):
+    """The workers save their states on shutdown: after a restart a camera's first sample is
+    counted from its saved history (no warm-up frames are fetched, so a cold analyser would
+    store NULL)."""
+    sim = CameraSimulator(make_cameras(1, kinds=["crowd"], fps=4)).start()
+    settings = settings.model_copy(update={"workers": 1})
+    with sqlite_db.session() as s:
+        cam_id = make_camera(
+            s, "RESUME-1", sim.url(0, "snapshot"), "snapshot", sample_interval_s=2
+        ).id
+
+    def observations():  # noqa: ANN202
+        with sqlite_db.session() as s:
+            return list(
+                s.scalars(
+                    select(Observation)
+                    .where(Observation.camera_id == cam_id)
+                    .order_by(Observation.slot)
+                )
+            )
+
+    try:
+        sup = Supervisor(settings, sqlite_db, reload_every_s=1e9).start()
+        try:
+            assert wait_for(lambda: len(observations()) >= 3, 60), "no observations"
+        finally:
+            sup.stop()
+        first_run = len(observations())
+        with sqlite_db.session() as s:
+            saved = s.get(CameraState, cam_id)
+            assert saved is not None and saved.warm and 0 < len(saved.state) <= 64 * 1024
+        sup = Supervisor(settings, sqlite_db, reload_every_s=1e9).start()
+        try:
+            assert wait_for(lambda: len(observations()) > first_run, 60), "no sample after restart"
+        finally:
+            sup.stop()
+    finally:
+        sim.stop()
+    resumed = observations()[first_run]
+    assert not (resumed.extra or {}).get("cold"), resumed.extra
+    assert resumed.people is not None and resumed.people > 0
