@@ -26,6 +26,20 @@ class Fetched:
     warmup: list  # earlier frames for a cold camera's analysis history (may be empty)
     frame_ts: float  # epoch seconds when the last frame was taken
     reopened: bool
+    #: snapshots of a warm-up, still JPEG: ``decode()`` fills frames and warmup
+    jpegs: list[bytes] | None = None
+    counted: int = 1
+    max_width: int | None = None
+
+    def decode(self) -> Fetched:
+        """Decode JPEGs kept for later (just before the analysis). Raises SourceError."""
+        if self.jpegs is not None:
+            from ingestion.sources import decode_jpeg
+
+            frames = [decode_jpeg(j, self.max_width) for j in self.jpegs]
+            self.frames, self.warmup = frames[-self.counted :], frames[: -self.counted]
+            self.jpegs = None
+        return self
 
 
 def fetch_frame(source_cache: dict, camera: CameraSpec, settings: Settings, client: Any = None):
@@ -40,7 +54,7 @@ def fetch_frame(source_cache: dict, camera: CameraSpec, settings: Settings, clie
 
 def fetch_frames(source_cache: dict, camera: CameraSpec, settings: Settings, client: Any = None):
     """Fetch ``camera.burst_frames`` frames (one for most cameras); returns (frames, reopened)."""
-    got = fetch_sample(source_cache, camera, settings, client)
+    got = fetch_sample(source_cache, camera, settings, client).decode()
     return got.frames, got.reopened
 
 
@@ -104,10 +118,20 @@ def fetch_sample(
         limit = settings.persistent_readers_max if camera.protocol != "file" else 1 << 30
         _cache_reader(source_cache, key, ((camera.url, camera.protocol), src), limit)
     n = camera.burst_frames
+    jpegs: list[bytes] | None = None
     try:
         if n + warmup > 1:
             interval = camera.burst_interval_s if n > 1 else settings.cold_start_interval_s
-            frames = src.read_burst(n + warmup, interval)
+            if isinstance(src, SnapshotSource):
+                # kept as JPEG (~50 KB, not ~700 KB decoded) while the sample waits between
+                # fetches and for the analysis: many cold cameras warm up at once
+                jpegs = [src.read_jpeg()]
+                while len(jpegs) < n + warmup:
+                    time.sleep(interval)
+                    jpegs.append(src.read_jpeg())
+                frames = []
+            else:
+                frames = src.read_burst(n + warmup, interval)
         else:
             frames = [src.read()]
     except Exception:
@@ -117,6 +141,8 @@ def fetch_sample(
     frame_ts = src.last_frame_at or time.time()
     if not persistent:
         src.close()
+    if jpegs is not None:
+        return Fetched([], [], frame_ts, reopened, jpegs, n, settings.frame_max_width)
     if len(frames) > n:  # the first ones warm the analysis up; the last n are counted
         return Fetched(frames[-n:], frames[:-n], frame_ts, reopened)
     return Fetched(frames, [], frame_ts, reopened)

@@ -118,12 +118,21 @@ def _worker_main(
     )
     analysis_lock = threading.Lock()  # CPU work: one at a time per process
     pool = ThreadPoolExecutor(max_workers=settings.fetch_threads, thread_name_prefix="fetch")
+    # a cold camera's sample mostly waits (cold_start_interval_s between its warm-up frames):
+    # those samples run here, so a city's first start (every camera cold) keeps its cadence
+    warm_pool = ThreadPoolExecutor(
+        max_workers=settings.fetch_threads * 16, thread_name_prefix="warm"
+    )
 
-    def run(task: Task) -> None:
+    def run(task: Task, warm_n: int | None = None) -> None:
         cam = task.camera
         t0 = time.perf_counter()
         try:
-            warm_n = settings.cold_start_frames if processor.needs_warmup(cam) else 0
+            if warm_n is None:
+                warm_n = settings.cold_start_frames if processor.needs_warmup(cam) else 0
+                if warm_n and settings.cold_start_interval_s > 0:
+                    warm_pool.submit(run, task, warm_n)
+                    return
             got = fetch_sample(sources, cam, settings, client, warmup=warm_n)
         except SourceError as exc:
             results.put(
@@ -137,6 +146,11 @@ def _worker_main(
         fetch_ms = (time.perf_counter() - t0) * 1000
         try:
             with analysis_lock:
+                try:
+                    got.decode()  # snapshots kept as JPEG while they waited
+                except SourceError as exc:
+                    results.put(Failure(cam.id, task.due, exc.kind, str(exc), fetch_ms))
+                    return
                 result = processor.process_burst(
                     cam,
                     got.frames,
@@ -172,6 +186,7 @@ def _worker_main(
         pass
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        warm_pool.shutdown(wait=False, cancel_futures=True)
         for _, src in list(sources.values()):
             with contextlib.suppress(Exception):
                 src.close()
