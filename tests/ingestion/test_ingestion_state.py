@@ -435,3 +435,28 @@ def test_a_restarted_pool_resumes_warm_from_the_database(settings, sqlite_db):
     resumed = observations()[first_run]
     assert not (resumed.extra or {}).get("cold"), resumed.extra
     assert resumed.people is not None and resumed.people > 0
+
+
+def test_a_cold_snapshot_sample_fetches_its_warm_up_frames_apart_and_keeps_them_as_jpeg(settings):
+    """2 warm-up fetches ~cold_start_interval_s apart before the counted one; while the sample
+    waits (between fetches, for the analysis) it holds JPEG bytes, not decoded frames."""
+    from ingestion.fetch import fetch_sample
+    from ingestion.process import CameraSpec
+
+    sim = CameraSimulator(make_cameras(1, kinds=["street"], fps=4)).start()
+    try:
+        cam = CameraSpec(1, "WARM-1", sim.url(0, "snapshot"), "snapshot")
+        settings = settings.model_copy(
+            update={"cold_start_frames": 2, "cold_start_interval_s": 1.0}
+        )
+        t0 = time.time()
+        got = fetch_sample({}, cam, settings, warmup=2)
+        took = time.time() - t0
+    finally:
+        sim.stop()
+    assert took >= 2.0  # two waits of 1 s
+    assert got.frames == [] and len(got.jpegs) == 3 and all(j[:2] == b"\xff\xd8" for j in got.jpegs)
+    assert got.frame_ts >= t0 + 2.0
+    got.decode()
+    assert len(got.frames) == 1 and len(got.warmup) == 2 and got.jpegs is None
+    assert got.frames[0].shape == (360, 640, 3)
