@@ -42,6 +42,7 @@ from sqlalchemy import Text, cast, select
 
 from ingestion.fetch import Fetched, fetch_frame, fetch_frames, fetch_sample  # noqa: F401
 from ingestion.health import CameraHealth
+from ingestion.metrics import IngestMetrics, write_metrics_file
 from ingestion.process import CameraSpec, SampleResult
 from ingestion.schedule import next_slot, slot_for
 from ingestion.writer import Writer
@@ -248,6 +249,8 @@ class Supervisor:
         self.started_at = time.time()
         self.worker_restarts = 0
         self.dispatched = 0
+        self.metrics = IngestMetrics()  # /metrics, admin page, `pantau ingest` (status file)
+        self.writer.metrics = self.metrics
 
     # -- cameras --------------------------------------------------------------------------------
     def load_cameras(self) -> int:
@@ -444,7 +447,9 @@ class Supervisor:
                     self.writer.submit(msg.result)
                 return
             if slot.inflight_due is not None and msg.due != slot.inflight_due:
+                self.metrics.observe_sample("late", now=now)
                 return  # a late answer to a sample the watchdog already failed
+            self.metrics.observe_message(msg, now)
             slot.inflight_since = slot.inflight_due = None
             h = slot.health
             if isinstance(msg, Success):
@@ -455,6 +460,7 @@ class Supervisor:
                 )
                 self.writer.submit(msg.result)
                 nxt = self._next_due(slot.spec, msg.due, now)
+                self.metrics.observe_skipped(slot.spec.interval_s, msg.due, nxt, now)
             else:
                 transition = h.record_failure(msg.kind, msg.reason, now)
                 nxt = now + h.retry_delay(slot.spec.interval_s)
@@ -476,6 +482,7 @@ class Supervisor:
             "dispatched": self.dispatched,
             "writer": self.writer.snapshot(),
             "cameras": self.status(),
+            **write_metrics_file(self),  # also var/ingest_metrics.json (small)
         }
         atomic_write(self.settings.var_dir / STATUS_FILE, json.dumps(doc, default=str).encode())
 
@@ -515,6 +522,7 @@ class Supervisor:
                         transition = slot.health.record_failure(
                             "stall", f"no answer within {budget:.0f}s", time.time()
                         )
+                        self.metrics.observe_sample("failed", reason="stall")
                         if transition is not None:
                             self.writer.submit(transition)
                         slot.inflight_since = slot.inflight_due = None

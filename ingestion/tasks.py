@@ -35,6 +35,7 @@ from ingestion.celery_app import (
     redis_client,
 )
 from ingestion.celery_scheduler import run_scheduler, slot_for  # noqa: F401 - public API
+from ingestion.metrics import celery_sink
 from pantau.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _failure(w: _Worker, spec: Any, slot: float, kind: str, message: str) -> dict[str, Any]:
+    celery_sink(w.settings).observe_sample("failed", reason=kind)  # /metrics, admin page
     outcome = w.health.record(spec.id, slot, spec.interval_s, ok=False, kind=kind, message=message)
     _write(w, [], outcome.transition, spec.code)
     return {
@@ -180,6 +182,7 @@ def run_fetch(
     late = time.time() - slot
     if not redelivered and late > spec.interval_s * FETCH_MAX_LATE_INTERVALS:
         logger.info("fetch of %s skipped: %.0fs after its slot", spec.code, late)
+        celery_sink(w.settings).observe_sample("expired")
         return {"camera_id": camera_id, "slot": slot, "skipped": "late"}
     t0 = time.perf_counter()
     try:
@@ -225,6 +228,7 @@ def run_analysis(
     age = time.time() - frame_ts
     if not redelivered and age > spec.interval_s * ANALYSE_MAX_AGE_INTERVALS:
         logger.warning("analysis of %s dropped: frame %.0fs old", spec.code, age)
+        celery_sink(s).observe_sample("expired")
         return {"camera_id": camera_id, "slot": slot, "skipped": "stale"}
     lock = w.redis.lock(
         key(s, "cam", camera_id, "lock"),
@@ -251,7 +255,9 @@ def run_analysis(
         if fetch_ms is not None:
             result.timings_ms["fetch"] = fetch_ms
         outcome = w.health.record(spec.id, slot, spec.interval_s, ok=True, fetch_ms=fetch_ms)
+        t_write = time.perf_counter()
         inserted, _ = _write(w, [result], outcome.transition, spec.code)
+        celery_sink(s).observe_result(result, slot, fetch_ms, time.perf_counter() - t_write)
         # after the write: a worker dying before this line leaves the sample to be redone
         w.redis.set(order_key, repr(float(slot)), ex=ORDER_TTL_S)
         return {

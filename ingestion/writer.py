@@ -135,6 +135,7 @@ class Writer:
         self.max_retry_sleep_s = max_retry_sleep_s
         self.alerts = AlertEngine(settings) if alerts else None
         self.stats = WriterStats()
+        self.metrics: Any = None  # an ingestion.metrics.IngestMetrics the supervisor attaches
         self._q: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -289,6 +290,8 @@ class Writer:
         self.stats.duplicates += len(results) - inserted
         self.stats.transitions += len(transitions)
         self.stats.last_flush_ms = round((time.perf_counter() - t0) * 1000, 1)
+        if self.metrics is not None and results:
+            self.metrics.observe_write(time.perf_counter() - t0)
         for r in results:
             self._rollups.add(r.observation.get("ts") or r.ts)
 
