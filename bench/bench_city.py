@@ -328,7 +328,7 @@ def phase_local(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str
     def start() -> Run:
         cmd = PANTAU + ["ingest", "--quiet", "--workers", "2", "--duration", str(backstop)]
         p = spawn(cmd, ingest_env(url, d / "var", 2), log, d)
-        return Run("local", [("pantau ingest", p, signal.SIGINT, 120.0)], [log])
+        return Run("local", [("pantau ingest", p, signal.SIGINT, 300.0)], [log])
 
     try:
         return measure(args, "local", url, farm, ids, start, args.interval, args.warmup, window)
@@ -407,7 +407,7 @@ def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str
                     p = spawn(cmd + ["--duration", str(backstop)], env, d / f"ingest{n}.log", d)
                     return Run(
                         f"ratio{n}",
-                        [("pantau ingest", p, signal.SIGINT, 120.0)],
+                        [("pantau ingest", p, signal.SIGINT, 300.0)],
                         [d / f"ingest{n}.log"],
                     )
                 flush_redis()
