@@ -386,8 +386,9 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_kind_time", "kind", "occurred_at"),
         # the security page, the situation room's "today" and the incident map read a period
-        # of every kind: a year at ~300 a day is 110k rows to scan without it
-        Index("ix_incidents_time", "occurred_at"),
+        # of every kind: covering (counts per period/kind/kecamatan never touch the table;
+        # a year at ~300 a day: 290 -> 95 ms on SQLite)
+        Index("ix_incidents_period", "occurred_at", "kind", "kecamatan", "camera_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,6 +5,9 @@ Trend queries read the rollup tables, never raw observations.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -64,3 +67,20 @@ def headline(session: Session, now: datetime | None = None) -> Headline:
         or 0,
         as_of=now,
     )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Build a big result (one row or map feature per camera: 10,693 in Semarang) without
+    the cyclic garbage collector. Tens of thousands of new containers in a process that
+    holds Dash, Plotly, pandas and SQLAlchemy set off full collections of ~200k objects:
+    measured 96 ms of CPU for a 10,693-point map layer, 6 ms with the collector paused.
+    Nothing is lost: reference counting still frees as usual and the collector resumes
+    after (it stays off if someone else turned it off)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

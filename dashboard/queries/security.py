@@ -149,7 +149,14 @@ def incident_points(
         .order_by(Incident.occurred_at.desc())
         .limit(limit)
     )
-    return [r._asdict() for r in session.execute(_filtered(q, kecamatan, cameras, kinds))]
+    from dashboard.queries import gc_paused
+
+    with gc_paused():  # up to ``limit`` dicts
+        keys = ("id", "kind", "title", "lat", "lon", "occurred_at", "status", "kecamatan")
+        return [
+            dict(zip(keys, r, strict=True))
+            for r in session.execute(_filtered(q, kecamatan, cameras, kinds)).all()
+        ]
 
 
 def incidents_today(session: Session, now: datetime, offset_hours: int = 7) -> int:

@@ -371,22 +371,25 @@ _CAMERA_VALUE_COLS = ["code", "name", "kecamatan", "lat", "lon", "value"]
 def _ranked(session: Session, per_camera) -> pd.DataFrame:
     """Cameras with their ``value`` from ``per_camera`` (camera_id, value), highest first,
     joined and ordered in SQL (no per-row work in pandas)."""
-    rows = session.execute(
-        select(
-            Camera.code,
-            Camera.name,
-            func.coalesce(Camera.kecamatan, ""),
-            Camera.lat,
-            Camera.lon,
-            per_camera.c.value,
-        )
-        .join(per_camera, per_camera.c.camera_id == Camera.id)
-        .where(per_camera.c.value.is_not(None))
-        .order_by(per_camera.c.value.desc(), Camera.id)
-    ).all()
-    if not rows:
-        return pd.DataFrame(columns=_CAMERA_VALUE_COLS)
-    return pd.DataFrame([(*r[:5], float(r[5])) for r in rows], columns=_CAMERA_VALUE_COLS)
+    from dashboard.queries import gc_paused
+
+    with gc_paused():  # one row per camera
+        rows = session.execute(
+            select(
+                Camera.code,
+                Camera.name,
+                func.coalesce(Camera.kecamatan, ""),
+                Camera.lat,
+                Camera.lon,
+                per_camera.c.value,
+            )
+            .join(per_camera, per_camera.c.camera_id == Camera.id)
+            .where(per_camera.c.value.is_not(None))
+            .order_by(per_camera.c.value.desc(), Camera.id)
+        ).all()
+        if not rows:
+            return pd.DataFrame(columns=_CAMERA_VALUE_COLS)
+        return pd.DataFrame([(*r[:5], float(r[5])) for r in rows], columns=_CAMERA_VALUE_COLS)
 
 
 #: metrics a range of whole days gets from two rows of running totals per camera:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:19:32.347561
+Create Date: 2026-11-29 13:56:23.032694
 """
 from __future__ import annotations
 
@@ -294,7 +294,7 @@ def upgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_kecamatan'), ['kecamatan'], unique=False)
         batch_op.create_index('ix_incidents_kind_time', ['kind', 'occurred_at'], unique=False)
-        batch_op.create_index('ix_incidents_time', ['occurred_at'], unique=False)
+        batch_op.create_index('ix_incidents_period', ['occurred_at', 'kind', 'kecamatan', 'camera_id'], unique=False)
 
     op.create_table('observation_rollups',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -470,7 +470,7 @@ def downgrade() -> None:
 
     op.drop_table('observation_rollups')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.drop_index('ix_incidents_time')
+        batch_op.drop_index('ix_incidents_period')
         batch_op.drop_index('ix_incidents_kind_time')
         batch_op.drop_index(batch_op.f('ix_incidents_kecamatan'))
 
