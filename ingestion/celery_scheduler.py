@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ingestion.metrics import celery_sink
 from pantau.settings import Settings
 from store.db import Database
 from store.models import Camera
@@ -190,6 +191,7 @@ def run_scheduler(
                 stats["enqueued"] += 1
             if chores is not None:
                 chores.run()
+            celery_sink(settings, "scheduler").beat()  # its RSS on the admin page, /metrics
             stop.wait(1.0 if broker_down_since is not None else 0.25)
     finally:
         app.close()

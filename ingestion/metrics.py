@@ -428,6 +428,13 @@ class RedisMetricsSink:
             now=now,
         )
 
+    def beat(self, now: float | None = None) -> None:
+        """Refresh this process's row if the last one is older than 5 s (cheap to call in a
+        loop: the Celery scheduler calls it every tick)."""
+        now = time.time() if now is None else now
+        if now - self._last_beat >= 5.0:
+            self._push({}, now)
+
     def heartbeat(self, now: float | None = None) -> None:
         """Refresh this process's row (RSS, heartbeat) now."""
         self._last_beat = 0.0
@@ -505,6 +512,18 @@ def celery_sink(settings: Any, role: str = "celery-worker") -> RedisMetricsSink:
             )
             _sinks[k] = sink
         return sink
+
+
+def count_expired_celery_tasks(settings: Any) -> None:
+    """Count tasks Celery drops because they expired before a worker took them (the signal
+    ``task_revoked`` with ``expired=True``, sent in the worker that received the message)."""
+    from celery.signals import task_revoked
+
+    def _on_revoked(sender: Any = None, request: Any = None, expired: bool = False, **_: Any):  # noqa: ANN202
+        if expired:
+            celery_sink(settings).observe_sample("expired")
+
+    task_revoked.connect(_on_revoked, weak=False)
 
 
 def _decode_hash(raw: Mapping[Any, Any]) -> dict[str, float]:

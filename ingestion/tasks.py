@@ -35,12 +35,13 @@ from ingestion.celery_app import (
     redis_client,
 )
 from ingestion.celery_scheduler import run_scheduler, slot_for  # noqa: F401 - public API
-from ingestion.metrics import celery_sink
+from ingestion.metrics import celery_sink, count_expired_celery_tasks
 from pantau.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 celery_app = make_celery(get_settings())
+count_expired_celery_tasks(get_settings())  # expired tasks count in /metrics
 logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per camera request otherwise
 
 #: a fetch started later than this many intervals after its slot is skipped (the camera's next

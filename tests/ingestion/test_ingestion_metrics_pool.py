@@ -10,6 +10,7 @@ import time
 from ingest_helpers import make_camera, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
+from ingestion import metrics as im
 from ingestion.health import KIND_LABEL
 from ingestion.local import Supervisor
 from ingestion.simulator import CameraSimulator, make_cameras
@@ -197,6 +198,10 @@ def test_celery_workers_feed_redis_and_metrics_endpoint(settings, redis_url, pg_
             dead_id = make_camera(
                 db, "CM-DEAD", cams.add("dead", "dead"), "snapshot", sample_interval_s=60
             ).id
+        # a task that expires in the queue before any worker runs: Celery drops it (expired)
+        app.send_task(FETCH_TASK, args=(ok_ids[0], time.time() - 30), queue=FETCH_QUEUE,
+                      expires=0.5)  # fmt: skip
+        time.sleep(1.0)
         cluster.worker("fetch", 2)
         cluster.worker("analyse", 1)
         now = time.time()
@@ -218,7 +223,11 @@ def test_celery_workers_feed_redis_and_metrics_endpoint(settings, redis_url, pg_
                 v for (_n, labels), v in f["pantau_samples"].items()
                 if dict(labels).get("outcome") == "failed"
             )  # fmt: skip
-            return f if stored >= 3 and failed >= 1 else None
+            expired = value(
+                f, "pantau_samples", "pantau_samples_total", mode="celery", outcome="expired",
+                reason="",
+            )  # fmt: skip
+            return f if stored >= 3 and failed >= 1 and expired >= 1 else None
 
         fams = wait_for(done, 90, interval=1.0)
         assert fams, (scrape().get("pantau_samples"), cluster.logs())
@@ -249,6 +258,12 @@ def test_celery_workers_feed_redis_and_metrics_endpoint(settings, redis_url, pg_
             "pantau.fetch",
             "pantau.analyse",
         }
+        # the scheduler process reports its RSS too
+        from ingestion.celery_scheduler import run_scheduler
+
+        run_scheduler(s, pg_db, duration=1.0, housekeeping=False)
+        rows = im.RedisMetricsSink(redis_url, namespace=ns).read()["processes"]
+        assert "scheduler" in {r["role"] for r in rows}, rows
     finally:
         cluster.stop()
         cams.stop()
