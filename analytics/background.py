@@ -326,6 +326,7 @@ class BackgroundModel:
         self.spread = np.round(sigma * SPREAD_UNIT).astype(np.uint8)
         self.frames_seen = max(len(lumas), self.warm_frames)
         self.frame_size = (w, h)
+        self.fg_age = None
 
     # ------------------------------------------------------------------ state
 

@@ -29,6 +29,7 @@ import dataclasses
 import logging
 import os
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +45,7 @@ from analytics.state import (
     STATE_MAX_BYTES,
     PackCache,
     StateError,
+    decode_array,
     fingerprint,
     pack,
     peek,
@@ -123,6 +125,9 @@ class Analyser:
         self._frame_size: tuple[int, int] | None = None
         self._fingerprint: bytes | None = None
         self._pack_cache: PackCache = {}
+        # a state loaded lazily: the detector's array sections, decoded on first use (a quiet
+        # sample never touches the background model, so it never pays for decoding it)
+        self._pending: dict[str, tuple[tuple[int, ...], int, bytes]] | None = None
 
     @property
     def name(self) -> str:
@@ -160,6 +165,7 @@ class Analyser:
                 )
         if self._frame_size not in (None, size):
             self.reset()
+        self._materialize()
         self.detector.warm_up(frames)
         for f in frames:
             self.motion_gate.update(f)
@@ -190,7 +196,8 @@ class Analyser:
         """Everything carried to this camera's next sample, as at most ``STATE_MAX_BYTES``
         bytes (format: :mod:`analytics.state`). Load it with :meth:`load_state` anywhere."""
         det_meta, det_arrays = self.detector.state()
-        arrays = {f"det.{k}": v for k, v in det_arrays.items()}
+        prepacked = dict(self._pending) if self._pending is not None else {}
+        arrays = {} if self._pending is not None else {f"det.{k}": v for k, v in det_arrays.items()}
         gate = {f"gate.{k}": v for k, v in self.motion_gate.state().items()}
         meta: dict[str, Any] = {
             "an": {"quiet": self._quiet},
@@ -198,16 +205,24 @@ class Analyser:
             "last": self._last.to_state() if self._last is not None else None,
         }
         fp = self.state_fingerprint()
-        blob = pack(fp, self._frame_size, meta, {**arrays, **gate}, cache=self._pack_cache)
+        blob = pack(
+            fp,
+            self._frame_size,
+            meta,
+            {**arrays, **gate},
+            cache=self._pack_cache,
+            prepacked=prepacked,
+        )
         if len(blob) > STATE_MAX_BYTES:
             # only for pathological (noise-like) pictures: drop what is disposable: the motion
             # gate's background (its next sample just runs detection) and the foreground ages
             # (ghost healing restarts); then the last result's boxes
             arrays.pop("det.fg_age", None)
-            blob = pack(fp, self._frame_size, meta, arrays)
+            prepacked.pop("det.fg_age", None)
+            blob = pack(fp, self._frame_size, meta, arrays, prepacked=prepacked)
             if len(blob) > STATE_MAX_BYTES and meta["last"] is not None:
                 meta["last"]["d"] = []
-                blob = pack(fp, self._frame_size, meta, arrays)
+                blob = pack(fp, self._frame_size, meta, arrays, prepacked=prepacked)
             if len(blob) > STATE_MAX_BYTES:
                 logger.warning("analysis state is %d bytes (> %d)", len(blob), STATE_MAX_BYTES)
         return blob
@@ -245,11 +260,14 @@ class Analyser:
             self.reset()
             return False
         try:
-            st = unpack(blob)
-            det_arrays = {k[4:]: v for k, v in st.arrays.items() if k.startswith("det.")}
+            st = unpack(blob, lazy=lambda name: name.startswith("det."))
             gate_arrays = {k[5:]: v for k, v in st.arrays.items() if k.startswith("gate.")}
             self.reset()
-            self.detector.load(dict(st.meta.get("det") or {}), det_arrays)
+            # the detector checks the state's shapes and scalars on placeholders now; the real
+            # arrays are decoded when the detector is first used (_materialize)
+            placeholders = {k[4:]: np.zeros(v[0], np.uint8) for k, v in st.lazy.items()}
+            self.detector.load(dict(st.meta.get("det") or {}), placeholders)
+            self._pending = dict(st.lazy) if st.lazy else None
             self.motion_gate.load(gate_arrays, st.frame_size)
             last = st.meta.get("last")
             self._last = FrameResult.from_state(last) if last is not None else None
@@ -267,8 +285,26 @@ class Analyser:
             reference if isinstance(reference, DryReference) else DryReference.from_image(reference)
         )
 
+    def _materialize(self) -> None:
+        """Decode the detector's arrays of a lazily loaded state (before the detector runs)."""
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        meta, _ = self.detector.state()
+        try:
+            arrays = {}
+            for name, (shape, codec, data) in pending.items():
+                a = decode_array(name, shape, codec, data)
+                arrays[name[4:]] = a
+                self._pack_cache[name] = (zlib.crc32(a), shape, codec, data)
+            self.detector.load(meta, arrays)
+        except (StateError, ValueError, TypeError, KeyError) as exc:
+            logger.warning("analysis state's background ignored: %s", exc)
+            self.detector.reset()
+
     def reset(self) -> None:
         """Forget backgrounds and the last result (camera moved, stream restarted)."""
+        self._pending = None
         self.motion_gate.reset()
         self.detector.reset()
         self._last = None
@@ -282,6 +318,7 @@ class Analyser:
         self, frame: np.ndarray, ts: float | None, motion: MotionResult, timings: dict[str, float]
     ) -> FrameResult:
         h, w = frame.shape[:2]
+        self._materialize()
         known, path, name = True, "warm", self.name
         with _Timer(timings, "detection"):
             if self.warm:
@@ -331,6 +368,7 @@ class Analyser:
         if motion.lighting_change:
             # the detector's background is stale too: it re-learns from this frame (a
             # detector that needs history is cold again: its next samples count as unknown)
+            self._pending = None
             self.detector.reset()
             self.detector.observe(frame)
         if (
@@ -341,6 +379,7 @@ class Analyser:
             if not motion.lighting_change:
                 self._quiet += 1
                 if self._quiet % self.quiet_observe_every == 0:
+                    self._materialize()
                     self.detector.observe(frame)  # keeps the background model current
             result = copy.copy(self._last)
             result.ts = ts
@@ -373,6 +412,7 @@ class Analyser:
         first = validate_frame(frames[0], name="frames[0]")
         h, w = first.shape[:2]
         self._note_size(first)
+        self._materialize()
         if not self.warm and len(frames) >= 3:
             for i, frame in enumerate(frames):
                 validate_frame(frame, name=f"frames[{i}]")

@@ -30,7 +30,7 @@ import json
 import logging
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,8 @@ class StateBlob:
     meta: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     version: int = FORMAT_VERSION
+    lazy: dict[str, tuple[tuple[int, ...], int, bytes]] = field(default_factory=dict)
+    """Arrays left undecoded by ``unpack(lazy=...)``: name -> (shape, codec, stored bytes)."""
     packed: PackCache = field(default_factory=dict)
     """The arrays as stored (a ready :data:`PackCache`: exporting them unchanged again costs
     no compression)."""
@@ -101,9 +103,11 @@ def pack(
     arrays: Mapping[str, np.ndarray],
     level: int = 1,
     cache: PackCache | None = None,
+    prepacked: Mapping[str, tuple[tuple[int, ...], int, bytes]] | None = None,
 ) -> bytes:
     """Serialise; ``meta`` is one JSON section, each array (``uint8``) one array section.
-    ``cache``: a dict kept by the caller between calls (see :data:`PackCache`)."""
+    ``cache``: a dict kept by the caller between calls (see :data:`PackCache`).
+    ``prepacked``: array sections as :func:`unpack` left them lazy, written back unchanged."""
     if len(fp) != 8:
         raise ValueError("fingerprint must be 8 bytes")
     fw, fh = frame_size if frame_size is not None else (0, 0)
@@ -129,6 +133,14 @@ def pack(
         sections.append(
             struct.pack(f"<B{len(nb)}sBBB", len(nb), nb, _KIND_ARRAY, codec, a.ndim)
             + struct.pack(f"<{a.ndim}H", *a.shape)
+            + struct.pack("<I", len(data))
+            + data
+        )
+    for name, (shape, codec, data) in (prepacked or {}).items():
+        nb = name.encode("ascii")
+        sections.append(
+            struct.pack(f"<B{len(nb)}sBBB", len(nb), nb, _KIND_ARRAY, codec, len(shape))
+            + struct.pack(f"<{len(shape)}H", *shape)
             + struct.pack("<I", len(data))
             + data
         )
@@ -159,8 +171,28 @@ def _inflate(data: bytes, limit: int) -> bytes:
     return out
 
 
-def unpack(blob: bytes) -> StateBlob:
-    """Parse and check a state; raises :class:`StateError` (a ValueError) on any defect."""
+def decode_array(name: str, shape: tuple[int, ...], codec: int, data: bytes) -> np.ndarray:
+    """One array section's bytes -> a fresh writable ``uint8`` array; raises StateError."""
+    size = int(np.prod(shape)) if shape else 0
+    if codec in (_CODEC_ZLIB, _CODEC_ZLIB_SUB):
+        raw = _inflate(data, size)
+    elif codec == _CODEC_RAW:
+        raw = data
+    else:
+        raise StateError(f"array {name!r}: unknown codec {codec}")
+    if len(raw) != size:
+        raise StateError(f"array {name!r}: {len(raw)} bytes for shape {shape}")
+    arr = np.frombuffer(raw, np.uint8).reshape(shape)
+    if codec == _CODEC_ZLIB_SUB:
+        return np.cumsum(arr, axis=1, dtype=np.uint8)
+    return np.array(arr)
+
+
+def unpack(blob: bytes, lazy: Callable[[str], bool] | None = None) -> StateBlob:
+    """Parse and check a state; raises :class:`StateError` (a ValueError) on any defect.
+    Arrays whose name ``lazy(name)`` accepts are not decoded: they land in
+    :attr:`StateBlob.lazy` as stored (decode them with :func:`decode_array` when needed, or
+    write them back unchanged with ``pack(prepacked=...)``)."""
     version, fp, frame_size = peek(blob)
     if version != FORMAT_VERSION:
         raise StateError(f"state format version {version}, this build reads {FORMAT_VERSION}")
@@ -201,20 +233,16 @@ def unpack(blob: bytes) -> StateBlob:
                 size = int(np.prod(shape)) if shape else 0
                 if size > MAX_ARRAY_BYTES:
                     raise StateError(f"array {name!r} too large {shape}")
-                if codec in (_CODEC_ZLIB, _CODEC_ZLIB_SUB):
-                    raw = _inflate(data, size)
-                elif codec == _CODEC_RAW:
-                    raw = data
-                else:
+                if codec not in (_CODEC_RAW, _CODEC_ZLIB, _CODEC_ZLIB_SUB):
                     raise StateError(f"array {name!r}: unknown codec {codec}")
-                if len(raw) != size:
-                    raise StateError(f"array {name!r}: {len(raw)} bytes for shape {shape}")
-                arr = np.frombuffer(raw, np.uint8).reshape(shape)
-                if codec == _CODEC_ZLIB_SUB:
-                    if len(shape) < 2:
-                        raise StateError(f"array {name!r}: row deltas need rank >= 2")
-                    arr = np.cumsum(arr, axis=1, dtype=np.uint8)
-                out.arrays[name] = np.array(arr)
+                if codec == _CODEC_ZLIB_SUB and len(shape) < 2:
+                    raise StateError(f"array {name!r}: row deltas need rank >= 2")
+                if codec == _CODEC_RAW and len(data) != size:
+                    raise StateError(f"array {name!r}: {len(data)} bytes for shape {shape}")
+                if lazy is not None and lazy(name):
+                    out.lazy[name] = (tuple(shape), codec, data)
+                    continue
+                out.arrays[name] = decode_array(name, tuple(shape), codec, data)
                 out.packed[name] = (zlib.crc32(out.arrays[name]), tuple(shape), codec, data)
             else:
                 raise StateError(f"section {name!r}: unknown kind {kind}")

@@ -171,11 +171,22 @@ def state_bench(cameras: int = 1000, mog2_cameras: int = 40) -> None:
         quiet_export = (time.process_time() - t) * 1000 / 200 - quiet_ms
         blob = a.export_state()
         load = _cpu_ms(lambda b=blob, s=(w, h): Analyser({}, detector="blob").load_state(b, s), 200)
+        # a worker that keeps states as bytes: new analyser, load, analyse, export per sample
+        held = [blob]
+
+        def hop(held=held, s=(w, h), quiet=quiet, k=iter(range(10**9))) -> None:
+            b = Analyser({}, detector="blob")
+            b.load_state(held[0], s)
+            b.analyse(quiet[next(k) % len(quiet)])
+            held[0] = b.export_state()
+
+        hop_ms = _cpu_ms(hop, 200)
         print(
             f"  {w}x{h}: state {len(blob) / 1024:.1f} KiB; quiet analyse() {quiet_ms:.2f} ms "
             f"({reused / n:.0%} reused); export after a quiet sample {quiet_export:.2f} ms, "
             f"after a busy one {busy_export - busy_an:.2f} ms; load_state (new analyser) "
-            f"{load:.2f} ms; busy analyse() {busy_an:.2f} ms"
+            f"{load:.2f} ms; busy analyse() {busy_an:.2f} ms; a quiet sample from bytes to "
+            f"bytes (new Analyser + load_state + analyse + export_state) {hop_ms:.2f} ms"
         )
     for det, n in (("blob", cameras), ("blob-mog2", mog2_cameras)):
         gc.collect()

@@ -185,7 +185,7 @@ def main(names: list[str]) -> None:
         return
     if names and names[0] == "--warmup":
         for name in names[1:] or ["blob"]:
-            for k, stride in ((3, WARMUP_STRIDE), (3, 2), (5, 2)):
+            for k, stride in ((3, WARMUP_STRIDE), (3, 2), (4, WARMUP_STRIDE), (4, 2), (5, 2)):
                 rows = evaluate_warmup(name, segments, k, stride)
                 print(
                     f"{name:12s} warm_up k={k} {stride * 0.4:.1f} s apart: {fmt(rows)}  "
