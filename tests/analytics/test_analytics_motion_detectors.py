@@ -19,16 +19,16 @@ from analytics.synthetic import SyntheticScene
 # Accuracy is judged on the 6 HELD-OUT frames of the fixture only (split "holdout": counted
 # after the detector parameters were chosen on the 14 "tune" frames, never used for tuning).
 # Measured there (2026-11-29, this dense cold-start mode: ~6 s at 2.5 fps into a fresh
-# detector): blob 0.67, blob+hog 0.67 (the MOG2 mixture they replaced: 0.33; one mode per
-# pixel now, in 48 KiB instead of 7.6 MiB; at the production cadence, one sample a minute,
-# held-out 0.67 vs MOG2's 1.00: vtest_eval.py --sparse), hog on motion regions 1.50 (2.67
-# with the older 240 px motion gate).
+# detector): blob 0.83, blob+hog 0.67 (the MOG2 mixture they replaced: 0.33; one mode per
+# pixel now, in ~35 KiB instead of 7.6 MiB, tuned for the production cadence, one sample a
+# minute, where it scores held-out 0.67 vs MOG2's 1.00: vtest_eval.py --sparse), hog on
+# motion regions 1.50 (2.67 with the older 240 px motion gate).
 # Limit = measured + HOLDOUT_MARGIN, i.e. two more people miscounted over the six frames
 # (one frame off by one more person moves the MAE by 1/6), so codec/OpenCV differences pass
 # and real regressions fail. No single frame (tune or held-out) may be off by more than
 # MAX_FRAME_ERROR (measured: blob 2, blob+hog 2, hog 5).
 HOLDOUT_MARGIN = 2 / 6
-HOLDOUT_MAE_MEASURED = {"blob": 4 / 6, "blob+hog": 4 / 6, "hog": 9 / 6}
+HOLDOUT_MAE_MEASURED = {"blob": 5 / 6, "blob+hog": 4 / 6, "hog": 9 / 6}
 MAX_FRAME_ERROR = {"blob": 3, "blob+hog": 3, "hog": 6}
 
 
