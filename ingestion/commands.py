@@ -461,7 +461,7 @@ def analyze(
     table = (
         None
         if as_json
-        else Table("frame", "people", "vehicles", "motion", "water", "analyser", "ms")
+        else Table("frame", "people", "vehicles", "motion", "water", "analyser", "counted", "ms")
     )
     for i, img in images:
         t0 = time.perf_counter()
@@ -496,11 +496,12 @@ def analyze(
         else:
             table.add_row(
                 str(i),
-                str(res.people),
-                str(res.vehicles_total),
+                str(res.people) if res.counts_known else "?",
+                str(res.vehicles_total) if res.counts_known else "?",
                 f"{res.motion_ratio:.3f}",
                 "-" if res.water_coverage is None else f"{res.water_coverage:.2f}",
                 res.analyser,
+                res.count_path,
                 f"{ms:.0f}",
             )
     if table is not None:
