@@ -487,7 +487,11 @@ class Supervisor:
         atomic_write(self.settings.var_dir / STATUS_FILE, json.dumps(doc, default=str).encode())
 
     def _watchdog_loop(self) -> None:
-        budget = self.settings.connect_timeout_s + self.settings.read_timeout_s + 30.0
+        st = self.settings
+        # a cold camera's sample fetches cold_start_frames more frames, that far apart
+        fetches = 1 + st.cold_start_frames
+        budget = fetches * (st.connect_timeout_s + st.read_timeout_s) + 30.0
+        budget += st.cold_start_frames * st.cold_start_interval_s
         last_status = 0.0
         while not self._stop.wait(1.0):
             now_m = time.monotonic()
