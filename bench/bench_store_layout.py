@@ -47,7 +47,10 @@ def _ms(fn, repeats: int) -> list[float]:
 
 
 def _table(name: str) -> Table:
-    cols = [Column(c.name, c.type, nullable=c.nullable) for c in Observation.__table__.columns]
+    cols = [
+        Column(c.name, c.type, nullable=c.nullable, primary_key=c.name == "id")
+        for c in Observation.__table__.columns
+    ]
     return Table(name, MetaData(), *cols, UniqueConstraint("camera_id", "slot"))
 
 
