@@ -15,7 +15,8 @@ progress lines, once: the SQLite file under var/bench/ and the PostgreSQL schema
 bench_store_* are kept and reused (--fresh regenerates). Figures are wall-clock times of the
 real callback functions (query + DataFrame + Plotly figure) with the query cache cleared
 before each call; --rollup-refresh adds the writer's side (one minute of the city written,
-one hour and one day of rollups refreshed).
+one hour and one day of rollups refreshed). Generating the full dataset takes ~40 minutes on
+a busy 2-core box (PostgreSQL ~42k raw rows/s, SQLite ~250k rows/s); later runs take ~1 minute.
 """
 
 from __future__ import annotations

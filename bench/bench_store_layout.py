@@ -98,6 +98,15 @@ def main() -> int:
     parser.add_argument("--plain-days", type=int, default=2)
     args = parser.parse_args()
     db = Database(f"{PG_URL}?options=-csearch_path%3D{args.schema}")
+    try:
+        with db.engine.connect() as c:
+            ready = c.execute(text("SELECT to_regclass('observations')")).scalar() is not None
+    except Exception as exc:  # noqa: BLE001 - no PostgreSQL here: nothing to compare
+        print(f"PostgreSQL unavailable ({exc}); skipped")
+        return 0
+    if not ready:
+        print(f"no dataset in schema {args.schema}: run bench/bench_dashboard.py first; skipped")
+        return 0
     with db.engine.connect() as c:
         end = c.execute(text("SELECT max(slot) FROM observations")).scalar_one()
         cams = list(c.execute(text("SELECT id FROM cameras ORDER BY id")).scalars())
