@@ -146,9 +146,13 @@ def test_first_samples_of_1000_cameras_cover_the_whole_interval(settings, sqlite
     sup = Supervisor(settings, sqlite_db, reload_every_s=1e9)
     before = time.time()
     assert sup.load_cameras() == 1000
-    offsets = [slot.due - before for slot in sup.slots.values()]
-    assert min(offsets) >= -0.5 and max(offsets) < 60.5
-    bins = np.bincount(np.clip(np.array(offsets, dtype=int), 0, 59), minlength=60)
+    after = time.time()  # a slow (loaded) machine may take a while to load 1,000 cameras
+    dues = np.array([slot.due for slot in sup.slots.values()])
+    # every first sample falls within one interval of the load, never before it
+    assert dues.min() >= before - 0.001 and dues.max() < after + 60.0
+    # the phase of the first samples on the clock (due mod 60 s) covers the whole minute: no
+    # start-up burst, whatever the time the load took
+    bins = np.bincount(np.floor(dues % 60.0).astype(int) % 60, minlength=60)
     assert np.count_nonzero(bins) >= 50, bins
     assert bins.max() <= 1000 / 60 * 3, bins  # no start-up burst
     # the same camera gets the same slots in every process (and on the Celery path)
