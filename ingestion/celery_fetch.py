@@ -3,7 +3,7 @@
 A fetch worker runs many fetches at once in threads (``celery_fetch_concurrency``); each one
 returns the camera's JPEG bytes (snapshot and MJPEG cameras: as the camera sent them, no
 decode; RTSP/HLS and bursts: decoded by the source and re-encoded once), which the analysis
-stage decodes. :func:`fetch_jpegs` runs the fetch in a helper thread and gives up at the hard
+stage decodes; they travel in a short-lived Redis key (:func:`stash`), not in the message. :func:`fetch_jpegs` runs the fetch in a helper thread and gives up at the hard
 deadline whatever the camera does (a DNS lookup that hangs, a stream that trickles a byte a
 second), closing the source so the helper thread ends soon after.
 """
@@ -182,8 +182,34 @@ class Fetcher:
                 src.close()
 
 
+def frame_key(settings: Settings, camera_id: int, slot: float) -> str:
+    from ingestion.celery_app import key
+
+    return key(settings, "frames", camera_id, repr(float(slot)))
+
+
+def stash(
+    redis: Any, settings: Settings, camera_id: int, slot: float, jpegs: list[bytes], ttl_s: float
+) -> str:
+    """Keep a sample's JPEGs in Redis for the analysis task (a short-lived key: the task
+    message stays small, so the analysis worker's main process does not decode and copy
+    ~50 KB per sample). ``ttl_s`` outlives a redelivery."""
+    name = frame_key(settings, camera_id, slot)
+    pipe = redis.pipeline(transaction=True)
+    pipe.delete(name)
+    pipe.rpush(name, *jpegs)
+    pipe.expire(name, int(ttl_s) + 1)
+    pipe.execute()
+    return name
+
+
+def take(redis: Any, name: str) -> list[bytes]:
+    """The JPEGs stashed under ``name`` (empty if they expired or the broker lost them)."""
+    return list(redis.lrange(name, 0, -1))
+
+
 def pack(jpegs: list[bytes]) -> list[str]:
-    """JPEG bytes for a JSON task message (base64)."""
+    """JPEG bytes for a JSON message (base64): for tools that hand frames over inline."""
     return [base64.b64encode(j).decode("ascii") for j in jpegs]
 
 

@@ -1,8 +1,8 @@
 """Celery tasks of scaled-out ingestion: ``pantau.fetch`` (I/O) and ``pantau.analyse`` (CPU).
 
 ``pantau.fetch(camera_id, slot)`` runs on a fetch worker (thread pool): it fetches the camera's
-JPEG(s) under a hard deadline and hands them, base64 in the message, to
-``pantau.analyse(camera_id, slot, frame_ts, fetch_ms, frames)`` on an analysis worker (prefork,
+JPEG(s) under a hard deadline and hands them, in a short-lived Redis key, to
+``pantau.analyse(camera_id, slot, frame_ts, fetch_ms, frames_key)`` on an analysis worker (prefork,
 one process per core), which decodes, runs ``process_burst`` (the same code as the local pool)
 and writes the observation, camera status and alerts in one transaction.
 
@@ -173,7 +173,7 @@ def run_fetch(
     camera_id: int, slot: float, redelivered: bool = False, settings: Settings | None = None
 ) -> dict[str, Any]:
     """Fetch one sample of one camera and queue its analysis (or record the failure)."""
-    from ingestion.celery_fetch import pack
+    from ingestion.celery_fetch import stash
     from ingestion.sources import SourceError
 
     w = worker_state(settings)
@@ -195,11 +195,11 @@ def run_fetch(
         return _failure(w, spec, slot, "error", f"{type(exc).__name__}: {exc}")
     frame_ts = time.time()
     fetch_ms = round((time.perf_counter() - t0) * 1000, 3)
+    # the frames outlive a redelivery of the analysis (its worker died)
+    ttl = w.settings.celery_visibility_timeout_s + 2 * spec.interval_s
+    name = stash(w.redis, w.settings, camera_id, slot, jpegs, ttl + 60)
     analyse_sample.apply_async(
-        args=(camera_id, slot, frame_ts, fetch_ms, pack(jpegs)),
-        queue=ANALYSE_QUEUE,
-        # seconds from now; a redelivered analysis (its worker died) must still be accepted
-        expires=w.settings.celery_visibility_timeout_s + 2 * spec.interval_s,
+        args=(camera_id, slot, frame_ts, fetch_ms, name), queue=ANALYSE_QUEUE, expires=ttl
     )
     return {"camera_id": camera_id, "slot": slot, "ok": True, "fetch_ms": fetch_ms}
 
@@ -213,12 +213,12 @@ def run_analysis(
     slot: float,
     frame_ts: float,
     fetch_ms: float | None,
-    frames: list[str],
+    frames_key: str,
     redelivered: bool = False,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Decode, analyse and write one fetched sample (see the module docstring)."""
-    from ingestion.celery_fetch import unpack
+    from ingestion.celery_fetch import take
     from ingestion.sources import CorruptFrame, decode_jpeg
 
     w = worker_state(settings)
@@ -243,8 +243,12 @@ def run_analysis(
         last = w.redis.get(order_key)
         if last is not None and float(last) >= slot:
             return {"camera_id": camera_id, "slot": slot, "skipped": "not newer than the state"}
+        jpegs = take(w.redis, frames_key)
+        if not jpegs:  # expired (a very late redelivery) or lost with a broker restart
+            logger.warning("analysis of %s: its frames are gone (%s)", spec.code, frames_key)
+            return {"camera_id": camera_id, "slot": slot, "skipped": "frames gone"}
         try:
-            images = [decode_jpeg(j, s.frame_max_width) for j in unpack(frames)]
+            images = [decode_jpeg(j, s.frame_max_width) for j in jpegs]
             result = _process(w, spec, images, slot, frame_ts)
         except (CorruptFrame, ValueError) as exc:
             return _failure(w, spec, slot, "corrupt", str(exc))
@@ -260,7 +264,10 @@ def run_analysis(
         inserted, _ = _write(w, [result], outcome.transition, spec.code)
         celery_sink(s).observe_result(result, slot, fetch_ms, time.perf_counter() - t_write)
         # after the write: a worker dying before this line leaves the sample to be redone
-        w.redis.set(order_key, repr(float(slot)), ex=ORDER_TTL_S)
+        pipe = w.redis.pipeline(transaction=False)
+        pipe.set(order_key, repr(float(slot)), ex=ORDER_TTL_S)
+        pipe.delete(frames_key)
+        pipe.execute()
         return {
             "camera_id": camera_id,
             "code": spec.code,
@@ -306,6 +313,8 @@ def analyse_sample(
     slot: float,
     frame_ts: float,
     fetch_ms: float | None,
-    frames: list[str],
+    frames_key: str,
 ) -> dict[str, Any]:
-    return run_analysis(camera_id, slot, frame_ts, fetch_ms, frames, redelivered=_redelivered(self))
+    return run_analysis(
+        camera_id, slot, frame_ts, fetch_ms, frames_key, redelivered=_redelivered(self)
+    )
