@@ -15,6 +15,7 @@ import contextlib
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ingestion.process import CameraSpec
@@ -68,22 +69,41 @@ class SpecCache:
         return spec
 
 
-def deadline_s(spec: CameraSpec, settings: Settings) -> float:
-    """The hard deadline of one fetch of ``spec``: the setting plus the burst's own length."""
+def deadline_s(spec: CameraSpec, settings: Settings, warmup: int = 0) -> float:
+    """The hard deadline of one fetch of ``spec``: the setting plus the burst's own length
+    (and the warm-up frames' of a cold camera)."""
     burst = (spec.burst_frames - 1) * spec.burst_interval_s if spec.burst_frames > 1 else 0.0
-    return settings.celery_fetch_deadline_s + burst
+    warm = warmup * (
+        spec.burst_interval_s if spec.burst_frames > 1 else settings.cold_start_interval_s
+    )
+    return settings.celery_fetch_deadline_s + burst + warm
+
+
+@dataclass
+class Fetched:
+    """A fetch's JPEGs: the first ``warmup`` ones only feed a cold camera's history."""
+
+    jpegs: list[bytes]
+    warmup: int
+    frame_ts: float  # epoch seconds when the last frame was read
 
 
 class _Fetch:
     """One fetch in a helper thread; ``close()`` aborts the source it is reading."""
 
     def __init__(
-        self, spec: CameraSpec, settings: Settings, client: Any, files: dict, policy: Any
+        self,
+        spec: CameraSpec,
+        settings: Settings,
+        client: Any,
+        files: dict,
+        policy: Any,
+        warmup: int = 0,
     ) -> None:
         self.spec, self.settings, self.client, self.files = spec, settings, client, files
-        self.policy = policy
+        self.policy, self.warmup = policy, warmup
         self.done = threading.Event()
-        self.result: list[bytes] | None = None
+        self.result: Fetched | None = None
         self.error: BaseException | None = None
         self.source: Any = None
 
@@ -95,8 +115,8 @@ class _Fetch:
         finally:
             self.done.set()
 
-    def _fetch(self) -> list[bytes]:
-        from ingestion.local import fetch_frames
+    def _fetch(self) -> Fetched:
+        from ingestion.local import fetch_sample
         from ingestion.sources import (
             MjpegSource,
             SnapshotSource,
@@ -106,7 +126,7 @@ class _Fetch:
 
         spec, s = self.spec, self.settings
         timeouts = Timeouts(s.connect_timeout_s, s.read_timeout_s)
-        if spec.burst_frames <= 1 and spec.protocol in ("snapshot", "mjpeg"):
+        if spec.burst_frames <= 1 and not self.warmup and spec.protocol in ("snapshot", "mjpeg"):
             # the camera's own JPEG, not decoded here: the analysis stage decodes it once
             if spec.protocol == "snapshot":
                 src = SnapshotSource(
@@ -118,16 +138,17 @@ class _Fetch:
                 )
             self.source = src
             try:
-                return [src.read_jpeg()]
+                return Fetched([src.read_jpeg()], 0, time.time())
             finally:
                 src.close()
-        # RTSP/HLS, bursts, files: the shared reader code, decoded frames re-encoded once.
+        # RTSP/HLS, bursts, warm-ups, files: the shared reader code, frames re-encoded once.
         # No persistent readers: any fetch worker may take any camera, so a kept-open stream
         # per worker would be one more connection per camera for nothing (files excepted: a
         # per-process cache keeps their playback position)
         no_keep = s.model_copy(update={"persistent_reader_max_interval_s": 0})
-        frames, _ = fetch_frames(self.files, spec, no_keep)
-        return [encode_jpeg(f, 90) for f in frames]
+        got = fetch_sample(self.files, spec, no_keep, self.client, warmup=self.warmup)
+        jpegs = [encode_jpeg(f, 90) for f in [*got.warmup, *got.frames]]
+        return Fetched(jpegs, len(got.warmup), got.frame_ts)
 
     def close(self) -> None:
         if self.source is not None:
@@ -159,11 +180,12 @@ class Fetcher:
         self.files: dict = {}
         self.abandoned = 0  # fetches left running past their deadline
 
-    def fetch_jpegs(self, spec: CameraSpec) -> list[bytes]:
-        """The camera's frame(s) as JPEG bytes within the hard deadline. Raises SourceError
-        (StreamTimeout at the deadline)."""
-        limit = deadline_s(spec, self.settings)
-        job = _Fetch(spec, self.settings, self.client, self.files, self.policy)
+    def fetch_jpegs(self, spec: CameraSpec, warmup: int = 0) -> Fetched:
+        """The camera's frame(s) as JPEG bytes within the hard deadline, preceded by ``warmup``
+        frames for a camera without analysis history. Raises SourceError (StreamTimeout at the
+        deadline)."""
+        limit = deadline_s(spec, self.settings, warmup)
+        job = _Fetch(spec, self.settings, self.client, self.files, self.policy, warmup)
         thread = threading.Thread(target=job.run, name=f"fetch-{spec.id}", daemon=True)
         thread.start()
         if not job.done.wait(limit):

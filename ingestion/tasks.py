@@ -63,6 +63,7 @@ class _Worker:
     health: Any
     redis: Any
     alerts: Any = None
+    _states: Any = None
     _fetcher: Any = None
     _processor: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,11 +86,43 @@ class _Worker:
 
 
 def _make_processor(settings: Settings, redis: Any) -> Any:
-    """The analysis processor of this process. Per-camera analysis state follows the camera
-    once ``ingestion.state_store`` exists (loaded from and saved to Redis per sample)."""
+    """The analysis processor of this process: each camera's analysis state is loaded from and
+    saved to Redis around every sample, so it follows the camera to whichever worker takes it
+    (a bounded in-process cache avoids re-reading a blob nobody changed)."""
     from ingestion.process import SampleProcessor
 
-    return SampleProcessor(settings)
+    return SampleProcessor(settings, states=state_store(settings, redis))
+
+
+def state_store(settings: Settings, redis: Any) -> Any:
+    """The shared per-camera analysis states (``analysis_state_redis_url`` or the broker)."""
+    from ingestion.state_store import RedisStateStore
+
+    client = settings.analysis_state_redis_url or redis
+    return RedisStateStore(
+        client, prefix=key(settings, "state") + ":", ttl_s=settings.analysis_state_ttl_s
+    )
+
+
+def _states_portable() -> bool:
+    """The Analyser exports its state (until it does, states stay in the analysis process and
+    the fetch stage cannot tell a cold camera: no warm-up frames, cold counts are unknown)."""
+    from analytics.pipeline import Analyser
+
+    return hasattr(Analyser, "export_state")
+
+
+def _is_cold(w: _Worker, camera_id: int) -> bool:
+    """No warm analysis state for the camera in Redis: fetch warm-up frames with the sample."""
+    if w.settings.cold_start_frames <= 0 or not _states_portable():
+        return False
+    if w._states is None:
+        w._states = state_store(w.settings, w.redis)
+    try:
+        return w._states.client.hget(w._states.key(camera_id), "warm") != b"1"
+    except Exception as exc:  # Redis away: no warm-up (the analysis stores unknown counts)
+        logger.debug("cannot read the state of camera %s: %s", camera_id, exc)
+        return False
 
 
 _workers: dict[tuple[str, str], _Worker] = {}
@@ -185,21 +218,23 @@ def run_fetch(
         logger.info("fetch of %s skipped: %.0fs after its slot", spec.code, late)
         celery_sink(w.settings).observe_sample("expired")
         return {"camera_id": camera_id, "slot": slot, "skipped": "late"}
+    warmup = w.settings.cold_start_frames if _is_cold(w, camera_id) else 0
     t0 = time.perf_counter()
     try:
-        jpegs = w.fetcher.fetch_jpegs(spec)
+        got = w.fetcher.fetch_jpegs(spec, warmup)
     except SourceError as exc:
         return _failure(w, spec, slot, exc.kind, str(exc))
     except Exception as exc:
         logger.exception("fetch of %s crashed", spec.code)
         return _failure(w, spec, slot, "error", f"{type(exc).__name__}: {exc}")
-    frame_ts = time.time()
     fetch_ms = round((time.perf_counter() - t0) * 1000, 3)
     # the frames outlive a redelivery of the analysis (its worker died)
     ttl = w.settings.celery_visibility_timeout_s + 2 * spec.interval_s
-    name = stash(w.redis, w.settings, camera_id, slot, jpegs, ttl + 60)
+    name = stash(w.redis, w.settings, camera_id, slot, got.jpegs, ttl + 60)
     analyse_sample.apply_async(
-        args=(camera_id, slot, frame_ts, fetch_ms, name), queue=ANALYSE_QUEUE, expires=ttl
+        args=(camera_id, slot, got.frame_ts, fetch_ms, name, got.warmup),
+        queue=ANALYSE_QUEUE,
+        expires=ttl,
     )
     return {"camera_id": camera_id, "slot": slot, "ok": True, "fetch_ms": fetch_ms}
 
@@ -214,6 +249,7 @@ def run_analysis(
     frame_ts: float,
     fetch_ms: float | None,
     frames_key: str,
+    warmup: int = 0,
     redelivered: bool = False,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
@@ -249,7 +285,13 @@ def run_analysis(
             return {"camera_id": camera_id, "slot": slot, "skipped": "frames gone"}
         try:
             images = [decode_jpeg(j, s.frame_max_width) for j in jpegs]
-            result = _process(w, spec, images, slot, frame_ts)
+            result = w.processor.process_burst(
+                spec,
+                images[warmup:],
+                datetime.fromtimestamp(frame_ts, UTC),  # ts: when the frame was read
+                slot=datetime.fromtimestamp(slot, UTC),  # the idempotency key
+                warmup=images[:warmup],
+            )
         except (CorruptFrame, ValueError) as exc:
             return _failure(w, spec, slot, "corrupt", str(exc))
         except Exception as exc:
@@ -281,13 +323,6 @@ def run_analysis(
         _quietly(lock.release)
 
 
-def _process(w: _Worker, spec: Any, images: list, slot: float, frame_ts: float) -> Any:
-    """``process_burst`` for one sample: the frame time as ``ts``, the slot as the key."""
-    result = w.processor.process_burst(spec, images, datetime.fromtimestamp(frame_ts, UTC))
-    result.observation["slot"] = datetime.fromtimestamp(slot, UTC)
-    return result
-
-
 # --------------------------------------------------------------------------------------------
 def _redelivered(task: Any) -> bool:
     info = getattr(task.request, "delivery_info", None) or {}
@@ -314,7 +349,8 @@ def analyse_sample(
     frame_ts: float,
     fetch_ms: float | None,
     frames_key: str,
+    warmup: int = 0,
 ) -> dict[str, Any]:
     return run_analysis(
-        camera_id, slot, frame_ts, fetch_ms, frames_key, redelivered=_redelivered(self)
+        camera_id, slot, frame_ts, fetch_ms, frames_key, warmup, redelivered=_redelivered(self)
     )

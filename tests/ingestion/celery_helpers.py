@@ -234,6 +234,12 @@ class Cluster:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
+    def stop_one(self, proc: subprocess.Popen) -> None:
+        """A warm shutdown (SIGTERM) of one worker, as a deploy would do."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
     def logs(self) -> str:
         out = []
         for p in sorted(self.logdir.glob("*.log")):
