@@ -2,9 +2,11 @@
 
 ``pantau.fetch(camera_id, slot)`` runs on a fetch worker (thread pool): it fetches the camera's
 JPEG(s) under a hard deadline and hands them, in a short-lived Redis key, to
-``pantau.analyse(camera_id, slot, frame_ts, fetch_ms, frames_key)`` on an analysis worker (prefork,
-one process per core), which decodes, runs ``process_burst`` (the same code as the local pool)
-and writes the observation, camera status and alerts in one transaction.
+``pantau.analyse(camera_id, slot, frame_ts, fetch_ms, frames_key, warmup)`` on an analysis
+worker (prefork, one process per core), which decodes, runs ``process_burst`` (the same code as
+the local pool, with the camera's analysis state loaded from and saved to Redis) and writes the
+observation, camera status and alerts in one transaction. A camera without a warm state gets
+``cold_start_frames`` extra frames fetched first (``warmup``), fed to its history only.
 
 ``slot`` is the sample's schedule slot chosen by the scheduler (``ingestion.celery_scheduler``)
 and the observation's idempotency key, so a redelivered task writes nothing new; ``frame_ts``
@@ -301,7 +303,8 @@ def run_analysis(
             return _failure(w, spec, slot, "analysis", f"{type(exc).__name__}: {exc}"[:200])
         if fetch_ms is not None:
             result.timings_ms["fetch"] = fetch_ms
-        outcome = w.health.record(spec.id, slot, spec.interval_s, ok=True, fetch_ms=fetch_ms)
+        slow_ms = fetch_ms if not warmup else None  # a warm-up fetch is long by design
+        outcome = w.health.record(spec.id, slot, spec.interval_s, ok=True, fetch_ms=slow_ms)
         t_write = time.perf_counter()
         inserted, _ = _write(w, [result], outcome.transition, spec.code)
         celery_sink(s).observe_result(result, slot, fetch_ms, time.perf_counter() - t_write)
