@@ -46,6 +46,33 @@ def _one_opencv_thread_per_process(**_kwargs: Any) -> None:
     cv2.setNumThreads(1)
 
 
+def _lost_connection_is_a_connection_error() -> None:
+    """kombu's Redis channel, once its connection is closed, fails with ``AttributeError``
+    ('NoneType' object has no attribute 'hostname') when a fetch thread acknowledges a finished
+    task, or when the consumer restores unacknowledged tasks, while the broker connection is
+    being re-made (a broker restart). That error is not one of the connection errors kombu and
+    Celery handle, so the whole fetch worker stopped with "Unrecoverable error". Raise the
+    connection error it really is: the ack is retried by redelivery after the visibility
+    timeout (writes are idempotent) and the worker reconnects like the analysis worker does."""
+    import redis
+    from kombu.transport import redis as kombu_redis
+
+    original = kombu_redis.Channel._connparams
+    if getattr(original, "_pantau", False):
+        return
+
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:
+        if self.connection is None or self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection was closed")
+        return original(self, asynchronous)
+
+    _connparams._pantau = True  # type: ignore[attr-defined]
+    kombu_redis.Channel._connparams = _connparams  # type: ignore[method-assign]
+
+
+_lost_connection_is_a_connection_error()
+
+
 def restore_interval_s(settings: Settings) -> float:
     """How often a worker looks for tasks whose visibility timeout passed (kombu's default
     sweep is every 100 s, far too slow for a timeout of two sample intervals)."""

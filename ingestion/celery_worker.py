@@ -3,9 +3,8 @@
 Each role is its own ``celery worker`` process: the fetch worker (queue ``pantau.fetch``,
 thread pool of ``celery_fetch_concurrency``) waits on cameras; the analysis worker (queue
 ``pantau.analyse``, prefork, ``celery_analyse_concurrency`` processes, one OpenCV thread each)
-does the CPU work. With both roles this process supervises the two: SIGTERM/SIGINT are passed
-on (Celery's warm shutdown finishes the tasks in hand), and if one of them dies the other is
-stopped too and the exit status says so, for the service manager to restart the unit.
+does the CPU work. This process supervises them: SIGTERM/SIGINT are passed on (Celery's warm
+shutdown finishes the tasks in hand), and a worker that exits on its own is started again.
 """
 
 from __future__ import annotations
@@ -69,41 +68,51 @@ def worker_argv(
     return argv
 
 
+RESTART_BACKOFF_MAX_S = 30.0
+
+
 def run_workers(argvs: list[list[str]]) -> int:
-    """Run one or more worker command lines; returns the exit status for the CLI."""
-    if len(argvs) == 1:  # one role: become that worker (signals reach it directly)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(argvs[0][0], argvs[0])
-    procs = [subprocess.Popen(argv) for argv in argvs]
+    """Run the worker command lines and keep them running: one that exits on its own (a crash,
+    an unrecoverable broker error) is started again after 1, 2, 4 ... 30 s. SIGTERM/SIGINT are
+    passed on and end the supervision once the workers have finished their tasks in hand."""
+    procs: list[subprocess.Popen | None] = [subprocess.Popen(a) for a in argvs]
+    restarts = [0] * len(argvs)
+    due: list[float | None] = [None] * len(argvs)
     stopping = False
 
     def _forward(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
         for p in procs:
-            if p.poll() is None:
+            if p is not None and p.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     p.send_signal(signum)
 
     signal.signal(signal.SIGTERM, _forward)
     signal.signal(signal.SIGINT, _forward)
-    failed = 0
     try:
-        while True:
-            codes = [p.poll() for p in procs]
-            if all(c is not None for c in codes):
-                break
-            dead = [c for c in codes if c is not None]
-            if dead and not stopping:
-                logger.error("a worker process exited (%s); stopping the other", dead)
-                failed = dead[0] if dead[0] and dead[0] > 0 else 1
-                _forward(signal.SIGTERM, None)
+        while not stopping:
+            now = time.monotonic()
+            for i, p in enumerate(procs):
+                if p is not None and p.poll() is not None:
+                    delay = min(RESTART_BACKOFF_MAX_S, 2.0 ** restarts[i])
+                    logger.error(
+                        "worker %s exited with %s; starting it again in %.0fs",
+                        argvs[i][argvs[i].index("worker") + 2],
+                        p.returncode,
+                        delay,
+                    )
+                    procs[i], due[i] = None, now + delay
+                    restarts[i] += 1
+                elif p is None and due[i] is not None and now >= due[i]:
+                    procs[i], due[i] = subprocess.Popen(argvs[i]), None
             time.sleep(0.5)
     finally:
         for p in procs:  # warm shutdown takes as long as the longest task in hand
+            if p is None:
+                continue
             try:
                 p.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 p.kill()
-    return failed
+    return 0

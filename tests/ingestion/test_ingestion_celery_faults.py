@@ -158,6 +158,8 @@ def test_broker_restart_samples_continue_none_doubled(celery_setup, pg_db, tmp_p
         thread.join(15)
         assert stats["broker_errors"] > 0  # the scheduler did see the broker go
         assert all(w.poll() is None for w in workers)  # workers reconnected, still running
+        full = "".join(p.read_text() for p in logdir.glob("*.log"))
+        assert "Unrecoverable error" not in full  # by themselves, not by being restarted
         with pg_db.session() as db:
             for cam_id in ids:
                 slots = [
