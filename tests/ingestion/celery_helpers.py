@@ -229,10 +229,22 @@ class Cluster:
         return proc
 
     def kill(self, proc: subprocess.Popen) -> None:
-        """SIGKILL the worker and its pool processes, as an OOM killer or a power cut would."""
+        """SIGKILL the worker and its pool processes, as an OOM killer or a power cut would,
+        and wait until all of them are gone (their broker connections closed): a task
+        published while a dying consumer still blocks in BRPOP is handed to it and lost
+        (kombu's Redis transport records a message as unacknowledged only after BRPOP
+        returned to the client)."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)  # the broker notices the closed connections
 
     def stop_one(self, proc: subprocess.Popen) -> None:
         """A warm shutdown (SIGTERM) of one worker, as a deploy would do."""
