@@ -290,3 +290,22 @@ def test_analysis_state_follows_the_camera(celery_setup, pg_db):
         app.close()
         cluster.stop()
         cams.stop()
+
+
+def test_worker_command_rejects_bad_options():
+    """`pantau worker` says what is wrong instead of starting something half-configured."""
+    import os
+    import subprocess
+
+    from celery_helpers import PANTAU, ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for args, message in (
+        (["--role", "bogus"], "unknown role"),
+        (["--concurrency", "4"], "need a single --role"),
+        (["--role", "fetch", "--concurrency", "0"], "at least 1"),
+    ):
+        out = subprocess.run(
+            [PANTAU, "worker", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 1 and message in out.stdout + out.stderr, (args, out)
