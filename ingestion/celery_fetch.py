@@ -116,7 +116,7 @@ class _Fetch:
             self.done.set()
 
     def _fetch(self) -> Fetched:
-        from ingestion.local import fetch_sample
+        from ingestion.fetch import fetch_sample
         from ingestion.sources import (
             MjpegSource,
             SnapshotSource,
@@ -147,6 +147,8 @@ class _Fetch:
         # per-process cache keeps their playback position)
         no_keep = s.model_copy(update={"persistent_reader_max_interval_s": 0})
         got = fetch_sample(self.files, spec, no_keep, self.client, warmup=self.warmup)
+        if got.jpegs is not None:  # snapshots (warm-up, burst): the camera's own JPEGs
+            return Fetched(list(got.jpegs), len(got.jpegs) - got.counted, got.frame_ts)
         jpegs = [encode_jpeg(f, 90) for f in [*got.warmup, *got.frames]]
         return Fetched(jpegs, len(got.warmup), got.frame_ts)
 
