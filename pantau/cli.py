@@ -105,7 +105,7 @@ def db_rebuild_rollups() -> None:
     with database.session() as session:
         buckets = rebuild_rollups(session, offset_hours=utc_offset_hours(settings.timezone))
         counts = {
-            "camera hours / days rebuilt from raw observations": buckets["hour"],
+            "camera hours rebuilt from raw observations (with their days)": buckets["hour"],
             "complaint_cell_months": rebuild_cell_months(session),
             "complaint_opd_days": rebuild_opd_days(session),
             "area_rollups (+ camera_month_rollups)": refresh_area_rollups(
@@ -113,7 +113,8 @@ def db_rebuild_rollups() -> None:
             ),
         }
     for key, value in counts.items():
-        console.print(f"  {key}: {value:,} rows")
+        unit = "" if key.startswith("camera hours") else " rows"
+        console.print(f"  {key}: {value:,}{unit}")
     console.print("[green]Rollups rebuilt[/]")
 
 
