@@ -270,6 +270,8 @@ def partition_observations(conn: Connection, *, ahead_days: int = 3) -> bool:
     """Turn a plain PostgreSQL ``observations`` into the day-partitioned table (rows kept).
     Returns True when it converted; a partitioned table only gets its partitions ahead."""
     today = datetime.now(UTC).date()
+    # processes starting together (dashboard, ingestion) convert once, one after the other
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('pantau.observations.partitions'))"))
     if is_partitioned(conn):
         ensure_partitions(conn, today - timedelta(days=1), today + timedelta(days=ahead_days))
         return False
