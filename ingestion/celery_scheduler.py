@@ -1,8 +1,8 @@
 """The Celery-mode scheduler (``pantau ingest --celery``): one fetch task per camera slot.
 
-Slots are aligned to the clock plus a per-camera offset spread over the whole interval, so two
-schedulers running by mistake enqueue the same slots and the store still holds each sample
-once. A camera in backoff (shared health in Redis: ``next_at`` after failures) is skipped until
+Slots are ``ingestion.schedule.slot_for``: aligned to the clock plus a per-camera offset spread
+over the whole interval, the same as the local pool's, so two schedulers running by mistake (or
+the local pool and Celery) pick the same slots and the store still holds each sample once. A camera in backoff (shared health in Redis: ``next_at`` after failures) is skipped until
 its next attempt. A broker that goes away (restart, network cut) is retried every second; the
 slots due meanwhile are enqueued when it answers again, if they are still current.
 
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ingestion.metrics import celery_sink
+from ingestion.schedule import slot_for
 from pantau.settings import Settings
 from store.db import Database
 from store.models import Camera
@@ -33,12 +34,6 @@ DAY_ROLLUP_EVERY_S = 600.0
 OFFLINE_CHECK_S = 30.0
 #: hour rollups are recomputed over this much past time (late and redelivered samples)
 ROLLUP_LOOKBACK = timedelta(minutes=15)
-
-
-def slot_for(camera_id: int, interval_s: int, now: float) -> float:
-    """The current sample slot of a camera: clock-aligned, offset per camera."""
-    offset = (camera_id * 7919) % max(1, interval_s)
-    return ((now - offset) // interval_s) * interval_s + offset
 
 
 class _Housekeeping:
