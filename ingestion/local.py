@@ -237,7 +237,13 @@ class Supervisor:
         self.slots: dict[int, _Slot] = {}
         self._spec_fp: dict[int, int] = {}  # camera id -> hash of its row as last read
         self._analytics: dict[str, dict] = {}  # identical analytics configs share one dict
-        self._heap: list[tuple[float, int, int]] = []
+        # one heap of (due, camera id, generation) per worker process, and the samples each has
+        # in flight: a worker gets at most ``max_inflight`` at once, the rest wait here (late,
+        # never failed as stalls while they queue behind a busy CPU)
+        self._heaps: list[list[tuple[float, int, int]]] = [[] for _ in range(self.n_workers)]
+        self._inflight = [0] * self.n_workers
+        self.max_inflight = settings.dispatch_max_inflight or settings.fetch_threads * 16
+        self._wake = threading.Event()
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._ctx = mp.get_context("spawn")
@@ -277,7 +283,7 @@ class Supervisor:
                     # first samples spread over the whole interval, on the camera's slots
                     due = next_slot(cam_id, spec.interval_s, now)
                     self.slots[cam_id] = _Slot(spec, health, due)
-                    heapq.heappush(self._heap, (due, cam_id, 0))
+                    heapq.heappush(self._heaps[self._shard(cam_id)], (due, cam_id, 0))
                 else:
                     slot.spec = spec
         return len(specs)
@@ -364,6 +370,7 @@ class Supervisor:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         for q in self._task_qs:
             with contextlib.suppress(Exception):
                 q.put(None)
@@ -393,27 +400,38 @@ class Supervisor:
     def _schedule_loop(self) -> None:
         while not self._stop.is_set():
             now = time.time()
-            dispatched = False
+            wait = 0.5
             with self._lock:
-                while self._heap and self._heap[0][0] <= now:
-                    due, cam_id, gen = heapq.heappop(self._heap)
-                    slot = self.slots.get(cam_id)
-                    if slot is None or gen != slot.gen or slot.inflight_since is not None:
-                        continue
-                    due = round(due, 3)
-                    slot.inflight_since = time.monotonic()
-                    slot.inflight_due = due
-                    self._task_qs[self._shard(cam_id)].put(Task(slot.spec, due))
-                    self.dispatched += 1
-                    dispatched = True
-                wait = (self._heap[0][0] - time.time()) if self._heap else 0.5
-            if not dispatched:
-                self._stop.wait(max(0.01, min(0.5, wait)))
+                for i, heap in enumerate(self._heaps):
+                    while heap and heap[0][0] <= now and self._inflight[i] < self.max_inflight:
+                        due, cam_id, gen = heapq.heappop(heap)
+                        slot = self.slots.get(cam_id)
+                        if slot is None or gen != slot.gen or slot.inflight_since is not None:
+                            continue
+                        due = round(due, 3)
+                        slot.inflight_since = time.monotonic()
+                        slot.inflight_due = due
+                        self._inflight[i] += 1
+                        self._task_qs[i].put(Task(slot.spec, due))
+                        self.dispatched += 1
+                    if heap and self._inflight[i] < self.max_inflight:
+                        wait = min(wait, heap[0][0] - time.time())
+            # woken early by an answer (a worker at its in-flight limit has room again)
+            self._wake.wait(max(0.01, wait))
+            self._wake.clear()
 
     def _reschedule(self, slot: _Slot, due: float) -> None:
         slot.gen += 1
         slot.due = due
-        heapq.heappush(self._heap, (due, slot.spec.id, slot.gen))
+        heapq.heappush(self._heaps[self._shard(slot.spec.id)], (due, slot.spec.id, slot.gen))
+
+    def _done(self, slot: _Slot) -> None:
+        """The slot's sample is no longer in flight (answered, failed by the watchdog)."""
+        if slot.inflight_since is not None:
+            shard = self._shard(slot.spec.id)
+            self._inflight[shard] = max(0, self._inflight[shard] - 1)
+            self._wake.set()
+        slot.inflight_since = slot.inflight_due = None
 
     @staticmethod
     def _next_due(spec: CameraSpec, done_due: float, now: float) -> float:
@@ -447,10 +465,14 @@ class Supervisor:
                     self.writer.submit(msg.result)
                 return
             if slot.inflight_due is not None and msg.due != slot.inflight_due:
+                # a late answer to a sample the watchdog already failed: its measurement is
+                # real and keyed by its own slot, so it is kept; the schedule goes on as it is
                 self.metrics.observe_sample("late", now=now)
-                return  # a late answer to a sample the watchdog already failed
+                if isinstance(msg, Success):
+                    self.writer.submit(msg.result)
+                return
             self.metrics.observe_message(msg, now)
-            slot.inflight_since = slot.inflight_due = None
+            self._done(slot)
             h = slot.health
             if isinstance(msg, Success):
                 if msg.reopened and h.failures and slot.spec.protocol != "snapshot":
@@ -518,8 +540,9 @@ class Supervisor:
                     with self._lock:  # its samples in flight are lost: retry them now
                         for slot in self.slots.values():
                             if slot.inflight_since is not None and self._shard(slot.spec.id) == i:
-                                slot.inflight_since = slot.inflight_due = None
+                                self._done(slot)
                                 self._reschedule(slot, time.time() + 1.0)
+                        self._inflight[i] = 0
             with self._lock:
                 for slot in self.slots.values():
                     if slot.inflight_since is not None and now_m - slot.inflight_since > budget:
@@ -529,7 +552,7 @@ class Supervisor:
                         self.metrics.observe_sample("failed", reason="stall")
                         if transition is not None:
                             self.writer.submit(transition)
-                        slot.inflight_since = slot.inflight_due = None
+                        self._done(slot)
                         self._reschedule(
                             slot, time.time() + slot.health.retry_delay(slot.spec.interval_s)
                         )

@@ -221,6 +221,13 @@ class Settings(BaseSettings):
     fetch_threads: int = Field(
         default=16, ge=1, description="Concurrent camera fetches per ingestion worker process."
     )
+    dispatch_max_inflight: int = Field(
+        default=0,
+        ge=0,
+        description="Samples the local scheduler hands one worker process at most at once (0: "
+        "16 x fetch_threads, the worker's thread capacity). The rest wait in the scheduler, late "
+        "but never failed as stalls while they queue behind a busy CPU.",
+    )
     static_snapshot_every_s: int = Field(
         default=300,
         ge=0,
