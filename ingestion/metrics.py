@@ -159,26 +159,12 @@ def process_info(role: str, pid: int | None = None, **extra: Any) -> dict[str, A
     return row
 
 
-# --------------------------------------------------------------------------------------------
-# in-process recorder (local pool)
-class IngestMetrics:
-    """Counters and histograms of one ingestion process (thread-safe)."""
-
-    def __init__(self, window_minutes: int = WINDOW_MINUTES) -> None:
-        self.window_minutes = window_minutes
-        self.totals: dict[str, float] = {}
-        self.minutes: dict[int, dict[str, float]] = {}
-        self.started_at = time.time()
-        self._lock = threading.Lock()
+class SampleRecorder:
+    """What both recorders share: a due sample's outcome and timings become flat fields that
+    ``_record`` adds to the totals and the current minute."""
 
     def _record(self, fields: Mapping[str, float], now: float | None) -> None:
-        minute = minute_of(time.time() if now is None else now)
-        with self._lock:
-            _add(self.totals, fields)
-            _add(self.minutes.setdefault(minute, {}), fields)
-            if len(self.minutes) > self.window_minutes:
-                for old in sorted(self.minutes)[: len(self.minutes) - self.window_minutes]:
-                    del self.minutes[old]
+        raise NotImplementedError
 
     def observe_sample(
         self,
@@ -197,6 +183,28 @@ class IngestMetrics:
             sample_fields(outcome, reason, lateness_s, fetch_s, analyse_s, write_s, unknown_count),
             now,
         )
+
+
+# --------------------------------------------------------------------------------------------
+# in-process recorder (local pool)
+class IngestMetrics(SampleRecorder):
+    """Counters and histograms of one ingestion process (thread-safe)."""
+
+    def __init__(self, window_minutes: int = WINDOW_MINUTES) -> None:
+        self.window_minutes = window_minutes
+        self.totals: dict[str, float] = {}
+        self.minutes: dict[int, dict[str, float]] = {}
+        self.started_at = time.time()
+        self._lock = threading.Lock()
+
+    def _record(self, fields: Mapping[str, float], now: float | None) -> None:
+        minute = minute_of(time.time() if now is None else now)
+        with self._lock:
+            _add(self.totals, fields)
+            _add(self.minutes.setdefault(minute, {}), fields)
+            if len(self.minutes) > self.window_minutes:
+                for old in sorted(self.minutes)[: len(self.minutes) - self.window_minutes]:
+                    del self.minutes[old]
 
     def observe_write(self, seconds: float, now: float | None = None) -> None:
         """Count one writer batch that took ``seconds`` to commit."""
@@ -329,7 +337,7 @@ def write_metrics_file(sup: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------
 # Redis sink (Celery workers) and reader (dashboard)
-class RedisMetricsSink:
+class RedisMetricsSink(SampleRecorder):
     """Records samples of Celery worker processes into Redis and reads them back.
 
     ``observe_sample`` costs one pipelined round trip; a Redis outage is logged (once a minute)
@@ -395,22 +403,8 @@ class RedisMetricsSink:
                 self._last_error_log = now
                 logger.warning("cannot record ingestion metrics in Redis: %s", exc)
 
-    def observe_sample(
-        self,
-        outcome: str,
-        lateness_s: float | None = None,
-        fetch_s: float | None = None,
-        analyse_s: float | None = None,
-        write_s: float | None = None,
-        *,
-        reason: str | None = None,
-        unknown_count: bool = False,
-        now: float | None = None,
-    ) -> None:
-        self._push(
-            sample_fields(outcome, reason, lateness_s, fetch_s, analyse_s, write_s, unknown_count),
-            now,
-        )
+    def _record(self, fields: Mapping[str, float], now: float | None) -> None:
+        self._push(fields, now)
 
     def observe_result(
         self, result: Any, slot: float, fetch_ms: float | None, write_s: float | None
