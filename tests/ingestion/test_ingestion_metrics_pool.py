@@ -146,7 +146,8 @@ def test_supervisor_run_feeds_status_file_and_metrics_endpoint(settings, sqlite_
         text = console.export_text()
         assert re.search(r"lateness p50 \d+\.\d s, p95 \d+\.\d s \(last 5 min\)", text), text
         assert re.search(r"samples/min: .*stored \d", text) and "failed" in text
-        assert re.search(r"supervisor \d+ \d+ MiB, worker0 \d+ \d+ MiB", text), text
+        # RSS is printed with thousands separators (a test process past 1 GB: "1,389 MiB")
+        assert re.search(r"supervisor \d+ [\d,]+ MiB, worker0 \d+ [\d,]+ MiB", text), text
         writes = value(
             later,
             "pantau_write_duration_seconds",
