@@ -246,6 +246,7 @@ def summarise(
         },
         "duplicates_in_window": len(in_window) - len(distinct),
         "unknown_people_in_window": sum(1 for r in in_window if r.unknown),
+        "per_minute": _per_minute(in_window, len(healthy), w0, w1, interval),
         "lateness_visible_s": _stats(visible),
         "lateness_frame_s": _stats(frame) if frame else None,
         "stored_per_s": round(stored_in_window / span, 2),
@@ -274,6 +275,31 @@ def summarise(
     }
     res.update(store_facts(poller.url))
     return res
+
+
+def _per_minute(
+    rows: list[Any], n_healthy: int, w0: float, w1: float, interval: int
+) -> list[dict[str, Any]]:
+    """Stored vs due and lateness per minute of the window (by slot): shows a start-up
+    backlog and its recovery instead of folding them into one figure."""
+    out = []
+    t = w0
+    while t < w1 - 1:
+        end = min(w1, t + 60.0)
+        sub = [r for r in rows if t <= r.slot < end]
+        due = n_healthy * (end - t) / interval
+        lat = [r.seen - r.slot for r in sub]
+        out.append(
+            {
+                "minute": len(out) + 1,
+                "stored_pct": round(100.0 * len({(r.camera_id, r.slot) for r in sub}) / due, 2)
+                if due
+                else None,
+                "lateness_p95_s": round(percentile(lat, 95) or 0, 2) if lat else None,
+            }
+        )
+        t = end
+    return out
 
 
 def _stats(values: list[float]) -> dict[str, float | None] | None:

@@ -77,6 +77,15 @@ def report(doc: dict[str, Any]) -> str:
                 f"healthy cameras short of samples; camera status at the end "
                 f"{r.get('camera_status_end')}"
             )
+        if r and r.get("per_minute"):
+            lines.append(
+                f"{name} per minute of the window (stored %, lateness p95 s): "
+                + ", ".join(
+                    f"{m['stored_pct']:.0f}%/{_fmt(m['lateness_p95_s'], '.0f')}"
+                    for m in r["per_minute"]
+                    if m["stored_pct"] is not None
+                )
+            )
         if r and r.get("lateness_frame_s"):
             f = r["lateness_frame_s"]
             lines.append(
