@@ -59,6 +59,18 @@ def _write_metrics(var_dir, now: float) -> None:  # noqa: ANN001
     (var_dir / im.METRICS_FILE).write_text(json.dumps(doc))
 
 
+def _severe(driver, base: str) -> list[dict]:  # noqa: ANN001
+    """SEVERE console entries of this app. Map tiles from the internet tile server fail to load
+    on a machine without internet (the start page's map may log them late, after the log was
+    read): a network error for another origin is not this page's fault."""
+    return [
+        e
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE"
+        and not (e.get("source") == "network" and not e.get("message", "").startswith(base))
+    ]
+
+
 def test_admin_sees_ingestion_health_in_both_languages(settings, sqlite_db):
     missing = browser_available()
     if missing:
@@ -80,7 +92,7 @@ def test_admin_sees_ingestion_health_in_both_languages(settings, sqlite_db):
         assert "2222" in procs and "300 MiB" in procs and "Pekerja" in procs
         height = driver.execute_script("return document.documentElement.scrollHeight")
         assert height <= 1080, f"the wall page needs {height} px"
-        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        severe = _severe(driver, base)
         assert not severe, severe
 
         driver.get(base + "/lang/en")
@@ -92,5 +104,5 @@ def test_admin_sees_ingestion_health_in_both_languages(settings, sqlite_db):
         text = driver.find_element("id", "admin-ingestion-page").text
         assert "/min" in text and "Worker" in text and "Camera Ingestion Health" in text
         assert "Pekerja" not in text and "menit" not in text
-        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        severe = _severe(driver, base)
         assert not severe, severe
