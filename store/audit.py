@@ -36,6 +36,11 @@ class AuditAction(StrEnum):
     USER_ACTIVE = "user_active"
     USER_UNLOCK = "user_unlock"
     ACCESS_DENIED = "access_denied"
+    CAMERA_CREATE = "camera_create"  # store/cameras.py: the admin camera page and its uploads
+    CAMERA_UPDATE = "camera_update"
+    CAMERA_ENABLE = "camera_enable"
+    CAMERA_DISABLE = "camera_disable"
+    CAMERA_IMPORT = "camera_import"  # one registry file committed from the admin page
 
 
 MAX_TEXT = {"username": 64, "action": 64, "target": 200, "ip": 64}

@@ -35,6 +35,11 @@ register_strings(
         "audit.a.user_active": {"id": "Aktif/nonaktif", "en": "Activated/deactivated"},
         "audit.a.user_unlock": {"id": "Buka kunci", "en": "Unlocked"},
         "audit.a.access_denied": {"id": "Akses ditolak", "en": "Access denied"},
+        "audit.a.camera_create": {"id": "Tambah kamera", "en": "Camera added"},
+        "audit.a.camera_update": {"id": "Ubah kamera", "en": "Camera changed"},
+        "audit.a.camera_enable": {"id": "Aktifkan kamera", "en": "Camera enabled"},
+        "audit.a.camera_disable": {"id": "Nonaktifkan kamera", "en": "Camera disabled"},
+        "audit.a.camera_import": {"id": "Unggah registri kamera", "en": "Camera registry upload"},
     }
 )
 
@@ -52,6 +57,15 @@ def _label(action: str) -> str:
     key = f"audit.a.{action}"
     text = t(key)
     return action if text == key else text
+
+
+def _detail(detail: dict | None):
+    """A readable diff (``summary``, written by store/cameras.py) or the raw JSON."""
+    if not detail:
+        return ""
+    if isinstance(detail, dict) and isinstance(detail.get("summary"), str):
+        return html.Span(detail["summary"][:400], className="audit-summary")
+    return html.Code(json.dumps(detail, ensure_ascii=False)[:300])
 
 
 def action_options() -> list[dict[str, str]]:
@@ -119,10 +133,7 @@ def audit_table(
                 html.Td(dbc.Badge(_label(r.action), color=BADGE.get(r.action, "secondary"))),
                 html.Td(r.target or "—", className="text-break"),
                 html.Td(r.ip or "—", className="text-nowrap"),
-                html.Td(
-                    html.Code(json.dumps(r.detail, ensure_ascii=False)[:300]) if r.detail else "",
-                    className="small",
-                ),
+                html.Td(_detail(r.detail), className="small"),
             ]
         )
         for r in page.rows
