@@ -208,7 +208,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dashboard.routes import bp
 
     server.register_blueprint(bp)
-    from dashboard.api import intake, open311, sensors
+    from dashboard.api import intake, keyauth, open311, sensors  # noqa: F401  (keyauth: /api/v1)
 
     server.register_blueprint(intake.bp)
     server.register_blueprint(open311.bp)

@@ -125,7 +125,7 @@ COMPONENT_ROLES: dict[str, Roles] = {
 WRITE_ROLES: dict[str, tuple[str, ...]] = {}
 
 #: POST routes that are machine APIs with their own credentials (no Origin check).
-ORIGIN_EXEMPT = ("/open311", "/api/sms", "/api/sensors/readings")
+ORIGIN_EXEMPT = ("/open311", "/api/sms", "/api/sensors/readings", "/api/v1/")
 
 CAMERA_VIEW_THROTTLE_S = 300
 SNAPSHOT_RE = re.compile(r"^/snapshots/([A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.public)?\.jpg$")

@@ -306,7 +306,12 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 # Commands that live with their subsystems register themselves here.
-for _module in ("ingestion.commands", "analytics.commands", "dashboard.commands"):
+for _module in (
+    "ingestion.commands",
+    "analytics.commands",
+    "dashboard.commands",
+    "dashboard.key_commands",
+):
     try:
         __import__(_module)
     except ModuleNotFoundError as _exc:

@@ -371,6 +371,13 @@ class Settings(BaseSettings):
         "/api/sensors/readings (each up to 1000 readings); 0 disables the limit.",
     )
 
+    api_key_rate_limit: int = Field(
+        default=120,
+        ge=0,
+        description="Requests one agency API key (pantau keys create) may make per minute to "
+        "the /api/v1 machine APIs (incidents, indicators); 0 disables the limit.",
+    )
+
     # --- observability -------------------------------------------------------------------
     metrics_token: str = Field(
         default="",

@@ -685,6 +685,25 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class ApiKey(Base):
+    """A machine credential for an agency or OPD system (``store.api_keys``): only the SHA-256
+    of the token is kept, plus a short visible prefix to tell keys apart. ``scopes`` lists what
+    the key may write, e.g. ``["incidents:polresta", "indicators:DISHUB"]``; a revoked key
+    (``revoked_at`` set) is refused from then on."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_ts", "ts"),)
