@@ -26,7 +26,9 @@ app = typer.Typer(
 db_app = typer.Typer(
     help="Database schema: upgrade, check, rebuild-rollups, prune.", no_args_is_help=True
 )
-import_app = typer.Typer(help="Import a city's own registries (cameras...).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import a city's own registries and data (cameras, indicators...).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 
@@ -221,6 +223,55 @@ def import_cameras_cmd(
         raise fail(f"{file}: {exc}") from exc
     console.print(
         f"[green]Imported {result.total} cameras[/] ({result.created} new, {result.updated} updated)"
+    )
+
+
+@import_app.command("indicators")
+def import_indicators_cmd(
+    file: Path = typer.Argument(
+        ..., help="CSV or XLSX with columns opd, indicator, period, value[, note] (data/README.md)."
+    ),
+    by: str = typer.Option(
+        "", "--by", help="Who sends the values (kept in the history); default: the system user."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate only, write nothing."),
+) -> None:
+    """Import OPD indicator values: every row checked first, all rows or none."""
+    import getpass
+
+    from store.indicators import (
+        Actor,
+        IndicatorImportError,
+        Outcome,
+        import_file,
+        plan,
+        read_rows,
+    )
+    from store.models import IndicatorActorKind, IndicatorSource
+
+    settings = get_settings()
+    who = by.strip() or f"cli:{getpass.getuser()}"
+    actor = Actor(who, IndicatorActorKind.CLI, IndicatorSource.IMPORT, file.name)
+    database = open_database(settings)
+    try:
+        if dry_run:
+            with database.session() as session:
+                planned = plan(session, read_rows(file.read_bytes(), file.name))
+                if planned.errors:
+                    raise IndicatorImportError(planned.errors)
+                counts = planned.counts
+            console.print("[green]Valid[/] (nothing written):", end=" ")
+        else:
+            with database.session() as session:
+                counts = import_file(session, file, actor).counts
+            console.print(f"[green]Imported {file.name}[/]:", end=" ")
+    except IndicatorImportError as exc:
+        raise fail(f"{file}: {exc}") from exc
+    except OSError as exc:
+        raise fail(f"{file}: cannot be read ({exc})") from exc
+    console.print(
+        f"{counts[Outcome.INSERTED]} inserted, {counts[Outcome.UPDATED]} updated, "
+        f"{counts[Outcome.UNCHANGED]} unchanged"
     )
 
 

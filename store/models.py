@@ -469,7 +469,12 @@ class OpdIndicator(Base):
     unit: Mapped[str] = mapped_column(String(32))
     target: Mapped[float | None] = mapped_column(Float)
     higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
-    frequency: Mapped[str] = mapped_column(String(16), default="monthly")  # daily/monthly/...
+    #: IndicatorFrequency: monthly (period ``YYYY-MM``), quarterly (``YYYY-Qn``), yearly (``YYYY``)
+    frequency: Mapped[str] = mapped_column(String(16), default="monthly")
+    #: Plausible values (store/indicators.py; NULL: the unit's default, e.g. 0..1000 for "%"):
+    #: a value outside is refused with the reason.
+    plausible_min: Mapped[float | None] = mapped_column(Float)
+    plausible_max: Mapped[float | None] = mapped_column(Float)
 
     opd: Mapped[Opd] = relationship(back_populates="indicators")
     values: Mapped[list[OpdIndicatorValue]] = relationship(back_populates="indicator")
@@ -486,8 +491,57 @@ class OpdIndicatorValue(Base):
     period_start: Mapped[date] = mapped_column(Date)
     value: Mapped[float] = mapped_column(Float)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    #: Who and how the current value came (store/indicators.py); NULL on demo rows.
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(String(100))  # username or API key name
+    updated_by_kind: Mapped[str | None] = mapped_column(String(16))  # IndicatorActorKind
+    source: Mapped[str | None] = mapped_column(String(16))  # IndicatorSource
+    source_ref: Mapped[str | None] = mapped_column(String(200))  # file name of an import/upload
 
     indicator: Mapped[OpdIndicator] = relationship(back_populates="values")
+
+
+class IndicatorFrequency(StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+class IndicatorSource(StrEnum):
+    IMPORT = "import"  # pantau import indicators FILE
+    UPLOAD = "upload"  # the upload on /indikator-opd
+    API = "api"  # PUT /api/v1/indicators/...
+
+
+class IndicatorActorKind(StrEnum):
+    USER = "user"  # a signed-in account (upload)
+    API_KEY = "api_key"  # an OPD's API key (its name)
+    CLI = "cli"  # the command line (the --by name or the system user)
+
+
+class OpdIndicatorValueChange(Base):
+    """Every write of an indicator value: a new value (``old_value`` NULL) or a correction, with
+    who, when and from where. Append-only; an unchanged re-send writes no row."""
+
+    __tablename__ = "opd_indicator_value_changes"
+    __table_args__ = (
+        Index("ix_indicator_value_changes_ind_period", "indicator_id", "period_start", "id"),
+        Index("ix_indicator_value_changes_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("opd_indicators.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date)
+    old_value: Mapped[float | None] = mapped_column(Float)
+    new_value: Mapped[float] = mapped_column(Float)
+    old_note: Mapped[str | None] = mapped_column(Text)
+    new_note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_kind: Mapped[str] = mapped_column(String(16))  # IndicatorActorKind
+    source: Mapped[str] = mapped_column(String(16))  # IndicatorSource
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --------------------------------------------------------------------------------------------

@@ -88,6 +88,9 @@ def seed_opd(session: Session, data_dir: Path = DATA_DIR) -> int:
             ind.target = float(row["target"]) if row["target"] else None
             ind.higher_is_better = row["higher_is_better"].lower() == "true"
             ind.frequency = row["frequency"]
+            for column in ("plausible_min", "plausible_max"):  # optional columns
+                raw = (row.get(column) or "").strip()
+                setattr(ind, column, float(raw) if raw else None)
     session.flush()
     return len(existing)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 15:58:54.917895
+Create Date: 2026-11-29 16:01:50.241147
 """
 from __future__ import annotations
 
@@ -379,6 +379,8 @@ def upgrade() -> None:
     sa.Column('target', sa.Float(), nullable=True),
     sa.Column('higher_is_better', sa.Boolean(), nullable=False),
     sa.Column('frequency', sa.String(length=16), nullable=False),
+    sa.Column('plausible_min', sa.Float(), nullable=True),
+    sa.Column('plausible_max', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['opd_id'], ['opd.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('opd_id', 'code', name='uq_opd_indicator_code')
@@ -427,12 +429,38 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_events_complaint_id'), ['complaint_id'], unique=False)
 
+    op.create_table('opd_indicator_value_changes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('indicator_id', sa.Integer(), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('old_value', sa.Float(), nullable=True),
+    sa.Column('new_value', sa.Float(), nullable=False),
+    sa.Column('old_note', sa.Text(), nullable=True),
+    sa.Column('new_note', sa.Text(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('actor_kind', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('source_ref', sa.String(length=200), nullable=True),
+    sa.Column('ts', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['indicator_id'], ['opd_indicators.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('opd_indicator_value_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_indicator_value_changes_ind_period', ['indicator_id', 'period_start', 'id'], unique=False)
+        batch_op.create_index('ix_indicator_value_changes_ts', ['ts'], unique=False)
+
     op.create_table('opd_indicator_values',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('indicator_id', sa.Integer(), nullable=False),
     sa.Column('period_start', sa.Date(), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_by', sa.String(length=100), nullable=True),
+    sa.Column('updated_by_kind', sa.String(length=16), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=True),
+    sa.Column('source_ref', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['indicator_id'], ['opd_indicators.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('indicator_id', 'period_start', name='uq_indicator_value_period')
@@ -465,6 +493,11 @@ def downgrade() -> None:
 
     op.drop_table('sms_messages')
     op.drop_table('opd_indicator_values')
+    with op.batch_alter_table('opd_indicator_value_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_indicator_value_changes_ts')
+        batch_op.drop_index('ix_indicator_value_changes_ind_period')
+
+    op.drop_table('opd_indicator_value_changes')
     with op.batch_alter_table('complaint_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_events_complaint_id'))
 

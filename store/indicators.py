@@ -1,0 +1,747 @@
+"""OPD indicator values: validation, plausibility, periods and the one write path.
+
+Every way a value comes in (``pantau import indicators FILE``, the upload on ``/indikator-opd``,
+``PUT /api/v1/indicators/{opd}/{code}/{period}``) goes through :func:`plan` (validate every row,
+all-or-nothing, nothing written) and :func:`apply` (write the plan in the caller's transaction):
+
+* a row names the OPD (code), the indicator (code, of that OPD), the period and the value, with
+  an optional note;
+* the period follows the indicator's frequency: ``YYYY-MM`` (monthly), ``YYYY-Qn`` (quarterly)
+  or ``YYYY`` (yearly), stored as the first day of the period (``period_start``);
+* the value must be a finite number inside the indicator's plausible range: its
+  ``plausible_min``/``plausible_max`` columns, else the unit's default (:data:`UNIT_RANGES`:
+  percentages 0..1000, counts, durations, prices and speeds at least 0);
+* upsert by (indicator, period): the same value (and note) again is *unchanged* and writes
+  nothing; a new value is *inserted*, a different one *updated*. Every insert and update adds an
+  :class:`~store.models.OpdIndicatorValueChange` row (old value, new value, who, when, source).
+
+Concurrent writers of the same (indicator, period) are serialised: the value row is locked
+(PostgreSQL ``SELECT ... FOR UPDATE``; SQLite takes its single write lock before reading), and a
+concurrent first insert is caught with ``ON CONFLICT DO NOTHING`` and retried as an update, so
+the history always chains (each change's old value is the previous change's new value).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from store.models import (
+    IndicatorActorKind,
+    IndicatorFrequency,
+    IndicatorSource,
+    Opd,
+    OpdIndicator,
+    OpdIndicatorValue,
+    OpdIndicatorValueChange,
+)
+from store.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+#: Bounds of one file / upload (a city's month of indicators is a few hundred rows).
+MAX_ROWS = 10_000
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_NOTE = 500
+#: No indicator value is larger than this (keeps floats away from 1e308 and friends).
+ABSOLUTE_MAX = 1e15
+
+COLUMNS = ("opd", "indicator", "period", "value")
+OPTIONAL_COLUMNS = ("note",)
+
+#: Default plausible range by unit (lower-cased) when the indicator sets none: percentages up to
+#: 1,000 (a realisation can exceed its target, ten times cannot), counts, durations, speeds and
+#: prices never negative. Units not listed: any finite number up to :data:`ABSOLUTE_MAX`.
+UNIT_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "%": (0.0, 1000.0),
+    "% target": (0.0, 1000.0),
+    "persen": (0.0, 1000.0),
+    "kegiatan": (0.0, None),
+    "kasus": (0.0, None),
+    "kejadian": (0.0, None),
+    "orang": (0.0, None),
+    "unit": (0.0, None),
+    "laporan": (0.0, None),
+    "izin": (0.0, None),
+    "menit": (0.0, None),
+    "jam": (0.0, None),
+    "hari": (0.0, None),
+    "km/jam": (0.0, None),
+    "rp": (0.0, None),
+    "rp/kg": (0.0, None),
+    "rp miliar": (0.0, None),
+    "rp juta": (0.0, None),
+    "ton": (0.0, None),
+}
+
+
+class Outcome:
+    INSERTED = "inserted"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of one row: the row number (file line; 0 for the file itself), the column,
+    the value as sent and why it is refused (English; :attr:`code` for translations)."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+    code: str = "invalid"
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row else "file"
+        return f"{where}, column '{self.column}', value {self.value!r}: {self.reason}"
+
+
+class IndicatorImportError(Exception):
+    """A file or request that cannot be written; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        shown = "\n".join(f"  - {e}" for e in errors[:50])
+        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(f"{len(errors)} problem(s), nothing was written:\n{shown}{more}")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: a user name, an API key's name, or the command line's ``--by``."""
+
+    name: str
+    kind: str = IndicatorActorKind.USER  # IndicatorActorKind
+    source: str = IndicatorSource.UPLOAD  # IndicatorSource
+    source_ref: str | None = None  # the file name of an import or upload
+
+
+# --------------------------------------------------------------------------------------------
+# periods
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+PERIOD_FORMAT = {
+    IndicatorFrequency.MONTHLY: "YYYY-MM",
+    IndicatorFrequency.QUARTERLY: "YYYY-Qn",
+    IndicatorFrequency.YEARLY: "YYYY",
+}
+
+
+def parse_period(raw: Any, frequency: str) -> date:
+    """The first day of the period ``raw`` names, for an indicator of ``frequency``; raises
+    ValueError with the reason when the text does not match that frequency."""
+    s = str(raw if raw is not None else "").strip()
+    if isinstance(raw, datetime | date):  # a spreadsheet cell typed as a date
+        s = f"{raw.year:04d}-{raw.month:02d}" if frequency == IndicatorFrequency.MONTHLY else s
+    try:
+        freq = IndicatorFrequency(frequency)
+    except ValueError:
+        raise ValueError(f"the indicator's frequency {frequency!r} is not supported") from None
+    expected = PERIOD_FORMAT[freq]
+    if freq == IndicatorFrequency.MONTHLY and (m := _MONTH.match(s)):
+        year, month = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"month {month} does not exist (use {expected}, e.g. 2026-10)")
+        start = date(year, month, 1)
+    elif freq == IndicatorFrequency.QUARTERLY and (m := _QUARTER.match(s)):
+        start = date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
+    elif freq == IndicatorFrequency.YEARLY and (m := _YEAR.match(s)):
+        start = date(int(m.group(1)), 1, 1)
+    else:
+        raise ValueError(
+            f"the indicator is {freq.value}: the period must be {expected} "
+            f"(e.g. {example_period(freq)})"
+        )
+    if not 2000 <= start.year <= 2100:
+        raise ValueError(f"year {start.year} is outside 2000..2100")
+    return start
+
+
+def example_period(frequency: str) -> str:
+    return {"monthly": "2026-10", "quarterly": "2026-Q3", "yearly": "2026"}.get(frequency, "?")
+
+
+def period_label(start: date, frequency: str) -> str:
+    """The period as written in files and URLs (``2026-10``, ``2026-Q4``, ``2026``)."""
+    if frequency == IndicatorFrequency.QUARTERLY:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if frequency == IndicatorFrequency.YEARLY:
+        return f"{start.year}"
+    return f"{start.year:04d}-{start.month:02d}"
+
+
+# --------------------------------------------------------------------------------------------
+# plausibility
+def plausible_range(indicator: OpdIndicator) -> tuple[float | None, float | None]:
+    """(min, max) for ``indicator``: its own columns, else its unit's default."""
+    low, high = UNIT_RANGES.get((indicator.unit or "").strip().lower(), (None, None))
+    if indicator.plausible_min is not None:
+        low = indicator.plausible_min
+    if indicator.plausible_max is not None:
+        high = indicator.plausible_max
+    return low, high
+
+
+def check_plausible(value: float, indicator: OpdIndicator) -> str | None:
+    """None when ``value`` is plausible for ``indicator``, else the reason."""
+    low, high = plausible_range(indicator)
+    unit = indicator.unit
+    if low is not None and value < low:
+        if low == 0:
+            return f"a negative value is not plausible for {unit!r} (at least 0)"
+        return f"below the plausible minimum {low:g} {unit}"
+    if high is not None and value > high:
+        return f"above the plausible maximum {high:g} {unit}"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# rows
+def _number(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("not a number")
+    if isinstance(raw, int | float):
+        value = float(raw)
+    else:
+        s = str(raw).strip().replace("\u00a0", "").replace(" ", "")
+        if not s:
+            raise ValueError("empty: a number is required")
+        if "," in s:
+            raise ValueError("use a dot as the decimal separator and no thousands separator")
+        try:
+            value = float(s)
+        except ValueError:
+            raise ValueError("not a number") from None
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    if abs(value) > ABSOLUTE_MAX:
+        raise ValueError(f"larger than {ABSOLUTE_MAX:g}")
+    return value
+
+
+class ValueRow(BaseModel):
+    """One row as sent (file, upload or API), before the database is asked."""
+
+    opd: str = Field(min_length=1, max_length=32)
+    indicator: str = Field(min_length=1, max_length=64)
+    period: str = Field(min_length=1, max_length=16)
+    value: float
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
+
+    @field_validator("opd", "indicator", "period", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        if v is None:
+            raise ValueError("required")
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)  # a year typed as a number in a spreadsheet
+        if isinstance(v, int | date | datetime) and not isinstance(v, bool):
+            v = str(v) if not isinstance(v, date | datetime) else f"{v.year:04d}-{v.month:02d}"
+        if not isinstance(v, str):
+            raise ValueError("must be text")
+        return v.strip()
+
+    @field_validator("opd")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value(cls, v: Any) -> float:
+        return _number(v)
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _note(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            v = str(v)
+        v = v.strip()
+        return v or None
+
+
+@dataclass
+class PlannedRow:
+    row: int
+    opd_code: str
+    indicator_id: int
+    indicator_code: str
+    indicator_name: str
+    unit: str
+    frequency: str
+    period_start: date
+    period: str
+    value: float
+    note: str | None
+    outcome: str
+    old_value: float | None = None
+    old_note: str | None = None
+
+
+@dataclass
+class Plan:
+    """What writing the rows will do; ``errors`` empty means it may be applied."""
+
+    rows: list[PlannedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.rows if r.outcome == outcome)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {o: self.count(o) for o in (Outcome.INSERTED, Outcome.UPDATED, Outcome.UNCHANGED)}
+
+
+def _clip(v: Any) -> str:
+    s = "" if v is None else str(v)
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+def plan(
+    session: Session,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    only_opd: str | None = None,
+) -> Plan:
+    """Validate every row against the database; nothing is written. ``only_opd``: the OPD the
+    writer is restricted to (OPD staff, a per-OPD key): rows of another OPD are row errors."""
+    result = Plan()
+    rows = list(rows)
+    if not rows:
+        result.errors.append(RowError(0, "file", "", "the file has no rows", "empty"))
+        return result
+    parsed: list[tuple[int, ValueRow]] = []
+    for number, raw in rows:
+        try:
+            parsed.append((number, ValueRow.model_validate(raw)))
+        except ValidationError as exc:
+            for err in exc.errors():
+                column = str(err["loc"][0]) if err["loc"] else "row"
+                reason = str(err["msg"]).removeprefix("Value error, ")
+                if err["type"] == "missing":
+                    reason = "required"
+                result.errors.append(RowError(number, column, _clip(raw.get(column)), reason))
+    opd_codes = {r.opd for _, r in parsed}
+    opds = {o.code: o for o in session.scalars(select(Opd).where(Opd.code.in_(list(opd_codes))))}
+    indicators: dict[tuple[str, str], OpdIndicator] = {}
+    if opds:
+        for ind, code in session.execute(
+            select(OpdIndicator, Opd.code)
+            .join(Opd, Opd.id == OpdIndicator.opd_id)
+            .where(Opd.code.in_(list(opds)))
+        ):
+            indicators[(code, ind.code)] = ind
+    by_code: dict[str, list[str]] = {}
+    for ind, code in session.execute(
+        select(OpdIndicator, Opd.code).join(Opd, Opd.id == OpdIndicator.opd_id)
+    ):
+        by_code.setdefault(ind.code, []).append(code)
+    seen: dict[tuple[int, date], int] = {}
+    good: list[tuple[int, ValueRow, OpdIndicator, date]] = []
+    for number, r in parsed:
+        if only_opd is not None and r.opd != only_opd.upper():
+            result.errors.append(
+                RowError(number, "opd", r.opd, f"you may only send values of {only_opd}", "scope")
+            )
+            continue
+        if r.opd not in opds:
+            result.errors.append(RowError(number, "opd", r.opd, "no OPD has this code", "opd"))
+            continue
+        ind = indicators.get((r.opd, r.indicator))
+        if ind is None:
+            owners = by_code.get(r.indicator)
+            reason = (
+                f"indicator {r.indicator} belongs to {', '.join(sorted(owners))}, not {r.opd}"
+                if owners
+                else f"{r.opd} has no indicator with this code"
+            )
+            code = "other_opd" if owners else "indicator"
+            result.errors.append(RowError(number, "indicator", r.indicator, reason, code))
+            continue
+        try:
+            start = parse_period(r.period, ind.frequency)
+        except ValueError as exc:
+            result.errors.append(RowError(number, "period", r.period, str(exc), "period"))
+            continue
+        reason = check_plausible(r.value, ind)
+        if reason is not None:
+            result.errors.append(RowError(number, "value", f"{r.value:g}", reason, "plausible"))
+            continue
+        key = (ind.id, start)
+        if key in seen:
+            result.errors.append(
+                RowError(
+                    number,
+                    "period",
+                    r.period,
+                    f"{r.opd} {r.indicator} {r.period} is already on row {seen[key]}",
+                    "duplicate",
+                )
+            )
+            continue
+        seen[key] = number
+        good.append((number, r, ind, start))
+    result.errors.sort(key=lambda e: e.row)
+    existing = _existing(session, [(ind.id, start) for _, _, ind, start in good])
+    for number, r, ind, start in good:
+        old = existing.get((ind.id, start))
+        if old is None:
+            outcome = Outcome.INSERTED
+        elif old[0] == r.value and (r.note is None or r.note == old[1]) and not old[2]:
+            outcome = Outcome.UNCHANGED
+        else:
+            outcome = Outcome.UPDATED
+        result.rows.append(
+            PlannedRow(
+                row=number,
+                opd_code=r.opd,
+                indicator_id=ind.id,
+                indicator_code=ind.code,
+                indicator_name=ind.name,
+                unit=ind.unit,
+                frequency=ind.frequency,
+                period_start=start,
+                period=period_label(start, ind.frequency),
+                value=r.value,
+                note=r.note,
+                outcome=outcome,
+                old_value=old[0] if old else None,
+                old_note=old[1] if old else None,
+            )
+        )
+    return result
+
+
+def _existing(
+    session: Session, keys: list[tuple[int, date]]
+) -> dict[tuple[int, date], tuple[float, str | None, bool]]:
+    """(value, note, is_demo) of the stored rows among ``keys``."""
+    out: dict[tuple[int, date], tuple[float, str | None, bool]] = {}
+    ids = sorted({i for i, _ in keys})
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        for ind_id, start, value, note, demo in session.execute(
+            select(
+                OpdIndicatorValue.indicator_id,
+                OpdIndicatorValue.period_start,
+                OpdIndicatorValue.value,
+                OpdIndicatorValue.note,
+                OpdIndicatorValue.is_demo,
+            ).where(OpdIndicatorValue.indicator_id.in_(part))
+        ):
+            out[(ind_id, start)] = (value, note, bool(demo))
+    return {k: out[k] for k in keys if k in out}
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+@dataclass
+class Applied:
+    """What :func:`apply` did, row by row (outcomes as found under the lock)."""
+
+    rows: list[PlannedRow]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.rows if r.outcome == outcome)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {o: self.count(o) for o in (Outcome.INSERTED, Outcome.UPDATED, Outcome.UNCHANGED)}
+
+
+def _take_write_lock(session: Session) -> None:
+    """SQLite: hold the database's write lock before reading what is there, so a concurrent
+    writer waits for this transaction instead of acting on a value about to change.
+    (PostgreSQL locks the rows themselves with FOR UPDATE.)"""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE opd_indicator_values SET id = id WHERE 1 = 0"))
+
+
+def _insert_if_absent(session: Session, row: PlannedRow, actor: Actor, now: datetime) -> bool:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(OpdIndicatorValue)
+        .values(
+            indicator_id=row.indicator_id,
+            period_start=row.period_start,
+            value=row.value,
+            note=row.note,
+            is_demo=False,
+            updated_at=now,
+            updated_by=actor.name[:100],
+            updated_by_kind=actor.kind,
+            source=actor.source,
+            source_ref=(actor.source_ref or None) and actor.source_ref[:200],
+        )
+        .on_conflict_do_nothing(index_elements=["indicator_id", "period_start"])
+        .returning(OpdIndicatorValue.id)
+    )
+    return session.execute(stmt).scalar() is not None
+
+
+def apply(session: Session, planned: Plan, actor: Actor) -> Applied:
+    """Write a validated plan in the caller's transaction (commit = all rows, error = none).
+    Outcomes are decided again under the lock: a value another writer stored meanwhile turns
+    an insert into an update (or unchanged), and the history records what was replaced."""
+    if planned.errors:
+        raise IndicatorImportError(planned.errors)
+    _take_write_lock(session)
+    now = utcnow()
+    done: list[PlannedRow] = []
+    for row in planned.rows:
+        current = session.scalar(
+            select(OpdIndicatorValue)
+            .where(
+                OpdIndicatorValue.indicator_id == row.indicator_id,
+                OpdIndicatorValue.period_start == row.period_start,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if current is None:
+            if _insert_if_absent(session, row, actor, now):
+                _history(session, row, None, None, actor, now)
+                done.append(_as(row, Outcome.INSERTED, None, None))
+                continue
+            current = session.scalar(  # a concurrent writer inserted it first: update that
+                select(OpdIndicatorValue)
+                .where(
+                    OpdIndicatorValue.indicator_id == row.indicator_id,
+                    OpdIndicatorValue.period_start == row.period_start,
+                )
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            assert current is not None
+        old_value, old_note = current.value, current.note
+        new_note = row.note if row.note is not None else old_note
+        if old_value == row.value and new_note == old_note and not current.is_demo:
+            done.append(_as(row, Outcome.UNCHANGED, old_value, old_note))
+            continue
+        current.value, current.note, current.is_demo = row.value, new_note, False
+        current.updated_at, current.updated_by = now, actor.name[:100]
+        current.updated_by_kind, current.source = actor.kind, actor.source
+        current.source_ref = (actor.source_ref or None) and actor.source_ref[:200]
+        _history(session, row, old_value, old_note, actor, now, new_note=new_note)
+        done.append(_as(row, Outcome.UPDATED, old_value, old_note))
+    session.flush()
+    counts = Applied(done).counts
+    logger.info(
+        "indicator values by %s (%s, %s %s): %d inserted, %d updated, %d unchanged",
+        actor.name,
+        actor.kind,
+        actor.source,
+        actor.source_ref or "-",
+        counts[Outcome.INSERTED],
+        counts[Outcome.UPDATED],
+        counts[Outcome.UNCHANGED],
+    )
+    return Applied(done)
+
+
+def _as(row: PlannedRow, outcome: str, old_value: float | None, old_note: str | None):
+    return PlannedRow(
+        **{**row.__dict__, "outcome": outcome, "old_value": old_value, "old_note": old_note}
+    )
+
+
+def _history(
+    session: Session,
+    row: PlannedRow,
+    old_value: float | None,
+    old_note: str | None,
+    actor: Actor,
+    now: datetime,
+    *,
+    new_note: str | None = None,
+) -> None:
+    session.add(
+        OpdIndicatorValueChange(
+            indicator_id=row.indicator_id,
+            period_start=row.period_start,
+            old_value=old_value,
+            new_value=row.value,
+            old_note=old_note,
+            new_note=new_note if new_note is not None else row.note,
+            actor=actor.name[:100],
+            actor_kind=actor.kind,
+            source=actor.source,
+            source_ref=(actor.source_ref or None) and actor.source_ref[:200],
+            ts=now,
+        )
+    )
+
+
+def write_rows(
+    session: Session,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    actor: Actor,
+    *,
+    only_opd: str | None = None,
+) -> Applied:
+    """:func:`plan` then :func:`apply`: all rows or none (raises IndicatorImportError)."""
+    _take_write_lock(session)
+    planned = plan(session, rows, only_opd=only_opd)
+    return apply(session, planned, actor)
+
+
+# --------------------------------------------------------------------------------------------
+# files
+def _clean(row: dict[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if k is None:
+            continue
+        key = str(k).strip().lower()
+        if isinstance(v, str) and not v.strip():
+            v = None
+        out[key] = v
+    return out
+
+
+def _check_header(header: list[str], name: str) -> None:
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise IndicatorImportError(
+            [
+                RowError(
+                    1,
+                    ", ".join(missing),
+                    ",".join(h for h in header if h)[:80],
+                    f"header must name the columns {', '.join(COLUMNS)} (optional: note); "
+                    f"missing {', '.join(missing)}",
+                    "header",
+                )
+            ]
+        )
+
+
+def read_rows(data: bytes, name: str) -> list[tuple[int, dict[str, Any]]]:
+    """Rows (line number, cells) of an indicator file: CSV (UTF-8, ``,`` or ``;``) or XLSX."""
+    if len(data) > MAX_FILE_BYTES:
+        raise IndicatorImportError(
+            [RowError(0, "file", name, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")]
+        )
+    suffix = Path(name).suffix.lower()
+    rows: list[tuple[int, dict[str, Any]]] = []
+    try:
+        if suffix == ".csv":
+            textdata = data.decode("utf-8-sig")
+            first = textdata.split("\n", 1)[0]
+            delimiter = ";" if first.count(";") > first.count(",") else ","
+            reader = csv.DictReader(io.StringIO(textdata, newline=""), delimiter=delimiter)
+            _check_header([(f or "").strip().lower() for f in reader.fieldnames or []], name)
+            for number, raw in enumerate(reader, start=2):
+                if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
+                    continue
+                rows.append((number, _clean(raw)))
+                if len(rows) > MAX_ROWS:
+                    break
+        elif suffix == ".xlsx":
+            from openpyxl import load_workbook
+
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            ws = wb.active
+            it = ws.iter_rows(values_only=True)
+            header = [str(h).strip().lower() if h is not None else "" for h in next(it, ())]
+            _check_header(header, name)
+            for number, values in enumerate(it, start=2):
+                if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                    continue
+                rows.append((number, _clean(dict(zip(header, values, strict=False)))))
+                if len(rows) > MAX_ROWS:
+                    break
+            wb.close()
+        else:
+            raise IndicatorImportError(
+                [RowError(0, "file", name, f"unsupported file type {suffix!r}: use .csv or .xlsx")]
+            )
+    except IndicatorImportError:
+        raise
+    except UnicodeDecodeError:
+        raise IndicatorImportError(
+            [RowError(0, "file", name, "not UTF-8 text: save the CSV as UTF-8")]
+        ) from None
+    except Exception as exc:  # a broken XLSX, a CSV the csv module refuses
+        raise IndicatorImportError(
+            [RowError(0, "file", name, f"cannot be read ({type(exc).__name__}: {exc})")]
+        ) from None
+    if len(rows) > MAX_ROWS:
+        raise IndicatorImportError(
+            [RowError(0, "file", name, f"more than {MAX_ROWS:,} rows: split the file")]
+        )
+    if not rows:
+        raise IndicatorImportError([RowError(0, "file", name, "the file has no rows", "empty")])
+    return rows
+
+
+def import_file(session: Session, path: Path, actor: Actor) -> Applied:
+    """``pantau import indicators FILE``: read, validate every row, write all or none."""
+    if not path.exists():
+        raise IndicatorImportError([RowError(0, "file", str(path), "file not found")])
+    rows = read_rows(path.read_bytes(), path.name)
+    return write_rows(session, rows, actor)
+
+
+# --------------------------------------------------------------------------------------------
+# reading (the API and the page)
+def value_dict(value: OpdIndicatorValue, indicator: OpdIndicator, opd_code: str) -> dict:
+    """The stored row as the API answers it."""
+    return {
+        "opd": opd_code,
+        "indicator": indicator.code,
+        "period": period_label(value.period_start, indicator.frequency),
+        "period_start": value.period_start.isoformat(),
+        "frequency": indicator.frequency,
+        "value": value.value,
+        "unit": indicator.unit,
+        "note": value.note,
+        "is_demo": bool(value.is_demo),
+        "updated_at": _iso(value.updated_at),
+        "updated_by": value.updated_by,
+        "source": value.source,
+    }
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat().replace("+00:00", "Z") if ts is not None else None
+
+
+def find_indicator(session: Session, opd_code: str, code: str) -> OpdIndicator | None:
+    return session.scalar(
+        select(OpdIndicator)
+        .join(Opd, Opd.id == OpdIndicator.opd_id)
+        .where(Opd.code == opd_code.upper(), OpdIndicator.code == code)
+    )
+
+
+def history(session: Session, indicator_id: int, limit: int = 200) -> list[OpdIndicatorValueChange]:
+    """Changes of one indicator, newest first."""
+    return list(
+        session.scalars(
+            select(OpdIndicatorValueChange)
+            .where(OpdIndicatorValueChange.indicator_id == indicator_id)
+            .order_by(OpdIndicatorValueChange.id.desc())
+            .limit(max(1, min(limit, 5000)))
+        )
+    )
