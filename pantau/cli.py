@@ -99,7 +99,7 @@ def db_rebuild_rollups() -> None:
     observations still kept (and their days), complaint heatmap months, per-OPD complaint days,
     per-kecamatan and monthly camera sums (after a bulk load or an upgrade that added one; safe
     to run again, the rows are replaced; rollups older than the raw rows are kept)."""
-    from store.complaints import rebuild_cell_months, rebuild_opd_days
+    from store.complaints import rebuild_area_days, rebuild_cell_months, rebuild_opd_days
     from store.rollups import rebuild_rollups, refresh_area_rollups, utc_offset_hours
 
     settings = get_settings()
@@ -110,6 +110,7 @@ def db_rebuild_rollups() -> None:
             "camera hours rebuilt from raw observations (with their days)": buckets["hour"],
             "complaint_cell_months": rebuild_cell_months(session),
             "complaint_opd_days": rebuild_opd_days(session),
+            "complaint_area_days": rebuild_area_days(session),
             "area_rollups (+ camera_month_rollups)": refresh_area_rollups(
                 session, offset_hours=utc_offset_hours(settings.timezone)
             ),
@@ -362,6 +363,7 @@ for _module in (
     "analytics.commands",
     "dashboard.commands",
     "dashboard.key_commands",
+    "store.commands",
 ):
     try:
         __import__(_module)

@@ -629,6 +629,7 @@ def apply_transition(
 
     was, will = _counts(src), _counts(dst)
     bump_cells(session, complaint, will[0] - was[0], will[1] - was[1])
+    bump_area_days(session, complaint, will[0] - was[0], will[1] - was[1])
     before = opd_contribution(complaint)
     complaint.status = dst
     complaint.updated_at = now
@@ -811,6 +812,58 @@ def rebuild_cell_months(session: Session) -> int:
     )
     session.execute(insert(table).from_select(cols, per_category))
     session.execute(insert(table).from_select(cols, every))
+    analyze_tables(session, table.name)
+    return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+# --------------------------------------------------------------------------------------------
+# Per-kecamatan rollup: reports per UTC day of intake and kecamatan (ComplaintAreaDay)
+# --------------------------------------------------------------------------------------------
+def bump_area_days(session: Session, c: Complaint, d_total: int, d_open: int) -> None:
+    """Add to the report's day/kecamatan counters, atomically (same rule as the heatmap:
+    rejected and duplicate reports are not counted)."""
+    from store.models import ComplaintAreaDay
+
+    if d_total == 0 and d_open == 0:
+        return
+    created = c.created_at if c.created_at.tzinfo else c.created_at.replace(tzinfo=UTC)
+    table = ComplaintAreaDay.__table__
+    stmt = _insert_for(session, table).values(
+        day=created.astimezone(UTC).date(), kecamatan=c.kecamatan or "", reports=d_total,
+        open=d_open,
+    )  # fmt: skip
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "kecamatan"],
+        set_={"reports": table.c.reports + d_total, "open": table.c.open + d_open},
+    )
+    session.execute(stmt)
+
+
+def rebuild_area_days(session: Session) -> int:
+    """Recompute the whole per-kecamatan rollup from the complaints table (after bulk loads,
+    demo seeds and areas imports). Returns rows written."""
+    from sqlalchemy import case, cast, delete, func, insert
+
+    from store.models import ComplaintAreaDay
+
+    if session.get_bind().dialect.name == "sqlite":
+        day = func.date(Complaint.created_at)
+    else:
+        day = cast(func.timezone("UTC", Complaint.created_at), Date)
+    kec = func.coalesce(Complaint.kecamatan, "")
+    table = ComplaintAreaDay.__table__
+    session.execute(delete(table))
+    query = (
+        select(
+            day,
+            kec,
+            func.count(),
+            func.sum(case((Complaint.status.in_(OPEN_STATUSES), 1), else_=0)),
+        )
+        .where(Complaint.status.not_in(UNCOUNTED))
+        .group_by(day, kec)
+    )
+    session.execute(insert(table).from_select(["day", "kecamatan", "reports", "open"], query))
     analyze_tables(session, table.name)
     return session.scalar(select(func.count()).select_from(table)) or 0
 
@@ -1198,6 +1251,7 @@ class ComplaintService:
         s.add(complaint)
         s.flush()
         bump_cells(s, complaint, 1, 1)
+        bump_area_days(s, complaint, 1, 1)  # kecamatan located on flush (store.areas)
         s.add(
             ComplaintEvent(
                 complaint_id=complaint.id,

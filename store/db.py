@@ -118,3 +118,6 @@ def get_database(url: str | None = None) -> Database:
         _default = Database(url)
         _default.migrate()
     return _default
+
+
+import store.areas  # noqa: E402,F401  - registers the hooks that locate rows in kecamatan

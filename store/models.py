@@ -118,6 +118,18 @@ class Role(StrEnum):
     OPD = "opd"  # a department's staff: follow up complaints dispatched to their own OPD only
 
 
+class AreaLevel(StrEnum):
+    KECAMATAN = "kecamatan"  # district
+    KELURAHAN = "kelurahan"  # urban village, inside a kecamatan
+
+
+class AreaSource(StrEnum):
+    """Where a located row's ``kecamatan`` came from (``store.areas``)."""
+
+    POLYGON = "polygon"  # the point lies in an imported boundary polygon
+    INPUT = "input"  # outside every polygon (or none loaded): the string the source gave
+
+
 class RollupPeriod(StrEnum):
     HOUR = "hour"
     DAY = "day"
@@ -135,6 +147,9 @@ class Camera(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     kecamatan: Mapped[str | None] = mapped_column(String(100), index=True)
+    kecamatan_input: Mapped[str | None] = mapped_column(String(100))  # as the source gave it
+    kelurahan: Mapped[str | None] = mapped_column(String(100))  # from the kelurahan polygons
+    area_source: Mapped[str | None] = mapped_column(String(8))  # AreaSource; NULL: not located
     address: Mapped[str | None] = mapped_column(String(300))
     owner: Mapped[str] = mapped_column(String(32), default=CameraOwner.DISKOMINFO)
     stream_url: Mapped[str | None] = mapped_column(String(1000))
@@ -359,6 +374,45 @@ class CameraStatusEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(300))
 
 
+class Area(Base):
+    """A district boundary (kecamatan) or urban village (kelurahan), imported from GeoJSON by
+    ``pantau import areas`` (``store.areas``). Rows with lat/lon get their kecamatan/kelurahan
+    from these polygons; the bounding box is a cheap prefilter."""
+
+    __tablename__ = "areas"
+    __table_args__ = (UniqueConstraint("level", "name", name="uq_area_level_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))  # AreaLevel
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str | None] = mapped_column(String(32))  # e.g. the BPS/Kemendagri code
+    parent: Mapped[str | None] = mapped_column(String(100))  # a kelurahan's kecamatan
+    geometry: Mapped[str] = mapped_column(Text)  # GeoJSON Polygon/MultiPolygon, WGS84
+    area_km2: Mapped[float] = mapped_column(Float)
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComplaintAreaDay(Base):
+    """Complaints per UTC day of intake and kecamatan ('' when none): the "by kecamatan"
+    ranking of the complaints page sums these. Rejected and duplicate reports are not
+    counted. Kept by store.complaints with each report and status change; rebuilt by
+    ``store.complaints.rebuild_area_days`` after bulk loads and after areas are imported."""
+
+    __tablename__ = "complaint_area_days"
+    __table_args__ = (UniqueConstraint("day", "kecamatan", name="uq_complaint_area_day"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    kecamatan: Mapped[str] = mapped_column(String(100))
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    open: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_open", "ended_at", "severity"),)
@@ -399,6 +453,9 @@ class Incident(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     kecamatan: Mapped[str | None] = mapped_column(String(100), index=True)
+    kecamatan_input: Mapped[str | None] = mapped_column(String(100))  # as the source gave it
+    kelurahan: Mapped[str | None] = mapped_column(String(100))  # from the kelurahan polygons
+    area_source: Mapped[str | None] = mapped_column(String(8))  # AreaSource; NULL: not located
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN)
@@ -420,6 +477,9 @@ class Sensor(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     kecamatan: Mapped[str | None] = mapped_column(String(100))
+    kecamatan_input: Mapped[str | None] = mapped_column(String(100))  # as the registry gave it
+    kelurahan: Mapped[str | None] = mapped_column(String(100))  # from the kelurahan polygons
+    area_source: Mapped[str | None] = mapped_column(String(8))  # AreaSource; NULL: not located
     warning_level: Mapped[float | None] = mapped_column(Float)  # waspada
     danger_level: Mapped[float | None] = mapped_column(Float)  # siaga
     #: Plausible readings (ingestion/sensor_ranges.py; NULL: the default for the kind):
@@ -601,6 +661,9 @@ class Complaint(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(300))
     kecamatan: Mapped[str | None] = mapped_column(String(100))
+    kecamatan_input: Mapped[str | None] = mapped_column(String(100))  # as the reporter gave it
+    kelurahan: Mapped[str | None] = mapped_column(String(100))  # from the kelurahan polygons
+    area_source: Mapped[str | None] = mapped_column(String(8))  # AreaSource; NULL: not located
     privacy: Mapped[str] = mapped_column(String(16), default=PrivacyMode.NORMAL)
     reporter_name: Mapped[str | None] = mapped_column(String(200))
     reporter_contact: Mapped[str | None] = mapped_column(String(200))  # phone or e-mail

@@ -163,6 +163,23 @@ def seed_reference(session: Session, data_dir: Path = DATA_DIR) -> dict[str, int
     return {"opd": n_opd, "sensors": n_sensors, "cameras": result.total}
 
 
+def seed_demo_areas(session: Session) -> int:
+    """Load the approximate demo kecamatan polygons (store.demo_areas) when no kecamatan
+    boundaries are stored; a city's own (``pantau import areas``) are never replaced."""
+    from store.areas import store_areas
+    from store.demo_areas import demo_kecamatan
+    from store.models import Area, AreaLevel
+
+    have = session.scalar(
+        select(func.count()).select_from(Area).where(Area.level == str(AreaLevel.KECAMATAN))
+    )
+    if have:
+        return 0
+    features = demo_kecamatan()
+    store_areas(session, features, is_demo=True)
+    return len(features)
+
+
 # ------------------------------------------------------------------------------------------
 # Demo history
 # ------------------------------------------------------------------------------------------
@@ -296,6 +313,8 @@ def seed_demo(
             "the database already has history; demo data is only seeded into an empty one"
         )
     seed_reference(session)
+    counts: dict[str, int] = {}
+    counts["demo_kecamatan_polygons"] = seed_demo_areas(session)
     cameras = list(session.scalars(select(Camera).order_by(Camera.code)))
     for cam in cameras:
         cam.is_demo = True
@@ -307,7 +326,6 @@ def seed_demo(
     rain = _rain_series(hours, rng)
     traffic = _traffic_profile(hour_local, weekday)
     crowd = _crowd_profile(hour_local, weekday)
-    counts: dict[str, int] = {}
 
     # --- hourly rollups per camera -----------------------------------------------------------
     roll = ObservationRollup.__table__
@@ -607,8 +625,11 @@ def seed_demo(
             )
             prev = status
     session.execute(insert(ComplaintEvent.__table__), events)
-    from store.complaints import rebuild_cell_months, rebuild_opd_days
+    from store.areas import reassign_all
+    from store.complaints import rebuild_area_days, rebuild_cell_months, rebuild_opd_days
 
+    reassign_all(session, rollups=False)  # the rows inserted in bulk get their kecamatan
+    counts["complaint_area_days"] = rebuild_area_days(session)  # complaints per kecamatan
     counts["complaint_cells"] = rebuild_cell_months(session)  # the heatmap's monthly rollup
     counts["complaint_opd_days"] = rebuild_opd_days(session)  # per-OPD statistics
     counts["complaints"] = len(complaint_rows)
@@ -693,7 +714,8 @@ def clear_demo(session: Session) -> None:
         session.execute(delete(model).where(model.is_demo.is_(True)))
     session.execute(delete(SensorReading))
     refresh_area_rollups(session)
-    from store.complaints import rebuild_cell_months, rebuild_opd_days
+    from store.complaints import rebuild_area_days, rebuild_cell_months, rebuild_opd_days
 
     rebuild_cell_months(session)
     rebuild_opd_days(session)
+    rebuild_area_days(session)

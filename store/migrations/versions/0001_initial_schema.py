@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 16:01:50.241147
+Create Date: 2026-11-29 16:03:19.988047
 """
 from __future__ import annotations
 
@@ -55,6 +55,23 @@ def upgrade() -> None:
     with op.batch_alter_table('area_rollups', schema=None) as batch_op:
         batch_op.create_index('ix_area_rollups_period_bucket', ['period', 'bucket'], unique=False)
 
+    op.create_table('areas',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('level', sa.String(length=16), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=True),
+    sa.Column('parent', sa.String(length=100), nullable=True),
+    sa.Column('geometry', sa.Text(), nullable=False),
+    sa.Column('area_km2', sa.Float(), nullable=False),
+    sa.Column('min_lon', sa.Float(), nullable=False),
+    sa.Column('min_lat', sa.Float(), nullable=False),
+    sa.Column('max_lon', sa.Float(), nullable=False),
+    sa.Column('max_lat', sa.Float(), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('imported_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('level', 'name', name='uq_area_level_name')
+    )
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('ts', store.types.UTCDateTime(timezone=True), nullable=False),
@@ -75,6 +92,9 @@ def upgrade() -> None:
     sa.Column('lat', sa.Float(), nullable=False),
     sa.Column('lon', sa.Float(), nullable=False),
     sa.Column('kecamatan', sa.String(length=100), nullable=True),
+    sa.Column('kecamatan_input', sa.String(length=100), nullable=True),
+    sa.Column('kelurahan', sa.String(length=100), nullable=True),
+    sa.Column('area_source', sa.String(length=8), nullable=True),
     sa.Column('address', sa.String(length=300), nullable=True),
     sa.Column('owner', sa.String(length=32), nullable=False),
     sa.Column('stream_url', sa.String(length=1000), nullable=True),
@@ -102,6 +122,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cameras_kecamatan'), ['kecamatan'], unique=False)
         batch_op.create_index(batch_op.f('ix_cameras_status'), ['status'], unique=False)
 
+    op.create_table('complaint_area_days',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kecamatan', sa.String(length=100), nullable=False),
+    sa.Column('reports', sa.Integer(), nullable=False),
+    sa.Column('open', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('day', 'kecamatan', name='uq_complaint_area_day')
+    )
     op.create_table('complaint_cell_months',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
@@ -133,6 +162,9 @@ def upgrade() -> None:
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('kecamatan', sa.String(length=100), nullable=True),
+    sa.Column('kecamatan_input', sa.String(length=100), nullable=True),
+    sa.Column('kelurahan', sa.String(length=100), nullable=True),
+    sa.Column('area_source', sa.String(length=8), nullable=True),
     sa.Column('warning_level', sa.Float(), nullable=True),
     sa.Column('danger_level', sa.Float(), nullable=True),
     sa.Column('plausible_min', sa.Float(), nullable=True),
@@ -252,6 +284,9 @@ def upgrade() -> None:
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('address', sa.String(length=300), nullable=True),
     sa.Column('kecamatan', sa.String(length=100), nullable=True),
+    sa.Column('kecamatan_input', sa.String(length=100), nullable=True),
+    sa.Column('kelurahan', sa.String(length=100), nullable=True),
+    sa.Column('area_source', sa.String(length=8), nullable=True),
     sa.Column('privacy', sa.String(length=16), nullable=False),
     sa.Column('reporter_name', sa.String(length=200), nullable=True),
     sa.Column('reporter_contact', sa.String(length=200), nullable=True),
@@ -297,6 +332,9 @@ def upgrade() -> None:
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('kecamatan', sa.String(length=100), nullable=True),
+    sa.Column('kecamatan_input', sa.String(length=100), nullable=True),
+    sa.Column('kelurahan', sa.String(length=100), nullable=True),
+    sa.Column('area_source', sa.String(length=8), nullable=True),
     sa.Column('camera_id', sa.Integer(), nullable=True),
     sa.Column('occurred_at', store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -559,6 +597,7 @@ def downgrade() -> None:
 
     op.drop_table('opd')
     op.drop_table('complaint_cell_months')
+    op.drop_table('complaint_area_days')
     with op.batch_alter_table('cameras', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cameras_status'))
         batch_op.drop_index(batch_op.f('ix_cameras_kecamatan'))
@@ -570,6 +609,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_audit_log_ts')
 
     op.drop_table('audit_log')
+    op.drop_table('areas')
     with op.batch_alter_table('area_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_area_rollups_period_bucket')
 
