@@ -213,6 +213,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     server.register_blueprint(intake.bp)
     server.register_blueprint(open311.bp)
     server.register_blueprint(sensors.bp)
+    from dashboard.api import indicators as indicators_api
+
+    server.register_blueprint(indicators_api.bp)
     from dashboard.callbacks import register_all
 
     register_all(app)

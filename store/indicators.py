@@ -468,7 +468,7 @@ class Applied:
         return {o: self.count(o) for o in (Outcome.INSERTED, Outcome.UPDATED, Outcome.UNCHANGED)}
 
 
-def _take_write_lock(session: Session) -> None:
+def take_write_lock(session: Session) -> None:
     """SQLite: hold the database's write lock before reading what is there, so a concurrent
     writer waits for this transaction instead of acting on a value about to change.
     (PostgreSQL locks the rows themselves with FOR UPDATE.)"""
@@ -505,7 +505,7 @@ def apply(session: Session, planned: Plan, actor: Actor) -> Applied:
     an insert into an update (or unchanged), and the history records what was replaced."""
     if planned.errors:
         raise IndicatorImportError(planned.errors)
-    _take_write_lock(session)
+    take_write_lock(session)
     now = utcnow()
     done: list[PlannedRow] = []
     for row in planned.rows:
@@ -600,7 +600,7 @@ def write_rows(
     only_opd: str | None = None,
 ) -> Applied:
     """:func:`plan` then :func:`apply`: all rows or none (raises IndicatorImportError)."""
-    _take_write_lock(session)
+    take_write_lock(session)
     planned = plan(session, rows, only_opd=only_opd)
     return apply(session, planned, actor)
 

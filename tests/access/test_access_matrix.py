@@ -109,6 +109,7 @@ PUBLIC_SPEC = (
     "/api/sms",
     "/api/lapor",
     "/api/sensors/readings",
+    "/api/v1",  # machine APIs (incidents, indicators): per-agency API keys, never a session
     "/healthz",
     "/lang",
     "/masuk",
