@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingestion.alerts import AlertEngine
+from ingestion.backlog import SpillingQueue
 from ingestion.health import Transition
 from ingestion.process import SampleResult
 from pantau.settings import Settings
@@ -105,6 +106,7 @@ class WriterStats:
     dropped: int = 0
     rollup_runs: int = 0
     pending: int = 0
+    persisted: int = 0  # samples left in the backlog file for the next start (database down)
     last_error: str | None = None
     last_flush_ms: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -136,7 +138,11 @@ class Writer:
         self.alerts = AlertEngine(settings) if alerts else None
         self.stats = WriterStats()
         self.metrics: Any = None  # an ingestion.metrics.IngestMetrics the supervisor attaches
-        self._q: queue.Queue = queue.Queue()
+        self._q = SpillingQueue(
+            settings.var_dir / "ingest" / "writer-backlog.jsonl" if settings.writer_spill else None,
+            memory_items=settings.writer_memory_backlog,
+            max_bytes=int(settings.writer_backlog_max_mb * 1024 * 1024),
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._offset = utc_offset_hours(settings.timezone)
@@ -166,6 +172,8 @@ class Writer:
                 self._refresh_rollups(day=True)
             except Exception:
                 logger.exception("final rollup refresh failed")
+        if self._thread is None or not self._thread.is_alive():
+            self._q.close()
 
     # -- loop ---------------------------------------------------------------------------------
     def _drain(self) -> tuple[list[SampleResult], list[Transition]]:
@@ -248,10 +256,21 @@ class Writer:
                 if self._stop.is_set():
                     stop_deadline = stop_deadline or time.monotonic() + 20.0
                     if time.monotonic() > stop_deadline:
-                        self.stats.dropped += len(results)
-                        logger.error(
-                            "stopping with the database down: %d samples not written", len(results)
-                        )
+                        kept = self._q.persist([*results, *transitions])
+                        if kept:
+                            self.stats.persisted = kept
+                            logger.error(
+                                "stopping with the database down: %d samples kept in %s, "
+                                "written at the next start",
+                                kept,
+                                self._q.path,
+                            )
+                        else:
+                            self.stats.dropped += len(results)
+                            logger.error(
+                                "stopping with the database down: %d samples not written",
+                                len(results),
+                            )
                         return
                 sleep = min(self.max_retry_sleep_s, 0.2 * 2 ** min(attempt, 8))
                 logger.warning(
@@ -303,8 +322,11 @@ class Writer:
             "duplicates": st.duplicates,
             "transitions": st.transitions,
             "retries": st.retries,
-            "dropped": st.dropped,
+            "dropped": st.dropped + self._q.dropped,
             "pending": self._q.qsize(),
+            "pending_on_disk": self._q.on_disk,
+            "spilled_total": self._q.spilled_total,
+            "persisted": st.persisted,
             "rollup_runs": st.rollup_runs,
             "last_flush_ms": st.last_flush_ms,
             "last_error": st.last_error,

@@ -352,6 +352,26 @@ class Settings(BaseSettings):
         "across restarts of one installation and different for two installations on one host "
         "(two subscribers with one id take over each other's session). One subscriber per id.",
     )
+    writer_memory_backlog: int = Field(
+        default=20_000,
+        ge=100,
+        description="Samples the ingestion writer keeps in memory while the database is slow or "
+        "down (about 1.8 KB each); beyond this they wait in var_dir/ingest/writer-backlog.jsonl "
+        "and are written in order once the database answers. A stop during an outage leaves "
+        "the rest in that file for the next start.",
+    )
+    writer_backlog_max_mb: float = Field(
+        default=2048.0,
+        gt=0,
+        description="Size cap (MB) of var_dir/ingest/writer-backlog.jsonl (about 0.85 KB a "
+        "sample: 2 GB holds ~2.5 million, ~3.9 hours of 10,693 cameras at one sample a minute). "
+        "Past it samples are dropped and counted.",
+    )
+    writer_spill: bool = Field(
+        default=True,
+        description="Spill the writer's backlog to var_dir/ingest/writer-backlog.jsonl past "
+        "writer_memory_backlog (off: everything waits in memory).",
+    )
     sensor_spool_max_mb: float = Field(
         default=64.0,
         gt=0,
