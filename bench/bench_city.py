@@ -11,7 +11,7 @@
    subprocess (``pantau ingest``, PANTAU_* environment); after ``--warmup`` seconds it measures a
    window of ``--minutes``, then waits one interval (+15 s) for the window's samples to land.
 3. **celery**: the same with ``pantau ingest --celery`` and ``pantau worker`` (2 processes),
-   broker Redis DB 6 (flushed first), no result backend.
+   broker Redis DB 6 or BENCH_REDIS_URL (flushed first), no result backend.
 4. **ratio**: Celery throughput with 1, then 2 worker processes on a saturated load
    (``--ratio-cameras`` healthy cameras every ``--ratio-interval`` s): samples stored per second.
 

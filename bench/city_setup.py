@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 PANTAU = [sys.executable, "-c", "from pantau.cli import app; app()"]
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/6"
+# the broker of the Celery phases (flushed first): keep it apart from anything else on Redis
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 
 
 def say(msg: str) -> None:
