@@ -27,7 +27,8 @@ db_app = typer.Typer(
     help="Database schema: upgrade, check, rebuild-rollups, prune.", no_args_is_help=True
 )
 import_app = typer.Typer(
-    help="Import a city's own registries and data (cameras, indicators...).", no_args_is_help=True
+    help="Import a city's own registries and data (cameras, incidents, indicators...).",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -364,6 +365,7 @@ for _module in (
     "dashboard.commands",
     "dashboard.key_commands",
     "store.commands",
+    "ingestion.incident_commands",
 ):
     try:
         __import__(_module)

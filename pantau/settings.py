@@ -21,6 +21,22 @@ DATA_DIR = ROOT / "data"
 ASSETS_DIR = ROOT / "assets"
 
 
+def parse_bbox(value: str) -> tuple[float, float, float, float] | None:
+    """'min_lon,min_lat,max_lon,max_lat' -> floats; '' -> None. ValueError when malformed."""
+    if not value.strip():
+        return None
+    try:
+        parts = tuple(float(p) for p in value.split(","))
+    except ValueError:
+        raise ValueError(f"city_bbox {value!r}: four numbers expected") from None
+    if len(parts) != 4:
+        raise ValueError(f"city_bbox {value!r}: min_lon,min_lat,max_lon,max_lat expected")
+    min_lon, min_lat, max_lon, max_lat = parts
+    if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+        raise ValueError(f"city_bbox {value!r}: not a WGS84 box (min before max)")
+    return parts  # type: ignore[return-value]
+
+
 class Settings(BaseSettings):
     """Runtime configuration of a Pantau installation."""
 
@@ -133,6 +149,12 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Jakarta", description="Display time zone (WIB).")
     map_center_lat: float = Field(default=-2.976, description="Map centre latitude.")
     map_center_lon: float = Field(default=104.745, description="Map centre longitude.")
+    city_bbox: str = Field(
+        default="",
+        description="The city's bounding area 'min_lon,min_lat,max_lon,max_lat' (WGS84), e.g. "
+        "'104.60,-3.10,104.90,-2.85' for Palembang. Set: incidents fed by file or API must lie "
+        "inside it; empty: only the coordinate ranges are checked.",
+    )
     map_zoom: int = Field(default=13, description="Initial map zoom.")
     map_tile_url: str = Field(
         default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -470,6 +492,12 @@ class Settings(BaseSettings):
         parse_networks(value)  # ValueError naming the bad entry
         return value
 
+    @field_validator("city_bbox")
+    @classmethod
+    def _bbox(cls, value: str) -> str:
+        parse_bbox(value)  # ValueError saying what is wrong
+        return value
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -478,6 +506,11 @@ class Settings(BaseSettings):
         return value
 
     # --- derived -------------------------------------------------------------------------
+    @property
+    def city_bounds(self) -> tuple[float, float, float, float] | None:
+        """``city_bbox`` as (min_lon, min_lat, max_lon, max_lat), or None when not set."""
+        return parse_bbox(self.city_bbox)
+
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""

@@ -443,11 +443,17 @@ class Incident(Base):
         # of every kind: covering (counts per period/kind/kecamatan never touch the table;
         # a year at ~300 a day: 290 -> 95 ms on SQLite)
         Index("ix_incidents_period", "occurred_at", "kind", "kecamatan", "camera_id"),
+        # rows fed by an agency (file import, /api/v1/incidents) are keyed by their own id;
+        # demo and camera-made rows have no external_id (NULLs never collide)
+        UniqueConstraint("source", "external_id", name="uq_incident_source_external"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # IncidentKind
-    source: Mapped[str] = mapped_column(String(32))  # cctv, call112, police, citizen, sensor
+    #: who reported it: an agency feed (polresta, damkar, satpolpp, dishub, bpbd...; the API
+    #: key's scope) or, for demo rows, cctv, call112, police, citizen
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(128))  # the agency's own id
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
@@ -457,9 +463,14 @@ class Incident(Base):
     kelurahan: Mapped[str | None] = mapped_column(String(100))  # from the kelurahan polygons
     area_source: Mapped[str | None] = mapped_column(String(8))  # AreaSource; NULL: not located
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    address: Mapped[str | None] = mapped_column(String(300))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the event itself ended (fire out, road clear), as the agency reports it
+    ended_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN)
+    #: when the record was closed: set exactly while status is closed (ended_at if known)
     closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -2,7 +2,11 @@
 
 Revision ID: 0001
 Revises: 
+<<<<<<< HEAD
 Create Date: 2026-11-29 16:03:19.988047
+=======
+Create Date: 2026-11-29 16:02:29.276554
+>>>>>>> 0e3103e (Incidents fed by agencies: external_id/address/ended_at/updated_at on incidents, unique (source, external_id); store/incidents.py (pydantic validation naming column+value+why, Indonesian kind/status words, time zone required, city bbox PANTAU_CITY_BBOX, idempotent upsert inserted/updated/unchanged with ON CONFLICT DO NOTHING in key order, audited, write listeners); pantau import incidents FILE (CSV/XLSX, bounded, all rows or none); data/examples/incidents_example.csv, data/README.md format)
 """
 from __future__ import annotations
 
@@ -327,6 +331,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('external_id', sa.String(length=128), nullable=True),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('lat', sa.Float(), nullable=True),
@@ -336,12 +341,16 @@ def upgrade() -> None:
     sa.Column('kelurahan', sa.String(length=100), nullable=True),
     sa.Column('area_source', sa.String(length=8), nullable=True),
     sa.Column('camera_id', sa.Integer(), nullable=True),
+    sa.Column('address', sa.String(length=300), nullable=True),
     sa.Column('occurred_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('closed_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('source', 'external_id', name='uq_incident_source_external')
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_kecamatan'), ['kecamatan'], unique=False)
