@@ -28,7 +28,11 @@ def import_incidents_cmd(
     try:
         if dry_run:
             done = import_incidents(
-                None, file, actor=actor, bounds=settings.city_bounds, dry_run=True  # type: ignore[arg-type]
+                None,
+                file,
+                actor=actor,
+                bounds=settings.city_bounds,
+                dry_run=True,
             )
             console.print(f"[green]{done.rows} incident rows are valid[/] (nothing written)")
             return

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from store.incidents import (
     COLUMNS,
-    OPTIONAL_COLUMNS,
     MAX_BATCH,
+    OPTIONAL_COLUMNS,
     IncidentInvalid,
     IncidentRecord,
     UpsertResult,
@@ -184,16 +184,17 @@ class FileImport:
 
 
 def import_incidents(
-    session: Session,
+    session: Session | None,
     path: Path,
     *,
     actor: str,
     bounds: tuple[float, float, float, float] | None = None,
     dry_run: bool = False,
 ) -> FileImport:
-    """Validate the whole file, then upsert it in the caller's transaction (all or none)."""
+    """Validate the whole file, then upsert it in the caller's transaction (all or none);
+    ``dry_run`` (or no session): validate only."""
     records = validate_rows(read_incident_rows(path), bounds)
-    if dry_run:
+    if dry_run or session is None:
         return FileImport(len(records), None)
     result = upsert_incidents(session, records, actor=actor, channel=f"file:{path.name}"[:64])
     logger.info(

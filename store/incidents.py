@@ -144,9 +144,7 @@ def parse_time(value: Any, what: str = "time") -> datetime:
         try:
             ts = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(
-                f"not an ISO 8601 {what} (e.g. 2026-11-23T14:00:00+07:00)"
-            ) from None
+            raise ValueError(f"not an ISO 8601 {what} (e.g. 2026-11-23T14:00:00+07:00)") from None
     else:
         raise ValueError(f"{what} must be ISO 8601 text (e.g. 2026-11-23T14:00:00+07:00)")
     if ts.tzinfo is None or ts.utcoffset() is None:
@@ -485,7 +483,9 @@ def upsert_incidents(
         if row is None:  # pragma: no cover - the insert conflicted, so the row exists
             raise RuntimeError(f"incident {rec.key} neither inserted nor found")
         target = _values(rec, row, now)
-        changed = tuple(name for name, value in target.items() if not _same(getattr(row, name), value))
+        changed = tuple(
+            name for name, value in target.items() if not _same(getattr(row, name), value)
+        )
         if changed:
             for name in changed:
                 setattr(row, name, target[name])
@@ -512,8 +512,9 @@ def _audit(
         if o.result == UNCHANGED:
             continue
         entry = per_source.setdefault(o.source, {INSERTED: [], UPDATED: []})
-        entry[o.result].append(o.external_id if o.result == INSERTED else [o.external_id,
-                                                                           list(o.changed)])
+        entry[o.result].append(
+            o.external_id if o.result == INSERTED else [o.external_id, list(o.changed)]
+        )
     for source, entry in per_source.items():
         audit.record(
             session,

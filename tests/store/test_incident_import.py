@@ -49,7 +49,9 @@ def count(db) -> int:
 def audit_rows(db) -> list[AuditLog]:
     with db.session() as s:
         return list(
-            s.scalars(select(AuditLog).where(AuditLog.action == "incident_write").order_by(AuditLog.id))
+            s.scalars(
+                select(AuditLog).where(AuditLog.action == "incident_write").order_by(AuditLog.id)
+            )
         )
 
 
@@ -203,7 +205,9 @@ def test_xlsx_with_excel_date_cells(db, tmp_path):
     wb = Workbook()
     ws = wb.active
     ws.append(HEADER[:8])
-    ws.append(["bpbd", 771, "banjir", "2026-11-21T16:00:00+07:00", -2.99, 104.76, "Genangan", "baru"])
+    ws.append(
+        ["bpbd", 771, "banjir", "2026-11-21T16:00:00+07:00", -2.99, 104.76, "Genangan", "baru"]
+    )
     path = tmp_path / "bpbd.xlsx"
     wb.save(path)
     res = run_import(db, path).result
