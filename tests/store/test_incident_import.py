@@ -251,3 +251,45 @@ def test_cli_import_prints_counts(tmp_path, monkeypatch):
         assert "row 2, column 'kind', value 'gempa'" in failed.output
     finally:
         settings_module.get_settings.cache_clear()
+
+
+def test_kecamatan_from_boundaries_with_the_agency_string_kept(db, tmp_path):
+    from store.areas import parse_areas, store_areas
+
+    square = [[104.70, -3.00], [104.80, -3.00], [104.80, -2.90], [104.70, -2.90], [104.70, -3.00]]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "Kecamatan Uji", "level": "kecamatan"},
+                "geometry": {"type": "Polygon", "coordinates": [square]},
+            }
+        ],
+    }
+    with db.session() as s:
+        store_areas(s, parse_areas(doc))
+    inside = GOOD | {"kecamatan": "Ilir Tulisan Agen"}  # -2.97, 104.74: inside the square
+    outside = GOOD | {"external_id": "DMK-2", "lat": "-3.05", "kecamatan": "Seberang Ulu"}
+    path = write_csv(tmp_path / "kec.csv", [inside, outside])
+    assert run_import(db, path).result.inserted == 2
+    with db.session() as s:
+        got = {
+            i.external_id: (i.kecamatan, i.kecamatan_input, i.area_source)
+            for i in s.scalars(select(Incident))
+        }
+    assert got == {
+        "DMK-1": ("Kecamatan Uji", "Ilir Tulisan Agen", "polygon"),
+        "DMK-2": ("Seberang Ulu", "Seberang Ulu", "input"),
+    }
+    assert run_import(db, path).result.unchanged == 2  # re-import: nothing moves
+    moved = write_csv(tmp_path / "moved.csv", [inside, outside | {"lat": "-2.95"}])
+    res = run_import(db, moved).result
+    assert (res.updated, res.unchanged) == (1, 1)
+    with db.session() as s:
+        row = s.scalar(select(Incident).where(Incident.external_id == "DMK-2"))
+        assert (row.kecamatan, row.kecamatan_input, row.area_source) == (
+            "Kecamatan Uji",
+            "Seberang Ulu",
+            "polygon",
+        )

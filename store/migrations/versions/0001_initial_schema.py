@@ -2,11 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-<<<<<<< HEAD
-Create Date: 2026-11-29 16:03:19.988047
-=======
-Create Date: 2026-11-29 16:02:29.276554
->>>>>>> 0e3103e (Incidents fed by agencies: external_id/address/ended_at/updated_at on incidents, unique (source, external_id); store/incidents.py (pydantic validation naming column+value+why, Indonesian kind/status words, time zone required, city bbox PANTAU_CITY_BBOX, idempotent upsert inserted/updated/unchanged with ON CONFLICT DO NOTHING in key order, audited, write listeners); pantau import incidents FILE (CSV/XLSX, bounded, all rows or none); data/examples/incidents_example.csv, data/README.md format)
+Create Date: 2026-11-29 16:05:43.422512
 """
 from __future__ import annotations
 
