@@ -42,6 +42,7 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/admin/pengguna":       (N,  N,       N,       N,     Y,    N),
     "/admin/audit":          (N,  N,       N,       N,     Y,    N),
     "/admin/ingestion":      (N,  N,       N,       N,     Y,    N),  # issue 9: admin page
+    "/admin/kamera":         (N,  N,       N,       N,     Y,    N),  # issue 11: cameras
     "/cctv":                 (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor":                (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor/status":         (Y,  Y,       Y,       Y,     Y,    Y),
@@ -59,6 +60,7 @@ ACTIONS: dict[str, tuple[bool, ...]] = {
     "queue":                 (N,  N,       Y,       N,     Y,    N),  # complaint workflow, SMS
     "followup":              (N,  N,       N,       N,     N,    Y),  # OPD follow-up
     "admin-users":           (N,  N,       N,       N,     Y,    N),  # users
+    "admin-kamera":          (N,  N,       N,       N,     Y,    N),  # cameras (README)
 }  # fmt: skip
 
 #: Exports (dcc.Download callbacks) × role -> may download: analis may, so may every role that
@@ -90,6 +92,7 @@ COMPONENT_PAGE: dict[str, str] = {
     "admin-users": "/admin/pengguna",
     "audit": "/admin/audit",
     "admin-ingestion": "/admin/ingestion",
+    "admin-kamera": "/admin/kamera",
     "cctv": "/cctv",
     "lapor": "/lapor",
     "laporstatus": "/lapor/status",
