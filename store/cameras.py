@@ -5,7 +5,9 @@ Every function validates first with the registry import's rules
 (:class:`ingestion.importers.CameraRecord` and the camera URL policy), then changes the rows in
 the caller's session and writes one audit row per camera with the admin's name and a readable
 diff (credentials in stream URLs are redacted). The caller's transaction makes a registry commit
-all-or-nothing. Ingestion picks the changes up by itself: the local scheduler re-reads enabled
+all-or-nothing. A camera's kecamatan is located from the boundaries by ``store.areas`` (ORM
+insert/update events, point-in-polygon; the typed one kept as the fallback), so nothing here
+assigns it. Ingestion picks the changes up by itself: the local scheduler re-reads enabled
 cameras every ``reload_every_s`` (30 s), the Celery scheduler likewise.
 """
 
@@ -61,8 +63,14 @@ def _plain(value: Any) -> Any:
 
 
 def record_of(camera: Camera) -> dict[str, Any]:
-    """The camera's editable fields as plain values (what a form or a registry row holds)."""
-    return {f: _plain(getattr(camera, f)) for f in FIELDS}
+    """The camera's editable fields as plain values (what a form or a registry row holds).
+    ``kecamatan`` is the one the admin or registry gave (``kecamatan_input``), not the one
+    resolved from the boundaries, so an unchanged registry row compares equal."""
+    out = {f: _plain(getattr(camera, f)) for f in FIELDS}
+    typed = getattr(camera, "kecamatan_input", None)
+    if typed is not None or getattr(camera, "area_source", None) is not None:
+        out["kecamatan"] = typed
+    return out
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -144,28 +152,6 @@ def validate(data: dict[str, Any], policy: UrlPolicy | None = None) -> CameraRec
     return rec
 
 
-def assign_area(session: Session, camera: Camera) -> None:
-    """The one place a saved camera gets its kecamatan from the boundaries (point-in-polygon).
-
-    Uses ``store.areas.assign_point`` when that module exists (boundaries imported with
-    ``pantau import areas``); without it the camera keeps the kecamatan it was given."""
-    try:
-        from store import areas  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    assign = getattr(areas, "assign_point", None)
-    if assign is None:
-        return
-    try:
-        found = assign(session, camera.lat, camera.lon)
-    except TypeError:  # a different signature than expected: keep the given kecamatan
-        logger.warning("store.areas.assign_point has an unexpected signature; not used")
-        return
-    name = getattr(found, "name", found)
-    if isinstance(name, str) and name:
-        camera.kecamatan = name
-
-
 def get(session: Session, code: str) -> Camera | None:
     return session.scalar(select(Camera).where(Camera.code == code))
 
@@ -179,7 +165,6 @@ def create(
         raise CameraError({"code": f"code {rec.code} is already used by another camera"})
     cam = Camera(**rec.model_dump(), enabled=True, status=CameraStatus.UNKNOWN)
     session.add(cam)
-    assign_area(session, cam)
     session.flush()
     new = record_of(cam)
     changes = diff(dict.fromkeys(new), new)
@@ -215,8 +200,6 @@ def update(
         return {}
     for key in changes:
         setattr(cam, key, new[key])
-    if "lat" in changes or "lon" in changes:
-        assign_area(session, cam)
     session.flush()
     audit.record(
         session,
@@ -372,7 +355,6 @@ def commit_registry(
                 setattr(cam, key, data[key])
             changes = change.changes
             action = AuditAction.CAMERA_UPDATE
-        assign_area(session, cam)
         audit.record(
             session,
             action,

@@ -186,8 +186,14 @@ def test_registry_preview_diff_then_commit_all_or_nothing(db):
         imp = _audit(s, "camera_import")
         assert len(imp) == 1 and imp[0].username == "admin_budi"
         assert imp[0].detail["summary"] == "1 new, 1 changed, 1 unchanged"
-        per_camera = [a.target for a in s.scalars(select(AuditLog).order_by(AuditLog.id))][-3:]
-        assert per_camera == ["PLG-UJI-01", "PLG-UJI-03", "kamera.csv"]
+        per_camera = [
+            (a.action, a.target) for a in s.scalars(select(AuditLog).order_by(AuditLog.id))
+        ]
+        assert per_camera[-3:] == [
+            ("camera_update", "PLG-UJI-01"),
+            ("camera_create", "PLG-UJI-03"),
+            ("camera_import", "kamera.csv"),
+        ]
 
 
 def test_registry_rows_with_rois_the_analytics_refuse_are_row_errors(db):
