@@ -63,8 +63,15 @@ def _run(spec: CameraSpec, settings: Settings) -> ProbeResult:
     except Exception as exc:  # a config the analytics refuse, a detector that fails
         logger.warning("camera test of %s: analysis failed: %s", spec.code, exc)
         return ProbeResult(False, f"analysis failed: {exc}", elapsed_s=time.monotonic() - t0)
+    from zoneinfo import ZoneInfo
+
+    from ingestion.process import TZ_LABELS
+
     ts = datetime.now(UTC)
-    annotated = annotate(frame, result, analyser.config, ts)
+    label = TZ_LABELS.get(settings.timezone, settings.timezone)
+    annotated = annotate(
+        frame, result, analyser.config, ts, tz_label=label, tz=ZoneInfo(settings.timezone)
+    )
     h, w = frame.shape[:2]
     counts = {
         "people": result.people,

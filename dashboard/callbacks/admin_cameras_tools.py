@@ -11,6 +11,7 @@ import binascii
 import logging
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy import select
 
 from dashboard import auth, context
-from dashboard.i18n import register, t
+from dashboard.i18n import local_time, register, t
 from ingestion.importers import RegistryImportError, read_camera_rows
 from store import cameras
 from store.models import Camera
@@ -149,7 +150,7 @@ def run_test(_n: int, selected: Any):
                     s=f"{result.elapsed_s:.1f}",
                     w=result.width,
                     h=result.height,
-                    ts=c["ts"][:19].replace("T", " ") + " UTC",
+                    ts=local_time(datetime.fromisoformat(c["ts"]), context.settings().timezone),
                 ),
                 className="small text-secondary mb-1",
             ),
