@@ -98,7 +98,7 @@ def _open(driver, code: str) -> None:
     wait_text(driver, "#admin-kamera-form-title", lambda s: code in s, timeout=30)
 
 
-def test_camera_editor_end_to_end(settings, sqlite_db):
+def test_camera_editor_end_to_end(settings, sqlite_db, tmp_path):
     settings = settings.model_copy(update={"connect_timeout_s": 2.0, "read_timeout_s": 3.0})
     sim = CameraSimulator(make_cameras(1, kinds=["street"], fps=4)).start()
     refused = f"http://127.0.0.1:{_free_port()}/snap.jpg"
@@ -199,9 +199,39 @@ def test_camera_editor_end_to_end(settings, sqlite_db):
             _click(driver, "#admin-kamera-test-run")
             err = wait_text(driver, "#admin-kamera-test-error", lambda s: "Uji gagal" in s, 60)
             assert "connect" in err.lower() or "refused" in err.lower(), err
+
+            # registry upload: preview (new / changed) first, then all or nothing
+            csv_path = tmp_path / "kamera-baru.csv"
+            csv_path.write_text(
+                "code,name,lat,lon,kecamatan,owner,protocol,stream_url\n"
+                "PLG-X-00,Persimpangan Nol,-2.98,104.75,Bukit Kecil,dishub,snapshot,"
+                "http://10.0.0.1/snap.jpg\n"
+                "PLG-BARU-01,Kamera Baru,-2.97,104.74,Ilir Timur I,diskominfo,snapshot,"
+                "http://10.0.9.9/snap.jpg\n"
+            )
+            driver.execute_script(
+                "[...document.querySelectorAll('#admin-kamera-tabs .nav-link')]"
+                ".find(a => a.textContent.trim() === 'Unggah registri').click()"
+            )
+            upload = wait_for(driver, "#admin-kamera-upload input[type=file]", timeout=30)
+            upload.send_keys(str(csv_path))
+            summary = wait_text(driver, "#admin-kamera-upload-summary", lambda s: "baru" in s, 30)
+            assert summary.startswith("1 baru · 1 berubah · 0 tetap")
+            assert (
+                "name: Persimpangan 00 → Persimpangan Nol"
+                in driver.find_element("id", "admin-kamera-upload-table").text
+            )
+            with sqlite_db.session() as s:  # the preview wrote nothing
+                assert s.scalar(select(Camera).where(Camera.code == "PLG-BARU-01")) is None
+            _shot(driver, "admin-kamera-upload-1920.png")
+            _click(driver, "#admin-kamera-upload-commit")
+            wait_text(driver, "#admin-kamera-upload-feedback", lambda s: "tersimpan" in s, 30)
             with sqlite_db.session() as s:
+                assert s.scalar(select(Camera.name).where(Camera.code == "PLG-BARU-01")) == (
+                    "Kamera Baru"
+                )
                 actions = {a.action for a in s.scalars(select(AuditLog))}
-            assert {"camera_update"} <= actions
+            assert {"camera_update", "camera_create", "camera_import"} <= actions
         with running_app(settings, sqlite_db) as base, required_chrome((390, 844)) as driver:
             login(driver, base, sqlite_db, role="admin", username="admin_kamera")
             driver.get(base + "/admin/kamera")
