@@ -245,6 +245,7 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
 
     name = "blob"
     needs_history = True
+    accepts_scaled = True  # works on the background model's 192x144 copy only
 
     def __init__(
         self,
@@ -291,6 +292,9 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
 
     def reset(self) -> None:
         self.model.reset()
+
+    def reduced_size(self, width: int, height: int) -> tuple[int, int]:
+        return self.model.scale_for(width, height)[0]
 
     def warm_up(self, frames: Sequence[np.ndarray]) -> None:
         self.model.warm_up(frames)

@@ -66,6 +66,15 @@ class Detector(ABC):
     name: str = "detector"
     needs_history: bool = False
     """True when the detector counts nothing useful until it has seen a few frames."""
+    accepts_scaled: bool = False
+    """True when ``detect``/``observe``/``warm_up`` work from a reduced copy of the frame
+    (an :class:`analytics.imaging.ScaledFrame` at least :meth:`reduced_size`): no full
+    decode for them. Others get the full frame."""
+
+    def reduced_size(self, width: int, height: int) -> tuple[int, int]:
+        """Smallest copy (w, h) of a ``width`` x ``height`` frame this detector works from
+        (only meaningful with ``accepts_scaled``)."""
+        return width, height
 
     @property
     def warm(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analytics.imaging import downscale
+from analytics.imaging import as_array, downscale
 from analytics.types import Box, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def to_small_gray(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     h, w = frame.shape[:2]
     sw, sh = small_gray_size(w, h, width)
     scale = w / float(sw)
-    small = downscale(frame, sw, sh) if (sw, sh) != (w, h) else frame
+    small = downscale(frame, sw, sh) if (sw, sh) != (w, h) else as_array(frame)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     return gray, scale
 

@@ -17,6 +17,11 @@ most ``STATE_MAX_BYTES`` (64 KiB), so any worker can take a camera's next sample
     if not other.load_state(blob, frame_size=(w, h)):   # other version/config/size, corrupt
         other.warm_up(burst_of_3_frames_1s_apart)       # or count this sample as unknown
 
+Frames may be :class:`analytics.imaging.ScaledFrame` (a reduced copy, full pixels on demand):
+a quiet sample then never needs the full frame (the motion gate and the blob detector work from
+a copy of at least :meth:`Analyser.reduced_size`); detection by other detectors, flood coverage
+and bursts load it.
+
 A detector that needs history (``blob``) counts nothing on a cold camera: the result has
 ``counts_known=False`` (store NULL counts), unless ``cold_start="history-free"``, which counts
 with a detector that needs no history (MediaPipe or full-frame HOG; costly, ~0.1-1 s).
@@ -38,8 +43,8 @@ import numpy as np
 from analytics.counting import LineCrossingCounter, count_objects
 from analytics.detectors import Detector, make_detector, make_history_free_detector
 from analytics.flood import DryReference, water_coverage
-from analytics.imaging import shared_halvings
-from analytics.motion import MotionGate, MotionResult
+from analytics.imaging import ScaledFrame, as_array, shared_halvings
+from analytics.motion import MotionGate, MotionResult, small_gray_size
 from analytics.state import (
     FORMAT_VERSION,
     STATE_MAX_BYTES,
@@ -166,11 +171,26 @@ class Analyser:
         if self._frame_size not in (None, size):
             self.reset()
         self._materialize()
-        self.detector.warm_up(frames)
+        self.detector.warm_up([self._det_frame(f) for f in frames])
         for f in frames:
             self.motion_gate.update(f)
         self._frame_size = size
         self._last = None  # the next sample measures
+
+    def reduced_size(self, width: int, height: int) -> tuple[int, int]:
+        """The smallest reduced copy (w, h) of a ``width`` x ``height`` frame from which a
+        quiet sample is analysed exactly as from the full frame's own downscaled copies: what a
+        :class:`ScaledFrame`'s ``small`` must at least be (the caller may decode a JPEG at
+        1/2, 1/4 or 1/8 scale to get it)."""
+        gw, gh = small_gray_size(width, height, self.motion_gate.width)
+        dw, dh = (
+            self.detector.reduced_size(width, height) if self.detector.accepts_scaled else (0, 0)
+        )
+        return max(gw, dw), max(gh, dh)
+
+    def _det_frame(self, frame: np.ndarray | ScaledFrame) -> np.ndarray | ScaledFrame:
+        """What the detector gets: a ScaledFrame only if it works from reduced copies."""
+        return frame if self.detector.accepts_scaled else as_array(frame)
 
     # ------------------------------------------------------------------ portable state
 
@@ -315,19 +335,24 @@ class Analyser:
     # ------------------------------------------------------------------
 
     def _measure(
-        self, frame: np.ndarray, ts: float | None, motion: MotionResult, timings: dict[str, float]
+        self,
+        frame: np.ndarray | ScaledFrame,
+        ts: float | None,
+        motion: MotionResult,
+        timings: dict[str, float],
     ) -> FrameResult:
         h, w = frame.shape[:2]
         self._materialize()
         known, path, name = True, "warm", self.name
         with _Timer(timings, "detection"):
+            det_frame = self._det_frame(frame)
             if self.warm:
-                dets = self.detector.detect(frame, motion.regions if motion.regions else None)
+                dets = self.detector.detect(det_frame, motion.regions if motion.regions else None)
             else:
-                self.detector.observe(frame)  # learn: a later sample counts
+                self.detector.observe(det_frame)  # learn: a later sample counts
                 if self.cold_start == "history-free":
                     hf = self.history_free_detector
-                    dets, path, name = hf.detect(frame), "history-free", hf.name
+                    dets, path, name = hf.detect(as_array(frame)), "history-free", hf.name
                 else:
                     dets, known, path = [], False, "cold"
         with _Timer(timings, "counting"):
@@ -348,17 +373,18 @@ class Analyser:
         )
         if self.config.flood_region is not None:
             with _Timer(timings, "flood"):
-                fr = water_coverage(frame, self.config.flood_region, self.dry_reference)
+                fr = water_coverage(as_array(frame), self.config.flood_region, self.dry_reference)
             result.water_coverage, result.water_confidence = fr.coverage, fr.confidence
         return result
 
-    def analyse(self, frame: np.ndarray, ts: float | None = None) -> FrameResult:
+    def analyse(self, frame: np.ndarray | ScaledFrame, ts: float | None = None) -> FrameResult:
         """Measure one sampled frame. If nothing moved since the previous sample the previous
-        counts are returned with ``reused_from_previous=True`` (detection is skipped)."""
+        counts are returned with ``reused_from_previous=True`` (detection is skipped). A
+        :class:`ScaledFrame` is loaded in full only when a stage needs full pixels."""
         with shared_halvings():  # gate and background model share the frame's 2x halvings
             return self._analyse(frame, ts)
 
-    def _analyse(self, frame: np.ndarray, ts: float | None) -> FrameResult:
+    def _analyse(self, frame: np.ndarray | ScaledFrame, ts: float | None) -> FrameResult:
         t_start = time.perf_counter()
         validate_frame(frame)
         self._note_size(frame)
@@ -370,7 +396,7 @@ class Analyser:
             # detector that needs history is cold again: its next samples count as unknown)
             self._pending = None
             self.detector.reset()
-            self.detector.observe(frame)
+            self.detector.observe(self._det_frame(frame))
         if (
             self._last is not None
             and self._last.counts_known
@@ -380,7 +406,8 @@ class Analyser:
                 self._quiet += 1
                 if self._quiet % self.quiet_observe_every == 0:
                     self._materialize()
-                    self.detector.observe(frame)  # keeps the background model current
+                    # keeps the background model current
+                    self.detector.observe(self._det_frame(frame))
             result = copy.copy(self._last)
             result.ts = ts
             result.motion_ratio = round(motion.ratio, 5)
@@ -408,6 +435,7 @@ class Analyser:
         least 3 frames."""
         if not frames:
             raise ValueError("analyse_burst needs at least one frame")
+        frames = [as_array(f) for f in frames]  # tracking and detection on every frame
         t_start = time.perf_counter()
         first = validate_frame(frames[0], name="frames[0]")
         h, w = first.shape[:2]

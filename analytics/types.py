@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from analytics.imaging import ScaledFrame
+
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
@@ -55,6 +57,11 @@ def validate_frame(frame: Any, *, name: str = "frame") -> np.ndarray:
     """
     if frame is None:
         raise ValueError(f"{name} is None (the decoder returned no image)")
+    if isinstance(frame, ScaledFrame):  # a frame whose full pixels load on demand
+        validate_frame(frame.small, name=f"{name} (reduced copy)")
+        if frame.shape[0] < MIN_FRAME_SIDE or frame.shape[1] < MIN_FRAME_SIDE:
+            raise ValueError(f"{name} is too small ({frame.shape[1]}x{frame.shape[0]})")
+        return frame  # type: ignore[return-value]
     if not isinstance(frame, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(frame).__name__}")
     if frame.size == 0:

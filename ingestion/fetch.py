@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +32,19 @@ class Fetched:
     counted: int = 1
     max_width: int | None = None
 
-    def decode(self) -> Fetched:
-        """Decode JPEGs kept for later (just before the analysis). Raises SourceError."""
+    def decode(self, need: Callable[[int, int], tuple[int, int]] | None = None) -> Fetched:
+        """Decode JPEGs kept for later (just before the analysis). Raises SourceError.
+        ``need(w, h)``: the smallest copy of a ``w`` x ``h`` frame the analysis works from
+        (``SampleProcessor.reduced_size``); given, JPEGs are decoded at a reduced scale into
+        :class:`analytics.imaging.ScaledFrame` s whose full pixels are decoded only if a stage
+        needs them (a quiet sample never does)."""
         if self.jpegs is not None:
-            from ingestion.sources import decode_jpeg
+            from ingestion.sources import decode_jpeg, decode_jpeg_scaled
 
-            frames = [decode_jpeg(j, self.max_width) for j in self.jpegs]
+            if need is not None:
+                frames = [decode_jpeg_scaled(j, self.max_width, need) for j in self.jpegs]
+            else:
+                frames = [decode_jpeg(j, self.max_width) for j in self.jpegs]
             self.frames, self.warmup = frames[-self.counted :], frames[: -self.counted]
             self.jpegs = None
         return self
@@ -132,6 +140,9 @@ def fetch_sample(
                 frames = []
             else:
                 frames = src.read_burst(n + warmup, interval)
+        elif isinstance(src, SnapshotSource):
+            # kept as JPEG: the analysis may need only a reduced-scale decode (Fetched.decode)
+            jpegs, frames = [src.read_jpeg()], []
         else:
             frames = [src.read()]
     except Exception:

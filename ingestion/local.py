@@ -148,7 +148,9 @@ def _worker_main(
         try:
             with analysis_lock:
                 try:
-                    got.decode()  # snapshots kept as JPEG while they waited
+                    # snapshots kept as JPEG while they waited; a quiet sample needs only a
+                    # reduced-scale decode (the full frame is decoded if a stage asks for it)
+                    got.decode(processor.reduced_size(cam))
                 except SourceError as exc:
                     results.put(Failure(cam.id, task.due, exc.kind, str(exc), fetch_ms))
                     return

@@ -21,6 +21,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -296,6 +297,7 @@ class SampleProcessor:
         self._public_at: dict[int, float] = {}
         self._snapshot_at: dict[int, float] = {}
         self._detectors: dict[str, Any] = {}  # detector name -> one shared instance
+        self._reduced: dict[tuple[str, int, int], tuple[int, int]] = {}
         self._lock = threading.RLock()
         self._tz = ZoneInfo(settings.timezone)
         self._tz_label = TZ_LABELS.get(settings.timezone, settings.timezone)
@@ -322,6 +324,31 @@ class SampleProcessor:
     def config_key(self, camera: CameraSpec) -> str:
         """Identifies the analytics configuration a camera's state was built for."""
         return state_config_key(camera, self.settings)
+
+    def reduced_size(self, camera: CameraSpec) -> Callable[[int, int], tuple[int, int]] | None:
+        """For ``Fetched.decode``/``decode_jpeg_scaled``: (w, h) of a frame -> the smallest
+        reduced copy ``camera``'s analysis works from (quiet samples then skip the full
+        decode); None for cameras whose every sample needs full frames (bursts)."""
+        if camera.burst_frames > 1:
+            return None
+        name = resolved_detector(camera, self.settings)
+
+        def need(w: int, h: int) -> tuple[int, int]:
+            key = (name, w, h)
+            got = self._reduced.get(key)
+            if got is None:
+                from analytics.pipeline import Analyser
+
+                with self._lock:
+                    got = Analyser(camera.analytics, detector=self._detector(camera)).reduced_size(
+                        w, h
+                    )
+                if len(self._reduced) > 256:
+                    self._reduced.clear()
+                self._reduced[key] = got
+            return got
+
+        return need
 
     def analyser_for(self, camera: CameraSpec) -> Any:
         """A cold Analyser for ``camera`` around the process's shared detector."""
@@ -376,6 +403,7 @@ class SampleProcessor:
         cold camera, fed to the analyser's history before the counted ones. ``ts``: when the
         last frame was taken."""
         from analytics.annotate import annotate
+        from analytics.imaging import as_array
         from analytics.types import AnalyticsConfig
 
         if not frames:
@@ -407,7 +435,7 @@ class SampleProcessor:
             self.states.put(camera.id, StoredState(key, blob, ts.timestamp(), warm=warm_after))
         self.states.maybe_flush()
         state_ms = (time.perf_counter() - t_state) * 1000
-        frame = frames[-1]
+        frame = frames[-1]  # a ScaledFrame is decoded in full below only for a snapshot
         timings = {k: float(v) for k, v in result.timings_ms.items()}
         timings["state"] = round(state_ms, 3)
         t1 = time.perf_counter()
@@ -423,7 +451,9 @@ class SampleProcessor:
             and now - last_snap < self.settings.static_snapshot_every_s
         )
         if not static or candidate:
-            annotated = annotate(frame, result, config, ts, tz_label=self._tz_label, tz=self._tz)
+            annotated = annotate(
+                as_array(frame), result, config, ts, tz_label=self._tz_label, tz=self._tz
+            )
             jpeg = _encode(annotated)
             atomic_write(snap_dir / snapshot, jpeg)
             self._snapshot_at[camera.id] = now
@@ -437,7 +467,9 @@ class SampleProcessor:
                 or now - last >= self.public_every_s
                 or not (snap_dir / public).exists()
             ):
-                atomic_write(snap_dir / public, self.public_jpeg(frame, result, config, ts))
+                atomic_write(
+                    snap_dir / public, self.public_jpeg(as_array(frame), result, config, ts)
+                )
                 self._public_at[camera.id] = now
         timings["snapshot"] = round((time.perf_counter() - t1) * 1000, 3)
         timings["process"] = round((time.perf_counter() - t0) * 1000, 3)

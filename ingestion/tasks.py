@@ -257,7 +257,7 @@ def run_analysis(
 ) -> dict[str, Any]:
     """Decode, analyse and write one fetched sample (see the module docstring)."""
     from ingestion.celery_fetch import take
-    from ingestion.sources import CorruptFrame, decode_jpeg
+    from ingestion.sources import CorruptFrame, decode_jpeg, decode_jpeg_scaled
 
     w = worker_state(settings)
     s = w.settings
@@ -286,7 +286,14 @@ def run_analysis(
             logger.warning("analysis of %s: its frames are gone (%s)", spec.code, frames_key)
             return {"camera_id": camera_id, "slot": slot, "skipped": "frames gone"}
         try:
-            images = [decode_jpeg(j, s.frame_max_width) for j in jpegs]
+            # a quiet sample needs only a reduced-scale decode (the full one if a stage asks)
+            need = w.processor.reduced_size(spec)
+            images = [
+                decode_jpeg_scaled(j, s.frame_max_width, need)
+                if need is not None
+                else decode_jpeg(j, s.frame_max_width)
+                for j in jpegs
+            ]
             result = w.processor.process_burst(
                 spec,
                 images[warmup:],

@@ -5,6 +5,9 @@ Run: .venv/bin/python tests/analytics/vtest_eval.py [detector ...]
      counted frame, one detector for the clip: the 1 sample/min production cadence)
      .venv/bin/python tests/analytics/vtest_eval.py --warmup [detector ...]  (a cold camera:
      ``Analyser.warm_up`` on k=3 frames ~1 s apart ending with the counted frame, then count)
+     .venv/bin/python tests/analytics/vtest_eval.py --sparse-jpeg [detector ...]  (--sparse with
+     every frame a JPEG, as snapshot cameras send them: decoded in full, and decoded at reduced
+     scale as ingestion does for detectors that work from a reduced copy)
      .venv/bin/python tests/analytics/vtest_eval.py --single  (one image, no history: the
      history-free detector ``pantau analyze one.jpg`` uses)
 Each counted frame is the last of a short segment (frames every 0.4 s over the preceding
@@ -158,6 +161,24 @@ def sparse_rows(
     return rows
 
 
+def jpeg_segments(segments, scaled: bool, quality: int = 85):
+    """``segments`` with every frame JPEG-encoded and decoded again: in full, or (``scaled``)
+    as ingestion does it, a :class:`analytics.imaging.ScaledFrame` from a reduced-scale decode
+    large enough for ``name``'s detector and the motion gate."""
+    from analytics.pipeline import Analyser
+    from ingestion.sources import decode_jpeg, decode_jpeg_scaled
+
+    need = Analyser({}, detector="blob").reduced_size
+    out = []
+    for frame_idx, truth, frames in segments:
+        decoded = []
+        for f in frames:
+            data = cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+            decoded.append(decode_jpeg_scaled(data, 800, need) if scaled else decode_jpeg(data))
+        out.append((frame_idx, truth, decoded))
+    return out
+
+
 def evaluate_sparse(name: str, segments, burst: int = 1, warm_passes: int = 1) -> float:
     """MAE of :func:`sparse_rows` over the samples that were counted."""
     rows = sparse_rows(name, segments, burst, warm_passes)
@@ -182,6 +203,19 @@ def main(names: list[str]) -> None:
                 cold = sparse_rows(name, segments, burst, warm_passes=0)
                 warm = sparse_rows(name, segments, burst, warm_passes=1)
                 print(f"{name:12s} sparse burst {burst}: cold {fmt(cold)}  warm {fmt(warm)}")
+        return
+    if names and names[0] == "--sparse-jpeg":
+        for scaled in (False, True):
+            segs = jpeg_segments(segments, scaled)
+            for name in names[1:] or ["blob"]:
+                for burst in (1, 2, 3):
+                    cold = sparse_rows(name, segs, burst, warm_passes=0)
+                    warm = sparse_rows(name, segs, burst, warm_passes=1)
+                    how = "reduced decode" if scaled else "full decode   "
+                    print(
+                        f"{name:12s} JPEG {how} sparse burst {burst}: cold {fmt(cold)}  "
+                        f"warm {fmt(warm)}"
+                    )
         return
     if names and names[0] == "--warmup":
         for name in names[1:] or ["blob"]:
