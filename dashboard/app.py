@@ -231,6 +231,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dashboard.api import metrics as metrics_api
 
     server.register_blueprint(metrics_api.bp)
+    from dashboard.api import apidocs, openapi
+
+    server.register_blueprint(openapi.bp)
+    server.register_blueprint(apidocs.bp)
     from dashboard import callback_boundary, input_limits
 
     input_limits.init_app(server)  # JSON size/depth before anyone (the guard too) parses

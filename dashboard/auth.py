@@ -584,6 +584,10 @@ def _deny(decision: Decision, *, page: bool) -> Response:
         )
         return redirect(f"{LOGIN_PATH}?next={quote(safe_next(target))}")
     messages = {401: "login required", 403: "forbidden", 400: "bad request", 404: "not found"}
+    if request.path.startswith("/open311"):  # Open311 clients read its own error list
+        from dashboard.input_limits import error_response
+
+        return error_response(decision.status, "not_found", messages.get(decision.status, ""))
     resp = jsonify(error=messages.get(decision.status, "forbidden"))
     resp.status_code = decision.status
     return resp

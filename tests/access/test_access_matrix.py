@@ -114,6 +114,8 @@ PUBLIC_SPEC = (
     "/api/sensors/readings",
     "/api/v1",  # machine APIs (incidents, indicators): per-agency API keys, never a session
     "/healthz",
+    "/api/openapi.json",  # issue 11: the APIs' description, holds no data
+    "/api/docs",  # its HTML reference, built from it
     "/lang",
     "/masuk",
     "/auth",
@@ -475,6 +477,17 @@ def test_staff_reach_staff_routes(env, clients, role):
         if resp.status_code in (401, 403):
             refused.append((url, resp.status_code))
     assert not refused, refused
+
+
+def test_api_description_is_public_and_holds_no_data(env, clients):
+    """Issue 11: /api/openapi.json and /api/docs are public (README) and describe only."""
+    for role in ALL:
+        doc = clients[role].get("/api/openapi.json")
+        assert doc.status_code == 200 and doc.get_json()["openapi"].startswith("3.1")
+        page = clients[role].get("/api/docs")
+        assert page.status_code == 200 and page.mimetype == "text/html"
+    text = clients[None].get("/api/openapi.json").get_data(as_text=True)
+    assert env.private_code not in text and env.public_code not in text  # no camera data
 
 
 def test_unknown_route_is_admin_only(env, clients):
