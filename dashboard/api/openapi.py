@@ -20,6 +20,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from dashboard import auth
+from dashboard.api import openapi_feeds as feeds
 from dashboard.api import openapi_schemas as sch
 from dashboard.api.openapi_schemas import FORM, JSON, XML, common_errors, error_response, ref
 
@@ -60,13 +61,15 @@ TAGS = [
 
 DESCRIPTION = """\
 **Bahasa Indonesia.** Dokumen ini menjelaskan semua API mesin Pantau: Open311 GeoReport v2,
-data sensor, webhook SMS, pengaduan publik, serta metrik dan pemeriksaan kesehatan. Setiap
+data sensor, webhook SMS, pengaduan publik, nilai indikator OPD, serta metrik dan pemeriksaan
+kesehatan. Setiap
 operasi mencantumkan cara autentikasinya (kunci API per gateway/instansi), bentuk permintaan dan
 jawaban, dan jawaban kesalahan. Jawaban `429` membawa `Retry-After` (detik); `503` berarti
 basis data tidak terjangkau dan tidak ada yang disimpan: kirim ulang.
 
 **English.** Every machine API of Pantau: Open311 GeoReport v2, sensor readings, the SMS
-gateway webhook, the public report intake, metrics and the health check. Each operation names
+gateway webhook, the public report intake, OPD indicator values, metrics and the health check.
+Each operation names
 its authentication (a key per gateway or agency), its request and response shapes and its
 errors. Errors are JSON `{"error": ..., "message": ...}`, Open311 errors
 `[{"code": ..., "description": ...}]` (XML `<errors><error>` for `.xml`). `429` carries
@@ -450,16 +453,14 @@ def ops_paths() -> dict[str, Any]:
     }
 
 
-def feed_paths() -> dict[str, Any]:
-    """Paths of the city-data feeds (incidents, indicators), when they are installed."""
-    return {}
-
-
 @lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for part in (open311_paths, sensor_paths, sms_paths, intake_paths, feed_paths, ops_paths):
+    for part in (open311_paths, sensor_paths, sms_paths, intake_paths, feeds.feed_paths, ops_paths):
         paths.update(part())
+    components = sch.components()
+    components["schemas"].update(feeds.SCHEMAS)
+    components["securitySchemes"].update(feeds.SECURITY_SCHEMES)
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -471,9 +472,9 @@ def _document() -> dict[str, Any]:
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/", "description": "This Pantau server"}],
-        "tags": TAGS,
+        "tags": TAGS[:-1] + feeds.TAGS + TAGS[-1:],
         "paths": paths,
-        "components": sch.components(),
+        "components": components,
     }
 
 

@@ -60,6 +60,7 @@ class Live:
     url: str
     app: object
     db: Database
+    agency_key: str  # a per-agency key for /api/v1 (every OPD's indicators)
 
 
 @contextmanager
@@ -67,10 +68,12 @@ def live_app(settings: Settings, db: Database) -> Iterator[Live]:
     from waitress.server import create_server
 
     from dashboard.app import create_app
+    from store.api_keys import create_key
     from store.seed import seed_reference
 
     with db.session() as s:
         seed_reference(s)
+        _, agency_key = create_key(s, "openapi-test", ["indicators:*"])
     app = create_app(settings, db)
     port = free_port_in_range()
     server = create_server(app.server, host="127.0.0.1", port=port, threads=4)
@@ -84,7 +87,7 @@ def live_app(settings: Settings, db: Database) -> Iterator[Live]:
         except OSError:
             time.sleep(0.1)
     try:
-        yield Live(f"http://127.0.0.1:{port}", app, db)
+        yield Live(f"http://127.0.0.1:{port}", app, db, agency_key)
     finally:
         server.close()
 
@@ -99,19 +102,22 @@ def api_settings(settings: Settings) -> Settings:
             complaint_submit_limit=0,
             complaint_lookup_limit=0,
             sensor_rate_limit=0,
+            api_key_rate_limit=0,
         )
     )
 
 
-CONFIG_TOML = f"""
+CONFIG_TOML = """
 [auth.openapi.open311ApiKey]
-api_key = "{OPEN311_KEY}"
+api_key = "{open311}"
 [auth.openapi.sensorBearer]
-bearer = "{SENSOR_KEY}"
+bearer = "{sensor}"
 [auth.openapi.smsToken]
-api_key = "{SMS_TOKEN}"
+api_key = "{sms}"
 [auth.openapi.metricsBearer]
-bearer = "{METRICS_TOKEN}"
+bearer = "{metrics}"
+[auth.openapi.agencyBearer]
+bearer = "{agency}"
 
 [checks.negative_data_rejection]
 # a request that breaks the document must be refused: 413 (too large) refuses it too
@@ -123,7 +129,15 @@ def run_schemathesis(live: Live, workdir: Path) -> tuple[subprocess.CompletedPro
     """``st run`` (schemathesis' own runner: examples, coverage and fuzzing phases) against the
     live server; returns the process and its JSON report."""
     config = workdir / "schemathesis.toml"
-    config.write_text(CONFIG_TOML)
+    config.write_text(
+        CONFIG_TOML.format(
+            open311=OPEN311_KEY,
+            sensor=SENSOR_KEY,
+            sms=SMS_TOKEN,
+            metrics=METRICS_TOKEN,
+            agency=live.agency_key,
+        )
+    )
     report = workdir / "report.json"
     cmd = [
         str(Path(sys.executable).with_name("st")),
