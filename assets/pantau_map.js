@@ -83,6 +83,28 @@
     },
     river: function () {
       return {color: "#4dabf7", weight: 7, opacity: 0.55, dashArray: null};
+    },
+    /* kecamatan outlines (/api/areas.geojson): thin navy line, dashed for demo boundaries */
+    area: function (feature) {
+      var demo = feature.properties && feature.properties.demo;
+      return {color: "#7d8aa3", weight: 1.6, opacity: 0.9, fill: true, fillOpacity: 0,
+              dashArray: demo ? "6 4" : null};
+    },
+    areaTip: function (feature, layer) {
+      var p = feature.properties || {};
+      var demo = p.demo ? "<br><i>" + esc(document.documentElement.lang === "en" ?
+        "demo boundary (approximate)" : "batas demo (perkiraan)") + "</i>" : "";
+      layer.bindTooltip("<b>" + esc(p.name) + "</b>" + demo, {sticky: true});
+    },
+    /* choropleth of a per-kecamatan figure: fill colour and label computed on the server */
+    choropleth: function (feature) {
+      var p = feature.properties || {};
+      return {color: "#7d8aa3", weight: 1.4, opacity: 0.9, fillColor: p.fill || "#adb5bd",
+              fillOpacity: p.fill ? 0.72 : 0.12, dashArray: p.demo ? "6 4" : null};
+    },
+    choroplethTip: function (feature, layer) {
+      var p = feature.properties || {};
+      layer.bindTooltip("<b>" + esc(p.name) + "</b><br>" + esc(p.label || ""), {sticky: true});
     }
   };
 

@@ -78,6 +78,10 @@ register(
             "id": "Peta dasar tidak tersedia; garis sungai perkiraan.",
             "en": "Base map unavailable; river line approximate.",
         },
+        "ui.areas_legend": {
+            "id": "Batas kecamatan (putus-putus: demo, perkiraan)",
+            "en": "District boundaries (dashed: demo, approximate)",
+        },
         "ui.river_approx": {
             "id": "Sungai Musi (garis perkiraan)",
             "en": "Musi river (approximate line)",
@@ -447,11 +451,27 @@ def card(
 
 # --------------------------------------------------------------------------------------------
 # maps
+def areas_layer(map_id: str) -> Any:
+    """Kecamatan outlines with a name tooltip, from ``/api/areas.geojson`` (staff maps only;
+    dashed and labelled when they are the approximate demo boundaries)."""
+    return dl.GeoJSON(
+        url="/api/areas.geojson?level=kecamatan",
+        id=f"{map_id}-areas",
+        style={"variable": "pantau.map.area"},
+        onEachFeature={"variable": "pantau.map.areaTip"},
+    )
+
+
 def base_map(
-    map_id: str, layers: list[Any], height_class: str = "pantau-map", zoom: int | None = None
+    map_id: str,
+    layers: list[Any],
+    height_class: str = "pantau-map",
+    zoom: int | None = None,
+    areas: bool = True,
 ) -> Any:
     """A Leaflet map centred on the city; tiles from settings (may be empty on an intranet
-    without a tile server: the river line and the points keep it readable)."""
+    without a tile server: the river line, kecamatan outlines and the points keep it
+    readable)."""
     cfg = context.settings()
     children: list[Any] = []
     if cfg.map_tile_url:
@@ -466,6 +486,8 @@ def base_map(
             interactive=False,
         )
     )
+    if areas:
+        children.append(areas_layer(map_id))
     children.extend(layers)
     children.append(dl.ScaleControl(position="bottomleft", imperial=False))
     view: dict[str, Any] = {}
@@ -486,6 +508,44 @@ def base_map(
         **view,
         className=height_class,
         style={"width": "100%"},
+    )
+
+
+def area_card(prefix: str, title: str) -> Any:
+    """A "per kecamatan" card (``{prefix}-area-*`` ids): a ranking beside a choropleth map of
+    the same figure, and a note saying what the number is (dashboard/callbacks/areas.py)."""
+    layer = dl.GeoJSON(
+        id=f"{prefix}-area-layer",
+        style={"variable": "pantau.map.choropleth"},
+        onEachFeature={"variable": "pantau.map.choroplethTip"},
+    )
+    return dbc.Row(
+        dbc.Col(
+            card(
+                title,
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(graph(f"{prefix}-area-rank", 360, modebar=False), lg=5),
+                            dbc.Col(
+                                base_map(
+                                    f"{prefix}-area-map",
+                                    [layer],
+                                    "pantau-map pantau-map-sm",
+                                    areas=False,
+                                ),
+                                lg=7,
+                            ),
+                        ],
+                        className="g-2",
+                    ),
+                    html.Div(id=f"{prefix}-area-note", className="pantau-footnote mt-1"),
+                ],
+                card_id=f"{prefix}-area-card",
+            ),
+            className="mb-3",
+        ),
+        className="g-3",
     )
 
 
@@ -520,6 +580,20 @@ def status_legend() -> Any:
                         },
                     ),
                     t("ui.river_approx"),
+                ]
+            ),
+            html.Span(
+                [
+                    html.Span(
+                        className="pantau-dot",
+                        style={
+                            "background": "transparent",
+                            "borderRadius": "0",
+                            "height": "0",
+                            "borderTop": "2px dashed #7d8aa3",
+                        },
+                    ),
+                    t("ui.areas_legend"),
                 ]
             ),
         ],

@@ -4,6 +4,8 @@
   URL to a clustered dash-leaflet GeoJSON layer (one request, however many cameras).
 - ``/api/incidents.geojson?days=7&kind=fire``: recent incidents for map layers.
 - ``/api/sensors.geojson``: water-level sensors with their last value and level.
+- ``/api/areas.geojson?level=kecamatan``: the imported kecamatan (or kelurahan) boundaries
+  (store.areas), for the outline layer of the staff maps; cached until the polygons change.
 - ``/api/public/river.geojson``: the approximate course of the Musi through the city (data/),
   so maps are readable without tiles; reference geography, so public like the /cctv map.
 - ``/snapshots/<code>.jpg``: the latest annotated snapshot of a camera (var/snapshots), or a
@@ -105,6 +107,26 @@ def sensors_geojson() -> Response:
         if x.lat is not None and x.lon is not None
     ]
     return _geojson_response({"type": "FeatureCollection", "features": features}, 30)
+
+
+@bp.get("/api/areas.geojson")
+def areas_geojson() -> Response:
+    """The boundaries of one level (``kecamatan`` default, or ``kelurahan``)."""
+    from store.areas import LEVELS, _version
+    from store.areas import areas_geojson as build_areas
+
+    level = request.args.get("level", "kecamatan")
+    if level not in LEVELS:
+        return jsonify(error=f"level must be one of {', '.join(LEVELS)}"), 400
+    with context.db().session() as s:
+        version = _version(s)
+        key = f"geo:areas:{context.db().url}:{level}:{version}"
+        body = cache.memo(
+            key, 600, lambda: json.dumps(build_areas(s, level), separators=(",", ":"))
+        )
+    resp = Response(body, mimetype="application/geo+json")
+    resp.headers["Cache-Control"] = "private, max-age=60"
+    return resp
 
 
 @bp.get("/api/public/river.geojson")

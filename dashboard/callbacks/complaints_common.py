@@ -289,11 +289,17 @@ def category_options(lang: str) -> list[dict[str, str]]:
     return [*opts, {"label": category_label("other", lang), "value": "other"}]
 
 
-def base_map(map_id: str, layer_id: str, height: str = "340px") -> dl.Map:
+def base_map(map_id: str, layer_id: str, height: str = "340px", areas: bool = False) -> dl.Map:
+    """The complaints maps; ``areas`` adds the kecamatan outlines (staff pages only: the
+    public form's map must not call a staff route)."""
     cfg = context.settings()
     layers: list = []
     if cfg.map_tile_url:
         layers.append(dl.TileLayer(url=cfg.map_tile_url, attribution=cfg.map_tile_attribution))
+    if areas:
+        from dashboard.components import areas_layer
+
+        layers.append(areas_layer(map_id))
     layers.append(dl.LayerGroup(id=layer_id))
     return dl.Map(
         layers,

@@ -7,8 +7,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.callbacks import areas as _areas  # noqa: F401  - the card's strings
 from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.callbacks.complaints_common import base_map, category_options
+from dashboard.components import area_card
 from dashboard.i18n import current_lang, t
 
 dash.register_page(
@@ -109,7 +111,9 @@ def layout(**_kwargs) -> dbc.Container:
                                 dbc.CardHeader(id="complaints-map-title"),
                                 dbc.CardBody(
                                     [
-                                        base_map("complaints-map", "complaints-heat", "460px"),
+                                        base_map(
+                                            "complaints-map", "complaints-heat", "460px", areas=True
+                                        ),
                                         html.Div(id="complaints-legend", className="small mt-2"),
                                     ]
                                 ),
@@ -153,6 +157,7 @@ def layout(**_kwargs) -> dbc.Container:
                     ),
                 ]
             ),
+            area_card("complaints", t("areas.complaints.title")),
             dbc.Card(
                 [
                     dbc.CardHeader(t("complaints.opd_table")),

@@ -9,6 +9,7 @@ import dash_leaflet as dl
 from dash import html
 
 from dashboard import components, context
+from dashboard.callbacks import areas as _areas  # noqa: F401  - the card's strings
 from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
 
@@ -78,5 +79,6 @@ def layout(**_kwargs) -> dbc.Container:
                 ],
                 className="g-3",
             ),
+            components.area_card("flood", t("areas.flood.title")),
         ],
     )

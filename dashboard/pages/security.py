@@ -9,6 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import components, context
+from dashboard.callbacks import areas as _areas  # noqa: F401  - the card's strings
 from dashboard.components import dropdown
 from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
@@ -85,6 +86,8 @@ def layout(**_kwargs) -> dbc.Container:
                     "pantau-map pantau-map-sm",
                 ),
             ),
+            html.Div(className="mb-3"),
+            components.area_card("security", t("areas.security.title")),
             html.Div(id="security-note", className="pantau-footnote my-2"),
             dcc.Store(id="security-data"),
             dcc.Store(id="security-data-top"),
