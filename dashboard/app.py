@@ -216,6 +216,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dashboard.api import indicators as indicators_api
 
     server.register_blueprint(indicators_api.bp)
+    from dashboard.api import incidents as incidents_api
+
+    server.register_blueprint(incidents_api.bp)
     from dashboard.callbacks import register_all
 
     register_all(app)

@@ -23,7 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from store import audit
@@ -55,6 +55,7 @@ class KeyInfo:
     name: str
     prefix: str
     scopes: tuple[str, ...]
+    needs_touch: bool = False  # last_used_at is over a minute old (authenticate(touch=False))
 
     def has_scope(self, area: str, resource: str) -> bool:
         return has_scope(self.scopes, area, resource)
@@ -132,9 +133,10 @@ def create_key(
     return row, token
 
 
-def authenticate(session: Session, token: str | None) -> KeyInfo | None:
+def authenticate(session: Session, token: str | None, *, touch: bool = True) -> KeyInfo | None:
     """The key ``token`` belongs to, or None (unknown, revoked, malformed). Touches
-    ``last_used_at`` (at most once a minute)."""
+    ``last_used_at`` (at most once a minute) unless ``touch`` is false (then the caller may
+    call :func:`touch_last_used` in a transaction of its own)."""
     if not token or len(token) > MAX_TOKEN_LEN:
         return None
     digest = token_hash(token)
@@ -144,9 +146,30 @@ def authenticate(session: Session, token: str | None) -> KeyInfo | None:
     if row.revoked_at is not None:
         return None
     now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+    stale = row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION
+    if touch and stale:
         row.last_used_at = now
-    return KeyInfo(id=row.id, name=row.name, prefix=row.prefix, scopes=tuple(row.scopes or ()))
+    return KeyInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=tuple(row.scopes or ()),
+        needs_touch=stale and not touch,
+    )
+
+
+def touch_last_used(session: Session, key_id: int) -> None:
+    """Set ``last_used_at`` to now unless it was set less than a minute ago: one UPDATE (a
+    write as the transaction's first statement waits for SQLite's lock instead of failing)."""
+    now = utcnow()
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def revoke_key(session: Session, name: str, *, actor: str | None = None) -> ApiKey:

@@ -84,8 +84,8 @@ def require_key(area: str) -> KeyInfo | Response:
     if token is None:
         return _unauthorized("API key required: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
     try:
-        with context.db().session() as s:
-            key = api_keys.authenticate(s, token)
+        with context.db().session() as s:  # read only: no lock held, never waits
+            key = api_keys.authenticate(s, token, touch=False)
     except SQLAlchemyError as exc:
         logger.error("%s %s: key check failed, database unavailable: %s", request.method,
                      request.path, exc)  # fmt: skip
@@ -94,6 +94,12 @@ def require_key(area: str) -> KeyInfo | Response:
         logger.warning("%s %s with an unknown or revoked API key from %s", request.method,
                        request.path, client_ip())  # fmt: skip
         return _unauthorized("invalid or revoked API key")
+    if key.needs_touch:  # at most once a minute per key; a failure here costs nothing
+        try:
+            with context.db().session() as s:
+                api_keys.touch_last_used(s, key.id)
+        except SQLAlchemyError as exc:
+            logger.warning("last use of key %s not recorded: %s", key.name, exc)
     if not key.resources(area):
         return error(
             403, "forbidden", f"key {key.name!r} has no {area}:… scope (scopes: {list(key.scopes)})"
