@@ -327,6 +327,71 @@ def fill_context(db: Database, end: datetime, days: int) -> None:
     )
 
 
+def fill_complaints(db: Database, end: datetime, days: int, per_day: int = 300) -> None:
+    """A year of complaints (~300 a day) at camera points through the workflow's statuses,
+    and the per-kecamatan rollup the "per kecamatan" card reads."""
+    import random
+
+    from store.complaints import rebuild_area_days
+    from store.models import Complaint
+
+    rng = random.Random(8)
+    start = end - timedelta(days=days)
+    statuses = ["new", "verified", "dispatched", "in_progress", "resolved", "closed", "rejected"]
+    with db.session() as s:
+        cams = s.execute(text("SELECT kecamatan, lat, lon FROM cameras ORDER BY id")).all()
+        rows = []
+        for i in range(days * per_day):
+            cam = cams[rng.randrange(len(cams))]
+            created = start + timedelta(seconds=rng.randrange(days * 86400))
+            rows.append(
+                {"tracking_id": f"BENCH-{i:07d}", "category": "waste", "description": "uji",
+                 "lat": cam.lat + rng.uniform(-0.002, 0.002), "lon": cam.lon,
+                 "kecamatan": cam.kecamatan, "status": rng.choice(statuses),
+                 "privacy": "normal", "channel": "web", "created_at": created,
+                 "updated_at": created, "dispatch_due": created + timedelta(days=4),
+                 "followup_due": created + timedelta(days=9), "is_demo": True}
+            )  # fmt: skip
+        for k in range(0, len(rows), 20_000):
+            s.execute(Complaint.__table__.insert(), rows[k : k + 20_000])
+        n = rebuild_area_days(s)
+    print(f"  complaints: {len(rows):,} reports, {n:,} complaint_area_days rows", flush=True)
+
+
+def fill_areas(db: Database) -> None:
+    """Kecamatan polygons for the choropleths: a 3 x 6 grid over the cameras named after
+    KECAMATAN, densified to ~20 m segments (thousands of vertices each, like official GIS
+    boundaries). Shapes only: rows keep their kecamatan (no reassignment of the dataset)."""
+    import json
+
+    import shapely
+    from shapely.geometry import box, mapping
+
+    from store.models import Area
+
+    with db.session() as s:
+        lo_lat, hi_lat, lo_lon, hi_lon = s.execute(
+            text("SELECT min(lat), max(lat), min(lon), max(lon) FROM cameras")
+        ).one()
+        rows = []
+        for i, name in enumerate(KECAMATAN):
+            r, c = divmod(i, 6)
+            w, h = (hi_lon - lo_lon) / 6, (hi_lat - lo_lat) / 3
+            geom = shapely.segmentize(
+                box(lo_lon + c * w, lo_lat + r * h, lo_lon + (c + 1) * w, lo_lat + (r + 1) * h),
+                0.0002,
+            )
+            minx, miny, maxx, maxy = geom.bounds
+            rows.append(
+                {"level": "kecamatan", "name": name, "geometry": json.dumps(mapping(geom)),
+                 "area_km2": geom.area * 12_300, "min_lon": minx, "min_lat": miny,
+                 "max_lon": maxx, "max_lat": maxy, "is_demo": True,
+                 "imported_at": datetime.now(UTC)}
+            )  # fmt: skip
+        s.execute(Area.__table__.insert(), rows)
+    print(f"  areas: {len(rows)} kecamatan polygons (shapes only)", flush=True)
+
+
 def _pg_database(schema: str, fresh: bool) -> tuple[Database, Callable[[], None]]:
     from sqlalchemy import create_engine
 
@@ -360,6 +425,8 @@ def _timed(fn: Callable[[], object], repeats: int) -> list[float]:
     return times
 
 
+#: only the callbacks whose name holds one of these (``--match``; empty: all)
+MATCH: list[str] = []
 #: CPU ms of this process per timed function (SQLite: all of it; PostgreSQL: the client side)
 CPU: dict[int, list[float]] = {}
 
@@ -428,6 +495,21 @@ def bench_callbacks(db: Database, label: str, end: datetime, repeats: int) -> li
         add(f"keamanan: {rname}",
             lambda f=first, g=gran: security.update_security(
                 f.isoformat(), today.isoformat(), g, None, None, None, db=db))  # fmt: skip
+    # "per kecamatan" cards (ranking + choropleth: dashboard/callbacks/areas.py)
+    from dashboard.callbacks import areas as area_cards
+
+    for rname in ("30 hari per hari", "1 tahun per bulan"):
+        first, _ = ranges[rname]
+        span = rname.split(" per")[0]
+        add(f"banjir: per kecamatan {span}",
+            lambda f=first: area_cards.update_flood_areas(f.isoformat(), today.isoformat(),
+                                                          db=db))  # fmt: skip
+        add(f"keamanan: per kecamatan {span}",
+            lambda f=first: area_cards.update_security_areas(f.isoformat(), today.isoformat(),
+                                                             None, db=db))  # fmt: skip
+    for days in (30, 365):
+        add(f"pengaduan: per kecamatan {days} hari",
+            lambda d=days: area_cards.update_complaint_areas(str(d), 0, db=db))  # fmt: skip
     # camera page
     add("kamera: gambar", lambda: camera.update_snapshot(None, True, cam[0], db=db))
     add("kamera: riwayat status 7 hari", lambda: camera.health_timeline(cam[0], db=db, now=end))
@@ -437,6 +519,8 @@ def bench_callbacks(db: Database, label: str, end: datetime, repeats: int) -> li
     # OPD
     add("OPD: kartu indikator", lambda: opd.update_cards(None, db=db))
 
+    if MATCH:
+        cases = [(n, fn) for n, fn in cases if any(m in n for m in MATCH)]
     results = []
     for name, fn in cases:
         try:
@@ -588,6 +672,10 @@ def prepare(db: Database, kind: str, args: argparse.Namespace) -> datetime:
         fill_raw(db, end, args.raw_days)
     if _count(db, "incidents") == 0:
         fill_context(db, end, args.days)
+    if _count(db, "complaints") == 0:
+        fill_complaints(db, end, args.days)
+    if _count(db, "areas") == 0:
+        fill_areas(db)
     from dashboard.queries import trends
 
     with db.session() as s:  # derived rollups a dataset from an older version lacks
@@ -603,7 +691,8 @@ def prepare(db: Database, kind: str, args: argparse.Namespace) -> datetime:
 
 def sizes(db: Database) -> dict[str, int]:
     return {t: _count(db, t) for t in ("cameras", "observations", "observation_rollups",
-                                       "area_rollups", "camera_month_rollups", "incidents")}  # fmt: skip
+                                       "area_rollups", "camera_month_rollups", "incidents",
+                                       "complaints", "areas")}  # fmt: skip
 
 
 def run_store(kind: str, args: argparse.Namespace) -> list[tuple]:
@@ -681,7 +770,10 @@ def main() -> int:
     parser.add_argument("--generate-only", action="store_true")
     parser.add_argument("--rollup-refresh", action="store_true",
                         help="also time the writer's incremental rollup refresh (changes rows)")  # fmt: skip
+    parser.add_argument("--match", action="append", default=[],
+                        help="time only callbacks whose name holds this text (repeatable)")  # fmt: skip
     args = parser.parse_args()
+    MATCH.extend(args.match)
     os.environ.setdefault("PANTAU_LANGUAGE", "id")
     rows: list[tuple] = []
     for kind in ("sqlite", "postgresql"):
