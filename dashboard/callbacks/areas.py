@@ -133,12 +133,13 @@ def ranking(
     layout.update(
         barmode="stack",
         hovermode="closest",
-        showlegend=len(series) > 1,
+        # kinds of incidents: the colours of the page's trend legend, named in the hover
+        showlegend=1 < len(series) <= 3,
         margin={"l": 8, "r": 12, "t": 8, "b": 36},
         legend={"orientation": "h", "y": -0.18, "x": 0, "yanchor": "top", "font": {"size": 10}},
     )
     layout["xaxis"]["title"] = {"text": unit, "font": {"size": 11}}
-    layout["yaxis"] = {"automargin": True, "autorange": "reversed"}
+    layout["yaxis"] = {"automargin": True, "autorange": "reversed", "dtick": 1}
     data = [
         {
             "type": "bar",
