@@ -18,6 +18,11 @@ from pantau.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+#: Tests running at once in this process: each holds a web server thread for up to its bound,
+#: so a burst of clicks cannot take every thread of the dashboard.
+MAX_CONCURRENT = 4
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+
 
 @dataclass
 class ProbeResult:
@@ -99,6 +104,12 @@ def probe(spec: CameraSpec, settings: Settings, bound: float | None = None) -> P
     whole test takes longer than ``bound`` seconds (default :func:`bound_s`)."""
     limit = bound if bound is not None else bound_s(settings)
     box: list[ProbeResult] = []
+    if not _slots.acquire(blocking=False):
+        return ProbeResult(
+            False,
+            f"{MAX_CONCURRENT} tests are already running; try again in a moment / "
+            f"{MAX_CONCURRENT} uji sedang berjalan, coba lagi sebentar lagi",
+        )
 
     def work() -> None:
         try:
@@ -106,6 +117,8 @@ def probe(spec: CameraSpec, settings: Settings, bound: float | None = None) -> P
         except Exception as exc:  # pragma: no cover - anything else: reported, not raised
             logger.exception("camera test of %s failed", spec.code)
             box.append(ProbeResult(False, f"{type(exc).__name__}: {exc}"))
+        finally:
+            _slots.release()  # when the work ends, also after the caller stopped waiting
 
     t0 = time.monotonic()
     thread = threading.Thread(target=work, name=f"pantau-probe-{spec.code}", daemon=True)

@@ -457,7 +457,7 @@ def geometry(store: dict[str, Any]) -> tuple[list[dict], list[dict]]:
 def save_shapes(_n: Any, store: Any, selected: Any, _names: Any, _kinds: Any):
     auth.require_role("admin")
     if not isinstance(store, dict) or not isinstance(selected, str):
-        return dbc.Alert(t("cam.pick_first"), color="warning", className="py-2 small")
+        return dbc.Alert(t("cam.pick_first"), color="warning", className="py-2 small"), no_update
     if store.get("code") != selected:
         raise PreventUpdate
     store = {**store, "items": _named(store)}
@@ -467,13 +467,15 @@ def save_shapes(_n: Any, store: Any, selected: Any, _names: Any, _kinds: Any):
             cameras.save_geometry(s, selected, rois, lines, actor=auth.current_username())
     except (cameras.CameraError, KeyError, IndexError, TypeError, ValueError) as exc:
         why = exc.errors.get("rois", str(exc)) if isinstance(exc, cameras.CameraError) else exc
-        return dbc.Alert(str(why), color="danger", className="py-2 small")
+        return dbc.Alert(str(why), color="danger", className="py-2 small"), no_update
+    fig = Patch()  # redraw the saved shapes in their roles' colours
+    fig["layout"]["shapes"] = [_shape(it) for it in store["items"]]
     return dbc.Alert(
         t("cam.roi.saved", n=len(rois), m=len(lines)),
         color="success",
         dismissable=True,
         className="py-2 small",
-    )
+    ), fig
 
 
 # -- registry upload ----------------------------------------------------------------------------
@@ -630,6 +632,7 @@ def register(app: dash.Dash) -> None:
     )(delete_shape)
     app.callback(
         Output(f"{P}-roi-feedback", "children"),
+        Output(f"{P}-roi-graph", "figure", allow_duplicate=True),
         Input(f"{P}-roi-save", "n_clicks"),
         State(f"{P}-shapes", "data"),
         State(f"{P}-selected", "data"),

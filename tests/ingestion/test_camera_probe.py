@@ -7,10 +7,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
+import pytest
 from ingest_helpers import free_port
 
-from ingestion.probe import bound_s, probe
+from ingestion.probe import MAX_CONCURRENT, bound_s, probe
 from ingestion.process import CameraSpec
 from ingestion.simulator import CameraSimulator, make_cameras
 
@@ -34,15 +36,16 @@ def test_probe_reports_a_refused_port(settings):
     assert "refused" in got.error.lower() or "connect" in got.error.lower(), got.error
 
 
-def test_probe_of_a_hanging_camera_ends_within_its_bound(settings):
-    settings = settings.model_copy(update={"connect_timeout_s": 1.0, "read_timeout_s": 2.0})
+@pytest.fixture
+def hanging_url() -> Iterator[str]:
+    """A camera that accepts connections and never answers."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
+    srv.listen(16)
     held: list[socket.socket] = []
     stop = threading.Event()
 
-    def accept() -> None:  # accepts and never answers
+    def accept() -> None:
         srv.settimeout(0.2)
         while not stop.is_set():
             try:
@@ -51,14 +54,37 @@ def test_probe_of_a_hanging_camera_ends_within_its_bound(settings):
                 continue
 
     threading.Thread(target=accept, daemon=True).start()
-    try:
-        t0 = time.monotonic()
-        got = probe(_spec(f"http://127.0.0.1:{srv.getsockname()[1]}/snap.jpg"), settings)
-        took = time.monotonic() - t0
-    finally:
-        stop.set()
-        for c in held:
-            c.close()
-        srv.close()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}/snap.jpg"
+    stop.set()
+    for c in held:
+        c.close()
+    srv.close()
+
+
+def test_probe_of_a_hanging_camera_ends_within_its_bound(settings, hanging_url):
+    settings = settings.model_copy(update={"connect_timeout_s": 1.0, "read_timeout_s": 2.0})
+    t0 = time.monotonic()
+    got = probe(_spec(hanging_url), settings)
+    took = time.monotonic() - t0
     assert not got.ok and got.error
     assert took <= bound_s(settings) + 2.0, took  # the bound, not a speed figure
+
+
+def test_at_most_a_few_probes_run_at_once(settings, hanging_url):
+    settings = settings.model_copy(update={"connect_timeout_s": 1.0, "read_timeout_s": 8.0})
+    results: list = []
+    threads = [
+        threading.Thread(target=lambda: results.append(probe(_spec(hanging_url), settings)))
+        for _ in range(MAX_CONCURRENT)
+    ]
+    for th in threads:
+        th.start()
+    time.sleep(1.0)  # all of them are waiting on the silent camera (8 s read timeout)
+    extra = probe(_spec(hanging_url), settings)
+    for th in threads:
+        th.join(30)
+    assert not extra.ok and "already running" in extra.error
+    assert len(results) == MAX_CONCURRENT and not any(r.ok for r in results)
+    assert all("already running" not in r.error for r in results)
+    later = probe(_spec(f"http://127.0.0.1:{free_port()}/x.jpg"), settings)
+    assert "already running" not in later.error  # the slots were given back

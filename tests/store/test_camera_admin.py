@@ -201,3 +201,43 @@ def test_registry_rows_with_rois_the_analytics_refuse_are_row_errors(db):
     with db.session() as s:
         preview = cameras.preview_registry(s, rows)
     assert preview.errors and "row 2, field 'rois'" in preview.errors[0]
+
+
+def test_kecamatan_comes_from_the_boundaries_and_the_typed_one_is_what_the_form_compares(db):
+    """With boundaries loaded (store.areas), a camera saved on the page lies in the polygon's
+    kecamatan; the typed value stays the form's (and a registry re-upload's) reference, so the
+    same row again is "unchanged", and moving the camera moves its kecamatan."""
+    from store.areas import parse_areas, store_areas
+
+    def square(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": name, "level": "kecamatan"},
+                "geometry": {"type": "Polygon", "coordinates": [square(*box)]},
+            }
+            for name, box in (
+                ("Utara", (104.7, -3.0, 104.8, -2.9)),
+                ("Selatan", (104.7, -3.1, 104.8, -3.0)),
+            )
+        ],
+    }
+    with db.session() as s:
+        store_areas(s, parse_areas(doc))
+    with db.session() as s:
+        cameras.create(s, {**BASE, "lat": -2.95, "kecamatan": "Tulisan Admin"}, actor="a")
+    with db.session() as s:
+        cam = s.scalar(select(Camera).where(Camera.code == "PLG-UJI-01"))
+        assert cam.kecamatan == "Utara"
+        assert cameras.record_of(cam)["kecamatan"] == "Tulisan Admin"
+        same = _rows({**BASE, "lat": -2.95, "kecamatan": "Tulisan Admin"})
+        assert [r.kind for r in cameras.preview_registry(s, same).rows] == ["unchanged"]
+    with db.session() as s:
+        changes = cameras.update(s, "PLG-UJI-01", {"lat": -3.05}, actor="a")
+        assert set(changes) == {"lat"}
+    with db.session() as s:
+        assert s.scalar(select(Camera.kecamatan).where(Camera.code == "PLG-UJI-01")) == "Selatan"

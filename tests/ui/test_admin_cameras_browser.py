@@ -173,8 +173,11 @@ def test_camera_editor_end_to_end(settings, sqlite_db, tmp_path):
             w, h = size
             driver.execute_script(
                 "const g=document.querySelector('#admin-kamera-roi-graph .js-plotly-plot');"
-                "Plotly.relayout(g, {shapes: [{type: 'path', path: arguments[0]}]});",
+                "Plotly.relayout(g, {shapes: [{type: 'path', path: arguments[0]},"
+                " {type: 'line', x0: 0, y0: arguments[1], x1: arguments[2], y1: arguments[1]}]});",
                 f"M{w * 0.1},{h * 0.5}L{w * 0.5},{h * 0.5}L{w * 0.5},{h * 0.9}Z",
+                h * 0.6,
+                w,
             )
             name_css = "#admin-kamera-shape-table input"
             wait_for(driver, name_css, timeout=30)
@@ -186,6 +189,9 @@ def test_camera_editor_end_to_end(settings, sqlite_db, tmp_path):
                 assert len(cam.rois) == 1 and cam.rois[0]["name"] == "Trotoar utara"
                 assert cam.rois[0]["points"] == [[0.1, 0.5], [0.5, 0.5], [0.5, 0.9]]
                 assert cam.rois[0]["normalized"] is True
+                assert cam.lines == [
+                    {"name": "Garis 1", "a": [0.0, 0.6], "b": [1.0, 0.6], "normalized": True}
+                ]
             _shot(driver, "admin-kamera-roi-1920.png")
 
             # Uji against a refused port: a clear error, within the bound
@@ -240,5 +246,15 @@ def test_camera_editor_end_to_end(settings, sqlite_db, tmp_path):
             page_w = driver.execute_script("return document.documentElement.scrollWidth")
             assert page_w <= 400, page_w
             _shot(driver, "admin-kamera-390.png")
+            _open(driver, "PLG-SIM-01")
+            _shot(driver, "admin-kamera-form-390.png")
+            # the English toggle covers the page
+            driver.get(base + "/lang/en")
+            driver.get(base + "/admin/kamera")
+            text = wait_text(driver, "#admin-kamera-count", lambda s: "matching" in s, 30)
+            assert text.startswith("43 matching cameras")
+            body = driver.find_element("tag name", "body").text
+            assert "Manage Cameras" in body and "Upload registry" in body
+            assert "Kelola Kamera" not in body
     finally:
         sim.stop()
