@@ -7,8 +7,10 @@ while it reads its inputs. Those become a ``400`` with a JSON message (and a WAR
 with the traceback, so a real bug of that kind is still seen); any other exception is a server
 fault: logged with its traceback (ERROR) and answered ``500`` with a short JSON body. Dash's
 own ``PreventUpdate`` (204) and HTTP errors keep their handlers (the most specific handler
-wins in Flask). The same applies to the APIs (``/api/...``, ``/open311/...``); other paths
-keep Flask's plain 500 page.
+wins in Flask). The same applies to the APIs (``/api/...``, ``/open311/...``), where a
+database that cannot be reached (connection refused or lost, pool exhausted, SQLite locked) is
+a ``503`` with ``Retry-After`` (nothing was stored: send it again), as the OpenAPI document
+says (Dash callbacks keep the logged 500); other paths keep Flask's plain 500 page.
 """
 
 from __future__ import annotations
@@ -77,6 +79,19 @@ def is_input_error(exc: BaseException) -> bool:
     return type(orig).__name__ in _PG_INPUT_ERRORS
 
 
+#: Seconds a client should wait after a 503 for a database outage.
+DB_RETRY_AFTER_S = 10
+#: SQLAlchemy errors of a database that cannot be reached or is busy (connection refused or
+#: lost, pool exhausted, SQLite file locked or unreadable): the request may succeed later.
+_OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                  sa_exc.DisconnectionError)  # fmt: skip
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unreachable (503), not that the request is wrong."""
+    return isinstance(exc, _OUTAGE_ERRORS)
+
+
 def _describe() -> str:
     if request.path != CALLBACK_PATH:
         return request.path
@@ -104,6 +119,15 @@ def _unhandled(exc: Exception):  # type: ignore[no-untyped-def]
             else "malformed input: a value has the wrong type or shape"
         )
         return error_response(400, "bad_request", message)
+    if is_database_outage(exc) and request.path != CALLBACK_PATH:  # machine APIs: retry later
+        logger.error("database unavailable in %s: %s", _describe(), exc)
+        resp = error_response(
+            503,
+            "database_unavailable",
+            "The database is unavailable; nothing from this request was stored. Send it again.",
+        )
+        resp.headers["Retry-After"] = str(DB_RETRY_AFTER_S)
+        return resp
     logger.error("server error in %s", _describe(), exc_info=exc)
     return error_response(500, "server_error", "internal error; it has been logged")
 

@@ -8,7 +8,8 @@ Access (machine-to-machine, no session): a request is answered when it
   ``X-Forwarded-For``, ``Forwarded`` or ``X-Real-IP`` header), unless
   ``PANTAU_METRICS_LOOPBACK=false``.
 
-Everything else gets **404** (the endpoint is off for that caller: it does not tell a scanner
+A database that cannot be reached is a ``503`` (JSON, ``Retry-After``), so the scrape fails
+visibly. Everything else gets **404** (the endpoint is off for that caller: it does not tell a scanner
 that there is something to guess a token for); a wrong token is logged. A signed-in staff
 session grants nothing here.
 
@@ -51,6 +52,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
 )
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import auth, context
 from dashboard.queries.ingestion import ingest_snapshot
@@ -224,7 +226,14 @@ def metrics() -> Response:
         resp.status_code = 404
         return resp
     t0 = time.perf_counter()
-    snap = ingest_snapshot(context.settings(), context.db(), with_failing=False)
+    try:
+        snap = ingest_snapshot(context.settings(), context.db(), with_failing=False)
+    except SQLAlchemyError as exc:  # the scrape fails visibly (up=0), never an HTML 500
+        logger.error("/metrics: database unavailable: %s", exc)
+        resp = jsonify(error="database_unavailable", message="The database is unavailable.")
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "10"
+        return resp
     body = render(snap)
     logger.debug("/metrics in %.1f ms", (time.perf_counter() - t0) * 1000)
     resp = Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)

@@ -434,6 +434,7 @@ def ops_paths() -> dict[str, Any]:
                         "content": {"text/plain": {"schema": {"type": "string"}}},
                     },
                     "404": error_response("Not allowed for this caller."),
+                    "503": error_response("The database is unreachable.", retry=True),
                 },
             }
         },

@@ -144,3 +144,133 @@ def test_open311_paths_the_guard_refuses_answer_open311_errors(app, doc):
         body = resp.get_json()
         jsonschema.validate(body, doc["components"]["schemas"]["Open311Errors"])
         assert body[0]["code"] == 404
+
+
+def validate_answer(doc: dict, path: str, method: str, resp) -> None:  # type: ignore[no-untyped-def]
+    """``resp`` (a Flask test response) against what the document says for its status."""
+    op = doc["paths"][path][method]
+    documented_answer = op["responses"].get(str(resp.status_code))
+    assert documented_answer is not None, (path, method, resp.status_code, resp.data[:300])
+    media = resp.mimetype
+    content = documented_answer.get("content") or {}
+    assert media in content, (path, media, list(content))
+    if media == "application/json":
+        root = {"components": doc["components"], **content[media]["schema"]}
+        jsonschema.Draft202012Validator(root).validate(resp.get_json())
+    for header in documented_answer.get("headers") or {}:
+        assert header in resp.headers, (path, header)
+
+
+def unreachable_database(kind: str, tmp: Path) -> Database:
+    if kind == "postgresql":  # nothing listens there (a port of this test's own range)
+        return Database("postgresql+psycopg://postgres@127.0.0.1:18599/none?connect_timeout=2")
+    (tmp / "pantau.db").mkdir()  # the database "file" cannot be opened: a directory
+    return Database(f"sqlite:///{tmp}/pantau.db")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_database_outage_is_503_with_retry_after_everywhere(app, doc, tmp_path, kind):
+    """Found by reading the document against the code: a database outage on Open311, the SMS
+    webhook and the public report intake was a JSON 500, on /metrics an HTML 500 (the sensor
+    and /api/v1 routes already answered 503). Every operation that documents 503 now answers it, with Retry-After and the
+    documented body, when the database cannot be reached."""
+    server = app.server
+    working = server.config["PANTAU_DB"]
+    with working.session() as s:
+        from store.api_keys import create_key
+
+        _, token = create_key(s, f"outage-{kind}", ["indicators:*"])
+    keys = dict(
+        sensor_api_keys="outage-sensor", sms_webhook_token="outage-sms", open311_api_keys="doc-key"
+    )
+    broken_settings = server.config["PANTAU_SETTINGS"].model_copy(update=keys)
+    calls = [
+        ("/open311/v2/services.{format}", "get", "/open311/v2/services.json", {}),
+        ("/open311/v2/requests.{format}", "get", "/open311/v2/requests.json", {}),
+        (
+            "/open311/v2/requests/{service_request_id}.{format}",
+            "get",
+            "/open311/v2/requests/LPR-2611-T2DTQCE9.xml",
+            {},
+        ),
+        (
+            "/open311/v2/requests.{format}",
+            "post",
+            "/open311/v2/requests.json",
+            {
+                "data": {
+                    "api_key": "doc-key",
+                    "service_code": "road_damage",
+                    "address_string": "Jl. Jenderal Sudirman 12",
+                    "description": "Lubang besar di lajur kiri",
+                }
+            },
+        ),
+        (
+            "/api/sensors/readings",
+            "post",
+            "/api/sensors/readings",
+            {
+                "json": {"sensor": "WL-MUSI-AMP", "value": 182.5},
+                "headers": {"Authorization": "Bearer outage-sensor"},
+            },
+        ),
+        (
+            "/api/sms",
+            "post",
+            "/api/sms",
+            {
+                "json": {
+                    "sender": "081234567890",
+                    "text": "LAPOR#BANJIR#Jl. Merdeka#Air naik",
+                    "message_id": "m-1",
+                },
+                "headers": {"X-Pantau-Token": "outage-sms"},
+            },
+        ),
+        (
+            "/api/lapor",
+            "post",
+            "/api/lapor",
+            {
+                "json": {
+                    "category": "road_damage",
+                    "description": "Lubang besar di lajur kiri",
+                    "address": "Jl. Jenderal Sudirman 12",
+                }
+            },
+        ),
+        ("/api/lapor/{tracking_id}", "get", "/api/lapor/LPR-2611-T2DTQCE9", {}),
+        (
+            "/api/v1/indicators/{opd}/{code}/{period}",
+            "put",
+            "/api/v1/indicators/DPMPTSP/izin_tepat_waktu/2026-10",
+            {"json": {"value": 97.5}, "headers": {"Authorization": f"Bearer {token}"}},
+        ),
+        (
+            "/api/v1/indicators/{opd}",
+            "get",
+            "/api/v1/indicators/DPMPTSP",
+            {"headers": {"Authorization": f"Bearer {token}"}},
+        ),
+        ("/healthz", "get", "/healthz", {}),
+        ("/metrics", "get", "/metrics", {}),  # from loopback (the test client's address)
+    ]
+    broken = unreachable_database(kind, tmp_path)
+    saved = server.config["PANTAU_SETTINGS"]
+    server.config.update(PANTAU_DB=broken, PANTAU_SETTINGS=broken_settings)
+    server.extensions.pop("pantau_complaints", None)  # the service holds the database
+    server.extensions.pop("pantau_rate_limits", None)
+    try:
+        client = server.test_client()
+        for path, method, url, kwargs in calls:
+            resp = getattr(client, method)(url, **kwargs)
+            assert resp.status_code == 503, (url, resp.status_code, resp.data[:300])
+            assert "503" in doc["paths"][path][method]["responses"], path
+            validate_answer(doc, path, method, resp)
+            if path != "/healthz":
+                assert int(resp.headers["Retry-After"]) > 0, url
+    finally:
+        server.config.update(PANTAU_DB=working, PANTAU_SETTINGS=saved)
+        server.extensions.pop("pantau_complaints", None)
+        broken.dispose()
