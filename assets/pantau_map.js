@@ -75,8 +75,8 @@
     incident: function (feature, latlng) {
       var p = feature.properties || {};
       var m = L.circleMarker(latlng, {
-        radius: 6, fillColor: KIND[p.kind] || KIND.other, fillOpacity: 0.85,
-        color: "#0b1f33", weight: 1
+        radius: 6, fillColor: KIND[p.kind] || KIND.other, fillOpacity: p.demo ? 0.45 : 0.85,
+        color: "#0b1f33", weight: 1, dashArray: p.demo ? "2 2" : null  /* demo rows: faded */
       });
       m.bindTooltip("<b>" + esc(p.title) + "</b><br>" + esc(p.label || ""));
       return m;

@@ -37,9 +37,13 @@ register_strings(
         "security.total": {"id": "Jumlah kejadian", "en": "Incidents"},
         "security.fires": {"id": "Kebakaran", "en": "Fires"},
         "security.source": {
-            "id": "Sumber: tabel kejadian (CCTV, 112, polisi, warga). Waktu dalam {tz}.",
-            "en": "Source: incident records (CCTV, 112, police, citizens). Times in {tz}.",
+            "id": "Sumber: tabel kejadian (CCTV, 112, warga, dan umpan instansi: Polresta, "
+            "Damkar, Satpol PP… lewat berkas atau API). Waktu dalam {tz}.",
+            "en": "Source: incident records (CCTV, 112, citizens, and agency feeds: police, "
+            "fire, Satpol PP… by file or API). Times in {tz}.",
         },
+        "security.from": {"id": "sumber: {source}", "en": "source: {source}"},
+        "security.demo_mark": {"id": "DATA DEMO", "en": "DEMO DATA"},
         "kind.crime": {"id": "Kriminalitas", "en": "Crime"},
         "kind.fire": {"id": "Kebakaran", "en": "Fire"},
         "kind.traffic_accident": {"id": "Kecelakaan", "en": "Traffic accident"},
@@ -202,7 +206,15 @@ def update_security(
                 "lon": p["lon"],
                 "kind": p["kind"],
                 "title": t(f"kind.{p['kind']}"),
-                "label": f"{p['title']} · {local_time(p['occurred_at'], tz)}",
+                "label": " · ".join(
+                    [
+                        p["title"],
+                        local_time(p["occurred_at"], tz),
+                        t("security.from", source=p["source"]),
+                    ]
+                    + ([t("security.demo_mark")] if p["is_demo"] else [])
+                ),
+                "demo": bool(p["is_demo"]),
             }
             for p in points
         ]

@@ -208,6 +208,8 @@ def incident_points(
             Incident.occurred_at,
             Incident.status,
             Incident.kecamatan,
+            Incident.source,
+            Incident.is_demo,
         )
         .where(
             Incident.occurred_at >= start,
@@ -221,7 +223,8 @@ def incident_points(
     from dashboard.queries import gc_paused
 
     with gc_paused():  # up to ``limit`` dicts
-        keys = ("id", "kind", "title", "lat", "lon", "occurred_at", "status", "kecamatan")
+        keys = ("id", "kind", "title", "lat", "lon", "occurred_at", "status", "kecamatan",
+                "source", "is_demo")  # fmt: skip
         return [
             dict(zip(keys, r, strict=True))
             for r in session.execute(_filtered(q, kecamatan, cameras, kinds)).all()
