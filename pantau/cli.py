@@ -241,14 +241,8 @@ def import_indicators_cmd(
     """Import OPD indicator values: every row checked first, all rows or none."""
     import getpass
 
-    from store.indicators import (
-        Actor,
-        IndicatorImportError,
-        Outcome,
-        import_file,
-        plan,
-        read_rows,
-    )
+    from store.indicator_files import import_file, read_rows
+    from store.indicators import Actor, IndicatorImportError, Outcome, plan
     from store.models import IndicatorActorKind, IndicatorSource
 
     settings = get_settings()

@@ -23,15 +23,12 @@ the history always chains (each change's old value is the previous change's new 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -105,6 +102,8 @@ class RowError:
     value: str
     reason: str
     code: str = "invalid"
+    #: what a translation of ``code`` needs (OPD, owners, unit, bounds, format...)
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row else "file"
@@ -360,7 +359,14 @@ def plan(
     for number, r in parsed:
         if only_opd is not None and r.opd != only_opd.upper():
             result.errors.append(
-                RowError(number, "opd", r.opd, f"you may only send values of {only_opd}", "scope")
+                RowError(
+                    number,
+                    "opd",
+                    r.opd,
+                    f"you may only send values of {only_opd}",
+                    "scope",
+                    {"opd": only_opd.upper()},
+                )
             )
             continue
         if r.opd not in opds:
@@ -375,16 +381,49 @@ def plan(
                 else f"{r.opd} has no indicator with this code"
             )
             code = "other_opd" if owners else "indicator"
-            result.errors.append(RowError(number, "indicator", r.indicator, reason, code))
+            result.errors.append(
+                RowError(
+                    number,
+                    "indicator",
+                    r.indicator,
+                    reason,
+                    code,
+                    {"opd": r.opd, "owners": ", ".join(sorted(owners or []))},
+                )
+            )
             continue
         try:
             start = parse_period(r.period, ind.frequency)
         except ValueError as exc:
-            result.errors.append(RowError(number, "period", r.period, str(exc), "period"))
+            freq = ind.frequency
+            result.errors.append(
+                RowError(
+                    number,
+                    "period",
+                    r.period,
+                    str(exc),
+                    "period",
+                    {
+                        "frequency": freq,
+                        "format": PERIOD_FORMAT.get(freq, "?"),  # type: ignore[call-overload]
+                        "example": example_period(freq),
+                    },
+                )
+            )
             continue
         reason = check_plausible(r.value, ind)
         if reason is not None:
-            result.errors.append(RowError(number, "value", f"{r.value:g}", reason, "plausible"))
+            low, high = plausible_range(ind)
+            result.errors.append(
+                RowError(
+                    number,
+                    "value",
+                    f"{r.value:g}",
+                    reason,
+                    "plausible",
+                    {"unit": ind.unit, "min": low, "max": high},
+                )
+            )
             continue
         key = (ind.id, start)
         if key in seen:
@@ -395,6 +434,7 @@ def plan(
                     r.period,
                     f"{r.opd} {r.indicator} {r.period} is already on row {seen[key]}",
                     "duplicate",
+                    {"other": seen[key]},
                 )
             )
             continue
@@ -603,104 +643,6 @@ def write_rows(
     take_write_lock(session)
     planned = plan(session, rows, only_opd=only_opd)
     return apply(session, planned, actor)
-
-
-# --------------------------------------------------------------------------------------------
-# files
-def _clean(row: dict[Any, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in row.items():
-        if k is None:
-            continue
-        key = str(k).strip().lower()
-        if isinstance(v, str) and not v.strip():
-            v = None
-        out[key] = v
-    return out
-
-
-def _check_header(header: list[str], name: str) -> None:
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise IndicatorImportError(
-            [
-                RowError(
-                    1,
-                    ", ".join(missing),
-                    ",".join(h for h in header if h)[:80],
-                    f"header must name the columns {', '.join(COLUMNS)} (optional: note); "
-                    f"missing {', '.join(missing)}",
-                    "header",
-                )
-            ]
-        )
-
-
-def read_rows(data: bytes, name: str) -> list[tuple[int, dict[str, Any]]]:
-    """Rows (line number, cells) of an indicator file: CSV (UTF-8, ``,`` or ``;``) or XLSX."""
-    if len(data) > MAX_FILE_BYTES:
-        raise IndicatorImportError(
-            [RowError(0, "file", name, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")]
-        )
-    suffix = Path(name).suffix.lower()
-    rows: list[tuple[int, dict[str, Any]]] = []
-    try:
-        if suffix == ".csv":
-            textdata = data.decode("utf-8-sig")
-            first = textdata.split("\n", 1)[0]
-            delimiter = ";" if first.count(";") > first.count(",") else ","
-            reader = csv.DictReader(io.StringIO(textdata, newline=""), delimiter=delimiter)
-            _check_header([(f or "").strip().lower() for f in reader.fieldnames or []], name)
-            for number, raw in enumerate(reader, start=2):
-                if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
-                    continue
-                rows.append((number, _clean(raw)))
-                if len(rows) > MAX_ROWS:
-                    break
-        elif suffix == ".xlsx":
-            from openpyxl import load_workbook
-
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            ws = wb.active
-            it = ws.iter_rows(values_only=True)
-            header = [str(h).strip().lower() if h is not None else "" for h in next(it, ())]
-            _check_header(header, name)
-            for number, values in enumerate(it, start=2):
-                if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                    continue
-                rows.append((number, _clean(dict(zip(header, values, strict=False)))))
-                if len(rows) > MAX_ROWS:
-                    break
-            wb.close()
-        else:
-            raise IndicatorImportError(
-                [RowError(0, "file", name, f"unsupported file type {suffix!r}: use .csv or .xlsx")]
-            )
-    except IndicatorImportError:
-        raise
-    except UnicodeDecodeError:
-        raise IndicatorImportError(
-            [RowError(0, "file", name, "not UTF-8 text: save the CSV as UTF-8")]
-        ) from None
-    except Exception as exc:  # a broken XLSX, a CSV the csv module refuses
-        raise IndicatorImportError(
-            [RowError(0, "file", name, f"cannot be read ({type(exc).__name__}: {exc})")]
-        ) from None
-    if len(rows) > MAX_ROWS:
-        raise IndicatorImportError(
-            [RowError(0, "file", name, f"more than {MAX_ROWS:,} rows: split the file")]
-        )
-    if not rows:
-        raise IndicatorImportError([RowError(0, "file", name, "the file has no rows", "empty")])
-    return rows
-
-
-def import_file(session: Session, path: Path, actor: Actor) -> Applied:
-    """``pantau import indicators FILE``: read, validate every row, write all or none."""
-    if not path.exists():
-        raise IndicatorImportError([RowError(0, "file", str(path), "file not found")])
-    rows = read_rows(path.read_bytes(), path.name)
-    return write_rows(session, rows, actor)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from dashboard import auth, cache, components, context
-from dashboard.i18n import current_lang, fmt_number, t
+from dashboard.i18n import current_lang, fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import opd as opd_queries
 from store.db import Database
@@ -38,6 +38,23 @@ register_strings(
         "opd.history": {"id": "Riwayat", "en": "History"},
         "opd.close": {"id": "Tutup", "en": "Close"},
         "opd.period": {"id": "Periode", "en": "Period"},
+        "opd.updated": {"id": "Diperbarui {time} oleh {who}", "en": "Updated {time} by {who}"},
+        "opd.updated.demo": {"id": "Data demo", "en": "Demo data"},
+        "opd.updated.unknown": {"id": "Pengirim tidak tercatat", "en": "Sender not recorded"},
+        "opd.changes": {"id": "Riwayat koreksi", "en": "Correction history"},
+        "opd.changes.new": {"id": "baru", "en": "new"},
+        "opd.who.key": {"id": "kunci API {name}", "en": "API key {name}"},
+        "opd.changes.none": {
+            "id": "Belum ada nilai yang dikirim atau dikoreksi.",
+            "en": "No value has been sent or corrected yet.",
+        },
+        "opd.changes.when": {"id": "Waktu", "en": "When"},
+        "opd.changes.who": {"id": "Oleh", "en": "By"},
+        "opd.changes.change": {"id": "Perubahan", "en": "Change"},
+        "opd.changes.source": {"id": "Sumber", "en": "Source"},
+        "opd.source.import": {"id": "impor", "en": "import"},
+        "opd.source.upload": {"id": "unggah", "en": "upload"},
+        "opd.source.api": {"id": "API", "en": "API"},
         "opd.value": {"id": "Nilai", "en": "Value"},
         "opd.summary": {
             "id": "{good} tercapai · {watch} perlu perhatian · {bad} di bawah target",
@@ -132,6 +149,11 @@ def indicator_card(card: opd_queries.IndicatorCard) -> Any:
                             ],
                             className="pantau-footnote",
                         ),
+                        html.Div(
+                            updated_line(card),
+                            className="pantau-footnote text-truncate opd-card-updated",
+                            title=updated_line(card),
+                        ),
                     ],
                     className="p-3",
                 ),
@@ -163,14 +185,51 @@ def own_opd_code(db: Database | None = None) -> str | None:
         return opd.code if opd is not None else None
 
 
-def update_cards(opd_filter: Any, *, db: Database | None = None) -> tuple[list[Any], str]:
+def fmt_value(v: float | None, unit: str = "") -> str:
+    """A sent value as written (97.5 -> "97,5 %", 13850 -> "13.850 Rp/kg"), up to 3 decimals."""
+    if v is None:
+        return "—"
+    decimals = next((d for d in range(4) if round(v, d) == v), 3)
+    return f"{fmt_number(v, decimals)} {unit}".strip()
+
+
+def who_label(who: str | None) -> str:
+    """A writer as people read it: an account's name, "kunci API dishub-atcs" for a key."""
+    if not who:
+        return "?"
+    if who.startswith("key:"):
+        return t("opd.who.key", name=who[4:])
+    return who
+
+
+def updated_line(card: opd_queries.IndicatorCard) -> str:
+    """When the latest value was last written and by whom (WIB), or that it is demo data."""
+    if card.latest_period is None:
+        return ""
+    if card.latest_is_demo:
+        return t("opd.updated.demo")
+    if card.updated_at is None:
+        return t("opd.updated.unknown")
+    return t(
+        "opd.updated",
+        time=local_time(card.updated_at, context.settings().timezone),
+        who=who_label(card.updated_by),
+    )
+
+
+def update_cards(
+    opd_filter: Any, saved: Any = None, *, db: Database | None = None
+) -> tuple[list[Any], str]:
     codes = [opd_filter] if isinstance(opd_filter, str) else list(opd_filter or [])
+    codes = [c for c in codes if isinstance(c, str)][:50]
     own = own_opd_code(db)
     if own is not None:
         codes = [own]
     with _db(db).session() as s:
+        # the newest write's id: any save, import or API write shows at once (no stale cache)
+        version = opd_queries.values_version(s)
         cards = cache.memo(
-            f"opd:cards:{_db(db).url}|{','.join(codes)}",
+            f"opd:cards:{_db(db).url}|{','.join(codes)}|{version}",
             60,
             lambda: opd_queries.indicator_cards(s, codes or None),
         )
@@ -208,16 +267,19 @@ def open_history(
 ) -> tuple:
     """Open the history modal for the clicked card (or close it)."""
     trigger = trigger if trigger is not None else ctx.triggered_id
+    nothing = (dash.no_update,) * 5
     if trigger == "opd-modal-close" or not trigger:
-        return False, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+        return (False, *nothing)
     if not any(clicks or []):
-        return dash.no_update, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+        return (dash.no_update, *nothing)
     indicator_id = trigger["index"] if isinstance(trigger, dict) else None
     with _db(db).session() as s:
         card = opd_queries.indicator_history(s, int(indicator_id)) if indicator_id else None
     own = own_opd_code(db)
     if card is None or (own is not None and card.opd_code != own):
-        return False, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+        return (False, *nothing)
+    with _db(db).session() as s:
+        changes = opd_queries.indicator_changes(s, card.id)
     name = card.name_en if current_lang() == "en" and card.name_en else card.name
     meta = html.Div(
         [
@@ -241,7 +303,56 @@ def open_history(
          html.Tbody(rows)],
         size="sm", striped=True, className="mb-0",
     )  # fmt: skip
-    return True, name, meta, history_figure(card), table
+    return True, name, meta, history_figure(card), table, changes_table(changes, card.unit)
+
+
+def changes_table(changes: list[opd_queries.Change], unit: str) -> Any:
+    """Every write of the indicator's values, newest first: period, old -> new, who, when."""
+    if not changes:
+        return html.Div(t("opd.changes.none"), className="text-secondary")
+    tz = context.settings().timezone
+
+    def value(v: float | None) -> str:
+        return fmt_value(v, unit)
+
+    rows = [
+        html.Tr(
+            [
+                html.Td(c.period, className="text-nowrap"),
+                html.Td(
+                    (
+                        [value(c.old_value), " → ", html.Strong(value(c.new_value))]
+                        if c.old_value is not None
+                        else [html.Strong(value(c.new_value)), f" ({t('opd.changes.new')})"]
+                    )
+                    + ([html.Div(c.note, className="text-secondary")] if c.note else []),
+                ),
+                html.Td(who_label(c.who), className="text-break"),
+                html.Td(local_time(c.ts, tz), className="text-nowrap"),
+                html.Td(
+                    [t(f"opd.source.{c.source}")]
+                    + (
+                        [html.Div(c.source_ref, className="text-secondary text-break")]
+                        if c.source_ref
+                        else []
+                    ),
+                ),  # fmt: skip
+            ]
+        )
+        for c in changes
+    ]
+    head = [t("opd.period"), t("opd.changes.change"), t("opd.changes.who"),
+            t("opd.changes.when"), t("opd.changes.source")]  # fmt: skip
+    return html.Div(
+        dbc.Table(
+            [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+            size="sm",
+            striped=True,
+            className="mb-0",
+            id="opd-changes-table",
+        ),  # fmt: skip
+        className="table-responsive",
+    )
 
 
 def register(app) -> None:
@@ -249,6 +360,7 @@ def register(app) -> None:
         Output("opd-cards", "children"),
         Output("opd-summary", "children"),
         Input("opd-filter", "value"),
+        Input("opd-saved", "data"),
     )(update_cards)
     app.callback(
         Output("opd-modal", "is_open"),
@@ -256,6 +368,7 @@ def register(app) -> None:
         Output("opd-modal-meta", "children"),
         Output("opd-modal-graph", "figure"),
         Output("opd-modal-table", "children"),
+        Output("opd-modal-changes", "children"),
         Input({"type": "opd-card", "index": ALL}, "n_clicks"),
         Input("opd-modal-close", "n_clicks"),
         State("opd-modal", "is_open"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
-from dashboard import components, context
+from dashboard import auth, components, context
 from dashboard.callbacks.opd import own_opd_code
+from dashboard.callbacks.opd_upload import UPLOAD_ROLES, upload_panel
 from dashboard.components import dropdown
 from dashboard.i18n import t
 from dashboard.queries import opd as opd_queries
@@ -23,6 +24,9 @@ dash.register_page(
     icon="bi-speedometer2",
     roles=(*STAFF, "opd"),  # OPD staff: their own OPD's indicators only (callbacks/opd.py)
     kiosk=True,  # part of the wall-screen rotation
+    # sending indicator values (the upload): OPD staff for their own OPD, admins for any
+    write_ids=("opd-upload",),
+    write_roles=UPLOAD_ROLES,
 )
 
 
@@ -51,6 +55,8 @@ def layout(**_kwargs) -> dbc.Container:
                 ),
                 page="opd",
             ),
+            upload_panel() if auth.current_role() in UPLOAD_ROLES else None,
+            dcc.Store(id="opd-saved", data=0),  # bumped after a save: the cards reload
             html.Div(id="opd-summary", className="mb-2 pantau-page-sub"),
             dbc.Row(id="opd-cards", className="g-3"),
             dbc.Modal(
@@ -61,6 +67,8 @@ def layout(**_kwargs) -> dbc.Container:
                             html.Div(id="opd-modal-meta", className="mb-2"),
                             components.graph("opd-modal-graph", 320),
                             html.Div(id="opd-modal-table", className="mt-2"),
+                            html.H6(t("opd.changes"), className="mt-3 mb-1"),
+                            html.Div(id="opd-modal-changes", className="small"),
                         ]
                     ),
                     dbc.ModalFooter(

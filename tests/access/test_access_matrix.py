@@ -53,12 +53,13 @@ PAGES: dict[str, tuple[bool, ...]] = {
 
 #: Write-level actions (component-id prefix) × role -> may trigger (README "may change":
 #: pimpinan nothing, analis only exports, operator alerts and the complaint workflow, admin
-#: users and everything, opd the follow-up of its own reports).
+#: users and everything, opd the follow-up of its own reports and its own indicator values).
 ACTIONS: dict[str, tuple[bool, ...]] = {
     #  action                anon pimpinan operator analis admin opd
     "overview-ack":          (N,  N,       Y,       N,     Y,    N),  # acknowledge an alert
     "queue":                 (N,  N,       Y,       N,     Y,    N),  # complaint workflow, SMS
     "followup":              (N,  N,       N,       N,     N,    Y),  # OPD follow-up
+    "opd-upload":            (N,  N,       N,       N,     Y,    Y),  # send indicator values
     "admin-users":           (N,  N,       N,       N,     Y,    N),  # users
     "admin-kamera":          (N,  N,       N,       N,     Y,    N),  # cameras (README)
 }  # fmt: skip

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from store.db import Database
+from store.indicator_files import read_rows
 from store.indicators import (
     Actor,
     IndicatorImportError,
     parse_period,
     plan,
-    read_rows,
     write_rows,
 )
 from store.models import (
