@@ -90,6 +90,30 @@ def _load(database: Database) -> list[tuple[int, int]]:
         ]
 
 
+def _count_overload(settings: Settings, n: int) -> None:
+    try:
+        celery_sink(settings, "scheduler").observe_expired(n)
+    except Exception as exc:  # metrics are best effort
+        logger.debug("cannot count %d overload skips: %s", n, exc)
+
+
+def _log_overload(stats: dict, gate: Any, last: tuple[float, int]) -> tuple[float, int]:
+    """At most once a minute: how many slots the workers had no room for, and their capacity."""
+    now = time.monotonic()
+    if now - last[0] < 60.0:
+        return last
+    skipped = stats["skipped_overload"] - last[1]
+    if skipped:
+        stats["capacity_per_s"] = round(gate.rate or 0.0, 1)
+        logger.warning(
+            "Celery workers finish ~%.1f samples/s: %d due samples skipped in the last minute "
+            "(no room in the queues); add workers (pantau worker) or lengthen sample intervals",
+            gate.rate or 0.0,
+            skipped,
+        )
+    return now, stats["skipped_overload"]
+
+
 def run_scheduler(
     settings: Settings,
     database: Database,
@@ -102,7 +126,14 @@ def run_scheduler(
     """Enqueue due cameras' fetch tasks until ``duration`` elapses or ``stop`` is set (None:
     forever). Returns how many tasks were enqueued; ``stats`` (if given) is kept up to date
     with enqueued / skipped_backoff / broker_errors counts for a live display."""
-    from ingestion.celery_app import FETCH_QUEUE, FETCH_TASK, make_celery
+    from ingestion.admission import QueueGate, queue_lengths
+    from ingestion.celery_app import (
+        ANALYSE_QUEUE,
+        FETCH_QUEUE,
+        FETCH_TASK,
+        make_celery,
+        redis_client,
+    )
     from ingestion.health import SharedHealth
 
     app = make_celery(settings)
@@ -110,7 +141,10 @@ def run_scheduler(
     chores = _Housekeeping(settings, database) if housekeeping else None
     stop = stop or threading.Event()
     stats = stats if stats is not None else {}
-    stats.update(enqueued=0, skipped_backoff=0, broker_errors=0, cameras=0)
+    stats.update(enqueued=0, skipped_backoff=0, skipped_overload=0, broker_errors=0, cameras=0)
+    gate = QueueGate(settings.celery_queue_wait_s, settings.celery_queue_floor)
+    last_gate_read = 0.0
+    overload_logged = (time.monotonic(), 0)
     started = time.time()
     # a heap of (next slot, camera, interval): each tick pops only the cameras now due
     heap: list[tuple[float, int, int]] = []
@@ -153,11 +187,33 @@ def run_scheduler(
             except Exception as exc:  # Redis away: the publish below will tell
                 logger.debug("cannot read camera backoff: %s", exc)
                 backoff = {}
+            mono = time.monotonic()
+            if settings.celery_admission and (due or mono - last_gate_read >= 1.0):
+                try:
+                    gate.observe(
+                        mono,
+                        *queue_lengths(
+                            redis_client(settings),
+                            settings.celery_namespace,
+                            FETCH_QUEUE,
+                            ANALYSE_QUEUE,
+                        ),
+                    )
+                    last_gate_read = mono
+                except Exception as exc:  # Redis away: the publish below will tell
+                    logger.debug("cannot read queue lengths: %s", exc)
+            overloaded = 0
             for i, (cam_id, interval, slot) in enumerate(due):
                 if backoff.get(cam_id, 0.0) > slot + 0.001:
                     # in backoff: try again at the first slot after its next attempt
                     heapq.heappush(heap, (slot + interval, cam_id, interval))
                     stats["skipped_backoff"] += 1
+                    continue
+                if settings.celery_admission and gate.room() <= 0:
+                    # the workers cannot take it in time: skip this slot, keep the queue fresh
+                    heapq.heappush(heap, (slot + interval, cam_id, interval))
+                    stats["skipped_overload"] += 1
+                    overloaded += 1
                     continue
                 try:
                     app.send_task(
@@ -184,6 +240,10 @@ def run_scheduler(
                     broker_down_since = None
                 heapq.heappush(heap, (slot + interval, cam_id, interval))
                 stats["enqueued"] += 1
+                gate.enqueued()
+            if overloaded:
+                _count_overload(settings, overloaded)
+            overload_logged = _log_overload(stats, gate, overload_logged)
             if chores is not None:
                 chores.run()
             celery_sink(settings, "scheduler").beat()  # its RSS on the admin page, /metrics

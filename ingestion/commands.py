@@ -200,10 +200,11 @@ def _celery_scheduler(settings, database, duration: float, quiet: bool) -> None:
             if thread.is_alive():
                 logger.info(
                     "scheduler: %d cameras, %d fetch tasks enqueued, %d skipped in backoff, "
-                    "%d broker errors",
+                    "%d skipped for lack of worker capacity, %d broker errors",
                     stats.get("cameras", 0),
                     stats.get("enqueued", 0),
                     stats.get("skipped_backoff", 0),
+                    stats.get("skipped_overload", 0),
                     stats.get("broker_errors", 0),
                 )
     except KeyboardInterrupt:

@@ -184,6 +184,11 @@ class SampleRecorder:
             now,
         )
 
+    def observe_expired(self, n: int, now: float | None = None) -> None:
+        """Count ``n`` due samples never run (skipped for lack of room, past their expiry)."""
+        if n > 0:
+            self._record({"samples|expired|": n}, now)
+
 
 # --------------------------------------------------------------------------------------------
 # in-process recorder (local pool)

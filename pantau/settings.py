@@ -315,6 +315,24 @@ class Settings(BaseSettings):
     )
 
     # --- scale-out -----------------------------------------------------------------------
+    celery_admission: bool = Field(
+        default=True,
+        description="Celery scheduler: enqueue only what the workers can finish within "
+        "celery_queue_wait_s (measured); a slot that finds no room is skipped and counted "
+        "(expired/overload) instead of waiting until its frame is too old to analyse.",
+    )
+    celery_queue_wait_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Celery scheduler: longest a task should wait in the queues; the queues hold "
+        "at most the workers' measured rate times this.",
+    )
+    celery_queue_floor: int = Field(
+        default=200,
+        ge=1,
+        description="Celery scheduler: tasks the queues may always hold, whatever the measured rate "
+        "(the start, before any rate is known).",
+    )
     celery_broker_url: str = Field(
         default="redis://127.0.0.1:6379/0", description="Celery broker for scaled-out ingestion."
     )
