@@ -61,14 +61,14 @@ TAGS = [
 
 DESCRIPTION = """\
 **Bahasa Indonesia.** Dokumen ini menjelaskan semua API mesin Pantau: Open311 GeoReport v2,
-data sensor, webhook SMS, pengaduan publik, nilai indikator OPD, serta metrik dan pemeriksaan
+data sensor, webhook SMS, pengaduan publik, kejadian dan nilai indikator OPD, serta metrik dan pemeriksaan
 kesehatan. Setiap
 operasi mencantumkan cara autentikasinya (kunci API per gateway/instansi), bentuk permintaan dan
 jawaban, dan jawaban kesalahan. Jawaban `429` membawa `Retry-After` (detik); `503` berarti
 basis data tidak terjangkau dan tidak ada yang disimpan: kirim ulang.
 
 **English.** Every machine API of Pantau: Open311 GeoReport v2, sensor readings, the SMS
-gateway webhook, the public report intake, OPD indicator values, metrics and the health check.
+gateway webhook, the public report intake, incidents and OPD indicator values, metrics and the health check.
 Each operation names
 its authentication (a key per gateway or agency), its request and response shapes and its
 errors. Errors are JSON `{"error": ..., "message": ...}`, Open311 errors
@@ -460,7 +460,7 @@ def _document() -> dict[str, Any]:
     for part in (open311_paths, sensor_paths, sms_paths, intake_paths, feeds.feed_paths, ops_paths):
         paths.update(part())
     components = sch.components()
-    components["schemas"].update(feeds.SCHEMAS)
+    components["schemas"].update(feeds.schemas())
     components["securitySchemes"].update(feeds.SECURITY_SCHEMES)
     return {
         "openapi": "3.1.0",

@@ -3,10 +3,15 @@ OPDs write to with per-agency keys (``pantau keys create``; ``dashboard/api/keya
 
 * OPD indicator values (``dashboard/api/indicators.py``): ``PUT`` a value, ``GET`` an OPD's
   indicators with their latest values.
-* Incidents (``/api/v1/incidents``): added here when that route is installed.
+* Incidents (``dashboard/api/incidents.py``): ``POST`` one or up to 1,000, ``GET`` the key's
+  sources' incidents, ``PATCH`` status / ended_at. The item schema is generated from the
+  pydantic model the route validates with (``store.incident_validation.IncidentRecord``,
+  ``model_json_schema``), widened where its before-validators accept more (a numeric
+  ``external_id``, numbers as text, ``source`` taken from a one-source key).
 
-Shapes are the ones the routes write (``store.indicators.value_dict`` and the route bodies);
-the live schemathesis run checks every answer against them.
+Response shapes are the ones the routes write (``store.indicators.value_dict``,
+``store.incidents.as_json`` and the route bodies); the live schemathesis run checks every
+answer against them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.api.openapi_schemas import JSON, NULL_NUM, NULL_STR, error_response, ref
+from store.incident_validation import (
+    KIND_ALIASES,
+    MAX_BATCH,
+    STATUS_ALIASES,
+    IncidentRecord,
+)
 from store.models import IndicatorFrequency, IndicatorSource
 
 FREQUENCIES = [str(f) for f in IndicatorFrequency]
@@ -215,6 +226,12 @@ def indicator_paths() -> dict[str, Any]:
 
 TAGS = [
     {
+        "name": "Kejadian",
+        "description": "Kejadian dari kepolisian, pemadam kebakaran, Satpol PP, Dishub, BPBD "
+        "(kunci per instansi). / Incidents from police, fire, Satpol PP, Dishub, BPBD rooms "
+        "(a key per agency).",
+    },
+    {
         "name": "Indikator OPD",
         "description": "Nilai indikator kinerja OPD dari sistem OPD sendiri (kunci per OPD). / "
         "OPD performance indicator values from the OPD's own systems (a key per OPD).",
@@ -222,5 +239,270 @@ TAGS = [
 ]
 
 
+# --------------------------------------------------------------------------------------------
+# Incidents
+# --------------------------------------------------------------------------------------------
+NULL_TIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+
+
+def incident_schemas() -> dict[str, Any]:
+    """The incident item from the pydantic model, plus the answers (written by hand)."""
+    item = IncidentRecord.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = item.pop("$defs", {})
+    props = item["properties"]
+    for prop in props.values():
+        prop.pop("title", None)
+    item["title"] = "IncidentItem"
+    item["required"] = [r for r in item.get("required", []) if r != "source"]
+    props["source"]["description"] = (
+        "The agency (1-32 lowercase letters, digits, _ or -): must be one the key's "
+        "`incidents:` scope holds; may be left out when the key has exactly one."
+    )
+    props["external_id"] = {
+        "type": ["string", "integer"],
+        "description": "The agency's own id: 1-128 letters, digits and . _ : / - . With the "
+        "source the key of the incident: sending it again updates it (or changes nothing).",
+        "examples": ["LP/B/123/XI/2026"],
+    }
+    for name in ("lat", "lon"):
+        props[name]["type"] = ["number", "string"]
+        props[name]["description"] = "WGS84 degrees, inside the city (PANTAU_CITY_BBOX)."
+    props["occurred_at"]["description"] = "ISO 8601 with a time zone; not before 2000."
+    props["kind"]["description"] = "Or an Indonesian word: " + ", ".join(sorted(KIND_ALIASES))
+    props["status"]["description"] = "Or: " + ", ".join(sorted(STATUS_ALIASES))
+    problem = {
+        "type": "object",
+        "required": ["column", "message"],
+        "properties": {"column": {"type": "string"}, "value": {}, "message": {"type": "string"}},
+    }
+    incident = {
+        "type": "object",
+        "required": ["id", "source", "kind", "status", "occurred_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "source": {"type": "string"},
+            "external_id": NULL_STR,
+            "kind": {"type": "string"},
+            "title": NULL_STR,
+            "description": NULL_STR,
+            "status": {"type": "string"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "ended_at": NULL_TIME,
+            "closed_at": NULL_TIME,
+            "lat": NULL_NUM,
+            "lon": NULL_NUM,
+            "address": NULL_STR,
+            "kecamatan": NULL_STR,
+            "kelurahan": NULL_STR,
+            "is_demo": {"type": "boolean"},
+            "updated_at": NULL_TIME,
+        },
+    }
+    return {
+        **defs,
+        "IncidentItem": item,
+        "IncidentProblem": problem,
+        "Incident": incident,
+        "IncidentBatchResult": {
+            "type": "object",
+            "description": "Every item answered: accepted ones are committed; rejected ones "
+            "(index, why, each column at fault) will not succeed when sent again as they are.",
+            "required": ["accepted", "rejected", "inserted", "updated", "unchanged"],
+            "properties": {
+                "accepted": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["index", "source", "external_id", "id", "result"],
+                        "properties": {
+                            "index": {"type": "integer", "minimum": 0},
+                            "source": {"type": "string"},
+                            "external_id": {"type": "string"},
+                            "id": {"type": "integer"},
+                            "result": {"enum": ["inserted", "updated", "unchanged"]},
+                        },
+                    },
+                },
+                "rejected": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["index", "error", "reason", "problems"],
+                        "properties": {
+                            "index": {"type": "integer", "minimum": 0},
+                            "external_id": {"type": ["string", "integer", "null"]},
+                            "error": {"enum": ["invalid", "forbidden", "duplicate"]},
+                            "reason": {"type": "string"},
+                            "problems": {"type": "array", "items": ref("IncidentProblem")},
+                        },
+                    },
+                },
+                "inserted": {"type": "integer", "minimum": 0},
+                "updated": {"type": "integer", "minimum": 0},
+                "unchanged": {"type": "integer", "minimum": 0},
+            },
+        },
+        "IncidentPage": {
+            "type": "object",
+            "required": ["items", "total", "limit", "offset", "next_offset"],
+            "properties": {
+                "items": {"type": "array", "items": ref("Incident")},
+                "total": {"type": "integer", "minimum": 0},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"},
+                "next_offset": {"type": ["integer", "null"]},
+            },
+        },
+        "IncidentStatusChange": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "status": {**props["status"]},
+                "ended_at": NULL_TIME,
+            },
+        },
+        "IncidentChangeResult": {
+            "type": "object",
+            "required": ["result", "changed", "incident"],
+            "properties": {
+                "result": {"enum": ["updated", "unchanged"]},
+                "changed": {"type": "array", "items": {"type": "string"}},
+                "incident": ref("Incident"),
+            },
+        },
+        "IncidentInvalid": {
+            "type": "object",
+            "required": ["error", "message", "problems"],
+            "properties": {
+                "error": {"const": "invalid"},
+                "message": {"type": "string"},
+                "problems": {"type": "array", "items": ref("IncidentProblem")},
+            },
+        },
+    }
+
+
+def _list_param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def incident_paths() -> dict[str, Any]:
+    batch = {"content": {JSON: {"schema": ref("IncidentBatchResult")}}}
+    return {
+        "/api/v1/incidents": {
+            "post": {
+                "tags": ["Kejadian"],
+                "operationId": "postIncidents",
+                "summary": f"Send incidents: one, or a list of up to {MAX_BATCH:,}",
+                "description": "Idempotent on (source, external_id): a batch sent again is "
+                "always safe. An item of a source the key does not hold is rejected as "
+                "`forbidden` (never re-sourced) and audited.",
+                "security": AGENCY_AUTH,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        JSON: {
+                            "schema": {
+                                "oneOf": [
+                                    ref("IncidentItem"),
+                                    {
+                                        "type": "array",
+                                        "items": ref("IncidentItem"),
+                                        "minItems": 1,
+                                        "maxItems": MAX_BATCH,
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "At least one item accepted.", **batch},
+                    "422": {"description": "Every item was rejected.", **batch},
+                    "400": error_response("Not JSON, not an object or a list, an empty list."),
+                    "413": error_response(f"More than {MAX_BATCH:,} items, or too large."),
+                    "415": error_response("Content-Type is not application/json."),
+                    **_key_errors(),
+                },
+            },
+            "get": {
+                "tags": ["Kejadian"],
+                "operationId": "getIncidents",
+                "summary": "The key's sources' incidents, newest first (paginated)",
+                "security": AGENCY_AUTH,
+                "parameters": [
+                    _list_param("since", "ISO 8601 with a time zone, on occurred_at."),
+                    _list_param("until", "ISO 8601 with a time zone, on occurred_at."),
+                    _list_param("kind", "Comma-separated kinds (or repeated)."),
+                    _list_param("status", "Comma-separated: open, handling, closed."),
+                    _list_param("source", "Comma-separated sources the key holds."),
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "A page of incidents.",
+                        "content": {JSON: {"schema": ref("IncidentPage")}},
+                    },
+                    "400": error_response("A query parameter is malformed or out of range."),
+                    **_key_errors(),
+                },
+            },
+        },
+        "/api/v1/incidents/{source}/{external_id}": {
+            "patch": {
+                "tags": ["Kejadian"],
+                "operationId": "patchIncident",
+                "summary": "Change an incident's status and/or ended_at",
+                "security": AGENCY_AUTH,
+                "parameters": [
+                    _path_param("source", "The agency.", "polresta"),
+                    _path_param("external_id", "The agency's id (may hold /).", "LP-123"),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": ref("IncidentStatusChange")}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "Updated, or unchanged.",
+                        "content": {JSON: {"schema": ref("IncidentChangeResult")}},
+                    },
+                    "400": error_response("Not a non-empty JSON object."),
+                    "404": error_response("No such incident of this source."),
+                    "413": error_response("Body too large."),
+                    "415": error_response("Content-Type is not application/json."),
+                    "422": {
+                        "description": "A value is refused (each column at fault named).",
+                        "content": {JSON: {"schema": ref("IncidentInvalid")}},
+                    },
+                    **_key_errors(),
+                },
+            }
+        },
+    }
+
+
+def schemas() -> dict[str, Any]:
+    return {**SCHEMAS, **incident_schemas()}
+
+
 def feed_paths() -> dict[str, Any]:
-    return {**indicator_paths()}
+    return {**incident_paths(), **indicator_paths()}

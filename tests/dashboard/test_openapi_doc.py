@@ -179,7 +179,7 @@ def test_database_outage_is_503_with_retry_after_everywhere(app, doc, tmp_path, 
     with working.session() as s:
         from store.api_keys import create_key
 
-        _, token = create_key(s, f"outage-{kind}", ["indicators:*"])
+        _, token = create_key(s, f"outage-{kind}", ["indicators:*", "incidents:*"])
     keys = dict(
         sensor_api_keys="outage-sensor", sms_webhook_token="outage-sms", open311_api_keys="doc-key"
     )
@@ -251,6 +251,12 @@ def test_database_outage_is_503_with_retry_after_everywhere(app, doc, tmp_path, 
             "/api/v1/indicators/{opd}",
             "get",
             "/api/v1/indicators/DPMPTSP",
+            {"headers": {"Authorization": f"Bearer {token}"}},
+        ),
+        (
+            "/api/v1/incidents",
+            "get",
+            "/api/v1/incidents",
             {"headers": {"Authorization": f"Bearer {token}"}},
         ),
         ("/healthz", "get", "/healthz", {}),

@@ -60,7 +60,7 @@ class Live:
     url: str
     app: object
     db: Database
-    agency_key: str  # a per-agency key for /api/v1 (every OPD's indicators)
+    agency_key: str  # a per-agency key for /api/v1 (every OPD's indicators, every source)
 
 
 @contextmanager
@@ -73,7 +73,7 @@ def live_app(settings: Settings, db: Database) -> Iterator[Live]:
 
     with db.session() as s:
         seed_reference(s)
-        _, agency_key = create_key(s, "openapi-test", ["indicators:*"])
+        _, agency_key = create_key(s, "openapi-test", ["indicators:*", "incidents:*"])
     app = create_app(settings, db)
     port = free_port_in_range()
     server = create_server(app.server, host="127.0.0.1", port=port, threads=4)
