@@ -235,15 +235,44 @@ def resolved_detector(camera: CameraSpec, settings: Settings) -> str:
     name = str(camera.analytics.get("detector") or settings.detector or "auto")
     if name == "auto":
         model = settings.mediapipe_model_path
-        name = "mediapipe" if model and Path(model).is_file() else BEST_OFFLINE
+        name = "mediapipe" if model and _is_file(str(model)) else BEST_OFFLINE
     return name
+
+
+_FILE_CHECKS: dict[str, tuple[float, bool]] = {}
+FILE_CHECK_TTL_S = 30.0
+
+
+def _is_file(path: str) -> bool:
+    """``Path(path).is_file()``, remembered for ``FILE_CHECK_TTL_S`` (asked several times a
+    sample: a model file installed by ``pantau models`` is picked up within that time)."""
+    now = time.monotonic()
+    hit = _FILE_CHECKS.get(path)
+    if hit is not None and now - hit[0] < FILE_CHECK_TTL_S:
+        return hit[1]
+    ok = Path(path).is_file()
+    if len(_FILE_CHECKS) > 64:
+        _FILE_CHECKS.clear()
+    _FILE_CHECKS[path] = (now, ok)
+    return ok
+
+
+_CONFIG_KEYS: dict[tuple[str, str], str] = {}
 
 
 def state_config_key(camera: CameraSpec, settings: Settings) -> str:
     """The key a camera's stored analysis state is filed under: a state made under another
     analytics configuration (ROIs, lines, detector...) is not loaded."""
-    raw = f"{STATE_FORMAT}|{resolved_detector(camera, settings)}|{camera.analytics_key()}"
-    return hashlib.sha1(raw.encode()).hexdigest()
+    detector = resolved_detector(camera, settings)
+    analytics = camera.analytics_key()
+    key = _CONFIG_KEYS.get((detector, analytics))
+    if key is None:
+        raw = f"{STATE_FORMAT}|{detector}|{analytics}"
+        key = hashlib.sha1(raw.encode()).hexdigest()
+        if len(_CONFIG_KEYS) > 4096:
+            _CONFIG_KEYS.clear()
+        _CONFIG_KEYS[(detector, analytics)] = key
+    return key
 
 
 def needs_warmup(camera: CameraSpec, settings: Settings, store: StateStore | None) -> bool:

@@ -50,6 +50,29 @@ def test_redelivered_samples_are_written_once(db):
         assert cam.last_snapshot == "x.jpg"
 
 
+def test_last_seen_moves_only_forward_and_keeps_the_snapshot(db):
+    """A camera's last-seen time is the newest sample's (a late sample of an older slot does
+    not move it back); a sample without a snapshot keeps the camera's previous one."""
+    with db.session() as s:
+        a = make_camera(s, "SEEN-A", "http://x", "snapshot").id
+        b = make_camera(s, "SEEN-B", "http://y", "snapshot").id
+    t2 = T0 + timedelta(minutes=2)
+    with db.session() as s:
+        write_batch(s, [_result(a, t2), _result(b, T0)])
+    late = _result(a, T0 + timedelta(minutes=1))
+    late.snapshot = "late.jpg"
+    newer = _result(b, t2)
+    newer.snapshot = None
+    with db.session() as s:
+        write_batch(s, [late, newer])
+    with db.session() as s:
+        cam_a, cam_b = s.get(Camera, a), s.get(Camera, b)
+        assert cam_a.last_seen_at.replace(tzinfo=UTC) == t2
+        assert cam_a.last_snapshot == "x.jpg"  # the late sample's snapshot is not newer
+        assert cam_b.last_seen_at.replace(tzinfo=UTC) == t2
+        assert cam_b.last_snapshot == "x.jpg"  # kept: the newer sample had none
+
+
 def test_status_transitions_update_camera_and_log_events(db, settings):
     with db.session() as s:
         cam_id = make_camera(s, "ST-1", "http://x", "snapshot").id
