@@ -303,7 +303,8 @@ _cache_lock = threading.Lock()
 _cache: dict[str, AreaIndex] = {}
 
 
-def _version(conn: Connection | Session) -> tuple:
+def polygons_version(conn: Connection | Session) -> tuple:
+    """Changes whenever the stored polygons change (a key for caches)."""
     a = Area.__table__
     row = conn.execute(
         select(
@@ -319,7 +320,7 @@ def load_index(conn: Connection | Session) -> AreaIndex:
     inside an import's transaction the new polygons are seen at once)."""
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     key = str(bind.engine.url) if hasattr(bind, "engine") else str(bind.url)
-    version = _version(conn)
+    version = polygons_version(conn)
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None and cached.version == version:
@@ -495,28 +496,14 @@ BATCH = 20_000
 def reassign_table(
     session: Session, model: Any, index: AreaIndex, progress: Progress | None = None
 ) -> tuple[int, int]:
-    """Locate every row of one table again; writes only rows that change. Returns (changed,
-    rows inside a kecamatan polygon)."""
+    """Locate every row of one table again, ``BATCH`` rows at a time (memory stays bounded
+    for a million complaints); writes only rows that change. Returns (changed, rows inside a
+    kecamatan polygon)."""
     t = model.__table__
-    rows = session.execute(
-        select(
-            t.c.id, t.c.lat, t.c.lon, t.c.kecamatan, t.c.kecamatan_input, t.c.kelurahan,
-            t.c.area_source,
-        ).order_by(t.c.id)
-    ).all()  # fmt: skip
-    total = len(rows)
+    total = session.scalar(select(func.count()).select_from(t)) or 0
     stage = f"kecamatan: {t.name}"
     if progress:
         progress(stage, 0, total)
-    # a row never located (area_source NULL) was written with the source's string in kecamatan
-    typed = [r[4] if r[6] is not None else r[3] for r in rows]
-    kecs, kels, sources = index.resolve([r[2] for r in rows], [r[1] for r in rows], typed)
-    changed = []
-    located = 0
-    for r, given, kec, kel, src in zip(rows, typed, kecs, kels, sources, strict=True):
-        located += src == AreaSource.POLYGON
-        if (r[3], r[4], r[5], r[6]) != (kec, given, kel, src):
-            changed.append({"_id": r[0], "_kec": kec, "_in": given, "_kel": kel, "_src": src})
     stmt = (
         update(t)
         .where(t.c.id == bindparam("_id"))
@@ -529,13 +516,35 @@ def reassign_table(
         .execution_options(synchronize_session=False)
     )
     conn = session.connection()
-    for start in range(0, len(changed), BATCH):
-        conn.execute(stmt, changed[start : start + BATCH])
+    cols = (t.c.id, t.c.lat, t.c.lon, t.c.kecamatan, t.c.kecamatan_input, t.c.kelurahan,
+            t.c.area_source)  # fmt: skip
+    n_changed = located = done = 0
+    last_id = None
+    while True:
+        q = select(*cols).order_by(t.c.id).limit(BATCH)
+        if last_id is not None:
+            q = q.where(t.c.id > last_id)
+        rows = conn.execute(q).all()
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        # a row never located (area_source NULL) holds the source's string in kecamatan
+        typed = [r[4] if r[6] is not None else r[3] for r in rows]
+        kecs, kels, sources = index.resolve([r[2] for r in rows], [r[1] for r in rows], typed)
+        changed = []
+        for r, given, kec, kel, src in zip(rows, typed, kecs, kels, sources, strict=True):
+            located += src == AreaSource.POLYGON
+            if (r[3], r[4], r[5], r[6]) != (kec, given, kel, src):
+                changed.append({"_id": r[0], "_kec": kec, "_in": given, "_kel": kel, "_src": src})
+        if changed:
+            conn.execute(stmt, changed)
+        n_changed += len(changed)
+        done += len(rows)
         if progress:
-            progress(stage, min(total, start + BATCH), total)
+            progress(stage, min(done, total), total)
     if progress:
         progress(stage, total, total)
-    return len(changed), located
+    return n_changed, located
 
 
 def reassign_all(

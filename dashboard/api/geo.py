@@ -112,14 +112,14 @@ def sensors_geojson() -> Response:
 @bp.get("/api/areas.geojson")
 def areas_geojson() -> Response:
     """The boundaries of one level (``kecamatan`` default, or ``kelurahan``)."""
-    from store.areas import LEVELS, _version
+    from store.areas import LEVELS, polygons_version
     from store.areas import areas_geojson as build_areas
 
     level = request.args.get("level", "kecamatan")
     if level not in LEVELS:
         return jsonify(error=f"level must be one of {', '.join(LEVELS)}"), 400
     with context.db().session() as s:
-        version = _version(s)
+        version = polygons_version(s)
         key = f"geo:areas:{context.db().url}:{level}:{version}"
         body = cache.memo(
             key, 600, lambda: json.dumps(build_areas(s, level), separators=(",", ":"))

@@ -23,7 +23,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.complaints import overdue_dispatch_clause, overdue_followup_clause
-from store.areas import _version
+from store.areas import polygons_version
 from store.models import (
     Area,
     AreaLevel,
@@ -42,16 +42,11 @@ SIMPLIFY_DEG = 0.0003
 _shapes: dict[str, tuple[tuple, list[dict[str, Any]]]] = {}
 
 
-def areas_version(session: Session) -> tuple:
-    """Changes whenever the stored polygons change (a key for caches)."""
-    return _version(session)
-
-
 def kecamatan_shapes(session: Session) -> list[dict[str, Any]]:
     """The kecamatan polygons as GeoJSON features (name, demo flag), simplified for drawing;
     cached per process until the areas table changes."""
     key = str(session.get_bind().url)
-    version = _version(session)
+    version = polygons_version(session)
     hit = _shapes.get(key)
     if hit is not None and hit[0] == version:
         return hit[1]

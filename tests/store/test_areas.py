@@ -204,7 +204,8 @@ def test_point_in_polygon_expectations(db, tmp_path):
         assert assign_point(s, None, 104.05) == (None, None)
 
 
-def test_rows_located_on_insert_and_reassigned_on_import(db, tmp_path):
+def test_rows_located_on_insert_and_reassigned_on_import(db, tmp_path, monkeypatch):
+    monkeypatch.setattr("store.areas.BATCH", 2)  # 3 cameras: reassigned in two batches
     cams = tmp_path / "cams.csv"
     cams.write_text(
         "code,name,lat,lon,kecamatan\n"
