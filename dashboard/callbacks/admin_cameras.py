@@ -7,6 +7,7 @@ admin_cameras_tools.py."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import dash
@@ -15,7 +16,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import auth, context
-from dashboard.i18n import local_time, register, t
+from dashboard.i18n import current_lang, local_time, register, t
 from dashboard.queries import camera_admin as q
 from store import cameras
 
@@ -77,6 +78,35 @@ register(
         "cam.seconds": {"id": "{n} dtk", "en": "{n} s"},
     }
 )
+
+
+#: The validation's (English) messages in Bahasa Indonesia: (pattern, template).
+_ID_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), tpl)
+    for p, tpl in (
+        (r"^required$", "Wajib diisi."),
+        (r"^Input should be greater than or equal to (\S+)$", "Harus ≥ {0}."),
+        (r"^Input should be less than or equal to (\S+)$", "Harus ≤ {0}."),
+        (r"^Input should be a valid number", "Harus berupa angka."),
+        (r"^Input should be a valid integer", "Harus bilangan bulat."),
+        (r"^Input should be ('.+)$", "Pilih salah satu: {0}."),
+        (r"^String should have at most (\d+) characters?$", "Paling banyak {0} karakter."),
+        (r"^use 1-64 letters", "Gunakan 1–64 huruf, angka, '-' atau '_' (mis. PLG-BKB-01)."),
+        (r"^code (\S+) is already used", "Kode {0} sudah dipakai kamera lain."),
+        (r"^(.*\(rule: .+\))$", "URL ditolak: {0}"),
+    )
+)
+
+
+def localise_error(message: str) -> str:
+    """A field error in the user's language (the store's messages are English)."""
+    if current_lang() == "en":
+        return message
+    for pattern, template in _ID_ERRORS:
+        m = pattern.search(message)
+        if m:
+            return template.format(*(g.replace("' or '", "' atau '") for g in m.groups()))
+    return message
 
 
 def kecamatan_options() -> list[dict[str, str]]:
@@ -200,7 +230,7 @@ def _no_errors() -> list[Any]:
 
 
 def _errors(errors: dict[str, str]) -> list[Any]:
-    return [k in errors for k in FORM] + [errors.get(k, "") for k in FORM]
+    return [k in errors for k in FORM] + [localise_error(errors.get(k, "")) for k in FORM]
 
 
 def _outputs(
@@ -304,6 +334,19 @@ def register(app: dash.Dash) -> None:
         Input(f"{P}-pager", "active_page"),
         Input(f"{P}-version", "data"),
     )(refresh_list)
+    # on a phone the form is below the list: bring it into view when a camera is opened
+    app.clientside_callback(
+        """function(title) {
+            const el = document.getElementById('admin-kamera-form-title');
+            if (title && el && window.innerWidth < 1200) {
+                el.scrollIntoView({block: 'start'});
+            }
+            return window.dash_clientside.no_update;
+        }""",
+        Output(f"{P}-form-title", "title"),
+        Input(f"{P}-form-title", "children"),
+        prevent_initial_call=True,
+    )
     app.callback(
         *[Output(f"{P}-in-{k}", "value") for k in FORM],
         *[Output(f"{P}-in-{k}", "invalid") for k in FORM],

@@ -136,7 +136,7 @@ def test_camera_editor_end_to_end(settings, sqlite_db, tmp_path):
             _set(driver, "#admin-kamera-in-lat", "-97")
             _click(driver, "#admin-kamera-save")
             err = wait_text(driver, "#admin-kamera-err-lat", lambda s: "-90" in s, 30)
-            assert "greater than or equal to -90" in err
+            assert err == "Harus ≥ -90."  # in Bahasa Indonesia, next to the field
             driver.get(base + "/admin/audit")
             wait_text(driver, "#audit-table", lambda s: "PLG-SIM-01" in s, 30)
             table = driver.find_element("id", "audit-table").text
