@@ -16,6 +16,7 @@ Errors are ``[{"code": ..., "description": ...}]`` (``<errors><error>`` in XML).
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -97,6 +98,17 @@ def iso(ts: datetime | None) -> str | None:
     return ts.astimezone(ZoneInfo(context.settings().timezone)).isoformat(timespec="seconds")
 
 
+#: Characters XML 1.0 does not allow (control characters other than tab, LF, CR; surrogates;
+#: U+FFFE/U+FFFF). A request's own text echoed in an error (``service_code '\x01' not found``)
+#: would otherwise make the whole answer unreadable to an XML parser.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: Any) -> str:
+    """``value`` as text an XML 1.0 document may hold (forbidden characters dropped)."""
+    return _NOT_XML.sub("", str(value))
+
+
 def _xml_value(parent: ET.Element, key: str, value: Any, item_tag: str | None = None) -> None:
     el = ET.SubElement(parent, key)
     if value is None:
@@ -111,9 +123,9 @@ def _xml_value(parent: ET.Element, key: str, value: Any, item_tag: str | None = 
                 for k, v in item.items():
                     _xml_value(child, k, v)
             else:
-                ET.SubElement(el, tag).text = str(item)
+                ET.SubElement(el, tag).text = xml_text(item)
     else:
-        el.text = str(value)
+        el.text = xml_text(value)
 
 
 def render(payload: Any, fmt: str, root: str, item: str, status: int = 200) -> Response:

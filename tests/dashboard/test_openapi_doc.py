@@ -280,3 +280,25 @@ def test_database_outage_is_503_with_retry_after_everywhere(app, doc, tmp_path, 
         server.config.update(PANTAU_DB=working, PANTAU_SETTINGS=saved)
         server.extensions.pop("pantau_complaints", None)
         broken.dispose()
+
+
+def test_open311_xml_errors_stay_well_formed_xml(app):
+    """Open311 errors echo the request's text (``service_code '…' not found``); a control
+    character in it (``%01``) made the ``.xml`` answer malformed XML that no parser reads.
+    Characters XML 1.0 forbids are dropped now; the rest of the message stays."""
+    from xml.etree import ElementTree as ET
+
+    client = app.server.test_client()
+    answers = [
+        client.get("/open311/v2/services/road%01damage.xml"),
+        client.get("/open311/v2/requests/LPR%01%08x.xml"),
+        client.post(
+            "/open311/v2/requests.xml", data={"api_key": "doc-key", "service_code": "x\x02y"}
+        ),
+    ]
+    for resp in answers:
+        assert resp.status_code in (400, 404) and resp.mimetype == "text/xml"
+        root = ET.fromstring(resp.data)  # raises on malformed XML
+        description = root.find("error/description").text
+        assert "not found" in description and "\x01" not in description
+    assert "roaddamage" in ET.fromstring(answers[0].data).find("error/description").text

@@ -12,6 +12,7 @@ the document are refused. Deterministic: Hypothesis derandomized, a bounded numb
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -41,7 +42,9 @@ CHECKS = [
     "response_headers_conformance",
     "response_schema_conformance",
     "negative_data_rejection",
+    "xml_is_well_formed",  # tests/dashboard/openapi_checks.py
 ]
+HOOKS = Path(__file__).resolve().with_name("openapi_checks.py")
 
 
 def free_port_in_range() -> int:
@@ -170,7 +173,8 @@ def run_schemathesis(live: Live, workdir: Path) -> tuple[subprocess.CompletedPro
         "--output-truncate",
         "false",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir, env=env)
     data = json.loads(report.read_text()) if report.exists() else {}
     return proc, data
 
