@@ -129,7 +129,22 @@ def parse_time(value: Any, what: str = "time") -> datetime:
         raise ValueError(
             f"{what} has no time zone; add one, e.g. 2026-11-23T14:00:00+07:00 (WIB) or ...Z"
         )
-    return ts.astimezone(UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-14:00 is past the last representable instant
+        raise ValueError(f"{what} is out of range") from None
+
+
+#: control characters other than tab, newline and carriage return (PostgreSQL refuses NUL)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _plain_text(v: Any) -> Any:
+    if v is not None and not isinstance(v, str):
+        raise ValueError("must be text")
+    if isinstance(v, str) and _CONTROL.search(v):
+        raise ValueError("contains control characters")
+    return v
 
 
 class IncidentRecord(BaseModel):
@@ -207,14 +222,12 @@ class IncidentRecord(BaseModel):
     def _optional_text(cls, v: Any) -> Any:
         if isinstance(v, str) and not v.strip():
             return None
-        return v
+        return _plain_text(v)
 
     @field_validator("description", mode="before")
     @classmethod
     def _text(cls, v: Any) -> Any:
-        if v is not None and not isinstance(v, str):
-            raise ValueError("must be text")
-        return v
+        return _plain_text(v)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -38,10 +38,12 @@ from store.areas import load_index
 from store.incident_validation import (  # noqa: F401  (re-exported: the feeds' one entry point)
     COLUMNS,
     EARLIEST,
+    EXTERNAL_ID_RE,
     FUTURE_SLACK,
     KIND_ALIASES,
     MAX_BATCH,
     OPTIONAL_COLUMNS,
+    SOURCE_RE,
     STATUS_ALIASES,
     IncidentInvalid,
     IncidentRecord,

@@ -229,6 +229,11 @@ def get_incidents() -> Response:
             request.args.getlist("source")).split(",") if p.strip()})  # fmt: skip
     except _BadParam as exc:
         return keyauth.error(400, "bad_request", str(exc))
+    bad = [src for src in asked if not store.SOURCE_RE.fullmatch(src)]
+    if bad:
+        return keyauth.error(
+            400, "bad_request", f"parameter 'source' = {bad[0][:40]!r}: not a source name"
+        )
     if asked:
         others = [src for src in asked if not key.has_scope("incidents", src)]
         if others:
@@ -264,6 +269,10 @@ def patch_incident(source: str, external_id: str) -> Response:
     if isinstance(key, Response):
         return key
     source = source.strip().lower()
+    if not (store.SOURCE_RE.fullmatch(source) and store.EXTERNAL_ID_RE.fullmatch(external_id)):
+        return keyauth.error(  # no incident can have such a key (and NUL never reaches SQL)
+            404, "not_found", f"no incident {external_id[:130]!r} of source {source[:40]!r}"
+        )
     if not key.has_scope("incidents", source):
         return keyauth.error(
             403, "forbidden", f"key {key.name!r} may not change incidents of source {source!r}"

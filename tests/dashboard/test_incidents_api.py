@@ -379,3 +379,32 @@ def test_rate_limit_and_database_outage(tmp_path):
             conn.execute(text("DROP TRIGGER no_audit"))
         again = post(client, [item("F-2"), item("F-3")], token)
         assert again.status_code == 200 and again.get_json()["inserted"] == 2
+
+
+def test_hostile_values_are_refused_not_a_database_error(api_env):
+    """Values PostgreSQL itself would refuse (NUL characters) or Python cannot represent
+    (times past year 9999 in UTC) are item errors / 400 / 404, never a 503 for the batch."""
+    env, tokens = api_env
+    client = env.app.server.test_client()
+    hdr = {"Authorization": f"Bearer {tokens['damkar']}"}
+    batch = [
+        item("H-1", description="api\x00padam"),
+        item("H-2", address="Jl.\x1b[31m"),
+        item("H-3", occurred_at="0001-01-01T00:00:00+14:00"),
+        item("H-4", ended_at="9999-12-31T23:59:59-14:00"),
+        item("H-5", description="baris satu\nbaris dua"),
+    ]
+    resp = post(client, batch, tokens["damkar"])
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert [a["external_id"] for a in body["accepted"]] == ["H-5"]
+    why = {r["index"]: r["problems"][0] for r in body["rejected"]}
+    assert why[0]["column"] == "description" and "control characters" in why[0]["message"]
+    assert why[1]["column"] == "address" and "control characters" in why[1]["message"]
+    assert why[2]["column"] == "occurred_at" and "out of range" in why[2]["message"]
+    assert why[3]["column"] == "ended_at" and "out of range" in why[3]["message"]
+    assert client.patch(f"{URL}/damkar/H-5%00", json={"status": "closed"}, headers=hdr).status_code == 404  # fmt: skip
+    assert client.patch(f"{URL}/dam%00kar/H-5", json={"status": "closed"}, headers=hdr).status_code == 404  # fmt: skip
+    assert client.get(f"{URL}?source=dam%00kar", headers=hdr).status_code == 400
+    late = client.get(f"{URL}?since=9999-12-31T23:59:59-14:00", headers=hdr)
+    assert late.status_code == 400 and "out of range" in late.get_json()["message"]
