@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from store import audit
 from store.models import (
     IndicatorActorKind,
     IndicatorFrequency,
@@ -128,6 +129,7 @@ class Actor:
     kind: str = IndicatorActorKind.USER  # IndicatorActorKind
     source: str = IndicatorSource.UPLOAD  # IndicatorSource
     source_ref: str | None = None  # the file name of an import or upload
+    ip: str | None = None  # the client address of an upload or API call (audit log)
 
 
 # --------------------------------------------------------------------------------------------
@@ -585,6 +587,7 @@ def apply(session: Session, planned: Plan, actor: Actor) -> Applied:
         _history(session, row, old_value, old_note, actor, now, new_note=new_note)
         done.append(_as(row, Outcome.UPDATED, old_value, old_note))
     session.flush()
+    _audit(session, done, actor)
     counts = Applied(done).counts
     logger.info(
         "indicator values by %s (%s, %s %s): %d inserted, %d updated, %d unchanged",
@@ -597,6 +600,36 @@ def apply(session: Session, planned: Plan, actor: Actor) -> Applied:
         counts[Outcome.UNCHANGED],
     )
     return Applied(done)
+
+
+#: The audit log's action for indicator writes (one row per OPD and write, changes only).
+AUDIT_ACTION = "indicator_values"
+AUDIT_MAX_ROWS = 50
+
+
+def _audit(session: Session, done: list[PlannedRow], actor: Actor) -> None:
+    per_opd: dict[str, list[PlannedRow]] = {}
+    for r in done:
+        if r.outcome != Outcome.UNCHANGED:
+            per_opd.setdefault(r.opd_code, []).append(r)
+    for opd_code, rows in per_opd.items():
+        audit.record(
+            session,
+            AUDIT_ACTION,
+            username=actor.name,
+            target=f"indicators:{opd_code}",
+            ip=actor.ip,
+            detail={
+                "source": str(actor.source),
+                "file": actor.source_ref,
+                "inserted": sum(1 for r in rows if r.outcome == Outcome.INSERTED),
+                "updated": sum(1 for r in rows if r.outcome == Outcome.UPDATED),
+                "values": [
+                    [r.indicator_code, r.period, r.old_value, r.value]
+                    for r in rows[:AUDIT_MAX_ROWS]
+                ],
+            },
+        )
 
 
 def _as(row: PlannedRow, outcome: str, old_value: float | None, old_note: str | None):

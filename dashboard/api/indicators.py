@@ -30,6 +30,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import context
 from dashboard.api import keyauth
+from dashboard.api.intake import client_ip
+from store import audit
 from store import indicators as store
 from store.api_keys import KeyInfo
 from store.models import (
@@ -61,6 +63,14 @@ STATUS = {
 def _scope_error(key: KeyInfo, opd: str) -> Response | None:
     if key.has_scope("indicators", opd):
         return None
+    audit.record_now(
+        context.db(),
+        "access_denied",
+        username=keyauth.actor(key),
+        target=f"indicators:{opd.upper()[:32]}",
+        ip=client_ip(),
+        detail={"api": f"{request.method} {request.path[:150]}"},
+    )
     mine = ", ".join(key.resources("indicators")) or "none"
     return keyauth.error(
         403,
@@ -123,7 +133,9 @@ def put_value(opd: str, code: str, period: str) -> Response:
         "value": body["value"],
         "note": body.get("note"),
     }
-    actor = store.Actor(keyauth.actor(key), IndicatorActorKind.API_KEY, IndicatorSource.API)
+    actor = store.Actor(
+        keyauth.actor(key), IndicatorActorKind.API_KEY, IndicatorSource.API, ip=client_ip()
+    )
     try:
         with context.db().session() as s:
             store.take_write_lock(s)

@@ -419,6 +419,7 @@ def upload(
                 IndicatorActorKind.USER,
                 IndicatorSource.UPLOAD,
                 name,
+                auth.client_ip(),
             )
             with db.session() as s:
                 counts = store.write_rows(s, rows, actor, only_opd=only_opd).counts

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from store import api_keys
-from store.models import OpdIndicatorValue, OpdIndicatorValueChange
+from store.models import AuditLog, OpdIndicatorValue, OpdIndicatorValueChange
 from tests.access.access_helpers import AccessEnv, env_on
 
 URL = "/api/v1/indicators"
@@ -84,6 +84,12 @@ def test_put_creates_updates_and_leaves_unchanged(api_env):
     hist = [(c.old_value, c.new_value, c.actor, c.source) for c in changes(env)]
     assert hist == [(None, 97.5, "key:dishub-sim", "api"), (97.5, 96.0, "key:dishub-sim", "api")]
 
+    with env.db.session() as s:  # every write with a key is in the audit log too
+        rows = list(s.scalars(select(AuditLog).where(AuditLog.action == "indicator_values",
+                                                     AuditLog.username == "key:dishub-sim")))  # fmt: skip
+    assert len(rows) == 2 and {r.target for r in rows} == {"indicators:DISHUB"}
+    assert rows[-1].detail["values"] == [["apill_berfungsi", "2026-10", 97.5, 96]]
+
     # optimistic write: only if the stored value is still the one the client saw
     stale = put(client, path, {"value": 95, "previous_value": 97.5}, tokens["dishub"])
     assert stale.status_code == 409 and stale.get_json()["error"] == "conflict"
@@ -110,6 +116,12 @@ def test_a_key_of_another_opd_or_area_is_refused(api_env):
         assert resp.status_code == 403 and resp.get_json()["error"] == "forbidden"
     assert client.get(URL + "/BPPD", headers={"X-API-Key": tokens["dishub"]}).status_code == 403
     assert len(changes(env, "pad_realisasi")) == before  # nothing written
+    with env.db.session() as s:
+        denied = s.scalars(
+            select(AuditLog).where(AuditLog.action == "access_denied",
+                                   AuditLog.target == "indicators:BPPD")
+        ).all()  # fmt: skip
+    assert "key:dishub-sim" in {d.username for d in denied}
     ok = put(client, "/BPPD/pad_realisasi/2026-10", {"value": 101}, tokens["bppd"])
     assert ok.status_code in (200, 201)
     assert put(client, "/BPPD/pad_realisasi/2026-10", {"value": 101}, tokens["all"]).status_code == 200  # fmt: skip
