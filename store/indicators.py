@@ -214,9 +214,22 @@ def check_plausible(value: float, indicator: OpdIndicator) -> str | None:
 
 # --------------------------------------------------------------------------------------------
 # rows
+#: Control characters (C0 but tab/newline/CR, DEL, C1): PostgreSQL refuses NUL in text, and
+#: none of them belongs in a code, a period or a note.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _no_control(v: str) -> str:
+    if _CONTROL.search(v):
+        raise ValueError("contains control characters")
+    return v
+
+
 def _number(raw: Any) -> float:
     if isinstance(raw, bool):
         raise ValueError("not a number")
+    if isinstance(raw, int) and abs(raw) > ABSOLUTE_MAX:
+        raise ValueError(f"larger than {ABSOLUTE_MAX:g}")
     if isinstance(raw, int | float):
         value = float(raw)
     else:
@@ -256,7 +269,7 @@ class ValueRow(BaseModel):
             v = str(v) if not isinstance(v, date | datetime) else f"{v.year:04d}-{v.month:02d}"
         if not isinstance(v, str):
             raise ValueError("must be text")
-        return v.strip()
+        return _no_control(v.strip())
 
     @field_validator("opd")
     @classmethod
@@ -275,7 +288,7 @@ class ValueRow(BaseModel):
             return None
         if not isinstance(v, str):
             v = str(v)
-        v = v.strip()
+        v = _no_control(v.strip())
         return v or None
 
 
