@@ -643,6 +643,12 @@ def seed_demo(
     while m <= end.date():
         months.append(m)
         m = date(m.year + (m.month // 12), m.month % 12 + 1, 1)
+    # real values sent before the demo was seeded (pantau import indicators) are kept
+    taken = set(
+        session.execute(select(OpdIndicatorValue.indicator_id, OpdIndicatorValue.period_start))
+        .tuples()
+        .all()
+    )
     for ind in session.scalars(select(OpdIndicator)):
         target = ind.target or 100.0
         level = rng.uniform(0.82, 1.05)
@@ -651,6 +657,8 @@ def seed_demo(
             v = target * level * trend * rng.normal(1.0, 0.04)
             if ind.unit.startswith("%"):
                 v = min(v, 100.0)
+            if (ind.id, month) in taken:
+                continue
             values.append(
                 {
                     "indicator_id": ind.id,

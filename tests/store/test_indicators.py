@@ -328,3 +328,22 @@ def test_cli_import_prints_counts_and_refuses_a_bad_file(tmp_path, monkeypatch):
         db.dispose()
     finally:
         settings_module.get_settings.cache_clear()
+
+
+def test_demo_seed_after_real_values_keeps_them(idb):
+    """A city that sent values before seeding the demo: the demo fills the other months and
+    the real value of this month stays (no unique-key failure)."""
+    from store.seed import DemoSpec, seed_demo
+
+    now = datetime.now(UTC)
+    period = f"{now.year:04d}-{now.month:02d}"
+    with idb.session() as s:
+        write_rows(s, [(2, {"opd": "DISHUB", "indicator": "apill_berfungsi", "period": period,
+                            "value": 12.5})], CLI_ACTOR)  # fmt: skip
+    with idb.session() as s:
+        seed_demo(s, DemoSpec(days=2, raw_hours=1, complaints_per_day=1))
+    v = stored(idb, "DISHUB", "apill_berfungsi", date(now.year, now.month, 1))
+    assert v.value == 12.5 and v.is_demo is False and v.updated_by == "uji.cli"
+    with idb.session() as s:
+        demo = s.scalar(select(func.count()).select_from(OpdIndicatorValue).where(OpdIndicatorValue.is_demo.is_(True)))  # fmt: skip
+    assert demo >= 1
