@@ -69,7 +69,9 @@ def incidents_geojson() -> Response:
     kinds = [k for k in request.args.getlist("kind") if k in security_queries.KINDS]
     end = datetime.now(UTC)
     with context.db().session() as s:
-        points = security_queries.incident_points(s, end - timedelta(days=days), end, kinds=kinds)
+        points = security_queries.incident_points(
+            s, end - timedelta(days=days), end, kinds=kinds, limit=5000
+        )
     features = [
         {
             "type": "Feature",

@@ -189,6 +189,11 @@ def top_kecamatan(
     return pd.DataFrame(rows, columns=["kecamatan", "count"])
 
 
+#: the security map shows at most this many incidents (the most recent): a year of a city's
+#: incidents (100,000+) is no readable map, and the page says how many of how many it shows
+MAP_POINTS_MAX = 1000
+
+
 def incident_points(
     session: Session,
     start: datetime,
@@ -196,8 +201,9 @@ def incident_points(
     kecamatan: list[str] | None = None,
     cameras: list[str] | None = None,
     kinds: list[str] | None = None,
-    limit: int = 5000,
+    limit: int = MAP_POINTS_MAX,
 ) -> list[dict]:
+    """The most recent ``limit`` incidents with coordinates in [start, end), newest first."""
     q = (
         select(
             Incident.id,

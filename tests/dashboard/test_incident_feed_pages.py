@@ -25,7 +25,7 @@ def test_fed_incidents_on_the_security_page_and_map(db):
         "2026-11-23", "2026-11-25", "day", None, None, None, db=db
     )
     assert gran == "day"
-    bars = {tr.name: list(tr.y) for tr in fig.data if tr.type == "bar"}
+    bars = {tr["name"]: list(tr["y"]) for tr in fig["data"] if tr["type"] == "bar"}
     # per WIB day: theft 23rd; accident, fire and the demo theft 24th; street vendors 25th
     assert bars == {
         "Kriminalitas": [1, 1, 0],

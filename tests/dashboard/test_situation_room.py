@@ -148,7 +148,7 @@ def test_security_counts_by_kind_and_day(known_db):
         "2026-11-12", "2026-11-13", "day", None, None, None, db=known_db
     )
     assert gran == "day"
-    bars = {t.name: list(t.y) for t in fig.data if t.type == "bar"}
+    bars = {t["name"]: list(t["y"]) for t in fig["data"] if t["type"] == "bar"}
     assert bars == {"Kebakaran": [3, 0], "Kriminalitas": [0, 1]}
     assert [row[-3] for row in payload["table"]] == [3, 1]  # totals
     assert "4" in str(tiles[0])
