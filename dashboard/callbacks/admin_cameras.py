@@ -1,8 +1,8 @@
 """Callbacks of the camera management page (``/admin/kamera``): the list (filtered, sorted and
 paginated in the database) and the camera form (open, new, save, disable/enable). Every callback
 re-checks the admin role (the guard already refused other roles); every write goes through
-store/cameras.py, which validates and audits. The test, ROI editor and upload callbacks are in
-admin_cameras_tools.py."""
+store/cameras.py, which validates and audits. The test and ROI editor callbacks are in
+admin_cameras_tools.py, the registry upload in admin_cameras_upload.py."""
 
 from __future__ import annotations
 

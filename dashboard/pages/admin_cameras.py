@@ -1,7 +1,8 @@
 """Camera management (``/admin/kamera``, admins only): a server-side filtered, paginated list;
 a form to add, edit, disable and enable a camera; "Uji" (test one frame with the analytics);
 an editor for ROIs and counting lines on the latest frame; a registry upload with a preview.
-Layout only: the callbacks are in dashboard/callbacks/admin_cameras.py and admin_cameras_tools.py.
+Layout only: the callbacks are in dashboard/callbacks/admin_cameras.py, admin_cameras_tools.py
+and admin_cameras_upload.py.
 """
 
 from __future__ import annotations
