@@ -339,15 +339,18 @@ def reassign_table(
     stage = f"kecamatan: {t.name}"
     if progress:
         progress(stage, 0, total)
+    values: dict[str, Any] = {
+        "kecamatan": bindparam("_kec"),
+        "kecamatan_input": bindparam("_in"),
+        "kelurahan": bindparam("_kel"),
+        "area_source": bindparam("_src"),
+    }
+    if "updated_at" in t.c:  # not an edit of the row: its onupdate stamp must not move
+        values["updated_at"] = t.c.updated_at  # (closed complaints would return to the map)
     stmt = (
         update(t)
         .where(t.c.id == bindparam("_id"))
-        .values(
-            kecamatan=bindparam("_kec"),
-            kecamatan_input=bindparam("_in"),
-            kelurahan=bindparam("_kel"),
-            area_source=bindparam("_src"),
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     conn = session.connection()

@@ -226,6 +226,11 @@ def test_rows_located_on_insert_and_reassigned_on_import(db, tmp_path, monkeypat
         src = set(s.scalars(select(Camera.area_source)))
         assert src == {"input"}
     with db.session() as s:
+        stamps = {
+            t: s.execute(select(m.id, m.updated_at).order_by(m.id)).all()
+            for t, m in (("cameras", Camera), ("complaints", Complaint))
+        }
+    with db.session() as s:
         summary = import_areas(s, write(tmp_path, collection(UTARA, SELATAN, PULAU, KELURAHAN)))
         assert summary.reassigned == {"cameras": 2, "incidents": 1, "complaints": 1, "sensors": 1}
         assert summary.located == {"cameras": 2, "incidents": 1, "complaints": 1, "sensors": 1}
@@ -244,6 +249,9 @@ def test_rows_located_on_insert_and_reassigned_on_import(db, tmp_path, monkeypat
         i = s.scalar(select(Incident))
         assert (i.kecamatan, i.kelurahan, i.kecamatan_input) == ("Utara", "Kel Satu", "Dari Polisi")
         assert s.scalar(select(Sensor.kecamatan)) == "Pulau"
+        # reassignment is not an edit: updated_at stays (the live complaint map reads it)
+        for t, m in (("cameras", Camera), ("complaints", Complaint)):
+            assert s.execute(select(m.id, m.updated_at).order_by(m.id)).all() == stamps[t]
         assert s.execute(select(ComplaintAreaDay.kecamatan, ComplaintAreaDay.reports)).all() == [
             ("Selatan", 1)
         ]
