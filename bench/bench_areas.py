@@ -117,7 +117,7 @@ def run(label: str, features, args) -> None:
 
         index = load_index(s)
         t0 = time.perf_counter()
-        changed, _inside = reassign_table(s, Complaint, index)
+        changed, _moved, _inside = reassign_table(s, Complaint, index)
         print(
             f"  complaints again (read + locate {args.complaints:,} points, {changed} writes): "
             f"{time.perf_counter() - t0:.2f} s"

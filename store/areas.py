@@ -330,10 +330,10 @@ BATCH = 20_000
 
 def reassign_table(
     session: Session, model: Any, index: AreaIndex, progress: Progress | None = None
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Locate every row of one table again, ``BATCH`` rows at a time (memory stays bounded
-    for a million complaints); writes only rows that change. Returns (changed, rows inside a
-    kecamatan polygon)."""
+    for a million complaints); writes only rows that change. Returns (rows changed, rows
+    whose kecamatan changed, rows inside a kecamatan polygon)."""
     t = model.__table__
     total = session.scalar(select(func.count()).select_from(t)) or 0
     stage = f"kecamatan: {t.name}"
@@ -356,7 +356,7 @@ def reassign_table(
     conn = session.connection()
     cols = (t.c.id, t.c.lat, t.c.lon, t.c.kecamatan, t.c.kecamatan_input, t.c.kelurahan,
             t.c.area_source)  # fmt: skip
-    n_changed = located = done = 0
+    n_changed = kec_changed = located = done = 0
     last_id = None
     while True:
         q = select(*cols).order_by(t.c.id).limit(BATCH)
@@ -372,6 +372,7 @@ def reassign_table(
         changed = []
         for r, given, kec, kel, src in zip(rows, typed, kecs, kels, sources, strict=True):
             located += src == AreaSource.POLYGON
+            kec_changed += r[3] != kec
             if (r[3], r[4], r[5], r[6]) != (kec, given, kel, src):
                 changed.append({"_id": r[0], "_kec": kec, "_in": given, "_kel": kel, "_src": src})
         if changed:
@@ -382,7 +383,7 @@ def reassign_table(
             progress(stage, min(done, total), total)
     if progress:
         progress(stage, total, total)
-    return n_changed, located
+    return n_changed, kec_changed, located
 
 
 def reassign_all(
@@ -394,12 +395,13 @@ def reassign_all(
     session.flush()
     index = load_index(session)
     changed: dict[str, int] = {}
+    moved: dict[str, int] = {}  # rows whose kecamatan changed (kelurahan alone sums nothing)
     located: dict[str, int] = {}
     for model in LOCATED_MODELS:
-        n, inside = reassign_table(session, model, index, progress)
-        changed[model.__tablename__], located[model.__tablename__] = n, inside
+        name = model.__tablename__
+        changed[name], moved[name], located[name] = reassign_table(session, model, index, progress)
     session.expire_all()  # ORM objects loaded before see the new values
-    if rollups and changed.get("cameras"):
+    if rollups and moved.get("cameras"):
         from store.rollups import refresh_area_rollups
 
         if progress:
@@ -407,7 +409,7 @@ def reassign_all(
         refresh_area_rollups(session, periods=("hour", "day"))
         if progress:
             progress("rekap kecamatan / area rollups", 1, 1)
-    if rollups and changed.get("complaints"):
+    if rollups and moved.get("complaints"):
         from store.complaints import rebuild_area_days
 
         rebuild_area_days(session)

@@ -296,3 +296,35 @@ def test_cli_import_areas_and_dry_run(db, tmp_path, monkeypatch):
     assert "feature 0: property 'name' is missing or empty" in res.output
     with db.session() as s:
         assert _count(s, "kecamatan") == 2
+
+
+def test_area_rollups_follow_the_new_kecamatan(db, tmp_path):
+    from store.models import AreaRollup, ObservationRollup
+    from store.rollups import refresh_area_rollups
+
+    hour = datetime(2026, 11, 1, 3, tzinfo=UTC)
+    with db.session() as s:
+        for code, lat, lon in (("A", -2.99, 104.01), ("B", -3.05, 104.05)):
+            cam = Camera(code=code, name=code, lat=lat, lon=lon, kecamatan="Lama")
+            s.add(cam)
+            s.flush()
+            s.add(ObservationRollup(camera_id=cam.id, period="hour", bucket=hour, samples=12,
+                                    water_max=0.5, water_n=12))  # fmt: skip
+        s.flush()
+        refresh_area_rollups(s)
+
+    def wet() -> dict[str, int]:
+        with db.session() as s:
+            rows = s.execute(
+                select(AreaRollup.kecamatan, AreaRollup.wet_n).where(AreaRollup.period == "hour")
+            ).all()
+            return dict(rows)
+
+    assert wet() == {"Lama": 2}
+    with db.session() as s:
+        import_areas(s, write(tmp_path, collection(UTARA, SELATAN)))
+    assert wet() == {"Utara": 1, "Selatan": 1}
+    with db.session() as s:  # kelurahan only: the kecamatan sums need no rebuild, stay right
+        summary = import_areas(s, write(tmp_path, collection(KELURAHAN), "kel.geojson"))
+        assert summary.reassigned["cameras"] == 1  # camera A is in Kel Satu
+    assert wet() == {"Utara": 1, "Selatan": 1}
