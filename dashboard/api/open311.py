@@ -403,7 +403,9 @@ def post_request(fmt: str):
     if not hasattr(form, "get"):
         raise Open311Error(400, "form-encoded parameters expected")
     keys = {k.strip() for k in context.settings().open311_api_keys.split(",") if k.strip()}
-    api_key = form.get("api_key") or request.args.get("api_key") or ""
+    sent = form.get("api_key")  # a JSON body's api_key of another type is wrong, not absent
+    api_key = sent if sent is not None and not isinstance(sent, str) else None
+    api_key = api_key if api_key is not None else (sent or request.args.get("api_key") or "")
     if not isinstance(api_key, str) or not api_key or api_key not in keys:
         raise Open311Error(403, "api_key was not provided or is invalid")
     if (limited := _rate("submit", fmt)) is not None:

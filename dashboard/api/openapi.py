@@ -200,10 +200,21 @@ def open311_paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _o311_ok(
-                        {"type": "array", "items": ref("Open311Created"), "minItems": 1},
-                        "Created.",
-                    ),
+                    "201": {
+                        **_o311_ok(
+                            {"type": "array", "items": ref("Open311Created"), "minItems": 1},
+                            "Created.",
+                        ),
+                        "links": {
+                            "GetRequest": {
+                                "operationId": "open311GetRequest",
+                                "parameters": {
+                                    "service_request_id": "$response.body#/0/service_request_id",
+                                    "format": "json",
+                                },
+                            }
+                        },
+                    },
                     "403": error_response(
                         "api_key missing or not one of PANTAU_OPEN311_API_KEYS.", open311=True
                     ),
@@ -371,6 +382,12 @@ def intake_paths() -> dict[str, Any]:
                     "201": {
                         "description": "Created; keep the tracking ID.",
                         "content": {JSON: {"schema": ref("ReportCreated")}},
+                        "links": {
+                            "Status": {
+                                "operationId": "getReportStatus",
+                                "parameters": {"tracking_id": "$response.body#/tracking_id"},
+                            }
+                        },
                     },
                     "400": error_response("Invalid fields (`errors`: field -> why)."),
                     "413": error_response("Photo or body too large."),

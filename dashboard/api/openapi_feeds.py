@@ -155,6 +155,15 @@ def _path_param(name: str, description: str, example: str) -> dict[str, Any]:
     }
 
 
+#: After a write: the OPD's indicators, where the new value is the latest.
+OPD_LINK = {
+    "OpdIndicators": {
+        "operationId": "getOpdIndicators",
+        "parameters": {"opd": "$request.path.opd"},
+    }
+}
+
+
 def indicator_paths() -> dict[str, Any]:
     opd = _path_param("opd", "OPD code (data/opd.csv).", "DPMPTSP")
     return {
@@ -172,7 +181,14 @@ def indicator_paths() -> dict[str, Any]:
                     _path_param(
                         "code", "Indicator code (data/opd_indicators.csv).", "izin_tepat_waktu"
                     ),
-                    _path_param("period", "YYYY-MM, YYYY-Qn or YYYY.", "2026-10"),
+                    {
+                        **_path_param("period", "YYYY-MM, YYYY-Qn or YYYY.", "2026-10"),
+                        "schema": {
+                            "type": "string",
+                            "pattern": "^\\s*[0-9]{4}(-([0-9]{1,2}|[Qq][1-4]))?\\s*$",
+                            "examples": ["2026-10", "2026-Q3", "2026"],
+                        },
+                    },
                 ],
                 "requestBody": {
                     "required": True,
@@ -182,10 +198,12 @@ def indicator_paths() -> dict[str, Any]:
                     "201": {
                         "description": "Created.",
                         "content": {JSON: {"schema": ref("IndicatorWriteResult")}},
+                        "links": OPD_LINK,
                     },
                     "200": {
                         "description": "Updated, or unchanged (the same value).",
                         "content": {JSON: {"schema": ref("IndicatorWriteResult")}},
+                        "links": OPD_LINK,
                     },
                     "400": error_response("Not a JSON object, unknown fields, or malformed."),
                     "404": error_response("Unknown OPD or indicator."),
@@ -424,7 +442,19 @@ def incident_paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": {"description": "At least one item accepted.", **batch},
+                    "200": {
+                        "description": "At least one item accepted.",
+                        **batch,
+                        "links": {
+                            "ChangeStatus": {
+                                "operationId": "patchIncident",
+                                "parameters": {
+                                    "source": "$response.body#/accepted/0/source",
+                                    "external_id": "$response.body#/accepted/0/external_id",
+                                },
+                            }
+                        },
+                    },
                     "422": {"description": "Every item was rejected.", **batch},
                     "400": error_response("Not JSON, not an object or a list, an empty list."),
                     "413": error_response(f"More than {MAX_BATCH:,} items, or too large."),

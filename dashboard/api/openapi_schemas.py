@@ -14,8 +14,10 @@ from typing import Any
 
 from store.complaints import (
     ADDRESS_MAX,
+    ADDRESS_MIN,
     CATEGORIES,
     DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
     NAME_MAX,
     TITLE_MAX,
 )
@@ -248,8 +250,17 @@ _POST_FIELDS: dict[str, Any] = {
     "service_code": {"type": "string", "enum": SERVICE_CODES},
     "lat": {"type": "number", "minimum": -90, "maximum": 90},
     "long": {"type": "number", "minimum": -180, "maximum": 180},
-    "address_string": {"type": "string", "maxLength": ADDRESS_MAX},
-    "address_id": {"type": "string", "maxLength": ADDRESS_MAX},
+    "address_string": {
+        "type": "string",
+        "minLength": ADDRESS_MIN,
+        "maxLength": ADDRESS_MAX,
+        "examples": ["Jl. Jenderal Sudirman depan BCA"],
+    },
+    "address_id": {
+        "type": "string",
+        "description": f"Used when address_string is absent (then {ADDRESS_MIN} to "
+        f"{ADDRESS_MAX} characters).",
+    },
     "attribute[privacy]": {
         "type": "string",
         "enum": [str(p) for p in PrivacyMode],
@@ -261,16 +272,45 @@ _POST_FIELDS: dict[str, Any] = {
     "first_name": {"type": "string"},
     "last_name": {"type": "string"},
     "phone": {"type": "string"},
-    "description": {"type": "string", "maxLength": DESCRIPTION_MAX},
+    "description": {
+        "type": "string",
+        "minLength": DESCRIPTION_MIN,
+        "maxLength": DESCRIPTION_MAX,
+        "description": "What is wrong (required by Pantau, though optional in the spec).",
+        "examples": ["Lubang besar di lajur kiri, berbahaya untuk motor"],
+    },
     "media_url": {"type": "string"},
 }
+#: A location: lat and long, or an address (string or id).
+LOCATION_O311 = [
+    {"required": ["lat", "long"]},
+    {"required": ["address_string"]},
+    {"required": ["address_id"]},
+]
+
+
+def nullable_optionals(schema: dict[str, Any]) -> dict[str, Any]:
+    """JSON ``null`` is "not given" for every optional field (the routes read it so)."""
+    required = set(schema.get("required") or [])
+    for name, prop in schema["properties"].items():
+        kind = prop.get("type")
+        if name not in required and kind is not None:
+            kinds = kind if isinstance(kind, list) else [kind]
+            prop["type"] = [*kinds, "null"] if "null" not in kinds else kinds
+            if "enum" in prop and None not in prop["enum"]:
+                prop["enum"] = [*prop["enum"], None]
+    return schema
+
+
 OPEN311["Open311NewRequest"] = {
     "type": "object",
     "description": "A new service request. A location is required: `lat` and `long`, or "
     "`address_string`, or `address_id`.",
-    "required": ["service_code"],
+    "required": ["service_code", "description"],
+    "anyOf": LOCATION_O311,
     "properties": _POST_FIELDS,
 }
+nullable_optionals(OPEN311["Open311NewRequest"])
 
 # --------------------------------------------------------------------------------------------
 # Sensors
@@ -403,16 +443,35 @@ INTAKE = {
         "description": "A report from the public web form (JSON or multipart with a photo). "
         "A location is required: lat and lon, or address.",
         "required": ["category", "description"],
+        "anyOf": [{"required": ["lat", "lon"]}, {"required": ["address"]}],
         "properties": {
             "category": {"type": "string", "enum": SERVICE_CODES},
-            "description": {"type": "string", "maxLength": DESCRIPTION_MAX},
+            "description": {
+                "type": "string",
+                "minLength": DESCRIPTION_MIN,
+                "maxLength": DESCRIPTION_MAX,
+                "examples": ["Lubang besar di lajur kiri, berbahaya untuk motor"],
+            },
             "title": {"type": "string", "maxLength": TITLE_MAX},
-            "lat": {"type": ["number", "string"]},
-            "lon": {"type": ["number", "string"]},
-            "address": {"type": "string", "maxLength": ADDRESS_MAX},
+            "lat": {
+                "type": ["number", "string"],
+                "minimum": -90,
+                "maximum": 90,
+                "description": "WGS84; within 60 km of the city's map centre.",
+            },
+            "lon": {"type": ["number", "string"], "minimum": -180, "maximum": 180},
+            "address": {
+                "type": "string",
+                "minLength": ADDRESS_MIN,
+                "maxLength": ADDRESS_MAX,
+                "examples": ["Jl. Jenderal Sudirman depan BCA"],
+            },
             "privacy": {"type": "string", "enum": [str(p) for p in PrivacyMode]},
             "name": {"type": "string", "maxLength": NAME_MAX},
-            "contact": {"type": "string"},
+            "contact": {
+                "type": "string",
+                "description": "An e-mail address or a phone number (08..., +62...).",
+            },
         },
     },
     "ReportCreated": {
@@ -502,6 +561,9 @@ SECURITY_SCHEMES = {
         "that no proxy forwarded need no token (PANTAU_METRICS_LOOPBACK).",
     },
 }
+
+
+nullable_optionals(INTAKE["NewReport"])
 
 
 def components() -> dict[str, Any]:

@@ -302,3 +302,23 @@ def test_open311_xml_errors_stay_well_formed_xml(app):
         description = root.find("error/description").text
         assert "not found" in description and "\x01" not in description
     assert "roaddamage" in ET.fromstring(answers[0].data).find("error/description").text
+
+
+def test_open311_api_key_of_the_wrong_type_in_the_body_is_refused(app):
+    """Found by schemathesis: a JSON body whose ``api_key`` was 0, false or [] fell back to the
+    query's key and created a report; a body key that is not text is now refused (403), and
+    one that is absent or null still lets the query's key through."""
+    client = app.server.test_client()
+    report = {
+        "service_code": "road_damage",
+        "address_string": "Jl. Jenderal Sudirman 12",
+        "description": "Lubang besar di lajur kiri",
+    }
+    for wrong in (0, False, [], {}):
+        resp = client.post(
+            "/open311/v2/requests.json?api_key=doc-key", json={**report, "api_key": wrong}
+        )
+        assert resp.status_code == 403, (wrong, resp.status_code)
+    for absent in ({}, {"api_key": None}):
+        resp = client.post("/open311/v2/requests.json?api_key=doc-key", json={**report, **absent})
+        assert resp.status_code == 201, (absent, resp.data)
