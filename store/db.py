@@ -65,6 +65,9 @@ def migrate(engine: Engine) -> None:
             from store.partitions import partition_observations
 
             partition_observations(conn)
+        from store.incident_days import install_on_migrate
+
+        install_on_migrate(conn)  # the incident rollup's triggers (not in the migration)
     logger.info("database schema is up to date (%s)", engine.url.render_as_string(True))
 
 

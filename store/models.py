@@ -435,6 +435,23 @@ class Alert(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class IncidentDay(Base):
+    """Incidents per local day (``utc_offset`` hours east of UTC, the city's), kind and
+    kecamatan ('' when none): the security page's trend, top kecamatan and area ranking sum
+    these instead of counting a year of incidents. Kept by database triggers on ``incidents``
+    (every write path: ORM, Core, imports, SQL), installed and checked by
+    ``store.incident_days.install``; rebuilt from the incidents by
+    ``store.incident_days.rebuild`` (a changed timezone, an older database)."""
+
+    __tablename__ = "incident_days"
+
+    utc_offset: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kecamatan: Mapped[str] = mapped_column(String(100), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (

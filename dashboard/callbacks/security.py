@@ -115,7 +115,7 @@ def update_security(
                 s, sel.start - span, sel.end - span, sel.granularity, kec, cams, kind_list, offset
             )
             usual = q.usual_daily_counts(s, sel.start, kec, cams, kind_list, offset_hours=offset)
-            top = q.top_kecamatan(s, sel.start, sel.end, kec, cams, kind_list)
+            top = q.top_kecamatan(s, sel.start, sel.end, kec, cams, kind_list, offset_hours=offset)
             points = q.incident_points(s, sel.start, sel.end, kec, cams, kind_list)
             return cur, prev, usual, top, points
 

@@ -1,18 +1,21 @@
 """Incidents (crime, fire, accidents, public order) for the security page.
 
-Incidents are events, not camera measurements: they are counted from the ``incidents`` table
-(indexed on kind and time), bucketed by local hour/day/week/month in SQL.
+Incidents are events, not camera measurements. Whole local days (day/week/month periods, the
+top kecamatan) are summed from the daily rollup ``incident_days`` (``store.incident_days``: kept
+by triggers on every write); hours, and filters by camera, count the ``incidents`` table
+(covering index on time, kind, kecamatan, camera).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, func, literal, literal_column, select, union_all
+from sqlalchemy import ColumnElement, case, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from store.models import Camera, Incident, IncidentKind
+from store import incident_days
+from store.models import Camera, Incident, IncidentDay, IncidentKind
 
 KINDS = [str(k) for k in IncidentKind]
 
@@ -54,6 +57,9 @@ def incident_counts(
 ) -> pd.DataFrame:
     """Long table: period (local), kind, count."""
     bounds = _period_bounds(start, end, granularity, offset_hours)
+    days = _whole_days(start, end, offset_hours) if not cameras else None
+    if bounds is not None and days is not None:
+        return _counts_from_rollup(session, days, granularity, kecamatan, kinds, offset_hours)
     if bounds is not None:
         return _counts_by_ranges(session, bounds, kecamatan, cameras, kinds)
     dialect = session.get_bind().dialect.name
@@ -71,6 +77,60 @@ def incident_counts(
         if getattr(df["period"].dt, "tz", None) is not None:
             df["period"] = df["period"].dt.tz_localize(None)
     return df
+
+
+def _whole_days(start: datetime, end: datetime, offset_hours: int) -> tuple[date, date] | None:
+    """[first, last) local days when [start, end) is exactly whole local days, else None."""
+    shift = timedelta(hours=offset_hours)
+    lo, hi = start + shift, end + shift
+    if hi <= lo or any(
+        (t.hour, t.minute, t.second, t.microsecond) != (0, 0, 0, 0) for t in (lo, hi)
+    ):
+        return None
+    return lo.date(), hi.date()
+
+
+def _rollup_query(session: Session, cols, days, kecamatan, kinds, offset_hours: int):
+    incident_days.ensure(session, offset_hours)
+    d = IncidentDay.__table__.c
+    q = select(*cols).where(
+        d.utc_offset == offset_hours, d.day >= days[0], d.day < days[1], d.n != 0
+    )
+    if kecamatan:
+        q = q.where(d.kecamatan.in_(kecamatan))
+    if kinds:
+        q = q.where(d.kind.in_(kinds))
+    return q
+
+
+def _counts_from_rollup(
+    session: Session,
+    days: tuple[date, date],
+    granularity: str,
+    kecamatan: list[str] | None,
+    kinds: list[str] | None,
+    offset_hours: int,
+) -> pd.DataFrame:
+    """Like :func:`_counts_by_ranges`, summed from the daily rollup (whole local days)."""
+    d = IncidentDay.__table__.c
+    q = _rollup_query(
+        session, (d.day, d.kind, func.sum(d.n)), days, kecamatan, kinds, offset_hours
+    ).group_by(d.day, d.kind)
+    rows = session.execute(q).all()
+    df = pd.DataFrame(rows, columns=["day", "kind", "count"])
+    if df.empty:
+        return pd.DataFrame(columns=["period", "kind", "count"])
+    day = pd.to_datetime(df["day"])
+    if granularity == "week":
+        day = day - pd.to_timedelta(day.dt.weekday, unit="D")
+    elif granularity == "month":
+        day = day.dt.to_period("M").dt.to_timestamp()
+    df["period"] = day
+    df = df.groupby(["period", "kind"], as_index=False)["count"].sum()
+    df = df[df["count"] > 0].astype({"count": int})
+    return df.sort_values(["period", "kind"], kind="stable").reset_index(drop=True)[
+        ["period", "kind", "count"]
+    ]
 
 
 #: up to this many periods are counted as one index range each (no per-row date function)
@@ -176,7 +236,23 @@ def top_kecamatan(
     cameras: list[str] | None = None,
     kinds: list[str] | None = None,
     limit: int = 10,
+    offset_hours: int = 7,
 ) -> pd.DataFrame:
+    """The ``limit`` kecamatan with most incidents in [start, end) ('?' when unknown)."""
+    days = _whole_days(start, end, offset_hours) if not cameras else None
+    if days is not None:
+        d = IncidentDay.__table__.c
+        total = func.sum(d.n).label("count")
+        name = case((d.kecamatan == "", "?"), else_=d.kecamatan).label("kecamatan")
+        q = (
+            _rollup_query(session, (name, total), days, kecamatan, kinds, offset_hours)
+            .group_by(d.kecamatan)
+            .having(func.sum(d.n) > 0)
+            .order_by(total.desc())
+            .limit(limit)
+        )
+        df = pd.DataFrame(session.execute(q).all(), columns=["kecamatan", "count"])
+        return df.astype({"count": int}) if len(df) else df
     n = func.count().label("count")
     q = (
         select(func.coalesce(Incident.kecamatan, "?").label("kecamatan"), n)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 16:05:43.422512
+Create Date: 2026-11-29 16:40:21.296139
 """
 from __future__ import annotations
 
@@ -141,6 +141,14 @@ def upgrade() -> None:
     sa.Column('open', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('month', 'category', 'cy', 'cx', name='uq_complaint_cell_month')
+    )
+    op.create_table('incident_days',
+    sa.Column('utc_offset', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('kecamatan', sa.String(length=100), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('utc_offset', 'day', 'kind', 'kecamatan')
     )
     op.create_table('opd',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -601,6 +609,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_opd_code'))
 
     op.drop_table('opd')
+    op.drop_table('incident_days')
     op.drop_table('complaint_cell_months')
     op.drop_table('complaint_area_days')
     with op.batch_alter_table('cameras', schema=None) as batch_op:
