@@ -322,3 +322,64 @@ def test_open311_api_key_of_the_wrong_type_in_the_body_is_refused(app):
     for absent in ({}, {"api_key": None}):
         resp = client.post("/open311/v2/requests.json?api_key=doc-key", json={**report, **absent})
         assert resp.status_code == 201, (absent, resp.data)
+
+
+def test_rate_limited_answers_match_the_document(tmp_path):
+    """Each rate limit answers 429 with Retry-After and the documented body (Open311 in its
+    own error list, the others as Pantau's JSON error)."""
+    from dashboard.app import create_app
+    from store.api_keys import create_key
+    from store.seed import seed_reference
+
+    settings = Settings(
+        var_dir=tmp_path / "var",
+        database_url="",
+        simulate_cameras=0,
+        workers=1,
+        secret_key="rate-test",
+        ingest_enabled=False,
+        sensor_api_keys="rate-sensor",
+        complaint_lookup_limit=1,
+        complaint_submit_limit=1,
+        sensor_rate_limit=1,
+        api_key_rate_limit=1,
+    )
+    settings.ensure_dirs()
+    db = Database(settings.sqlalchemy_url)
+    db.migrate()
+    with db.session() as s:
+        seed_reference(s)
+        _, token = create_key(s, "rate-test", ["indicators:*", "incidents:*"])
+    application = create_app(settings, db)
+    doc = application.server.test_client().get("/api/openapi.json").get_json()
+    reading = {"sensor": "WL-MUSI-AMP", "value": 120.0}
+    report = {
+        "category": "road_damage",
+        "description": "Lubang besar di lajur kiri",
+        "address": "Jl. Jenderal Sudirman 12",
+    }
+    bearer = {"Authorization": f"Bearer {token}"}
+    sensor = {"json": reading, "headers": {"X-API-Key": "rate-sensor"}}
+    # (path, method, url, kwargs, expected status): public reads share one limit per address
+    calls = [
+        ("/open311/v2/services.{format}", "get", "/open311/v2/services.xml", {}, 200),
+        ("/api/lapor/{tracking_id}", "get", "/api/lapor/LPR-2611-T2DTQCE9", {}, 429),
+        ("/open311/v2/services.{format}", "get", "/open311/v2/services.json", {}, 429),
+        ("/open311/v2/requests.{format}", "get", "/open311/v2/requests.xml", {}, 429),
+        ("/api/lapor", "post", "/api/lapor", {"json": report}, 201),
+        ("/api/lapor", "post", "/api/lapor", {"json": report}, 429),
+        ("/api/sensors/readings", "post", "/api/sensors/readings", sensor, 200),
+        ("/api/sensors/readings", "post", "/api/sensors/readings", sensor, 429),
+        ("/api/v1/incidents", "get", "/api/v1/incidents", {"headers": bearer}, 200),
+        ("/api/v1/incidents", "get", "/api/v1/incidents?kind=fire", {"headers": bearer}, 429),
+    ]
+    try:
+        client = application.server.test_client()
+        for path, method, url, kwargs, expected in calls:
+            resp = getattr(client, method)(url, **kwargs)
+            assert resp.status_code == expected, (url, resp.status_code, resp.data[:200])
+            validate_answer(doc, path, method, resp)
+            if expected == 429:
+                assert int(resp.headers["Retry-After"]) >= 1
+    finally:
+        db.dispose()
