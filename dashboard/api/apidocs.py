@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from html import escape
 from typing import Any
 
@@ -65,8 +66,16 @@ STYLE = """
 body{background:#f5f7fa} code{color:#0b4f8a} .op{border-left:4px solid #0b1f33}
 .method{min-width:4.2rem;text-align:center;font-family:monospace} pre{background:#0b1f33;
 color:#e6edf3;padding:.6rem .8rem;border-radius:.3rem;white-space:pre-wrap;word-break:break-all}
-table{font-size:.9rem} .toc a{text-decoration:none} h2{margin-top:2rem}
+table{font-size:.9rem} td{overflow-wrap:anywhere} .toc a{text-decoration:none} h2{margin-top:2rem}
 """
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def md(text: Any) -> str:
+    """Escaped text with the document's `code` spans as <code>."""
+    return _CODE.sub(r"<code>\1</code>", escape(str(text or "")))
 
 
 def _ref_name(schema: dict[str, Any]) -> str | None:
@@ -106,17 +115,20 @@ def type_label(schema: Any) -> str:
 
 def fields_table(schema: dict[str, Any]) -> str:
     props = schema.get("properties") or {}
+    items = schema.get("items") if schema.get("type") == "array" else None
+    if not props and isinstance(items, dict) and items.get("properties"):
+        return f"<p>{type_label(schema)}:</p>{fields_table(items)}"
     if not props:
         return f"<p>{type_label(schema)}</p>"
     required = set(schema.get("required") or [])
     rows = "".join(
         f"<tr><td><code>{escape(name)}</code>{' <b>*</b>' if name in required else ''}</td>"
-        f"<td>{type_label(sub)}</td><td>{escape(str(sub.get('description', '')))}</td></tr>"
+        f"<td>{type_label(sub)}</td><td>{md(sub.get('description', ''))}</td></tr>"
         for name, sub in props.items()
     )
     return (
-        "<table class='table table-sm table-bordered bg-white'><thead><tr><th>field</th>"
-        f"<th>type</th><th>description</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<div class='table-responsive'><table class='table table-sm table-bordered bg-white'><thead><tr><th>field</th>"
+        f"<th>type</th><th>description</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
 
 
@@ -179,7 +191,7 @@ def operation_html(path: str, method: str, op: dict[str, Any], doc: dict[str, An
         f"<p class='fw-semibold mb-1'>{escape(op.get('summary', ''))}</p>",
     ]
     if op.get("description"):
-        out.append(f"<p>{escape(op['description'])}</p>")
+        out.append(f"<p>{md(op['description'])}</p>")
     security = op.get("security")
     if security:
         ways = [" + ".join(req) or "(loopback)" for req in security]
@@ -195,12 +207,12 @@ def operation_html(path: str, method: str, op: dict[str, Any], doc: dict[str, An
         rows = "".join(
             f"<tr><td><code>{escape(p['name'])}</code>{' <b>*</b>' if p.get('required') else ''}"
             f"</td><td>{escape(p['in'])}</td><td>{type_label(p.get('schema', {}))}</td>"
-            f"<td>{escape(p.get('description', ''))}</td></tr>"
+            f"<td>{md(p.get('description', ''))}</td></tr>"
             for p in params
         )
         out.append(
-            "<table class='table table-sm table-bordered bg-white'><thead><tr><th>parameter</th>"
-            f"<th>in</th><th>type</th><th>description</th></tr></thead><tbody>{rows}</tbody></table>"
+            "<div class='table-responsive'><table class='table table-sm table-bordered bg-white'><thead><tr><th>parameter</th>"
+            f"<th>in</th><th>type</th><th>description</th></tr></thead><tbody>{rows}</tbody></table></div>"
         )
     body = op.get("requestBody")
     if body:
@@ -208,7 +220,7 @@ def operation_html(path: str, method: str, op: dict[str, Any], doc: dict[str, An
         first = next(iter(body["content"].values()))["schema"]
         out.append(f"<p><b>Body</b> ({kinds}): {type_label(first)}</p>")
     rows = "".join(
-        f"<tr><td><b>{escape(code)}</b></td><td>{escape(r.get('description', ''))}</td><td>"
+        f"<tr><td><b>{escape(code)}</b></td><td>{md(r.get('description', ''))}</td><td>"
         + "<br>".join(
             f"<code>{escape(mt)}</code> {type_label(c.get('schema', {}))}"
             for mt, c in (r.get("content") or {}).items()
@@ -218,8 +230,8 @@ def operation_html(path: str, method: str, op: dict[str, Any], doc: dict[str, An
         for code, r in sorted(op.get("responses", {}).items())
     )
     out.append(
-        "<table class='table table-sm table-bordered bg-white'><thead><tr><th>status</th>"
-        f"<th>meaning</th><th>body</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<div class='table-responsive'><table class='table table-sm table-bordered bg-white'><thead><tr><th>status</th>"
+        f"<th>meaning</th><th>body</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
     out.append(f"<pre>{escape(_curl(path, method, op, doc))}</pre></div></div>")
     return "".join(out)
@@ -255,12 +267,12 @@ def render_page(lang: str) -> str:
         f"<tr id='auth-{escape(name)}'><td><code>{escape(name)}</code></td><td>"
         f"{escape(s['type'])}{' ' + escape(s.get('scheme', '')) if s.get('scheme') else ''}"
         f"{' ' + escape(s['in']) + ': <code>' + escape(s['name']) + '</code>' if s.get('in') else ''}"
-        f"</td><td>{escape(s.get('description', ''))}</td></tr>"
+        f"</td><td>{md(s.get('description', ''))}</td></tr>"
         for name, s in doc["components"]["securitySchemes"].items()
     )
     schemas = "".join(
         f"<div class='mb-3' id='schema-{escape(name)}'><h3 class='h6'><code>{escape(name)}</code>"
-        f"</h3><p class='small'>{escape(str(s.get('description', '')))}</p>{fields_table(s)}</div>"
+        f"</h3><p class='small'>{md(s.get('description', ''))}</p>{fields_table(s)}</div>"
         for name, s in doc["components"]["schemas"].items()
     )
     return f"""<!doctype html>
@@ -277,11 +289,11 @@ def render_page(lang: str) -> str:
 <h1 class="h2">{escape(text["title"])} <small class="text-muted fs-6">v{escape(doc["info"]["version"])}</small></h1>
 <p class="lead">{text["intro"]}</p><p>{text["rules"]}</p>
 <p><a class="btn btn-outline-primary btn-sm" href="{DOC_PATH}" id="apidocs-json">{escape(text["machine"])}: <code>{DOC_PATH}</code></a></p>
-<div class="row"><div class="col-lg-3 toc small"><ul class="list-unstyled">{toc_html}
+<div class="row"><div class="col-lg-3 toc small d-none d-lg-block"><ul class="list-unstyled">{toc_html}
 <li><a href="#auth">{escape(text["auth"])}</a></li><li><a href="#schemas">{escape(text["schemas"])}</a></li></ul></div>
 <div class="col-lg-9">
 <h2 id="auth">{escape(text["auth"])}</h2>
-<table class="table table-sm table-bordered bg-white"><tbody>{schemes}</tbody></table>
+<div class="table-responsive"><table class="table table-sm table-bordered bg-white"><tbody>{schemes}</tbody></table></div>
 {sections}
 <h2 id="schemas">{escape(text["schemas"])}</h2>{schemas}
 </div></div></main></body></html>"""
