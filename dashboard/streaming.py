@@ -280,15 +280,20 @@ def _default_opener(
     return opener
 
 
-#: Niceness of the blur threads: with the CPU contended, staff pages, API answers and camera
-#: ingestion go first and public viewers get fewer frames per second (never a slower page).
+#: How much nicer than the process the blur threads run: with the CPU contended, staff pages,
+#: API answers and camera ingestion go first and public viewers get fewer frames per second
+#: (never a slower page). Relative, so a server started with ``nice`` (or systemd ``Nice=``)
+#: still gives its pages priority over the blur.
 BLUR_NICENESS = 5
 
 
 def _lower_priority() -> None:
     """Runs in each new blur thread: lower that thread's CPU priority (Linux: per thread)."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BLUR_NICENESS)
+        tid = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BLUR_NICENESS)
+        )
     except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
         logger.debug("could not lower the blur thread's priority", exc_info=True)
 
