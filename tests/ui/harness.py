@@ -183,7 +183,9 @@ def wait_for(driver, css: str, timeout: float = 20):
 
 
 def wait_text(driver, css: str, predicate, timeout: float = 20) -> str:
-    """Wait until the text of ``css`` satisfies ``predicate``; returns the text."""
+    """Wait until the text of ``css`` satisfies ``predicate``; returns the text. An element
+    Dash re-renders between finding it and reading it (stale) is looked up again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -194,7 +196,9 @@ def wait_text(driver, css: str, predicate, timeout: float = 20) -> str:
         text = els[0].text
         return text if predicate(text) else False
 
-    return WebDriverWait(driver, timeout).until(check)
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(check)
 
 
 def dash_idle(driver, timeout: float = 20) -> None:
