@@ -308,11 +308,14 @@ def test_cli_import_prints_counts_and_refuses_a_bad_file(tmp_path, monkeypatch):
     runner = CliRunner()
     try:
         assert runner.invoke(app, ["seed"]).exit_code == 0
+        dry = runner.invoke(app, ["import", "indicators", str(EXAMPLE), "--dry-run"])
+        assert dry.exit_code == 0 and "nothing written" in dry.output
+        assert "6 inserted, 0 updated, 0 unchanged" in dry.output  # the example's 6 rows
         good = runner.invoke(app, ["import", "indicators", str(EXAMPLE), "--by", "bappeda.sari"])
         assert good.exit_code == 0, good.output
-        assert "inserted" in good.output and " 0 updated, 0 unchanged" in good.output
+        assert "6 inserted, 0 updated, 0 unchanged" in good.output
         again = runner.invoke(app, ["import", "indicators", str(EXAMPLE)])
-        assert again.exit_code == 0 and "0 inserted, 0 updated" in again.output
+        assert again.exit_code == 0 and "0 inserted, 0 updated, 6 unchanged" in again.output
         bad = tmp_path / "salah.csv"
         bad.write_text(
             "opd,indicator,period,value\nDISHUB,apill_berfungsi,2026-10,1500\n", encoding="utf-8"
