@@ -206,10 +206,11 @@ def sms_webhook():
         return jsonify(error="disabled", message="SMS webhook is not configured"), 404
     data = request.get_json(silent=True) if request.is_json else request.form
     data = data if isinstance(data, dict) or hasattr(data, "get") else {}
-    try:
-        token = request.headers.get("X-Pantau-Token") or _first(data, "token") or ""
+    try:  # a body token of the wrong type (a list, true) is wrong, even beside a good header
+        body_token = _first(data, "token")
     except FieldTypeError:
-        token = ""
+        return jsonify(error="forbidden", message="invalid token"), 403
+    token = request.headers.get("X-Pantau-Token") or body_token or ""
     if not hmac.compare_digest(token.encode(), cfg.sms_webhook_token.encode()):
         return jsonify(error="forbidden", message="invalid token"), 403
     try:

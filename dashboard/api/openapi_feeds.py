@@ -272,6 +272,21 @@ def incident_schemas() -> dict[str, Any]:
         prop.pop("title", None)
     item["title"] = "IncidentItem"
     item["required"] = [r for r in item.get("required", []) if r != "source"]
+    item["examples"] = [
+        {
+            "source": "polresta",
+            "external_id": "LP/B/123/XI/2026",
+            "kind": "crime",
+            "occurred_at": "2026-11-23T14:00:00+07:00",
+            "lat": -2.9911,
+            "lon": 104.7565,
+            "description": "Pencurian sepeda motor di parkiran Pasar 16 Ilir",
+            "status": "open",
+            "address": "Pasar 16 Ilir",
+        }
+    ]
+    # the before-validators strip and lower-case: the patterns say what they accept
+    props["source"]["pattern"] = "^\\s*[A-Za-z0-9][A-Za-z0-9_-]{0,31}\\s*$"
     props["source"]["description"] = (
         "The agency (1-32 lowercase letters, digits, _ or -): must be one the key's "
         "`incidents:` scope holds; may be left out when the key has exactly one."

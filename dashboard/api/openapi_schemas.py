@@ -409,6 +409,14 @@ INTAKE = {
         "Texts in the form `LAPOR#KATEGORI#LOKASI#ISI` become a report at once; anything else "
         "waits in the operators' triage queue.",
         "required": ["sender", "text", "message_id"],
+        "examples": [
+            {
+                "sender": "+6281234567890",
+                "text": "LAPOR#BANJIR#Jl. Merdeka depan kantor pos#Air setinggi lutut",
+                "message_id": "gw-20261123-000123",
+                "sent_at": "2026-11-23T14:05:00+07:00",
+            }
+        ],
         "properties": {
             "sender": _TEXT_OR_NUMBER,
             "text": {
@@ -418,10 +426,14 @@ INTAKE = {
             },
             "message_id": _TEXT_OR_NUMBER,
             "sent_at": {
-                "type": ["string", "number"],
-                "description": "ISO 8601 (no zone: UTC) or Unix seconds/milliseconds.",
+                "type": ["string", "number", "null"],
+                "description": "ISO 8601 (no zone: UTC) or Unix seconds/milliseconds; "
+                "left out or null: arrival time.",
             },
-            "token": {"type": "string", "description": "The gateway secret, if not a header."},
+            "token": {
+                "type": ["string", "number", "null"],
+                "description": "The gateway secret, if not in the X-Pantau-Token header.",
+            },
         },
     },
     "SmsResult": {

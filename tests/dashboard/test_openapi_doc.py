@@ -383,3 +383,28 @@ def test_rate_limited_answers_match_the_document(tmp_path):
                 assert int(resp.headers["Retry-After"]) >= 1
     finally:
         db.dispose()
+
+
+def test_sms_body_token_of_the_wrong_type_is_refused(app):
+    """Found by schemathesis: a JSON body whose ``token`` was a list or a boolean was ignored
+    when the header held the right token; a body token that is not text or a number is now
+    refused (403) whatever the header says. The header alone still works."""
+    server = app.server
+    saved = server.config["PANTAU_SETTINGS"]
+    server.config["PANTAU_SETTINGS"] = saved.model_copy(update={"sms_webhook_token": "sms-doc"})
+    try:
+        client = server.test_client()
+        sms = {
+            "sender": "081234567890",
+            "text": "Jalan rusak di depan sekolah",
+            "message_id": "t-1",
+        }
+        for wrong in ([], ["sms-doc"], True, {"x": 1}):
+            resp = client.post(
+                "/api/sms", json={**sms, "token": wrong}, headers={"X-Pantau-Token": "sms-doc"}
+            )
+            assert resp.status_code == 403, (wrong, resp.status_code)
+        resp = client.post("/api/sms", json=sms, headers={"X-Pantau-Token": "sms-doc"})
+        assert resp.status_code == 200 and resp.get_json()["status"] == "triage"
+    finally:
+        server.config["PANTAU_SETTINGS"] = saved

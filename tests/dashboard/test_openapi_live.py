@@ -195,6 +195,7 @@ def test_every_operation_conforms_to_the_document(
     assert ops["tested"] == ops["selected"] == ops["total"] >= 19  # every operation ran
     assert report["test_cases"]["generated"] >= ops["total"] * EXAMPLES
     # the run got past validation into the stores: reports and requests were created
-    for label in ("POST /api/lapor", "POST /open311/v2/requests.{format}", "POST /api/sms"):
+    created = ("POST /api/lapor", "POST /open311/v2/requests.{format}", "POST /api/sms")
+    for label in (*created, "POST /api/v1/incidents"):
         rates = report["valid_rates"][label]
         assert sum(phase["accepted"] for phase in rates.values()) > 0, (label, rates)
