@@ -666,6 +666,9 @@ class Complaint(Base):
             "opd_id",
             "created_at",
         ),
+        # covering index for "late now" per kecamatan (the complaints page's per-kecamatan
+        # card): one range per status, grouped in index order
+        Index("ix_complaints_area_late", "status", "kecamatan", "dispatch_due", "followup_due"),
         # covering index for deadline statistics (KPIs, per-OPD performance) by period
         Index(
             "ix_complaints_stats",

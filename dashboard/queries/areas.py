@@ -19,10 +19,9 @@ from typing import Any
 import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from dashboard.queries.complaints import overdue_dispatch_clause, overdue_followup_clause
 from store.areas import polygons_version
 from store.models import (
     Area,
@@ -33,6 +32,7 @@ from store.models import (
     Incident,
     RollupPeriod,
 )
+from store.models import ComplaintStatus as S
 
 logger = logging.getLogger(__name__)
 
@@ -118,12 +118,23 @@ def complaints_by_kecamatan(session: Session, days: int, now: datetime) -> pd.Da
         .group_by(d.c.kecamatan)
     ).all()
     df = pd.DataFrame(rows, columns=["kecamatan", "reports", "open"])
-    late_q = (
-        select(func.coalesce(Complaint.kecamatan, ""), func.count())
-        .where(or_(overdue_dispatch_clause(now), overdue_followup_clause(now)))
-        .group_by(Complaint.kecamatan)
-    )
-    late = pd.DataFrame(session.execute(late_q).all(), columns=["kecamatan", "late"])
+    # late now: waiting for dispatch past its deadline, or dispatched and not followed up in
+    # time (the page's KPI rules); one covering-index range per status (ix_complaints_area_late)
+    parts = []
+    for statuses, due in (
+        ([S.NEW, S.VERIFIED], Complaint.dispatch_due),
+        ([S.DISPATCHED], Complaint.followup_due),
+    ):
+        for status in statuses:
+            parts.extend(
+                session.execute(
+                    select(func.coalesce(Complaint.kecamatan, ""), func.count())
+                    .where(Complaint.status == status, due < now)
+                    .group_by(Complaint.kecamatan)
+                ).all()
+            )
+    late = pd.DataFrame(parts, columns=["kecamatan", "late"])
+    late = late.groupby("kecamatan", as_index=False)["late"].sum()
     df = df.merge(late, on="kecamatan", how="outer")
     for c in ("reports", "open", "late"):
         df[c] = df[c].fillna(0).astype(int)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 16:40:21.296139
+Create Date: 2026-11-29 16:55:29.505439
 """
 from __future__ import annotations
 
@@ -321,6 +321,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('external_id')
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_complaints_area_late', ['status', 'kecamatan', 'dispatch_due', 'followup_due'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_category'), ['category'], unique=False)
         batch_op.create_index('ix_complaints_created', ['created_at'], unique=False)
         batch_op.create_index('ix_complaints_heat', ['created_at', 'category', 'status', 'lat', 'lon'], unique=False)
@@ -583,6 +584,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_complaints_heat')
         batch_op.drop_index('ix_complaints_created')
         batch_op.drop_index(batch_op.f('ix_complaints_category'))
+        batch_op.drop_index('ix_complaints_area_late')
 
     op.drop_table('complaints')
     op.drop_table('complaint_opd_days')
