@@ -27,6 +27,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from store import audit
+from store.audit import AuditAction
 from store.models import ApiKey
 from store.types import utcnow
 
@@ -124,7 +125,7 @@ def create_key(
     session.flush()
     audit.record(
         session,
-        "api_key_create",
+        AuditAction.API_KEY_CREATE,
         username=created_by,
         target=f"api_key:{name}",
         detail={"prefix": row.prefix, "scopes": normalized},
@@ -184,7 +185,7 @@ def revoke_key(session: Session, name: str, *, actor: str | None = None) -> ApiK
     row.revoked_at = utcnow()
     audit.record(
         session,
-        "api_key_revoke",
+        AuditAction.API_KEY_REVOKE,
         username=actor,
         target=f"api_key:{row.name}",
         detail={"prefix": row.prefix},

@@ -41,6 +41,9 @@ class AuditAction(StrEnum):
     CAMERA_ENABLE = "camera_enable"
     CAMERA_DISABLE = "camera_disable"
     CAMERA_IMPORT = "camera_import"  # one registry file committed from the admin page
+    API_KEY_CREATE = "api_key_create"  # store/api_keys.py (pantau keys create)
+    API_KEY_REVOKE = "api_key_revoke"
+    INCIDENT_WRITE = "incident_write"  # store/incidents.py: a batch of one source (file/API)
 
 
 MAX_TEXT = {"username": 64, "action": 64, "target": 200, "ip": 64}

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from store import audit
 from store.areas import load_index
+from store.audit import AuditAction
 from store.incident_validation import (  # noqa: F401  (re-exported: the feeds' one entry point)
     COLUMNS,
     EARLIEST,
@@ -57,7 +58,7 @@ from store.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-AUDIT_ACTION = "incident_write"
+AUDIT_ACTION = AuditAction.INCIDENT_WRITE
 AUDIT_MAX_IDS = 1000
 INSERT_CHUNK = 1000  # rows per executemany (SQLAlchemy batches them into multi-row VALUES)
 

@@ -39,6 +39,7 @@ from dashboard.api.intake import client_ip
 from store import audit
 from store import incidents as store
 from store.api_keys import KeyInfo
+from store.audit import AuditAction
 from store.models import IncidentKind, IncidentStatus
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def post_incidents() -> Response:
                 )
             for source, n in denied.items():
                 audit.record(
-                    s, "access_denied", username=keyauth.actor(key), target=f"incidents:{source}",
+                    s, AuditAction.ACCESS_DENIED, username=keyauth.actor(key), target=f"incidents:{source}",
                     ip=client_ip(), detail={"api": "POST /api/v1/incidents", "items": n},
                 )  # fmt: skip
     except SQLAlchemyError as exc:  # rolled back: nothing of this request is stored

@@ -40,6 +40,12 @@ register_strings(
         "audit.a.camera_enable": {"id": "Aktifkan kamera", "en": "Camera enabled"},
         "audit.a.camera_disable": {"id": "Nonaktifkan kamera", "en": "Camera disabled"},
         "audit.a.camera_import": {"id": "Unggah registri kamera", "en": "Camera registry upload"},
+        "audit.a.api_key_create": {"id": "Buat kunci API", "en": "API key created"},
+        "audit.a.api_key_revoke": {"id": "Cabut kunci API", "en": "API key revoked"},
+        "audit.a.incident_write": {
+            "id": "Kejadian dari instansi (berkas/API)",
+            "en": "Incidents from an agency (file/API)",
+        },
     }
 )
 

@@ -60,3 +60,12 @@ def test_fed_incident_in_the_situation_room_headline(db, tmp_path):
         import_incidents(s, path, actor="cli:uji")
     with db.session() as s:
         assert headline(s, now).incidents_24h == 1  # the one of the last 24 hours
+
+
+def test_feed_writes_are_named_on_the_audit_page():
+    from dashboard.callbacks.audit import _label, action_options
+
+    values = {o["value"] for o in action_options()}
+    assert {"incident_write", "api_key_create", "api_key_revoke"} <= values
+    assert _label("incident_write") == "Kejadian dari instansi (berkas/API)"
+    assert _label("api_key_revoke") == "Cabut kunci API"
