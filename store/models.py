@@ -437,7 +437,7 @@ class Alert(Base):
 
 class IncidentDay(Base):
     """Incidents per local day (``utc_offset`` hours east of UTC, the city's), kind and
-    kecamatan ('' when none): the security page's trend, top kecamatan and area ranking sum
+    kecamatan ('' when none; '*' for all of them): the security page's trend, top kecamatan and area ranking sum
     these instead of counting a year of incidents. Kept by database triggers on ``incidents``
     (every write path: ORM, Core, imports, SQL), installed and checked by
     ``store.incident_days.install``; rebuilt from the incidents by

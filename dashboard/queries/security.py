@@ -90,14 +90,22 @@ def _whole_days(start: datetime, end: datetime, offset_hours: int) -> tuple[date
     return lo.date(), hi.date()
 
 
-def _rollup_query(session: Session, cols, days, kecamatan, kinds, offset_hours: int):
+def _rollup_query(
+    session: Session, cols, days, kecamatan, kinds, offset_hours: int, all_kecamatan: bool = True
+):
+    """Rollup rows of [days) for the filters; ``all_kecamatan``: without a kecamatan filter,
+    read the rows that count every kecamatan (False: the per-kecamatan rows)."""
     incident_days.ensure(session, offset_hours)
     d = IncidentDay.__table__.c
     q = select(*cols).where(
         d.utc_offset == offset_hours, d.day >= days[0], d.day < days[1], d.n != 0
     )
     if kecamatan:
-        q = q.where(d.kecamatan.in_(kecamatan))
+        q = q.where(d.kecamatan.in_([k for k in kecamatan if k != incident_days.ALL]))
+    elif all_kecamatan:
+        q = q.where(d.kecamatan == incident_days.ALL)  # one row per (day, kind)
+    else:
+        q = q.where(d.kecamatan != incident_days.ALL)
     if kinds:
         q = q.where(d.kind.in_(kinds))
     return q
@@ -245,7 +253,7 @@ def top_kecamatan(
         total = func.sum(d.n).label("count")
         name = case((d.kecamatan == "", "?"), else_=d.kecamatan).label("kecamatan")
         q = (
-            _rollup_query(session, (name, total), days, kecamatan, kinds, offset_hours)
+            _rollup_query(session, (name, total), days, kecamatan, kinds, offset_hours, False)
             .group_by(d.kecamatan)
             .having(func.sum(d.n) > 0)
             .order_by(total.desc())

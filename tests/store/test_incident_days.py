@@ -16,14 +16,21 @@ from store.models import Incident, IncidentDay
 
 
 def _rollup(db, offset: int = 7) -> dict[tuple[str, str, str], int]:
-    """{(local day ISO, kind, kecamatan): n} without zero rows."""
+    """{(local day ISO, kind, kecamatan): n} without zero rows; checks that the
+    all-kecamatan rows ('*') hold the sum over the kecamatan of their (day, kind)."""
     with db.session() as s:
         rows = s.execute(
             select(IncidentDay.day, IncidentDay.kind, IncidentDay.kecamatan, IncidentDay.n).where(
                 IncidentDay.utc_offset == offset, IncidentDay.n != 0
             )
         ).all()
-    return {(str(d)[:10], k, kec): int(n) for d, k, kec, n in rows}
+    per = {(str(d)[:10], k, kec): int(n) for d, k, kec, n in rows if kec != "*"}
+    sums: dict[tuple[str, str], int] = {}
+    for (day, kind, _kec), n in per.items():
+        sums[(day, kind)] = sums.get((day, kind), 0) + n
+    every = {(str(d)[:10], k): int(n) for d, k, kec, n in rows if kec == "*"}
+    assert every == {key: n for key, n in sums.items() if n}
+    return per
 
 
 def _incident(title: str, kind: str, when: datetime, kec: str | None) -> Incident:
