@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -49,6 +50,7 @@ bp = Blueprint("pantau_incidents_api", __name__)
 PATH = keyauth.PREFIX + "/incidents"
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
+_UNENCODED_PLUS = re.compile(r"T\d\d:\d\d(:\d\d(\.\d+)?)? \d\d:\d\d$")
 
 
 def _json_body() -> Any | Response:
@@ -177,6 +179,8 @@ def _param_time(name: str) -> Any:
     value = request.args.get(name)
     if value is None or value == "":
         return None
+    if _UNENCODED_PLUS.search(value):  # '+07:00' sent without %2B arrives as ' 07:00'
+        value = value[:-6] + "+" + value[-5:]
     try:
         return store.parse_time(value, name)
     except ValueError as exc:

@@ -24,10 +24,10 @@ logger = logging.getLogger(__name__)
 register_strings(
     {
         "security.sub": {
-            "id": "Kejadian kriminal, kebakaran, kecelakaan dan ketertiban dari CCTV, 112, polisi "
-            "dan warga.",
-            "en": "Crime, fire, accidents and public-order incidents from CCTV, 112, police and "
-            "citizens.",
+            "id": "Kejadian kriminal, kebakaran, kecelakaan dan ketertiban dari CCTV, 112, warga "
+            "dan ruang kendali instansi (Polresta, Damkar, Satpol PP, Dishub, BPBD).",
+            "en": "Crime, fire, accidents and public-order incidents from CCTV, 112, citizens and "
+            "the agencies' control rooms (police, fire, Satpol PP, Dishub, BPBD).",
         },
         "security.kind": {"id": "Jenis kejadian", "en": "Incident type"},
         "security.kind.all": {"id": "Semua jenis", "en": "All types"},

@@ -300,10 +300,13 @@ def test_get_filters_pagination_and_own_source_only(api_env):
     assert [i["external_id"] for i in page["items"]] == ["G-3", "G-2"] and page["next_offset"] == 2
     page2 = client.get(f"{URL}?{window}&source=satpolpp&limit=2&offset=2", headers=hdr).get_json()
     assert [i["external_id"] for i in page2["items"]] == ["G-1"] and page2["next_offset"] is None
+    plus = window.replace("%2B", "+")  # a client that did not encode '+' (arrives as ' ')
+    assert client.get(f"{URL}?{plus}&source=satpolpp", headers=hdr).get_json()["total"] == 3
     fires = client.get(f"{URL}?{window}&kind=fire&status=closed,handling", headers=hdr).get_json()
     assert [i["external_id"] for i in fires["items"]] == ["G-3", "G-2"]
     # a single-source key sees its own rows only; asking for another source is 403
     damkar = {"Authorization": f"Bearer {tokens['damkar']}"}
+    assert post(client, item("G-DMK"), tokens["damkar"]).status_code == 200
     own = client.get(f"{URL}?limit=1000", headers=damkar).get_json()
     assert own["total"] >= 1 and {i["source"] for i in own["items"]} == {"damkar"}
     assert client.get(f"{URL}?source=satpolpp", headers=damkar).status_code == 403
@@ -328,6 +331,10 @@ def test_patch_status(api_env):
     assert body["incident"]["status"] == "closed"
     assert body["incident"]["closed_at"] == "2026-11-20T05:00:00Z" == body["incident"]["ended_at"]
     assert client.patch(path, json=done, headers=hdr).get_json()["result"] == "unchanged"
+    reopened = client.patch(path, json={"status": "open"}, headers=hdr).get_json()["incident"]
+    assert reopened["status"] == "open" and reopened["closed_at"] is None
+    assert reopened["ended_at"] == "2026-11-20T05:00:00Z"  # the event's end stays as reported
+    client.patch(path, json={"status": "closed"}, headers=hdr)  # closes at its ended_at again
     # another agency's key, unknown incidents, bad values
     damkar = {"Authorization": f"Bearer {tokens['damkar']}"}
     assert client.patch(path, json={"status": "open"}, headers=damkar).status_code == 403
@@ -348,7 +355,7 @@ def test_patch_status(api_env):
             )
         ).all()
     about = [r for r in rows if "LP/B/77/XI/2026" in json.dumps(r.detail)]
-    assert len(about) == 3  # insert + two status changes; the unchanged PATCH wrote nothing
+    assert len(about) == 5  # insert + four status changes; the unchanged PATCH wrote nothing
 
 
 def test_rate_limit_and_database_outage(tmp_path):
