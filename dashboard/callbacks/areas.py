@@ -18,6 +18,7 @@ from dashboard.i18n import register as register_strings
 from dashboard.queries import areas as q
 from dashboard.queries.security import KINDS
 from store.db import Database
+from store.rollups import utc_offset_hours
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +245,8 @@ def update_security_areas(
 
     def load() -> pd.DataFrame:
         with database.session() as s:
-            return q.incidents_by_kecamatan(s, sel.start, sel.end, kind_list)
+            offset = utc_offset_hours(_trend.context.settings().timezone)
+            return q.incidents_by_kecamatan(s, sel.start, sel.end, kind_list, offset)
 
     df = cache.memo(key, CACHE_S, load)
     df = df[df["kecamatan"] != ""]

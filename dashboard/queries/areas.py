@@ -30,6 +30,7 @@ from store.models import (
     Complaint,
     ComplaintAreaDay,
     Incident,
+    IncidentDay,
     RollupPeriod,
 )
 from store.models import ComplaintStatus as S
@@ -92,9 +93,34 @@ def flood_hours(session: Session, start: datetime, end: datetime) -> pd.DataFram
 
 
 def incidents_by_kecamatan(
-    session: Session, start: datetime, end: datetime, kinds: list[str] | None = None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    kinds: list[str] | None = None,
+    offset_hours: int = 7,
 ) -> pd.DataFrame:
-    """Incidents per kecamatan and kind over [start, end) (kecamatan '' when unknown)."""
+    """Incidents per kecamatan and kind over [start, end) (kecamatan '' when unknown); whole
+    local days are summed from the daily incident rollup (``store.incident_days``)."""
+    from dashboard.queries import security
+
+    days = security._whole_days(start, end, offset_hours)
+    if days is not None:
+        d = IncidentDay.__table__.c
+        q = (
+            security._rollup_query(
+                session,
+                (d.kecamatan, d.kind, func.sum(d.n)),
+                days,
+                None,
+                kinds,
+                offset_hours,
+                False,
+            )
+            .group_by(d.kecamatan, d.kind)
+            .having(func.sum(d.n) > 0)
+        )
+        df = pd.DataFrame(session.execute(q).all(), columns=["kecamatan", "kind", "count"])
+        return df.astype({"count": int}) if len(df) else df
     q = (
         select(func.coalesce(Incident.kecamatan, ""), Incident.kind, func.count())
         .where(Incident.occurred_at >= start, Incident.occurred_at < end)

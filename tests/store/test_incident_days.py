@@ -144,6 +144,19 @@ def test_security_queries_from_the_rollup_match_the_incidents(db):
         assert sorted(zip(top["kecamatan"], top["count"], strict=True)) == sorted(
             (k, int(n)) for k, n in raw_top
         )
+        # the area ranking's incidents per kecamatan and kind (security page, "per kecamatan")
+        from dashboard.queries.areas import incidents_by_kecamatan
+
+        by_area = incidents_by_kecamatan(s, start, end, None, 7)
+        kec_raw = func.coalesce(Incident.kecamatan, "")
+        raw_area = s.execute(
+            select(kec_raw, Incident.kind, func.count())
+            .where(Incident.occurred_at >= start, Incident.occurred_at < end)
+            .group_by(kec_raw, Incident.kind)
+        ).all()
+        assert sorted(by_area.itertuples(index=False, name=None)) == sorted(
+            (k, kind, int(n)) for k, kind, n in raw_area
+        )
         # a range that is not whole local days counts the incidents (the same answer)
         part = q.incident_counts(s, start + timedelta(hours=3), end, "day", None, None, None, 7)
         times = [base + timedelta(hours=7 * i + (i % 5)) for i in range(400)]
