@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -107,6 +107,11 @@ def test_post_inserts_then_unchanged_then_updates(api_env):
     assert [a.detail["inserted"] + a.detail["updated"] for a in audit] == [1, 1]
     assert {a.username for a in audit} == {"key:damkar"}
     assert count(env, external_id="A-1") == 1
+    with env.db.session() as s:  # the key's last use is recorded (pantau keys list shows it)
+        from store.models import ApiKey
+
+        used = s.scalar(select(ApiKey.last_used_at).where(ApiKey.name == "damkar"))
+        assert used is not None and datetime.now(UTC) - used < timedelta(minutes=10)
 
 
 def test_wrong_agency_is_rejected_per_item_never_resourced(api_env):
