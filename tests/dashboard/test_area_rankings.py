@@ -95,6 +95,19 @@ def test_incidents_per_kecamatan_by_kind(db):
     fig, geo, _note = cb.update_security_areas("2026-11-01", "2026-11-03", ["fire"], db=db)
     assert bars(fig) == {"Kebakaran": {"East": 2, "West": 1}}
     assert [y.strip() for y in fig["data"][0]["y"]] == ["East", "West"]
+    # new boundaries (the names swapped): the reassigned incidents move in the daily rollup
+    swapped = {**AREAS, "features": [
+        {**f, "properties": {**f["properties"], "name": {"West": "East", "East": "West"}[
+            f["properties"]["name"]]}}
+        for f in AREAS["features"]
+    ]}  # fmt: skip
+    with db.session() as s:
+        store_areas(s, parse_areas(swapped))
+    from dashboard import cache
+
+    cache.clear()
+    fig, geo, _note = cb.update_security_areas("2026-11-01", "2026-11-03", None, db=db)
+    assert shades(geo) == {"East": 4.0, "West": 2.0}
 
 
 def test_complaints_per_kecamatan_open_and_late(db):
