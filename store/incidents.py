@@ -269,7 +269,7 @@ def upsert_incidents(
     if inserted:
         written.extend(session.scalars(select(Incident).where(Incident.id.in_(inserted.values()))))
     _audit(session, result, actor=actor, channel=channel, ip=ip)
-    for listener in _listeners:
+    for listener in _listeners if written else ():
         listener(session, written)
     return result
 

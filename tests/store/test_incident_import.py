@@ -293,3 +293,31 @@ def test_kecamatan_from_boundaries_with_the_agency_string_kept(db, tmp_path):
             "Seberang Ulu",
             "polygon",
         )
+
+
+def test_write_listeners_see_new_and_changed_incidents_in_the_transaction(db, tmp_path):
+    """The hook alert rules use (store.incidents.on_written): inserted and updated incidents,
+    in the writing transaction; an unchanged re-import calls nobody."""
+    from store import incidents as store_incidents
+
+    seen: list[list[str]] = []
+
+    def listener(session, rows):
+        seen.append(sorted(r.external_id for r in rows))
+        # same transaction: the rows are visible to a query in the writer's session
+        assert session.scalar(select(func.count()).select_from(Incident)) >= len(rows)
+
+    store_incidents.on_written(listener)
+    try:
+        run_import(db, EXAMPLE)
+        run_import(db, EXAMPLE)  # unchanged: no call with rows
+        rows = list(csv.DictReader(EXAMPLE.open(encoding="utf-8")))
+        rows[2]["status"] = "handling"
+        rows[2]["ended_at"] = ""
+        run_import(db, write_csv(tmp_path / "x.csv", rows))
+    finally:
+        store_incidents._listeners.remove(listener)
+    assert seen[0] == sorted(
+        ["DMK-2026-0877", "LP/B/1021/XI/2026", "LP/B/1022/XI/2026", "SPP/2026/1130"]
+    )
+    assert seen[1:] == [["DMK-2026-0877"]]
