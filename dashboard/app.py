@@ -243,6 +243,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     input_limits.init_app(server)  # JSON size/depth before anyone (the guard too) parses
     callback_boundary.init_app(server)  # malformed inputs: 400, faults: logged 500, as JSON
     auth.init_auth(app)  # after every page and route exists: the guard covers them all
+    server.before_request(input_limits.api_path_not_a_page)  # after the guard: JSON, no shell
     logger.info("Pantau dashboard ready (database %s)", database.engine.url.render_as_string(True))
     return app
 

@@ -133,6 +133,36 @@ def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
     return resp
 
 
+#: Dash's page routes: the start page and the catch-all that serves the HTML shell.
+PAGE_RULES = ("/", "/<path:path>")
+
+
+def api_path_not_a_page() -> Response | None:
+    """A GET to an API path that only Dash's catch-all page route matched (``GET
+    /api/sensors/readings``, a POST-only route) answered the HTML page shell with 200. API
+    paths answer JSON: 405 with ``Allow`` when the path has routes for other methods, else
+    404. Runs after the access guard (installed by the app after ``init_auth``)."""
+    rule = request.url_rule
+    if rule is None or rule.rule not in PAGE_RULES or request.path == CALLBACK_PATH:
+        return None
+    if request.method not in ("GET", "HEAD") or not is_api_path(request.path):
+        return None
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            matched, _ = adapter.match(request.path, method=method, return_rule=True)
+        except HTTPException:  # not found, method not allowed, redirect
+            continue
+        if matched.rule not in PAGE_RULES:
+            allowed.add(method)
+    if allowed:
+        resp = error_response(405, "method_not_allowed", "method not allowed on this API path")
+        resp.headers["Allow"] = ", ".join(sorted(allowed | {"OPTIONS"}))
+        return resp
+    return error_response(404, "not_found", "no such API route")
+
+
 def init_app(server: Flask) -> None:
     """Install the body check (before every other before_request hook) and JSON errors."""
     server.before_request_funcs.setdefault(None, []).insert(0, _guard)

@@ -79,9 +79,10 @@ def test_sensor_key_works_for_any_client_and_origin(machine_env, machine_clients
     )
     assert resp.status_code == 200, resp.get_data(as_text=True)[:200]
     assert [a["sensor"] for a in resp.get_json()["accepted"]] == ["WL-MUSI-AMP"]  # seeded
-    # a GET reaches only Dash's shell (the catch-all page route), never readings
+    # a GET is a JSON 405 (the route is POST only; no longer Dash's page shell), never readings
     got = machine_clients[role].get("/api/sensors/readings")
-    assert got.mimetype == "text/html" and b"WL-MUSI-AMP" not in got.data
+    assert got.status_code == 405 and got.mimetype == "application/json"
+    assert b"WL-MUSI-AMP" not in got.data
 
 
 # --------------------------------------------------------------------------------------------

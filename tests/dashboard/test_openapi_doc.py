@@ -408,3 +408,23 @@ def test_sms_body_token_of_the_wrong_type_is_refused(app):
         assert resp.status_code == 200 and resp.get_json()["status"] == "triage"
     finally:
         server.config["PANTAU_SETTINGS"] = saved
+
+
+def test_wrong_method_on_an_api_path_is_a_json_405(app):
+    """Found by schemathesis (unsupported_method): ``GET /api/sensors/readings`` (a POST-only
+    route) fell through to Dash's catch-all page route and answered the HTML page shell with
+    200. API paths answer JSON: 405 with the methods the path has in ``Allow``."""
+    client = app.server.test_client()
+    for url, method in (
+        ("/api/sensors/readings", "POST"),
+        ("/api/sms", "POST"),
+        ("/api/lapor", "POST"),
+        ("/api/v1/incidents/polresta/LP-1", "PATCH"),
+        ("/api/v1/indicators/DPMPTSP/izin_tepat_waktu/2026-10", "PUT"),
+    ):
+        resp = client.get(url)
+        assert resp.status_code == 405 and resp.mimetype == "application/json", url
+        assert method in resp.headers["Allow"], (url, resp.headers["Allow"])
+    resp = client.get("/open311/v2/no-such-thing")
+    assert resp.status_code == 404 and resp.get_json()[0]["code"] == 404
+    assert client.get("/cctv").status_code == 200  # pages are pages still

@@ -46,6 +46,8 @@ CHECKS = [
     "response_headers_conformance",
     "response_schema_conformance",
     "negative_data_rejection",
+    "ignored_auth",
+    "unsupported_method",
     "xml_is_well_formed",  # tests/dashboard/openapi_checks.py
 ]
 HOOKS = Path(__file__).resolve().with_name("openapi_checks.py")
