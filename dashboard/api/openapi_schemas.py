@@ -72,6 +72,7 @@ XML_TEXT = {"type": "string", "description": "The same content as XML."}
 
 RETRY_AFTER = {
     "description": "Seconds to wait before sending again.",
+    "required": True,
     "schema": {"type": "string", "pattern": "^[0-9]+$"},
 }
 
