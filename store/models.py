@@ -444,6 +444,8 @@ class IncidentDay(Base):
     ``store.incident_days.rebuild`` (a changed timezone, an older database)."""
 
     __tablename__ = "incident_days"
+    # SQLite: rows stored in primary-key order (a year's range is one contiguous read)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     utc_offset: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)

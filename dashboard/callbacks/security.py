@@ -74,8 +74,8 @@ KIND_COLORS = {
 
 def _wide(long: pd.DataFrame, index: pd.DatetimeIndex, kinds: list[str]) -> pd.DataFrame:
     wide = pd.DataFrame(index=index)
-    if not long.empty:
-        pivot = long.pivot_table(index="period", columns="kind", values="count", aggfunc="sum")
+    if not long.empty:  # groupby + unstack: a fraction of pivot_table's cost
+        pivot = long.groupby(["period", "kind"])["count"].sum().unstack("kind")
         wide = wide.join(pivot)
     for k in kinds:
         if k not in wide.columns:

@@ -124,21 +124,19 @@ def _counts_from_rollup(
     q = _rollup_query(
         session, (d.day, d.kind, func.sum(d.n)), days, kecamatan, kinds, offset_hours
     ).group_by(d.day, d.kind)
-    rows = session.execute(q).all()
-    df = pd.DataFrame(rows, columns=["day", "kind", "count"])
-    if df.empty:
-        return pd.DataFrame(columns=["period", "kind", "count"])
-    day = pd.to_datetime(df["day"])
-    if granularity == "week":
-        day = day - pd.to_timedelta(day.dt.weekday, unit="D")
-    elif granularity == "month":
-        day = day.dt.to_period("M").dt.to_timestamp()
-    df["period"] = day
-    df = df.groupby(["period", "kind"], as_index=False)["count"].sum()
-    df = df[df["count"] > 0].astype({"count": int})
-    return df.sort_values(["period", "kind"], kind="stable").reset_index(drop=True)[
-        ["period", "kind", "count"]
-    ]
+    totals: dict[tuple[date, str], int] = {}
+    for day, kind, n in session.execute(q).all():  # at most days x kinds rows: plain Python
+        d = date.fromisoformat(day[:10]) if isinstance(day, str) else day
+        if granularity == "week":
+            d -= timedelta(days=d.weekday())
+        elif granularity == "month":
+            d = d.replace(day=1)
+        totals[(d, kind)] = totals.get((d, kind), 0) + int(n)
+    rows = sorted((p, k, n) for (p, k), n in totals.items() if n > 0)
+    df = pd.DataFrame(rows, columns=["period", "kind", "count"])
+    if len(df):
+        df["period"] = pd.to_datetime(df["period"])
+    return df
 
 
 #: up to this many periods are counted as one index range each (no per-row date function)

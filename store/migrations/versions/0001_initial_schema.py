@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 16:55:29.505439
+Create Date: 2026-11-29 17:08:40.046178
 """
 from __future__ import annotations
 
@@ -148,7 +148,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('kecamatan', sa.String(length=100), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('utc_offset', 'day', 'kind', 'kecamatan')
+    sa.PrimaryKeyConstraint('utc_offset', 'day', 'kind', 'kecamatan'),
+    sqlite_with_rowid=False
     )
     op.create_table('opd',
     sa.Column('id', sa.Integer(), nullable=False),
