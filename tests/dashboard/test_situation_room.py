@@ -211,12 +211,14 @@ def test_opd_attainment_respects_direction(known_db):
 
 def test_opd_history_modal(known_db):
     ids = _indicators(known_db)
-    is_open, title, _meta, fig, table = opd.open_history(
+    is_open, title, _meta, fig, table, changes = opd.open_history(
         [0, 1], None, False, db=known_db, trigger={"type": "opd-card", "index": ids["share"]}
     )
     assert is_open is True and title == "Kasus selesai"
     assert list(fig.data[0].y) == [70.0, 78.0, 75.0]
     assert "Nov 2026" in str(table)
+    # demo values only: no value was ever sent or corrected
+    assert "Belum ada nilai yang dikirim atau dikoreksi." in str(changes)
     assert opd.open_history([1], 1, True, db=known_db, trigger="opd-modal-close")[0] is False
 
 
