@@ -186,10 +186,13 @@ def install_on_migrate(conn: Connection) -> None:
     table) are installed for :data:`DEFAULT_OFFSET` and the rollup counted from the
     incidents; triggers already there stay (a reader may have moved them to its offset). A
     database made at the same revision before the table existed gets the table."""
+    from sqlalchemy import inspect
+
     from store.models import IncidentDay
 
+    existed = inspect(conn).has_table(IncidentDay.__tablename__)
     IncidentDay.__table__.create(conn, checkfirst=True)
-    if installed_offset(conn) is None:
+    if not existed or installed_offset(conn) is None:
         install(conn, DEFAULT_OFFSET)
         rebuild(conn, DEFAULT_OFFSET)
 

@@ -162,3 +162,24 @@ def test_security_queries_from_the_rollup_match_the_incidents(db):
         times = [base + timedelta(hours=7 * i + (i % 5)) for i in range(400)]
         cut = start + timedelta(hours=3)
         assert part["count"].sum() == sum(1 for t in times if cut <= t < end)
+
+
+def test_a_database_from_before_the_rollup_is_counted_on_migrate(db):
+    """A database whose incidents predate the rollup (no table, no triggers; or triggers left
+    without their table) gets both on the next migrate, with the incidents counted."""
+    with db.session() as s:
+        s.add(_incident("a", "fire", datetime(2026, 11, 1, 3, 0, tzinfo=UTC), "Plaju"))
+        s.add(_incident("b", "crime", datetime(2026, 11, 1, 4, 0, tzinfo=UTC), "Plaju"))
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("DROP TRIGGER IF EXISTS incident_days_trg ON incidents"))
+        else:
+            for name in ("ins", "del", "upd"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS incident_days_{name}"))
+        conn.execute(text("DROP TABLE incident_days"))
+    db.migrate()
+    incident_days.forget()
+    assert _rollup(db) == {("2026-11-01", "fire", "Plaju"): 1, ("2026-11-01", "crime", "Plaju"): 1}
+    with db.session() as s:  # and the triggers count again
+        s.add(_incident("c", "fire", datetime(2026, 11, 1, 5, 0, tzinfo=UTC), "Plaju"))
+    assert _rollup(db)[("2026-11-01", "fire", "Plaju")] == 2
