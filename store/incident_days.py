@@ -178,6 +178,8 @@ def rebuild(conn: Connection | Session, offset: int = DEFAULT_OFFSET) -> int:
             )
         )
         written += int(result.rowcount or 0)
+    if dialect == "postgresql":
+        conn.execute(text("ANALYZE incident_days"))  # a fresh table has no statistics yet
     return written
 
 

@@ -444,13 +444,18 @@ class IncidentDay(Base):
     ``store.incident_days.rebuild`` (a changed timezone, an older database)."""
 
     __tablename__ = "incident_days"
-    # SQLite: rows stored in primary-key order (a year's range is one contiguous read)
-    __table_args__ = {"sqlite_with_rowid": False}
+    # primary key (offset, kecamatan, day, kind): a period of the all-kecamatan rows ('*') or
+    # of one kecamatan is one contiguous range; SQLite stores rows in that order (no rowid).
+    # The day index serves the top-kecamatan ranking over a period.
+    __table_args__ = (
+        Index("ix_incident_days_day", "utc_offset", "day"),
+        {"sqlite_with_rowid": False},
+    )
 
     utc_offset: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kecamatan: Mapped[str] = mapped_column(String(100), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kecamatan: Mapped[str] = mapped_column(String(100), primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
