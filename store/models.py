@@ -446,11 +446,9 @@ class IncidentDay(Base):
     __tablename__ = "incident_days"
     # primary key (offset, kecamatan, day, kind): a period of the all-kecamatan rows ('*') or
     # of one kecamatan is one contiguous range; SQLite stores rows in that order (no rowid).
-    # The day index serves the top-kecamatan ranking over a period.
-    __table_args__ = (
-        Index("ix_incident_days_day", "utc_offset", "day"),
-        {"sqlite_with_rowid": False},
-    )
+    # No index on the day: the top-kecamatan ranking reads the offset's rows in key order
+    # (SQLite took a day index and paid a key lookup per row: 10 -> 40 ms for a year)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     utc_offset: Mapped[int] = mapped_column(Integer, primary_key=True)
     kecamatan: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 17:13:26.677084
+Create Date: 2026-11-29 17:16:07.524851
 """
 from __future__ import annotations
 
@@ -151,9 +151,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('utc_offset', 'kecamatan', 'day', 'kind'),
     sqlite_with_rowid=False
     )
-    with op.batch_alter_table('incident_days', schema=None) as batch_op:
-        batch_op.create_index('ix_incident_days_day', ['utc_offset', 'day'], unique=False)
-
     op.create_table('opd',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -615,9 +612,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_opd_code'))
 
     op.drop_table('opd')
-    with op.batch_alter_table('incident_days', schema=None) as batch_op:
-        batch_op.drop_index('ix_incident_days_day')
-
     op.drop_table('incident_days')
     op.drop_table('complaint_cell_months')
     op.drop_table('complaint_area_days')
