@@ -366,3 +366,6 @@ for _module in (
     except ModuleNotFoundError as _exc:
         if _exc.name != _module:
             raise
+
+if __name__ == "__main__":  # python -m pantau.cli ... (same as the pantau command)
+    app()

@@ -332,6 +332,10 @@ def locations(
     m = trends.METRICS[metric]
     unit = unit or t(m.unit_key)
     values = values.dropna(subset=["value"])
+    # an empty frame (no rollups yet) arrives with an object column: nlargest needs numbers
+    values = values.assign(value=pd.to_numeric(values["value"], errors="coerce")).dropna(
+        subset=["value"]
+    )
     top = values[values["value"] > 0].nlargest(10, "value")
     if top.empty:
         fig = components.empty_dict_figure(height=330)
