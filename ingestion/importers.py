@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ingestion.url_policy import UrlPolicy, UrlRejected, default_policy
 from store.models import Camera, CameraOwner, CameraProtocol
+from store.rejections import AllOrNothingError
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +30,8 @@ _TRUE = {"1", "true", "yes", "ya", "y"}
 _FALSE = {"0", "false", "no", "tidak", "n", ""}
 
 
-class RegistryImportError(Exception):
-    """A file that cannot be imported; ``errors`` lists every problem found."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        shown = "\n".join(f"  - {e}" for e in errors[:50])
-        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
-        super().__init__(f"{len(errors)} problem(s), nothing was imported:\n{shown}{more}")
+class RegistryImportError(AllOrNothingError):
+    """A camera registry that cannot be imported; ``errors`` lists every problem found."""
 
 
 class CameraRecord(BaseModel):

@@ -29,28 +29,18 @@ from store.incidents import (
     upsert_incidents,
     validate_incident,
 )
+from store.rejections import AllOrNothingError
 
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
-MAX_ERRORS_SHOWN = 50
 assert MAX_ROWS >= MAX_BATCH
 
 
-class IncidentFileError(Exception):
+class IncidentFileError(AllOrNothingError):
     """A file that cannot be imported; ``errors`` lists every problem (row, column, value, why).
     Nothing of the file was written."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        shown = "\n".join(f"  - {e}" for e in errors[:MAX_ERRORS_SHOWN])
-        more = (
-            f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more"
-            if len(errors) > MAX_ERRORS_SHOWN
-            else ""
-        )
-        super().__init__(f"{len(errors)} problem(s), nothing was imported:\n{shown}{more}")
 
 
 def _cell(value: Any) -> str | None:

@@ -23,6 +23,7 @@ from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 from store.models import AreaLevel
+from store.rejections import AllOrNothingError
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +36,8 @@ CODE_MAX = 32
 LEVELS = tuple(str(level) for level in AreaLevel)
 
 
-class AreasImportError(Exception):
+class AreasImportError(AllOrNothingError):
     """A boundaries file that cannot be imported; ``errors`` lists every problem found."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        shown = "\n".join(f"  - {e}" for e in errors[:50])
-        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
-        super().__init__(f"{len(errors)} problem(s), nothing was imported:\n{shown}{more}")
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from store.models import (
     OpdIndicatorValue,
     OpdIndicatorValueChange,
 )
+from store.rejections import AllOrNothingError
 from store.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -94,14 +95,11 @@ class RowError:
         return f"{where}, column '{self.column}', value {self.value!r}: {self.reason}"
 
 
-class IndicatorImportError(Exception):
-    """A file or request that cannot be written; ``errors`` lists every problem found."""
+class IndicatorImportError(AllOrNothingError):
+    """A file or request that cannot be written; ``errors`` lists every problem found
+    (:class:`RowError`)."""
 
-    def __init__(self, errors: list[RowError]) -> None:
-        self.errors = errors
-        shown = "\n".join(f"  - {e}" for e in errors[:50])
-        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
-        super().__init__(f"{len(errors)} problem(s), nothing was written:\n{shown}{more}")
+    outcome = "written"
 
 
 @dataclass(frozen=True)
