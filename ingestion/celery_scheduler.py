@@ -97,21 +97,27 @@ def _count_overload(settings: Settings, n: int) -> None:
         logger.debug("cannot count %d overload skips: %s", n, exc)
 
 
-def _log_overload(stats: dict, gate: Any, last: tuple[float, int]) -> tuple[float, int]:
-    """At most once a minute: how many slots the workers had no room for, and their capacity."""
+def _log_overload(stats: dict, gate: Any, last: tuple[float, int, int]) -> tuple[float, int, int]:
+    """At most once a minute: how many slots found no room, and how many tasks the workers
+    were given a second meanwhile (what they kept up with; the gate's own rate estimate is a
+    smoothed per-second figure and swings with warm-ups in flight)."""
     now = time.monotonic()
     if now - last[0] < 60.0:
         return last
     skipped = stats["skipped_overload"] - last[1]
+    taken = (stats["enqueued"] - last[2]) / (now - last[0])
     if skipped:
-        stats["capacity_per_s"] = round(gate.rate or 0.0, 1)
+        stats["capacity_per_s"] = round(taken, 1)
         logger.warning(
-            "Celery workers finish ~%.1f samples/s: %d due samples skipped in the last minute "
-            "(no room in the queues); add workers (pantau worker) or lengthen sample intervals",
-            gate.rate or 0.0,
+            "Celery workers kept up with ~%.1f samples/s in the last minute: %d due samples "
+            "skipped (no room in the queues: %d waiting, at most %d); add workers (pantau "
+            "worker) or lengthen sample intervals",
+            taken,
             skipped,
+            gate.queued,
+            gate.limit,
         )
-    return now, stats["skipped_overload"]
+    return now, stats["skipped_overload"], stats["enqueued"]
 
 
 def run_scheduler(
@@ -144,7 +150,7 @@ def run_scheduler(
     stats.update(enqueued=0, skipped_backoff=0, skipped_overload=0, broker_errors=0, cameras=0)
     gate = QueueGate(settings.celery_queue_wait_s, settings.celery_queue_floor)
     last_gate_read = 0.0
-    overload_logged = (time.monotonic(), 0)
+    overload_logged = (time.monotonic(), 0, 0)
     started = time.time()
     # a heap of (next slot, camera, interval): each tick pops only the cameras now due
     heap: list[tuple[float, int, int]] = []
