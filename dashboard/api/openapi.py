@@ -22,7 +22,15 @@ from flask import Blueprint, jsonify
 from dashboard import auth
 from dashboard.api import openapi_feeds as feeds
 from dashboard.api import openapi_schemas as sch
-from dashboard.api.openapi_schemas import FORM, JSON, XML, common_errors, error_response, ref
+from dashboard.api.openapi_schemas import (
+    FORM,
+    JSON,
+    XML,
+    common_errors,
+    error_response,
+    query_param,
+    ref,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -166,14 +174,14 @@ def open311_paths() -> dict[str, Any]:
                 "every other filter. Confidential reports are never listed.",
                 "parameters": [
                     _fmt_param(),
-                    _query("service_request_id", "Comma-separated request ids."),
-                    _query("service_code", "Comma-separated service codes."),
-                    _query(
+                    query_param("service_request_id", "Comma-separated request ids."),
+                    query_param("service_code", "Comma-separated service codes."),
+                    query_param(
                         "start_date",
                         "W3C date-time, e.g. 2026-11-01T00:00:00+07:00 (naive: UTC).",
                     ),
-                    _query("end_date", "W3C date-time; at most 90 days after start_date."),
-                    _query("status", "open, closed or open,closed."),
+                    query_param("end_date", "W3C date-time; at most 90 days after start_date."),
+                    query_param("status", "open, closed or open,closed."),
                 ],
                 "responses": {
                     "200": _o311_ok(
@@ -264,16 +272,6 @@ def open311_paths() -> dict[str, Any]:
                 "responses": {"404": _o311_not_found("Always: no tokens are issued")},
             }
         },
-    }
-
-
-def _query(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": "string"},
     }
 
 

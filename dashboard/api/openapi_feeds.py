@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.api.openapi_schemas import JSON, NULL_NUM, NULL_STR, error_response, ref
+from dashboard.api.openapi_schemas import (
+    JSON,
+    NULL_NUM,
+    NULL_STR,
+    error_response,
+    query_param,
+    ref,
+)
 from store.incident_validation import (
     KIND_ALIASES,
     MAX_BATCH,
@@ -416,16 +423,6 @@ def incident_schemas() -> dict[str, Any]:
     }
 
 
-def _list_param(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": "string"},
-    }
-
-
 def incident_paths() -> dict[str, Any]:
     batch = {"content": {JSON: {"schema": ref("IncidentBatchResult")}}}
     return {
@@ -483,11 +480,11 @@ def incident_paths() -> dict[str, Any]:
                 "summary": "The key's sources' incidents, newest first (paginated)",
                 "security": AGENCY_AUTH,
                 "parameters": [
-                    _list_param("since", "ISO 8601 with a time zone, on occurred_at."),
-                    _list_param("until", "ISO 8601 with a time zone, on occurred_at."),
-                    _list_param("kind", "Comma-separated kinds (or repeated)."),
-                    _list_param("status", "Comma-separated: open, handling, closed."),
-                    _list_param("source", "Comma-separated sources the key holds."),
+                    query_param("since", "ISO 8601 with a time zone, on occurred_at."),
+                    query_param("until", "ISO 8601 with a time zone, on occurred_at."),
+                    query_param("kind", "Comma-separated kinds (or repeated)."),
+                    query_param("status", "Comma-separated: open, handling, closed."),
+                    query_param("source", "Comma-separated sources the key holds."),
                     {
                         "name": "limit",
                         "in": "query",

@@ -31,6 +31,17 @@ NULL_STR: dict[str, Any] = {"type": ["string", "null"]}
 NULL_NUM: dict[str, Any] = {"type": ["number", "null"]}
 
 
+def query_param(name: str, description: str) -> dict[str, Any]:
+    """An optional query parameter passed as text (lists comma-separated)."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
