@@ -20,10 +20,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from ingestion.metrics import PRIORITY_SUFFIXES
 
-#: kombu's Redis transport keeps one list per queue and priority step
-PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+logger = logging.getLogger(__name__)
 
 
 @dataclass

@@ -59,6 +59,8 @@ WINDOW_MINUTES = 15
 #: Celery queues whose length the dashboard reports (``ingestion.celery_app`` FETCH_QUEUE and
 #: ANALYSE_QUEUE; not imported, so the dashboard does not load Celery).
 CELERY_QUEUES = ("pantau.fetch", "pantau.analyse")
+#: kombu's Redis transport keeps one list per queue and priority step
+PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 REDIS_PREFIX = "pantau:metrics"
 #: The local supervisor's metrics, beside var/ingest_status.json (which also carries them) but
 #: small (a few KiB whatever the camera count): what the dashboard reads on every scrape.
@@ -451,7 +453,7 @@ class RedisMetricsSink(SampleRecorder):
         for m in minutes:
             pipe.hgetall(self.minute_key(m))
         for q in queues:  # kombu's Redis transport: one list per queue and priority step
-            for suffix in ("", "\x06\x163", "\x06\x166", "\x06\x169"):
+            for suffix in PRIORITY_SUFFIXES:
                 pipe.llen(self.namespace + q + suffix)
         pipe.hgetall(self.processes_key)
         pipe.hlen(self.namespace + "unacked")
@@ -461,7 +463,8 @@ class RedisMetricsSink(SampleRecorder):
             str(m): _decode_hash(h) for m, h in zip(minutes, out[1 : 1 + len(minutes)], strict=True)
         }
         lengths = out[1 + len(minutes) : -2]
-        queue_len = {q: int(sum(lengths[i * 4 : i * 4 + 4])) for i, q in enumerate(queues)}
+        n = len(PRIORITY_SUFFIXES)
+        queue_len = {q: int(sum(lengths[i * n : i * n + n])) for i, q in enumerate(queues)}
         processes, gone = [], []
         for field, raw in (out[-2] or {}).items():
             try:
