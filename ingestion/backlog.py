@@ -209,26 +209,19 @@ class SpillingQueue:
         bad = 0
         while moved < self.chunk and pos < self._size:
             block = os.pread(self._fd, min(1 << 20, self._size - pos), pos)
+            if b"\n" not in block:  # one line longer than the block: read it whole
+                block = os.pread(self._fd, self._size - pos, pos)
             end = 0
             while moved < self.chunk:
                 nl = block.find(b"\n", end)
                 if nl < 0:
                     break
-                line = block[end:nl]
-                end = nl + 1
                 try:
-                    self._mem.append(decode(line))
+                    self._mem.append(decode(block[end:nl]))
                 except (ValueError, TypeError, KeyError) as exc:
                     bad += 1
                     logger.error("writer backlog %s: unreadable entry skipped: %s", self.path, exc)
-                moved += 1
-            if end == 0:  # one line longer than the block: read it whole
-                nl = os.pread(self._fd, self._size - pos, pos).find(b"\n")
                 end = nl + 1
-                try:
-                    self._mem.append(decode(os.pread(self._fd, nl, pos)))
-                except (ValueError, TypeError, KeyError):
-                    bad += 1
                 moved += 1
             pos += end
         self._read = pos

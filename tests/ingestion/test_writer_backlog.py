@@ -189,3 +189,17 @@ def test_a_stop_during_an_outage_keeps_the_backlog_for_the_next_start(sqlite_db,
         assert s.get(Camera, cam_id).status == "offline"
     backlog = small_backlog.var_dir / "ingest" / "writer-backlog.jsonl"
     assert backlog.stat().st_size == 0
+
+
+def test_an_entry_larger_than_a_read_block_comes_back_whole(tmp_path):
+    """An evidence frame of 1.5 MB makes one backlog line longer than the 1 MiB read block."""
+    q = SpillingQueue(tmp_path / "b.jsonl", memory_items=1, chunk=10)
+    big = _result(1, 1)
+    big.evidence_jpeg = bytes(range(256)) * 6000  # 1,536,000 bytes
+    for r in (_result(1, 0), big, _result(1, 2)):
+        q.put(r)
+    assert q.on_disk == 2
+    got = _drain(q)
+    assert [r.ts for r in got] == [T0 + timedelta(minutes=i) for i in range(3)]
+    assert got[1].evidence_jpeg == big.evidence_jpeg
+    assert q.dropped == 0
