@@ -506,6 +506,10 @@ def base_map(
         children,
         id=map_id,
         **view,
+        # nothing reads the viewport back; tracking it makes dash-leaflet 1.1.3 compare
+        # L.latLng(center) with the map centre, and a map opened on ``bounds`` has no centre:
+        # "Cannot read properties of undefined (reading 'equals')"
+        trackViewport=False,
         className=height_class,
         style={"width": "100%"},
     )

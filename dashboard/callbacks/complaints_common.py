@@ -306,6 +306,7 @@ def base_map(map_id: str, layer_id: str, height: str = "340px", areas: bool = Fa
         id=map_id,
         center=[cfg.map_center_lat, cfg.map_center_lon],
         zoom=cfg.map_zoom,
+        trackViewport=False,  # nothing reads it back (see components.base_map)
         style={"height": height, "width": "100%"},
         className="rounded border",
     )

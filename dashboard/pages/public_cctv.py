@@ -142,6 +142,7 @@ def layout(**_kwargs) -> dbc.Container:
         ],
         center=[cfg.map_center_lat, cfg.map_center_lon],
         zoom=cfg.map_zoom,
+        trackViewport=False,  # nothing reads it back (see components.base_map)
         style={"width": "100%"},
         className="rounded shadow-sm cctv-map",
         id="cctv-map",
