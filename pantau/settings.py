@@ -501,6 +501,22 @@ class Settings(BaseSettings):
     complaint_duplicate_days: int = Field(
         default=14, ge=1, description="How far back (days) duplicate hints look."
     )
+    complaint_camera_radius_m: float = Field(
+        default=300.0,
+        ge=0,
+        le=5000,
+        description="A report arriving with a location gets the latest snapshots of the cameras "
+        "within this distance (metres) attached, for staff only (0: none).",
+    )
+    complaint_camera_max: int = Field(
+        default=4, ge=0, le=20, description="At most this many nearest cameras' snapshots."
+    )
+    alert_nearby_radius_m: float = Field(
+        default=500.0,
+        gt=0,
+        le=10000,
+        description="An alert's detail page lists reports and cameras within this distance.",
+    )
 
     @field_validator("camera_networks")
     @classmethod

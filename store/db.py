@@ -123,4 +123,5 @@ def get_database(url: str | None = None) -> Database:
     return _default
 
 
+import store.alert_timeline  # noqa: E402,F401  - the alert timeline's flush hook (engine events)
 import store.areas  # noqa: E402,F401  - registers the hooks that locate rows in kecamatan

@@ -66,6 +66,27 @@ class AlertSeverity(StrEnum):
     CRITICAL = "critical"  # siaga / awas
 
 
+class AlertStatus(StrEnum):
+    """Where an operator stands with an alert (``store.alert_workflow``). Independent of
+    ``Alert.ended_at``, which says the *condition* cleared (the engine closed it)."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"  # to an operator and/or an OPD
+    RESOLVED = "resolved"  # an operator closed it with an outcome
+
+
+class AlertOutcome(StrEnum):
+    """The fixed list an alert is resolved with (plus a free note)."""
+
+    HANDLED = "handled"  # action taken on site
+    REFERRED = "referred"  # handed to an agency outside the command center
+    MONITORED = "monitored"  # watched; no action needed
+    FALSE_ALARM = "false_alarm"
+    DUPLICATE = "duplicate"  # another alert covers the same event
+    EQUIPMENT = "equipment"  # a camera/sensor fault, sent to maintenance
+
+
 class IncidentKind(StrEnum):
     CRIME = "crime"
     FIRE = "fire"
@@ -433,6 +454,72 @@ class Alert(Base):
     evidence_path: Mapped[str | None] = mapped_column(String(300))
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # -- response workflow (store.alert_workflow; every change also on the timeline) --------
+    #: AlertStatus: open -> acknowledged -> assigned -> resolved (an operator's view; the
+    #: condition itself clearing is ``ended_at``)
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.OPEN, index=True)
+    assigned_user: Mapped[str | None] = mapped_column(String(100))  # a username
+    assigned_opd_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opd.id", ondelete="SET NULL"), index=True
+    )
+    assigned_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    #: "pimpinan" (the leadership was called in) and/or the severity raised to, e.g.
+    #: "critical" or "pimpinan,critical"
+    escalated_to: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(32))  # AlertOutcome
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+
+    assigned_opd: Mapped[Opd | None] = relationship()
+
+
+class AlertEvent(Base):
+    """The timeline of one alert: opened/escalated/cleared by the engine (written by the
+    flush hook in ``store.alert_timeline``) and every operator action with its actor."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_alert_at", "alert_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # a username, or "sistem" for the engine
+    #: opened, severity, level, cleared, acknowledged, assigned, note, escalated, resolved,
+    #: sop_tick, sop_untick
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    alert: Mapped[Alert] = relationship()
+
+
+class SopTemplate(Base):
+    """The standard operating procedure for one alert kind (``Alert.rule``): ordered steps,
+    each ``{"key": str, "id": Indonesian text, "en": English text}``. Defaults come from
+    data/sop_templates.json (``store.alert_sop``); a row here replaces them for its kind."""
+
+    __tablename__ = "sop_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), unique=True)
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AlertSopTick(Base):
+    """One SOP step ticked on one alert: who and when (the step's text as it read then)."""
+
+    __tablename__ = "alert_sop_ticks"
+    __table_args__ = (UniqueConstraint("alert_id", "step_key", name="uq_alert_sop_step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    step_key: Mapped[str] = mapped_column(String(64))
+    step_text: Mapped[str] = mapped_column(String(500))
+    ticked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ticked_by: Mapped[str] = mapped_column(String(100))
 
 
 class IncidentDay(Base):
@@ -725,6 +812,30 @@ class Complaint(Base):
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.ts"
     )
+
+
+class ComplaintCameraSnapshot(Base):
+    """The latest snapshot of a camera near a report, copied when the report arrived
+    (``store.complaint_cameras``): staff see what the place looked like at once. Staff only:
+    never on public pages or Open311. ``path`` is under ``settings.evidence_dir``."""
+
+    __tablename__ = "complaint_camera_snapshots"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "camera_id", name="uq_complaint_camera_snapshot"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    camera_code: Mapped[str] = mapped_column(String(64))
+    camera_name: Mapped[str] = mapped_column(String(200))
+    distance_m: Mapped[float] = mapped_column(Float)
+    taken_at: Mapped[datetime | None]  # the camera's last_seen_at when copied
+    path: Mapped[str | None] = mapped_column(String(300))  # None: the camera had no snapshot
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    attached_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ComplaintEvent(Base):

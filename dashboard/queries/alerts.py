@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from store.models import Alert, AlertSeverity, Camera
+from store import alert_workflow
+from store.models import Alert, AlertSeverity, AlertStatus, Camera, Opd
 
 logger = logging.getLogger(__name__)
 
@@ -26,19 +27,24 @@ class AlertRow:
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     sensor_code: str | None = None  # sensor alerts (subject_type "sensor") have no camera
+    status: str = AlertStatus.OPEN
+    assigned_user: str | None = None
+    assigned_opd: str | None = None  # the OPD's short name
 
 
 def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
-    """Alerts not ended yet: unacknowledged first, then by severity and newest."""
+    """Alerts not ended and not resolved yet: unacknowledged first, then by severity and
+    newest."""
     sev = case(
         (Alert.severity == str(AlertSeverity.CRITICAL), 0),
         (Alert.severity == str(AlertSeverity.WARNING), 1),
         else_=2,
     )
     rows = session.execute(
-        select(Alert, Camera.code)
+        select(Alert, Camera.code, Opd.short_name)
         .outerjoin(Camera, Camera.id == Alert.camera_id)
-        .where(Alert.ended_at.is_(None))
+        .outerjoin(Opd, Opd.id == Alert.assigned_opd_id)
+        .where(Alert.ended_at.is_(None), Alert.status != str(AlertStatus.RESOLVED))
         .order_by(Alert.acknowledged_at.is_not(None), sev, Alert.started_at.desc())
         .limit(limit)
     ).all()
@@ -54,20 +60,21 @@ def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
             acknowledged_at=a.acknowledged_at,
             acknowledged_by=a.acknowledged_by,
             sensor_code=a.subject_id if a.subject_type == "sensor" else None,
+            status=a.status or AlertStatus.OPEN,
+            assigned_user=a.assigned_user,
+            assigned_opd=opd,
         )
-        for a, code in rows
+        for a, code, opd in rows
     ]
 
 
 def acknowledge(session: Session, alert_id: int, who: str, now: datetime | None = None) -> bool:
-    """Mark an alert acknowledged by ``who``. Only the first acknowledgement counts; returns
-    True when this call acknowledged it."""
-    result = session.execute(
-        update(Alert)
-        .where(Alert.id == alert_id, Alert.acknowledged_at.is_(None))
-        .values(acknowledged_at=now or datetime.now(UTC), acknowledged_by=who[:100])
-    )
-    done = (result.rowcount or 0) > 0
-    if done:
-        logger.info("alert %s acknowledged by %s", alert_id, who)
-    return done
+    """Mark an alert acknowledged by ``who`` (``store.alert_workflow.acknowledge``: ORM change
+    plus timeline entry). Only the first acknowledgement counts; returns True when this call
+    acknowledged it, False when someone else already had (or it is resolved)."""
+    try:
+        alert_workflow.acknowledge(session, alert_id, alert_workflow.Actor(who), now=now)
+    except alert_workflow.InvalidTransition as exc:
+        logger.info("alert %s not acknowledged by %s: %s", alert_id, who, exc)
+        return False
+    return True

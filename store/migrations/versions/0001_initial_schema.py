@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 17:16:07.524851
+Create Date: 2026-11-29 19:07:22.752873
 """
 from __future__ import annotations
 
@@ -186,6 +186,15 @@ def upgrade() -> None:
     with op.batch_alter_table('sensors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sensors_code'), ['code'], unique=True)
 
+    op.create_table('sop_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('steps', sa.JSON(), nullable=False),
+    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=100), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind')
+    )
     op.create_table('alerts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('rule', sa.String(length=64), nullable=False),
@@ -203,12 +212,25 @@ def upgrade() -> None:
     sa.Column('evidence_path', sa.String(length=300), nullable=True),
     sa.Column('evidence_sha256', sa.String(length=64), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('assigned_user', sa.String(length=100), nullable=True),
+    sa.Column('assigned_opd_id', sa.Integer(), nullable=True),
+    sa.Column('assigned_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_to', sa.String(length=64), nullable=True),
+    sa.Column('resolved_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by', sa.String(length=100), nullable=True),
+    sa.Column('outcome', sa.String(length=32), nullable=True),
+    sa.Column('outcome_note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['assigned_opd_id'], ['opd.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alerts_assigned_opd_id'), ['assigned_opd_id'], unique=False)
         batch_op.create_index('ix_alerts_open', ['ended_at', 'severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_started_at'), ['started_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_status'), ['status'], unique=False)
 
     op.create_table('camera_day_totals',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -466,6 +488,49 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_username'), ['username'], unique=True)
 
+    op.create_table('alert_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=False),
+    sa.Column('at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('type', sa.String(length=32), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alert_events', schema=None) as batch_op:
+        batch_op.create_index('ix_alert_events_alert_at', ['alert_id', 'at'], unique=False)
+
+    op.create_table('alert_sop_ticks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=False),
+    sa.Column('step_key', sa.String(length=64), nullable=False),
+    sa.Column('step_text', sa.String(length=500), nullable=False),
+    sa.Column('ticked_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ticked_by', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('alert_id', 'step_key', name='uq_alert_sop_step')
+    )
+    op.create_table('complaint_camera_snapshots',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('complaint_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('camera_id', sa.Integer(), nullable=True),
+    sa.Column('camera_code', sa.String(length=64), nullable=False),
+    sa.Column('camera_name', sa.String(length=200), nullable=False),
+    sa.Column('distance_m', sa.Float(), nullable=False),
+    sa.Column('taken_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('path', sa.String(length=300), nullable=True),
+    sa.Column('sha256', sa.String(length=64), nullable=True),
+    sa.Column('attached_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('complaint_id', 'camera_id', name='uq_complaint_camera_snapshot')
+    )
+    with op.batch_alter_table('complaint_camera_snapshots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_camera_snapshots_complaint_id'), ['complaint_id'], unique=False)
+
     op.create_table('complaint_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('complaint_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -555,6 +620,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaint_events_complaint_id'))
 
     op.drop_table('complaint_events')
+    with op.batch_alter_table('complaint_camera_snapshots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_camera_snapshots_complaint_id'))
+
+    op.drop_table('complaint_camera_snapshots')
+    op.drop_table('alert_sop_ticks')
+    with op.batch_alter_table('alert_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_alert_events_alert_at')
+
+    op.drop_table('alert_events')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_username'))
 
@@ -600,10 +674,13 @@ def downgrade() -> None:
     op.drop_table('camera_month_rollups')
     op.drop_table('camera_day_totals')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alerts_status'))
         batch_op.drop_index(batch_op.f('ix_alerts_started_at'))
         batch_op.drop_index('ix_alerts_open')
+        batch_op.drop_index(batch_op.f('ix_alerts_assigned_opd_id'))
 
     op.drop_table('alerts')
+    op.drop_table('sop_templates')
     with op.batch_alter_table('sensors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sensors_code'))
 
