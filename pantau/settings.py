@@ -518,12 +518,147 @@ class Settings(BaseSettings):
         description="An alert's detail page lists reports and cameras within this distance.",
     )
 
+    # --- notifications (store.outbox, ingestion.notify; README "Notifikasi") -------------------
+    public_base_url: str = Field(
+        default="",
+        description="Public base URL of this Pantau (e.g. https://pantau.palembangkota.go.id), "
+        "used for links in notifications. Empty: http://<host>:<port>.",
+    )
+    notify_alert_path: str = Field(
+        default="/peringatan/{id}",
+        description="Path of an alert's page under public_base_url; {id} is the alert id.",
+    )
+    notify_enabled: bool = Field(
+        default=True,
+        description="Run the notification dispatcher as a thread of `pantau run` (turn off when "
+        "`pantau notify` processes deliver instead).",
+    )
+    notify_webhooks: str = Field(
+        default="",
+        description="Comma-separated webhook URLs seeded as channels at start: JSON POST signed "
+        "with X-Pantau-Signature: sha256=<HMAC-SHA256 of the body> and X-Pantau-Delivery.",
+    )
+    notify_webhook_secret: str = Field(
+        default="",
+        description="HMAC-SHA256 key of the webhook signatures (channels without their own).",
+    )
+    notify_mqtt_topic: str = Field(
+        default="",
+        description="MQTT topic seeded as a channel at start (JSON, QoS 1). Empty: none.",
+    )
+    notify_mqtt_url: str = Field(
+        default="",
+        description="MQTT broker of the notification channels. Empty: mqtt_url.",
+    )
+    notify_email_to: str = Field(
+        default="",
+        description="Comma-separated e-mail addresses seeded as an e-mail channel at start.",
+    )
+    notify_email_from: str = Field(
+        default="pantau@localhost", description="Sender address of notification e-mails."
+    )
+    notify_smtp_host: str = Field(default="", description="SMTP server. Empty: no e-mail.")
+    notify_smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    notify_smtp_user: str = Field(default="", description="SMTP user name (empty: no login).")
+    notify_smtp_password: str = Field(default="", description="SMTP password.")
+    notify_smtp_security: str = Field(
+        default="none",
+        description="SMTP transport security: none, starttls or ssl (implicit TLS, port 465).",
+    )
+    notify_http_url_template: str = Field(
+        default="",
+        description="URL template of an HTTP channel seeded at start (Telegram bot, WhatsApp "
+        "gateway), e.g. https://api.telegram.org/bot<token>/sendMessage. Fields like $title "
+        "are URL-encoded. Empty: none.",
+    )
+    notify_http_body_template: str = Field(
+        default="",
+        description='Body template of that HTTP channel, e.g. {"chat_id": "-100123", "text": '
+        '"$text"}; fields are JSON-escaped for a JSON content type, form-encoded for a form. '
+        "Only $field substitution of a fixed list of fields, never code.",
+    )
+    notify_http_content_type: str = Field(
+        default="application/json",
+        description="Content type of that HTTP channel's body (application/json or "
+        "application/x-www-form-urlencoded).",
+    )
+    notify_min_severity: str = Field(
+        default="warning",
+        description="Lowest alert severity the seeded channels get: info, warning or critical.",
+    )
+    notify_quiet_hours: str = Field(
+        default="",
+        description="Quiet hours of the seeded channels in local time, e.g. '22:00-06:00': "
+        "messages below critical wait until they end; critical (siaga) always goes.",
+    )
+    notify_allowed_targets: str = Field(
+        default="",
+        description="Comma-separated hosts and CIDR networks webhook/HTTP channels may call "
+        "(e.g. 'api.telegram.org,10.20.0.0/16'), besides the hosts of notify_webhooks and "
+        "notify_http_url_template. Others are refused. Link-local/metadata addresses "
+        "(169.254.0.0/16...) only when a network listed here contains them.",
+    )
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts before a message goes to dead letter."
+    )
+    notify_retry_base_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="First retry delay; doubles each attempt (with jitter) up to the cap.",
+    )
+    notify_retry_cap_s: float = Field(
+        default=900.0, gt=0, description="Longest delay between two attempts (seconds)."
+    )
+    notify_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one delivery attempt (connect + answer)."
+    )
+    notify_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A dispatcher's lease on a message it is sending; after it expires (the "
+        "dispatcher died) another dispatcher sends it again with the same delivery id. Must "
+        "exceed notify_timeout_s.",
+    )
+    notify_poll_s: float = Field(
+        default=2.0, gt=0, description="How often an idle dispatcher looks for due messages."
+    )
+
     @field_validator("camera_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         from ingestion.url_policy import parse_networks
 
         parse_networks(value)  # ValueError naming the bad entry
+        return value
+
+    @field_validator("notify_allowed_targets")
+    @classmethod
+    def _notify_targets(cls, value: str) -> str:
+        from ingestion.notify.targets import parse_allowed
+
+        parse_allowed(value)  # ValueError naming the bad entry
+        return value
+
+    @field_validator("notify_min_severity")
+    @classmethod
+    def _notify_severity(cls, value: str) -> str:
+        if value not in {"info", "warning", "critical"}:
+            raise ValueError("notify_min_severity must be info, warning or critical")
+        return value
+
+    @field_validator("notify_smtp_security")
+    @classmethod
+    def _smtp_security(cls, value: str) -> str:
+        if value not in {"none", "starttls", "ssl"}:
+            raise ValueError("notify_smtp_security must be none, starttls or ssl")
+        return value
+
+    @field_validator("notify_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from store.notify_channels import parse_quiet_hours
+
+        parse_quiet_hours(value)  # ValueError saying what is wrong
         return value
 
     @field_validator("city_bbox")

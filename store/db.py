@@ -125,3 +125,4 @@ def get_database(url: str | None = None) -> Database:
 
 import store.alert_timeline  # noqa: E402,F401  - the alert timeline's flush hook (engine events)
 import store.areas  # noqa: E402,F401  - registers the hooks that locate rows in kecamatan
+import store.outbox  # noqa: E402,F401  - alert changes write their outbox rows (same transaction)

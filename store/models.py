@@ -979,3 +979,92 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --------------------------------------------------------------------------------------------
+# Notifications: channels, routes and the outbox (store.outbox, ingestion.notify)
+# --------------------------------------------------------------------------------------------
+class ChannelKind(StrEnum):
+    WEBHOOK = "webhook"  # signed JSON POST (X-Pantau-Signature, X-Pantau-Delivery)
+    MQTT = "mqtt"  # JSON on an MQTT topic, QoS 1
+    EMAIL = "email"  # SMTP
+    HTTP = "http"  # URL + body templates: Telegram bot, WhatsApp gateway...
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt (next_attempt_at)
+    DELIVERING = "delivering"  # leased by a dispatcher (lease_until)
+    DELIVERED = "delivered"  # the receiver acknowledged it
+    DEAD = "dead"  # gave up (max attempts, refused target): admins retry from the page
+
+
+class NotificationChannel(Base):
+    """Where notifications go. ``config`` holds the kind's target (``url``, ``secret``,
+    ``topic``, ``to``, ``url_template``, ``body_template``...); ``source`` is ``env`` for the
+    channels seeded from the PANTAU_NOTIFY_* settings, ``admin`` for those made on the page."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ChannelKind
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # "22:00" local time
+    quiet_end: Mapped[str | None] = mapped_column(String(5))  # "06:00"
+    source: Mapped[str] = mapped_column(String(16), default="admin")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    routes: Mapped[list[NotificationRoute]] = relationship(
+        back_populates="channel", cascade="all, delete-orphan"
+    )
+
+
+class NotificationRoute(Base):
+    """Which events a channel gets: rule kind (``*`` for all), minimum severity, event types
+    (empty: all). A channel gets an event when any of its enabled routes matches."""
+
+    __tablename__ = "notification_routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
+    )
+    rule: Mapped[str] = mapped_column(String(64), default="*")
+    min_severity: Mapped[str] = mapped_column(String(16), default=AlertSeverity.INFO)
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    channel: Mapped[NotificationChannel] = relationship(back_populates="routes")
+
+
+class OutboxMessage(Base):
+    """One message for one channel, written in the transaction of the change that caused it.
+    ``(event_key, channel_id)`` is unique: an event reaches a channel once; ``delivery_id`` is
+    the idempotency key receivers see (``X-Pantau-Delivery``), the same on every retry."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("event_key", "channel_id", name="uq_outbox_event_channel"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    event_key: Mapped[str] = mapped_column(String(200))  # e.g. alert:12:opened
+    event_type: Mapped[str] = mapped_column(String(64))  # alert.opened, briefing.daily, test
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE")
+    )
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    severity: Mapped[str] = mapped_column(String(16), default=AlertSeverity.INFO)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    held_until: Mapped[datetime | None]  # quiet hours: not sent before this
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]

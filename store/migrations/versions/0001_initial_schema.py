@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 19:07:22.752873
+Create Date: 2026-11-29 19:12:17.635103
 """
 from __future__ import annotations
 
@@ -150,6 +150,20 @@ def upgrade() -> None:
     sa.Column('n', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('utc_offset', 'kecamatan', 'day', 'kind'),
     sqlite_with_rowid=False
+    )
+    op.create_table('notification_channels',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('config', sa.JSON(), nullable=False),
+    sa.Column('quiet_start', sa.String(length=5), nullable=True),
+    sa.Column('quiet_end', sa.String(length=5), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
     )
     op.create_table('opd',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -385,6 +399,19 @@ def upgrade() -> None:
         batch_op.create_index('ix_incidents_kind_time', ['kind', 'occurred_at'], unique=False)
         batch_op.create_index('ix_incidents_period', ['occurred_at', 'kind', 'kecamatan', 'camera_id'], unique=False)
 
+    op.create_table('notification_routes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('min_severity', sa.String(length=16), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['notification_channels.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notification_routes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_routes_channel_id'), ['channel_id'], unique=False)
+
     op.create_table('observation_rollups',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('camera_id', sa.Integer(), nullable=False),
@@ -460,6 +487,31 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('opd_id', 'code', name='uq_opd_indicator_code')
     )
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('event_key', sa.String(length=200), nullable=False),
+    sa.Column('event_type', sa.String(length=64), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.String(length=64), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('held_until', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('leased_by', sa.String(length=100), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['channel_id'], ['notification_channels.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('delivery_id'),
+    sa.UniqueConstraint('event_key', 'channel_id', name='uq_outbox_event_channel')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('sensor_readings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('sensor_id', sa.Integer(), nullable=False),
@@ -634,6 +686,10 @@ def downgrade() -> None:
 
     op.drop_table('users')
     op.drop_table('sensor_readings')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
+
+    op.drop_table('outbox')
     op.drop_table('opd_indicators')
     with op.batch_alter_table('observations', schema=None) as batch_op:
         batch_op.drop_index('ix_observations_ts')
@@ -643,6 +699,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_rollups_period_bucket')
 
     op.drop_table('observation_rollups')
+    with op.batch_alter_table('notification_routes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_routes_channel_id'))
+
+    op.drop_table('notification_routes')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.drop_index('ix_incidents_period')
         batch_op.drop_index('ix_incidents_kind_time')
@@ -689,6 +749,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_opd_code'))
 
     op.drop_table('opd')
+    op.drop_table('notification_channels')
     op.drop_table('incident_days')
     op.drop_table('complaint_cell_months')
     op.drop_table('complaint_area_days')

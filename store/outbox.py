@@ -1,0 +1,521 @@
+"""The outbox: every message that leaves Pantau is first a row here, written in the same
+transaction as the change that causes it; dispatchers (:mod:`ingestion.notify.dispatcher`)
+deliver the rows with retries and park failures in a dead-letter state.
+
+Enqueueing a message (the API for non-alert messages, e.g. the 07:00 daily briefing)::
+
+    from store.outbox import enqueue
+
+    with database.session() as session:  # your transaction; enqueue never commits
+        enqueue(
+            session,
+            "briefing.daily",                       # event type (routes match on it)
+            {"title": "Ringkasan pagi 30 Nov 2026",  # title: e-mail subject, first line
+             "text": "…Indonesian text…",            # text: the message people read
+             "url": "https://…/"},                   # any other JSON-able fields
+            key="briefing:2026-11-30",              # idempotency key of the event
+        )
+
+* ``key`` identifies the event: enqueueing the same key again adds nothing (one row per
+  (key, channel), a unique constraint), so a retried job or two schedulers cannot send twice.
+* The channels are those with a route matching ``event_type`` (for ``alert.*`` events also
+  ``rule`` and ``severity``/``level``); pass ``channels=[id or name, ...]`` to name them
+  instead (the "send a test" button does).
+* ``severity="critical"`` (or ``level`` siaga/awas) goes through quiet hours; anything else
+  waits until the channel's quiet hours end (``held_until``).
+* The payload is stored as given, plus ``event``, ``event_key``, ``delivery_id`` and
+  ``title``/``text`` defaults; at most :data:`MAX_PAYLOAD_BYTES` of JSON.
+* It returns the new outbox row ids (empty when no channel matched or the key was there).
+
+Alert changes enqueue themselves: a session ``after_flush`` listener (:func:`_alerts_to_outbox`,
+registered on import, ``store.db`` imports this module) looks at every flushed ``Alert`` --
+inserts and changes of ``severity``, ``ended_at`` and, when those columns exist, ``level``,
+``status``, the assignment and the escalation columns -- and writes one row per matching
+channel through the flush's own connection. The outbox row therefore commits or rolls back
+with the alert change. Changes made with Core ``update()`` statements bypass it: change alerts
+through ORM attributes. Demo alerts (``is_demo``) are never sent.
+
+Delivery states: ``pending`` (waiting for ``next_attempt_at``) -> ``delivering`` (leased by a
+dispatcher until ``lease_until``) -> ``delivered``, or back to ``pending`` with an exponential
+backoff, or ``dead`` after ``notify_max_attempts`` (or at once for a refused target). Admins
+retry dead rows (:func:`retry`). A dispatcher that dies mid-delivery leaves its lease to expire;
+another dispatcher then sends the row again with the same ``delivery_id``: at-least-once
+sending with a stable id is exactly-once for a receiver that deduplicates on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, func, inspect, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from store.models import Alert, OutboxMessage, OutboxStatus
+from store.notify_channels import (
+    ChannelTarget,
+    channel_targets,
+    effective_rank,
+    is_critical,
+    matching_channels,
+    quiet_until,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+#: Alert columns whose change is an event, when the model has them (other helpers add some).
+ASSIGN_ATTRS = ("assigned_to", "assignee", "assigned_user", "assigned_opd_id", "assigned_opd")
+ESCALATE_ATTRS = ("escalated_to", "escalation_level", "escalated_at")
+
+_wake_callbacks: list[Callable[[], None]] = []
+_wake_lock = threading.Lock()
+
+
+class OutboxError(ValueError):
+    """A message that cannot be enqueued (bad key, payload not JSON or too large)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def delivery_id_for(event_key: str, channel_id: int) -> str:
+    """The idempotency key receivers see: stable for one (event, channel)."""
+    digest = hashlib.sha256(f"{event_key}\x00{channel_id}".encode()).hexdigest()
+    return f"pd-{digest[:32]}"
+
+
+_configured: Any = None
+
+
+def use_settings(settings: Any) -> None:
+    """The settings the alert listener builds messages with (time zone, base URL); default:
+    :func:`pantau.settings.get_settings`. ``pantau run``, ``pantau notify`` and the dashboard
+    call it with their settings."""
+    global _configured
+    _configured = settings
+
+
+def _settings(settings: Any = None) -> Any:
+    if settings is not None:
+        return settings
+    if _configured is not None:
+        return _configured
+    from pantau.settings import get_settings
+
+    return get_settings()
+
+
+def _connection(session_or_conn: Session | Connection) -> Connection:
+    if isinstance(session_or_conn, Session):
+        return session_or_conn.connection()
+    return session_or_conn
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - Pantau runs on SQLite and PostgreSQL
+        raise OutboxError(f"unsupported database {conn.dialect.name}")
+    ids: list[int] = []
+    for row in rows:
+        stmt = (
+            insert(OutboxMessage)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["event_key", "channel_id"])
+            .returning(OutboxMessage.id)
+        )
+        new = conn.execute(stmt).scalar()
+        if new is not None:
+            ids.append(int(new))
+    return ids
+
+
+def enqueue(
+    session: Session | Connection,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    severity: str = "info",
+    level: str | None = None,
+    rule: str | None = None,
+    channels: Iterable[int | str] | None = None,
+    now: datetime | None = None,
+    settings: Any = None,
+) -> list[int]:
+    """Write one outbox row per matching channel in the caller's transaction (never commits).
+    See the module docstring. Returns the ids of the rows written."""
+    if not key or len(key) > 200:
+        raise OutboxError("an outbox key of 1 to 200 characters is required")
+    if not event_type or len(event_type) > 64:
+        raise OutboxError("an event type of 1 to 64 characters is required")
+    if not isinstance(payload, dict):
+        raise OutboxError("the payload must be a JSON object (a dict)")
+    try:
+        size = len(json.dumps(payload, default=str).encode())
+    except (TypeError, ValueError) as exc:
+        raise OutboxError(f"the payload is not JSON: {exc}") from exc
+    if size > MAX_PAYLOAD_BYTES:
+        raise OutboxError(f"the payload has {size:,} bytes of JSON, at most {MAX_PAYLOAD_BYTES:,}")
+    conn = _connection(session)
+    if channels is not None:
+        targets = channel_targets(conn, list(channels))
+    else:
+        targets = matching_channels(conn, event_type, rule=rule, severity=severity, level=level)
+    if not targets:
+        return []
+    now = now or utcnow()
+    cfg = _settings(settings)
+    critical = is_critical(severity, level)
+    rows = [_row(t, event_type, payload, key, severity, critical, now, cfg) for t in targets]
+    ids = _insert(conn, rows)
+    if ids:
+        owner = session if isinstance(session, Session) else None
+        if owner is not None:
+            owner.info["pantau_outbox_new"] = True
+        logger.info("outbox: %s %s -> %d channel(s)", event_type, key, len(ids))
+    return ids
+
+
+def _row(
+    target: ChannelTarget,
+    event_type: str,
+    payload: dict[str, Any],
+    key: str,
+    severity: str,
+    critical: bool,
+    now: datetime,
+    cfg: Any,
+) -> dict[str, Any]:
+    did = delivery_id_for(key, target.id)
+    held = None
+    if not critical:
+        held = quiet_until(target.quiet_start, target.quiet_end, now, cfg.timezone)
+    body = dict(payload)
+    body.setdefault("title", event_type)
+    body.setdefault("text", body["title"])
+    body.update(event=event_type, event_key=key, delivery_id=did)
+    return {
+        "event_key": key,
+        "event_type": event_type,
+        "channel_id": target.id,
+        "delivery_id": did,
+        "severity": severity,
+        "payload": body,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": held or now,
+        "held_until": held,
+        "created_at": now,
+    }
+
+
+# -- alert changes -> outbox (same transaction) ------------------------------------------------
+def _changed(state: Any, name: str) -> tuple[bool, Any, Any]:
+    """(changed, old, new) of a mapped attribute in this flush."""
+    if name not in state.mapper.column_attrs:
+        return False, None, None
+    hist = state.attrs[name].history
+    if not hist.added:
+        return False, None, None
+    old = hist.deleted[0] if hist.deleted else None
+    new = hist.added[0]
+    return old != new, old, new
+
+
+def alert_events(alert: Alert, *, new: bool) -> list[tuple[str, str, dict[str, Any]]]:
+    """(event type, event key, change) of one flushed alert."""
+    if alert.is_demo or alert.id is None:
+        return []
+    key = f"alert:{alert.id}"
+    if new:
+        if alert.ended_at is not None:  # recorded after the fact (import): nothing to say
+            return []
+        return [("alert.opened", f"{key}:opened", {"field": None})]
+    state = inspect(alert)
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for field in ("severity", "level"):
+        changed, old, value = _changed(state, field)
+        if changed and value is not None:
+            up = field == "severity" and effective_rank(value) > effective_rank(old)
+            up = up or (
+                field == "level" and effective_rank(None, value) > effective_rank(None, old)
+            )
+            kind = "alert.escalated" if up else "alert.deescalated"
+            out.append((kind, f"{key}:{field}:{value}", {"field": field, "old": old, "new": value}))
+    changed, old, value = _changed(state, "ended_at")
+    if changed and old is None and value is not None:
+        out.append(("alert.closed", f"{key}:closed", {"field": "ended_at"}))
+    changed, old, value = _changed(state, "status")
+    if changed and value is not None:
+        out.append(
+            ("alert.status", f"{key}:status:{value}", {"field": "status", "old": old, "new": value})
+        )
+    for name in ASSIGN_ATTRS:
+        changed, old, value = _changed(state, name)
+        if changed and value is not None:
+            out.append(
+                (
+                    "alert.assigned",
+                    f"{key}:{name}:{value}",
+                    {"field": name, "old": old, "new": value},
+                )
+            )
+    for name in ESCALATE_ATTRS:
+        changed, old, value = _changed(state, name)
+        if changed and value is not None:
+            stamp = value.isoformat() if isinstance(value, datetime) else value
+            out.append(
+                (
+                    "alert.escalated",
+                    f"{key}:{name}:{stamp}",
+                    {"field": name, "old": str(old) if old else None, "new": str(stamp)},
+                )
+            )
+    return out
+
+
+@event.listens_for(Session, "after_flush")
+def _alerts_to_outbox(session: Session, _flush_context: Any) -> None:
+    """Enqueue the flushed alert changes on the flush's connection (same transaction)."""
+    todo: list[tuple[Alert, bool]] = [(o, True) for o in session.new if isinstance(o, Alert)]
+    todo += [(o, False) for o in session.dirty if isinstance(o, Alert)]
+    if not todo:
+        return
+    events = [(a, e) for a, is_new in todo for e in alert_events(a, new=is_new)]
+    if not events:
+        return
+    from store.notify_messages import alert_payload
+
+    conn = session.connection()
+    cfg = _settings(session.info.get("pantau_settings"))
+    now = utcnow()
+    for alert, (event_type, key, change) in events:
+        level = getattr(alert, "level", None)
+        targets = matching_channels(
+            conn, event_type, rule=alert.rule, severity=alert.severity, level=level
+        )
+        if not targets:
+            continue
+        payload = alert_payload(conn, alert, event_type, change, cfg, now)
+        critical = is_critical(alert.severity, level)
+        rows = [
+            _row(t, event_type, payload, key, alert.severity, critical, now, cfg) for t in targets
+        ]
+        if _insert(conn, rows):
+            session.info["pantau_outbox_new"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_dispatchers(session: Session) -> None:
+    if session.info.pop("pantau_outbox_new", False):
+        with _wake_lock:
+            callbacks = list(_wake_callbacks)
+        for cb in callbacks:
+            cb()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous: Any) -> None:
+    session.info.pop("pantau_outbox_new", None)
+
+
+def on_new_messages(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` after a commit in this process that enqueued something (wakes the
+    local dispatcher at once instead of at its next poll). Returns the unsubscribe."""
+    with _wake_lock:
+        _wake_callbacks.append(callback)
+
+    def unsubscribe() -> None:
+        with _wake_lock:
+            if callback in _wake_callbacks:
+                _wake_callbacks.remove(callback)
+
+    return unsubscribe
+
+
+# -- the dispatcher's side ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    channel_id: int
+    delivery_id: str
+    event_type: str
+    event_key: str
+    severity: str
+    payload: dict[str, Any]
+    attempts: int  # including this one
+    token: str
+
+
+def backoff_s(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Delay after failed attempt ``attempt`` (1, 2, ...): ``base * 2**(attempt-1)`` capped at
+    ``cap``, then "equal jitter": half of it fixed, half random (two dispatchers that failed
+    together do not retry together)."""
+    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    return delay / 2 + (rng or random).uniform(0, delay / 2)
+
+
+def claim(
+    session: Session, worker: str, *, limit: int, lease_s: float, now: datetime | None = None
+) -> list[Claimed]:
+    """Lease up to ``limit`` due rows for ``worker`` and commit. PostgreSQL skips rows another
+    dispatcher has locked (``FOR UPDATE SKIP LOCKED``); on both databases the lease is taken by
+    a conditional ``UPDATE`` (only when nobody holds an unexpired lease), so two dispatchers
+    never hold the same row at once. Each claim counts as an attempt."""
+    import uuid
+
+    now = now or utcnow()
+    lease_free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+    active = OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.DELIVERING.value])
+    due = (
+        select(OutboxMessage.id)
+        .where(active, OutboxMessage.next_attempt_at <= now, lease_free)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    token = f"{worker}/{uuid.uuid4().hex[:12]}"[:100]
+    until = now + timedelta(seconds=lease_s)
+    taken: list[int] = []
+    for row_id in session.scalars(due).all():
+        res = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, active, lease_free)
+            .values(
+                status=OutboxStatus.DELIVERING.value,
+                lease_until=until,
+                leased_by=token,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount == 1:
+            taken.append(row_id)
+    session.commit()
+    if not taken:
+        return []
+    rows = session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(taken))).scalars()
+    out = [
+        Claimed(
+            r.id,
+            r.channel_id,
+            r.delivery_id,
+            r.event_type,
+            r.event_key,
+            r.severity,
+            dict(r.payload or {}),
+            r.attempts,
+            token,
+        )
+        for r in rows
+        if r.leased_by == token
+    ]
+    session.commit()
+    return sorted(out, key=lambda c: c.id)
+
+
+def mark_delivered(session: Session, msg: Claimed, now: datetime | None = None) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg.id,
+            OutboxMessage.status == OutboxStatus.DELIVERING.value,
+        )
+        .values(
+            status=OutboxStatus.DELIVERED.value,
+            delivered_at=now or utcnow(),
+            lease_until=None,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def mark_failed(
+    session: Session,
+    msg: Claimed,
+    error: str,
+    *,
+    max_attempts: int,
+    base_s: float,
+    cap_s: float,
+    permanent: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """Back to pending with a backoff, or dead (max attempts, or a permanent refusal).
+    Returns the new status. A row someone else has delivered meanwhile stays delivered."""
+    now = now or utcnow()
+    dead = permanent or msg.attempts >= max_attempts
+    values: dict[str, Any] = {"lease_until": None, "last_error": error[:2000]}
+    if dead:
+        values["status"] = OutboxStatus.DEAD.value
+    else:
+        values["status"] = OutboxStatus.PENDING.value
+        values["next_attempt_at"] = now + timedelta(seconds=backoff_s(msg.attempts, base_s, cap_s))
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg.id,
+            OutboxMessage.status == OutboxStatus.DELIVERING.value,
+            OutboxMessage.leased_by == msg.token,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return values["status"]
+
+
+def retry(session: Session, ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
+    """Send dead rows again (``ids``, or every dead row): pending now, attempts from zero.
+    Returns how many. The caller commits (the admin page does it with the audit entry)."""
+    cond = [OutboxMessage.status == OutboxStatus.DEAD.value]
+    if ids is not None:
+        cond.append(OutboxMessage.id.in_(list(ids)))
+    res = session.execute(
+        update(OutboxMessage)
+        .where(*cond)
+        .values(
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now or utcnow(),
+            held_until=None,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount:
+        session.info["pantau_outbox_new"] = True
+    return int(res.rowcount or 0)
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Rows by status (every status present, zero when none)."""
+    rows = session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    out = {s.value: 0 for s in OutboxStatus}
+    out.update({str(status): int(n) for status, n in rows})
+    return out
+
+
+def recent(session: Session, *, status: str | None = None, limit: int = 50) -> list[OutboxMessage]:
+    q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        q = q.where(OutboxMessage.status == status)
+    return list(session.scalars(q))
