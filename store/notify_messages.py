@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from store.models import Camera, Sensor
+from store.models import Camera, Opd, Sensor
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 ZONE_LABEL = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA"}
@@ -109,6 +109,18 @@ def where_text(place: dict[str, Any]) -> str:
     return text + (f" — {loc}" if loc else "")
 
 
+def assignee_text(conn: Connection, alert: Any) -> str:
+    """``budi · BPBD`` (the assigned operator and OPD, whichever are set)."""
+    parts = []
+    if getattr(alert, "assigned_user", None):
+        parts.append(str(alert.assigned_user))
+    opd_id = getattr(alert, "assigned_opd_id", None)
+    if opd_id:
+        name = conn.execute(select(Opd.short_name).where(Opd.id == opd_id)).scalar()
+        parts.append(name or f"OPD {opd_id}")
+    return " · ".join(parts) or "—"
+
+
 def level_label(severity: str | None, level: str | None) -> str:
     if level:
         return str(level).upper()
@@ -136,10 +148,16 @@ def alert_payload(
         f"{EVENT_LABEL.get(event_type, event_type)} · Tingkat: {label}"
         + (f" · Jenis: {RULE_LABEL[alert.rule]}" if alert.rule in RULE_LABEL else ""),
     ]
-    if change.get("field") == "status":
+    field = change.get("field")
+    if field == "status":
         lines.append(f"Status: {STATUS_LABEL.get(str(status), status)}")
-    elif change.get("field") not in (None, "severity", "level", "ended_at"):
-        lines.append(f"{change['field']}: {change.get('new')}")
+    elif field == "assignment":
+        lines.append(f"Ditugaskan kepada: {assignee_text(conn, alert)}")
+    elif field in ("escalated_to", "escalation_level"):
+        to = [x for x in str(change.get("new") or "").split(",") if x]
+        lines.append(
+            "Dieskalasi ke: " + ", ".join(x.upper() if x in SEVERITY_LABEL else x for x in to)
+        )
     lines.append(where_text(place))
     lines.append(f"Waktu: {local_time(when, settings.timezone)}")
     if alert.detail:

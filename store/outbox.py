@@ -73,8 +73,8 @@ logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 #: Alert columns whose change is an event, when the model has them (other helpers add some).
-ASSIGN_ATTRS = ("assigned_to", "assignee", "assigned_user", "assigned_opd_id", "assigned_opd")
-ESCALATE_ATTRS = ("escalated_to", "escalation_level", "escalated_at")
+ASSIGN_ATTRS = ("assigned_user", "assigned_opd_id", "assigned_to", "assignee")
+ESCALATE_ATTRS = ("escalated_to", "escalation_level")
 
 _wake_callbacks: list[Callable[[], None]] = []
 _wake_lock = threading.Lock()
@@ -236,7 +236,9 @@ def _changed(state: Any, name: str) -> tuple[bool, Any, Any]:
 
 
 def alert_events(alert: Alert, *, new: bool) -> list[tuple[str, str, dict[str, Any]]]:
-    """(event type, event key, change) of one flushed alert."""
+    """(event type, event key, change) of one flushed alert: at most one event of each type
+    per flush (an escalation that raises the severity and calls in the pimpinan is one
+    message; an assignment that also sets the status to ``assigned`` is one message)."""
     if alert.is_demo or alert.id is None:
         return []
     key = f"alert:{alert.id}"
@@ -245,46 +247,40 @@ def alert_events(alert: Alert, *, new: bool) -> list[tuple[str, str, dict[str, A
             return []
         return [("alert.opened", f"{key}:opened", {"field": None})]
     state = inspect(alert)
-    out: list[tuple[str, str, dict[str, Any]]] = []
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def add(kind: str, event_key: str, change: dict[str, Any]) -> None:
+        found.setdefault(kind, (event_key, change))
+
     for field in ("severity", "level"):
         changed, old, value = _changed(state, field)
         if changed and value is not None:
-            up = field == "severity" and effective_rank(value) > effective_rank(old)
-            up = up or (
-                field == "level" and effective_rank(None, value) > effective_rank(None, old)
-            )
+            if field == "severity":
+                up = effective_rank(value) > effective_rank(old)
+            else:
+                up = effective_rank(None, value) > effective_rank(None, old)
             kind = "alert.escalated" if up else "alert.deescalated"
-            out.append((kind, f"{key}:{field}:{value}", {"field": field, "old": old, "new": value}))
-    changed, old, value = _changed(state, "ended_at")
-    if changed and old is None and value is not None:
-        out.append(("alert.closed", f"{key}:closed", {"field": "ended_at"}))
-    changed, old, value = _changed(state, "status")
-    if changed and value is not None:
-        out.append(
-            ("alert.status", f"{key}:status:{value}", {"field": "status", "old": old, "new": value})
-        )
-    for name in ASSIGN_ATTRS:
-        changed, old, value = _changed(state, name)
-        if changed and value is not None:
-            out.append(
-                (
-                    "alert.assigned",
-                    f"{key}:{name}:{value}",
-                    {"field": name, "old": old, "new": value},
-                )
-            )
+            add(kind, f"{key}:{field}:{value}", {"field": field, "old": old, "new": value})
     for name in ESCALATE_ATTRS:
         changed, old, value = _changed(state, name)
         if changed and value is not None:
-            stamp = value.isoformat() if isinstance(value, datetime) else value
-            out.append(
-                (
-                    "alert.escalated",
-                    f"{key}:{name}:{stamp}",
-                    {"field": name, "old": str(old) if old else None, "new": str(stamp)},
-                )
-            )
-    return out
+            stamp = value.isoformat() if isinstance(value, datetime) else str(value)
+            add("alert.escalated", f"{key}:{name}:{stamp}", {"field": name, "new": stamp})
+    changed, old, value = _changed(state, "ended_at")
+    if changed and old is None and value is not None:
+        add("alert.closed", f"{key}:closed", {"field": "ended_at"})
+    assigned = []
+    for name in ASSIGN_ATTRS:
+        changed, old, value = _changed(state, name)
+        if changed and value is not None:
+            assigned.append((name, value))
+    if assigned:
+        stamp = ",".join(f"{n}={v}" for n, v in assigned)
+        add("alert.assigned", f"{key}:assigned:{stamp}", {"field": "assignment", "new": stamp})
+    changed, old, value = _changed(state, "status")
+    if changed and value is not None and not (value == "assigned" and assigned):
+        add("alert.status", f"{key}:status:{value}", {"field": "status", "old": old, "new": value})
+    return [(kind, k, change) for kind, (k, change) in found.items()]
 
 
 @event.listens_for(Session, "after_flush")

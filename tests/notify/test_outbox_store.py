@@ -227,3 +227,35 @@ def test_failures_back_off_then_go_dead_and_admins_retry(db):
     assert row.status == OutboxStatus.PENDING and row.attempts == 0
     with db.session() as s:
         assert outbox.counts(s) == {"pending": 1, "delivering": 0, "delivered": 0, "dead": 0}
+
+
+def test_workflow_actions_are_one_message_each(db):
+    from store.alert_workflow import Actor, acknowledge, assign, escalate, resolve
+    from store.models import Opd
+    from store.users import create_user
+
+    with db.session() as s:
+        add_channel(s)
+        cam = add_camera(s)
+        opd = Opd(code="BPBD", name="Badan Penanggulangan Bencana Daerah", short_name="BPBD")
+        s.add(opd)
+        create_user(s, "budi", "kata-sandi-panjang-1", "operator")
+        a = _alert(cam)
+        s.add(a)
+    actor = Actor("operator1", role="operator")
+    with db.session() as s:
+        acknowledge(s, a.id, actor)
+    with db.session() as s:
+        assign(s, a.id, actor, user="budi", opd_id=opd.id)
+    with db.session() as s:
+        escalate(s, a.id, actor, severity="critical", to_pimpinan=True)
+    rows = outbox_rows(db)
+    kinds = [r.event_type for r in rows]
+    assert kinds == ["alert.opened", "alert.status", "alert.assigned", "alert.escalated"]
+    assert "Status: diterima" in rows[1].payload["text"]
+    assert "Ditugaskan kepada: budi · BPBD" in rows[2].payload["text"]
+    assert "[SIAGA]" in rows[3].payload["text"]
+    with db.session() as s:
+        resolve(s, a.id, actor, "handled")
+    assert outbox_rows(db)[-1].event_type == "alert.status"
+    assert "Status: selesai" in outbox_rows(db)[-1].payload["text"]
