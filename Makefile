@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SHELL  := /bin/bash
 
 .PHONY: run test test-fast lint format bench schema screenshots system-deps services clean help
 
@@ -18,15 +19,25 @@ help:
 	@echo "make screenshots  render every page (desktop, kiosk, phone) into screenshots/"
 	@echo "make schema       regenerate the initial migration from store/models.py"
 
+# pip shows what it collects and installs (no --quiet: a first install takes minutes and should
+# not look like a hung terminal); "Requirement already satisfied" lines are left out.
+PIP_SHOW := { grep -v --line-buffered '^Requirement already satisfied' || true; }
+
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "==> [1/3] Python environment in $(VENV)/"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] Updating pip"
+	@set -o pipefail; $(BIN)/python -m pip install --upgrade pip 2>&1 | $(PIP_SHOW)
+	@echo "==> [3/3] Installing Pantau and its libraries (first time: a few minutes, ~1 GB:"
+	@echo "          Dash, pandas, OpenCV, MediaPipe, SQLAlchemy...)"
+	@set -o pipefail; $(BIN)/python -m pip install -e ".[dev]" 2>&1 | $(PIP_SHOW)
 	@touch $(STAMP)
+	@echo "==> Installed."
 
 install: $(STAMP)
 
 run: $(STAMP)
+	@echo "==> Starting Pantau (the first start creates var/ and seeds demo data, ~15 s)"
 	$(BIN)/pantau run
 
 system-deps:

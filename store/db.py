@@ -68,7 +68,13 @@ def migrate(engine: Engine) -> None:
         from store.incident_days import install_on_migrate
 
         install_on_migrate(conn)  # the incident rollup's triggers (not in the migration)
-    logger.info("database schema is up to date (%s)", engine.url.render_as_string(True))
+    url = engine.url.render_as_string(True)
+    # said once a process: `pantau run` opens the database from several places at start
+    (logger.debug if url in _REPORTED else logger.info)("database schema is up to date (%s)", url)
+    _REPORTED.add(url)
+
+
+_REPORTED: set[str] = set()
 
 
 def schema_exists(engine: Engine) -> bool:
