@@ -1,4 +1,5 @@
-"""Callbacks of the OPD follow-up page (``/opd/pengaduan``, role ``opd``).
+"""Callbacks of the OPD follow-up page (``/opd/pengaduan``: role ``opd``; ``pimpinan`` and
+``admin`` oversee every OPD's follow-up read-only).
 
 Every callback takes the user's OPD from the server session (``auth.current_opd_id``), never
 from the browser: the table is queried for that OPD only, and the report ids the browser sends
@@ -101,6 +102,20 @@ register(
             "id": "{tid}: status menjadi {status}.",
             "en": "{tid}: status is now {status}.",
         },
+        "followup.all_opd": {"id": "semua OPD", "en": "all agencies"},
+        "followup.lead_overseer": {
+            "id": "Laporan warga yang diteruskan command center ke OPD dan tindak lanjutnya "
+            "(tenggat 5 hari kerja sejak diteruskan). Halaman ini hanya untuk dibaca: "
+            "tindak lanjut dikerjakan oleh petugas OPD masing-masing.",
+            "en": "Citizen reports the command center sent to the agencies, and their "
+            "follow-up (due 5 working days after dispatch). Read-only here: each agency's "
+            "staff do the follow-up.",
+        },
+        "followup.col.opd": {"id": "OPD", "en": "Agency"},
+        "followup.read_only": {
+            "id": "Hanya baca: tindak lanjut dikerjakan oleh petugas OPD.",
+            "en": "Read-only: agency staff do the follow-up.",
+        },
         "followup.nothing_selected": {
             "id": "Pilih laporan dulu.",
             "en": "Pick a report first.",
@@ -117,6 +132,21 @@ VIEWS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Roles that see every OPD's follow-up, read-only (README role table).
+OVERSEERS = ("pimpinan", "admin")
+
+
+def is_overseer() -> bool:
+    """Whether the user oversees every OPD's follow-up (read-only) instead of doing their own."""
+    return auth.current_role() in OVERSEERS
+
+
+def _may_see(c: Complaint | None) -> bool:
+    if is_overseer():
+        return c is not None and c.status in OPD_VISIBLE_STATUSES
+    return opd_can_see(c, auth.current_opd_id())
+
+
 def own_opd(session) -> Opd | None:  # type: ignore[no-untyped-def]
     """The signed-in user's OPD (None for anyone who is not OPD staff with an existing OPD)."""
     opd_id = auth.current_opd_id()
@@ -127,6 +157,8 @@ def heading() -> tuple[str, str]:
     """(title, lead) of the page for the user's OPD."""
     with context.db().session() as s:
         opd = own_opd(s)
+        if opd is None and is_overseer():
+            return t("followup.title", opd=t("followup.all_opd")), t("followup.lead_overseer")
         if opd is None:
             return t("followup.title", opd="—"), t("followup.no_opd")
         return t("followup.title", opd=opd.short_name), t("followup.lead", name=opd.name)
@@ -155,7 +187,8 @@ def load_table(
     tz = context.settings().timezone
     now = datetime.now(UTC)
     opd_id = auth.current_opd_id()
-    if opd_id is None:  # fail closed: no OPD, no reports
+    overseer = is_overseer()
+    if opd_id is None and not overseer:  # fail closed: no OPD, no reports
         return [], t("followup.no_opd"), []
     with context.db().session() as s:
         df = q.queue(
@@ -171,7 +204,10 @@ def load_table(
     for r in df.itertuples():
         due = r.followup_due if r.status == S.DISPATCHED else None
         overdue = t("followup.overdue_yes") if r.overdue == "followup" else ""
-        rows.append(work_list_row(r, due=due, overdue=overdue, lang=lang, tz=tz))
+        row = work_list_row(r, due=due, overdue=overdue, lang=lang, tz=tz)
+        if overseer:
+            row["opd"] = r.opd or "—"
+        rows.append(row)
     n_overdue = sum(1 for r in rows if r["overdue"])
     count = t("followup.count", n=len(rows), overdue=n_overdue, time=local_time(now, tz))
     return rows, count, []
@@ -195,7 +231,7 @@ def show_detail(selected: list[int] | None, rows: list[dict] | None):
         return t("followup.select_hint")
     with context.db().session() as s:
         c = s.get(Complaint, ids[0])
-        if not opd_can_see(c, auth.current_opd_id()):
+        if not _may_see(c):
             return dbc.Alert(t("followup.not_found"), color="warning", id="followup-missing")
         events = report_events(s, c.id)
         overdue = c.status == S.DISPATCHED and c.followup_due and c.followup_due < datetime.now(UTC)

@@ -10,7 +10,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 
-from dashboard import context
+from dashboard import auth, context
 from dashboard.callbacks.complaints_common import (
     history_list,
     report_body,
@@ -45,6 +45,10 @@ ACTIONS = {
     "queue-close": S.CLOSED,
     "queue-reopen": S.IN_PROGRESS,
 }
+
+
+#: Who may change complaints here (README: operators run the workflow, admins everything).
+WRITERS = ("operator", "admin")
 
 
 def actor() -> str:
@@ -224,6 +228,7 @@ def apply_action(
     lang = current_lang()
     if trigger not in ACTIONS:
         return no_update, no_update, no_update
+    auth.require_role(*WRITERS)  # defence in depth: the guard refuses the pimpinan already
     ids = [rows[i]["id"] for i in (selected or []) if rows and i < len(rows)]
     if not ids:
         return dbc.Alert(t("queue.nothing_selected"), color="warning"), no_update, no_update
@@ -307,6 +312,7 @@ def sms_action(
 
     lang = current_lang()
     trigger = ctx.triggered_id if ctx else None
+    auth.require_role(*WRITERS)
     ids = [rows[i]["id"] for i in (selected or []) if rows and i < len(rows)]
     if not ids:
         return dbc.Alert(t("queue.sms_select"), color="warning"), no_update

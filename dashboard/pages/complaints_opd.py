@@ -1,5 +1,5 @@
-"""OPD follow-up (``/opd/pengaduan``, role ``opd`` only): the reports the command center sent
-to the user's own OPD, with follow-up deadlines and overdue flags; start the follow-up and mark
+"""OPD follow-up (``/opd/pengaduan``): for role ``opd`` the reports the command center sent
+to the user's own OPD (``pimpinan`` and ``admin`` see every OPD's, read-only), with follow-up deadlines and overdue flags; start the follow-up and mark
 it resolved with a mandatory note. Which OPD comes from the signed-in account, never from the
 browser (see dashboard/callbacks/complaints_opd.py)."""
 
@@ -9,7 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
-from dashboard.callbacks.complaints_opd import heading
+from dashboard.callbacks.complaints_opd import heading, is_overseer
 from dashboard.components import TABLE_STYLE
 from dashboard.i18n import t
 
@@ -20,9 +20,9 @@ dash.register_page(
     order=52,
     nav_key="nav.followup",
     icon="bi-clipboard-check",
-    roles=("opd",),
+    roles=("opd", "pimpinan", "admin"),
     id_prefix="followup",
-    write_ids=("followup",),
+    write_ids=("followup-feedback",),
     write_roles=("opd",),
 )
 
@@ -31,6 +31,8 @@ COLUMNS = ("tracking", "created", "category", "status", "due", "overdue", "summa
 
 def layout(**_kwargs) -> dbc.Container:
     title, lead = heading()
+    overseer = is_overseer()
+    keys = ("opd", *COLUMNS) if overseer else COLUMNS
     filters = dbc.Row(
         [
             dbc.Col(
@@ -61,7 +63,7 @@ def layout(**_kwargs) -> dbc.Container:
     )
     table = dash_table.DataTable(
         id="followup-table",
-        columns=[{"name": t(f"followup.col.{k}"), "id": k} for k in COLUMNS],
+        columns=[{"name": t(f"followup.col.{k}"), "id": k} for k in keys],
         data=[],
         row_selectable="single",
         selected_rows=[],
@@ -75,32 +77,19 @@ def layout(**_kwargs) -> dbc.Container:
         ],
         **TABLE_STYLE,
     )
+    # overseers read only: the controls stay in the tree (the callback's inputs exist) but hidden;
+    # the guard refuses their use anyway (write_ids)
+    write = html.Div(_write_controls(), className="d-none" if overseer else None)
     actions = dbc.Card(
         dbc.CardBody(
             [
                 html.Div(t("followup.select_hint"), id="followup-detail", className="mb-3"),
-                dbc.Textarea(
-                    id="followup-note",
-                    placeholder=t("followup.note"),
-                    rows=3,
-                    className="mb-2",
-                    maxLength=2000,
+                write,
+                html.Div(
+                    t("followup.read_only") if overseer else None,
+                    id="followup-feedback",
+                    className="mt-2 small text-secondary",
                 ),
-                dbc.Button(
-                    [html.I(className="bi bi-play-circle me-1"), t("followup.start")],
-                    id="followup-start",
-                    color="warning",
-                    size="sm",
-                    className="me-1 mb-1",
-                ),
-                dbc.Button(
-                    [html.I(className="bi bi-check2-circle me-1"), t("followup.resolve")],
-                    id="followup-resolve",
-                    color="success",
-                    size="sm",
-                    className="me-1 mb-1",
-                ),
-                html.Div(id="followup-feedback", className="mt-2"),
             ]
         ),
         className="shadow-sm",
@@ -130,3 +119,29 @@ def layout(**_kwargs) -> dbc.Container:
         className="pb-4",
         id="followup-page",
     )
+
+
+def _write_controls() -> list:
+    return [
+        dbc.Textarea(
+            id="followup-note",
+            placeholder=t("followup.note"),
+            rows=3,
+            className="mb-2",
+            maxLength=2000,
+        ),
+        dbc.Button(
+            [html.I(className="bi bi-play-circle me-1"), t("followup.start")],
+            id="followup-start",
+            color="warning",
+            size="sm",
+            className="me-1 mb-1",
+        ),
+        dbc.Button(
+            [html.I(className="bi bi-check2-circle me-1"), t("followup.resolve")],
+            id="followup-resolve",
+            color="success",
+            size="sm",
+            className="me-1 mb-1",
+        ),
+    ]

@@ -8,7 +8,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
+from dashboard import auth
 from dashboard.callbacks import complaints_common  # noqa: F401
+from dashboard.callbacks import complaints_queue as queue_callbacks
 from dashboard.callbacks.complaints_common import category_options
 from dashboard.components import TABLE_STYLE, dropdown
 from dashboard.i18n import current_lang, t
@@ -19,18 +21,20 @@ dash.register_page(
     path="/pengaduan/antrian",
     title="Antrean pengaduan — Pantau",
     order=51,
-    roles=("operator", "admin"),
+    roles=("pimpinan", "operator", "admin"),  # README: pimpinan sees every staff page
     id_prefix="queue",
-    write_ids=("queue",),
-    write_roles=("operator", "admin"),
+    # every state change answers in one of these: the pimpinan reads the queue, changes nothing
+    write_ids=("queue-feedback", "queue-sms-feedback"),
+    write_roles=queue_callbacks.WRITERS,
 )
+WRITERS = queue_callbacks.WRITERS
 
 
 def _columns(keys: list[str]) -> list[dict]:
     return [{"name": t(f"queue.col.{k}"), "id": k} for k in keys]
 
 
-def reports_tab(lang: str) -> html.Div:
+def reports_tab(lang: str, read_only: bool = False) -> html.Div:
     filters = dbc.Row(
         [
             dbc.Col(
@@ -98,87 +102,98 @@ def reports_tab(lang: str) -> html.Div:
             dbc.CardBody(
                 [
                     html.Div(id="queue-detail", className="mb-3"),
-                    dbc.Textarea(
-                        id="queue-note",
-                        placeholder=t("queue.note"),
-                        rows=2,
-                        className="mb-2",
-                        maxLength=2000,
-                    ),  # fmt: skip
                     html.Div(
                         [
-                            dbc.Button(
-                                t("queue.verify"),
-                                id="queue-verify",
-                                color="info",
-                                size="sm",
-                                className="me-1 mb-1",
+                            dbc.Textarea(
+                                id="queue-note",
+                                placeholder=t("queue.note"),
+                                rows=2,
+                                className="mb-2",
+                                maxLength=2000,
                             ),  # fmt: skip
-                            dbc.Button(
-                                t("queue.reject"),
-                                id="queue-reject",
-                                color="danger",
-                                outline=True,
-                                size="sm",
-                                className="me-1 mb-1",
-                            ),  # fmt: skip
-                        ]
-                    ),
-                    dbc.InputGroup(
-                        [
-                            dbc.Select(
-                                id="queue-dispatch-opd",
-                                options=[],
-                                value="",
-                                placeholder=t("queue.dispatch_opd_ph"),
+                            html.Div(
+                                [
+                                    dbc.Button(
+                                        t("queue.verify"),
+                                        id="queue-verify",
+                                        color="info",
+                                        size="sm",
+                                        className="me-1 mb-1",
+                                    ),  # fmt: skip
+                                    dbc.Button(
+                                        t("queue.reject"),
+                                        id="queue-reject",
+                                        color="danger",
+                                        outline=True,
+                                        size="sm",
+                                        className="me-1 mb-1",
+                                    ),  # fmt: skip
+                                ]
                             ),
-                            dbc.Button(t("queue.dispatch"), id="queue-dispatch", color="primary"),
+                            dbc.InputGroup(
+                                [
+                                    dbc.Select(
+                                        id="queue-dispatch-opd",
+                                        options=[],
+                                        value="",
+                                        placeholder=t("queue.dispatch_opd_ph"),
+                                    ),
+                                    dbc.Button(
+                                        t("queue.dispatch"), id="queue-dispatch", color="primary"
+                                    ),
+                                ],
+                                size="sm",
+                                className="mb-2",
+                            ),
+                            dbc.InputGroup(
+                                [
+                                    dbc.Input(
+                                        id="queue-dup-target", placeholder=t("queue.duplicate_ph")
+                                    ),
+                                    dbc.Button(
+                                        t("queue.duplicate"),
+                                        id="queue-duplicate",
+                                        color="secondary",
+                                    ),  # fmt: skip
+                                ],
+                                size="sm",
+                                className="mb-2",
+                            ),
+                            html.Div(
+                                [
+                                    dbc.Button(
+                                        t("queue.progress"),
+                                        id="queue-progress",
+                                        color="warning",
+                                        size="sm",
+                                        className="me-1 mb-1",
+                                    ),  # fmt: skip
+                                    dbc.Button(
+                                        t("queue.resolve"),
+                                        id="queue-resolve",
+                                        color="success",
+                                        size="sm",
+                                        className="me-1 mb-1",
+                                    ),  # fmt: skip
+                                    dbc.Button(
+                                        t("queue.close"),
+                                        id="queue-close",
+                                        color="dark",
+                                        size="sm",
+                                        className="me-1 mb-1",
+                                    ),  # fmt: skip
+                                    dbc.Button(
+                                        t("queue.reopen"),
+                                        id="queue-reopen",
+                                        color="secondary",
+                                        outline=True,
+                                        size="sm",
+                                        className="me-1 mb-1",
+                                    ),  # fmt: skip
+                                ]
+                            ),
                         ],
-                        size="sm",
-                        className="mb-2",
-                    ),
-                    dbc.InputGroup(
-                        [
-                            dbc.Input(id="queue-dup-target", placeholder=t("queue.duplicate_ph")),
-                            dbc.Button(
-                                t("queue.duplicate"), id="queue-duplicate", color="secondary"
-                            ),  # fmt: skip
-                        ],
-                        size="sm",
-                        className="mb-2",
-                    ),
-                    html.Div(
-                        [
-                            dbc.Button(
-                                t("queue.progress"),
-                                id="queue-progress",
-                                color="warning",
-                                size="sm",
-                                className="me-1 mb-1",
-                            ),  # fmt: skip
-                            dbc.Button(
-                                t("queue.resolve"),
-                                id="queue-resolve",
-                                color="success",
-                                size="sm",
-                                className="me-1 mb-1",
-                            ),  # fmt: skip
-                            dbc.Button(
-                                t("queue.close"),
-                                id="queue-close",
-                                color="dark",
-                                size="sm",
-                                className="me-1 mb-1",
-                            ),  # fmt: skip
-                            dbc.Button(
-                                t("queue.reopen"),
-                                id="queue-reopen",
-                                color="secondary",
-                                outline=True,
-                                size="sm",
-                                className="me-1 mb-1",
-                            ),  # fmt: skip
-                        ]
+                        className="d-none" if read_only else None,
                     ),
                     html.Div(id="queue-feedback", className="mt-2"),
                 ]
@@ -204,7 +219,7 @@ def reports_tab(lang: str) -> html.Div:
     )
 
 
-def sms_tab(lang: str) -> html.Div:
+def sms_tab(lang: str, read_only: bool = False) -> html.Div:
     return html.Div(
         [
             dbc.Row(
@@ -225,31 +240,36 @@ def sms_tab(lang: str) -> html.Div:
                         dbc.Card(
                             dbc.CardBody(
                                 [
-                                    dbc.Select(
-                                        id="queue-sms-category",
-                                        options=category_options(lang),
-                                        placeholder=t("lapor.category_ph"),
-                                        className="mb-2",
+                                    html.Div(
+                                        [
+                                            dbc.Select(
+                                                id="queue-sms-category",
+                                                options=category_options(lang),
+                                                placeholder=t("lapor.category_ph"),
+                                                className="mb-2",
+                                            ),
+                                            dbc.Input(
+                                                id="queue-sms-address",
+                                                placeholder=t("lapor.address_ph"),
+                                                className="mb-2",
+                                            ),  # fmt: skip
+                                            dbc.Button(
+                                                t("queue.sms_convert"),
+                                                id="queue-sms-convert",
+                                                color="primary",
+                                                size="sm",
+                                                className="me-1",
+                                            ),  # fmt: skip
+                                            dbc.Button(
+                                                t("queue.sms_discard"),
+                                                id="queue-sms-discard",
+                                                color="secondary",
+                                                outline=True,
+                                                size="sm",
+                                            ),  # fmt: skip
+                                        ],
+                                        className="d-none" if read_only else None,
                                     ),
-                                    dbc.Input(
-                                        id="queue-sms-address",
-                                        placeholder=t("lapor.address_ph"),
-                                        className="mb-2",
-                                    ),  # fmt: skip
-                                    dbc.Button(
-                                        t("queue.sms_convert"),
-                                        id="queue-sms-convert",
-                                        color="primary",
-                                        size="sm",
-                                        className="me-1",
-                                    ),  # fmt: skip
-                                    dbc.Button(
-                                        t("queue.sms_discard"),
-                                        id="queue-sms-discard",
-                                        color="secondary",
-                                        outline=True,
-                                        size="sm",
-                                    ),  # fmt: skip
                                     html.Div(id="queue-sms-feedback", className="mt-2"),
                                 ]
                             ),
@@ -266,15 +286,22 @@ def sms_tab(lang: str) -> html.Div:
 
 def layout(**_kwargs) -> dbc.Container:
     lang = current_lang()
+    # the pimpinan reads the queue: the state-changing controls are hidden (and refused by the
+    # guard, write_ids above)
+    read_only = auth.current_role() not in WRITERS
     return dbc.Container(
         [
             html.H1(t("queue.title"), className="h3 my-3"),
             dbc.Tabs(
                 [
                     dbc.Tab(
-                        reports_tab(lang), label=t("queue.tab_reports"), tab_id="queue-tab-reports"
+                        reports_tab(lang, read_only),
+                        label=t("queue.tab_reports"),
+                        tab_id="queue-tab-reports",
                     ),
-                    dbc.Tab(sms_tab(lang), label=t("queue.tab_sms"), tab_id="queue-tab-sms"),
+                    dbc.Tab(
+                        sms_tab(lang, read_only), label=t("queue.tab_sms"), tab_id="queue-tab-sms"
+                    ),
                 ],
                 id="queue-tabs",
                 active_tab="queue-tab-reports",

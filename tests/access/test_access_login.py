@@ -244,12 +244,12 @@ def test_role_change_takes_effect_at_once(fresh):
     client = fresh.client("operator")
     assert client.get("/pengaduan/antrian").status_code == 200
     with fresh.db.session() as s:
-        users.set_role(s, users.get_by_username(s, credentials("operator")[0]), "pimpinan")
+        users.set_role(s, users.get_by_username(s, credentials("operator")[0]), "analis")
     # the role change ended the session: sign in again, then the new role applies
     resp = client.get("/pengaduan/antrian")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/masuk")
     login_with(client, *credentials("operator"))
-    assert client.get("/pengaduan/antrian").status_code == 403
+    assert client.get("/pengaduan/antrian").status_code == 403  # analysts: no queue
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ COLUMNS = (None, "pimpinan", "operator", "analis", "admin", "opd")
 
 #: Page × role -> may open it (README: citizens /cctv, /lapor, /lapor/status; staff see
 #: the situation room, trends, indicators, complaints statistics and cameras; the complaints
-#: queue is the operators'; OPD staff only their follow-up page and their indicators; users and
-#: audit log are the admin's). A refused page: anonymous -> sign-in redirect, staff -> 403.
+#: queue is the operators'; OPD staff only their follow-up page and their indicators; the
+#: administration pages (users, audit log, ingestion, cameras) are the admin's; the pimpinan
+#: sees every page any other staff role sees, read-only, and the admin every page of every
+#: role). A refused page: anonymous -> sign-in redirect, staff -> 403.
 PAGES: dict[str, tuple[bool, ...]] = {
     #  path                  anon pimpinan operator analis admin opd
     "/":                     (N,  Y,       Y,       Y,     Y,    N),  # opd: to /opd/pengaduan
@@ -37,8 +39,8 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/indikator-opd":        (N,  Y,       Y,       Y,     Y,    Y),
     "/camera/<code>":        (N,  Y,       Y,       Y,     Y,    N),
     "/pengaduan":            (N,  Y,       Y,       Y,     Y,    N),
-    "/pengaduan/antrian":    (N,  N,       Y,       N,     Y,    N),
-    "/opd/pengaduan":        (N,  N,       N,       N,     N,    Y),
+    "/pengaduan/antrian":    (N,  Y,       Y,       N,     Y,    N),
+    "/opd/pengaduan":        (N,  Y,       N,       N,     Y,    Y),  # pimpinan/admin: all OPDs
     "/admin/pengguna":       (N,  N,       N,       N,     Y,    N),
     "/admin/audit":          (N,  N,       N,       N,     Y,    N),
     "/admin/ingestion":      (N,  N,       N,       N,     Y,    N),  # issue 9: admin page
@@ -57,8 +59,9 @@ PAGES: dict[str, tuple[bool, ...]] = {
 ACTIONS: dict[str, tuple[bool, ...]] = {
     #  action                anon pimpinan operator analis admin opd
     "overview-ack":          (N,  N,       Y,       N,     Y,    N),  # acknowledge an alert
-    "queue":                 (N,  N,       Y,       N,     Y,    N),  # complaint workflow, SMS
-    "followup":              (N,  N,       N,       N,     N,    Y),  # OPD follow-up
+    "queue-feedback":        (N,  N,       Y,       N,     Y,    N),  # complaint workflow
+    "queue-sms-feedback":    (N,  N,       Y,       N,     Y,    N),  # SMS to report / discard
+    "followup-feedback":     (N,  N,       N,       N,     N,    Y),  # OPD follow-up
     "opd-upload":            (N,  N,       N,       N,     Y,    Y),  # send indicator values
     "admin-users":           (N,  N,       N,       N,     Y,    N),  # users
     "admin-kamera":          (N,  N,       N,       N,     Y,    N),  # cameras (README)
@@ -181,12 +184,20 @@ def test_tables_name_every_page_and_nothing_else(env):
 
 def test_readme_rules_hold_in_the_tables():
     """A check of the hand-written tables against the README's sentences."""
-    # pimpinan: sees everything staff see, changes nothing
+    # pimpinan: sees every page operators, analysts and OPD staff see, changes nothing
     staff_pages = [
-        p for p, row in PAGES.items() if allowed(row, "operator") or allowed(row, "analis")
+        p for p, row in PAGES.items() if any(allowed(row, r) for r in ("operator", "analis", "opd"))
     ]
-    assert all(allowed(PAGES[p], "pimpinan") for p in staff_pages if p != "/pengaduan/antrian")
+    assert all(allowed(PAGES[p], "pimpinan") for p in staff_pages)
     assert not any(allowed(row, "pimpinan") for row in ACTIONS.values())
+    # admin: sees everything any role sees
+    assert all(allowed(row, "admin") for row in PAGES.values())
+    # administration pages: the admin's only
+    admin_pages = ("/admin/pengguna", "/admin/audit", "/admin/ingestion", "/admin/kamera")
+    assert all(
+        [allowed(PAGES[p], r) for r in COLUMNS] == [r == "admin" for r in COLUMNS]
+        for p in admin_pages
+    )
     # analis: exports only
     assert not any(allowed(row, "analis") for row in ACTIONS.values())
     assert all(allowed(row, "analis") for row in EXPORTS.values())
