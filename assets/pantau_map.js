@@ -113,6 +113,10 @@
   if (params.get("kiosk") === "1") {
     document.documentElement.setAttribute("data-bs-theme", "dark");
     document.documentElement.classList.add("pantau-kiosk");
+    /* chart type follows the wall's size (dashboard/wall_theme.py reads this cookie on the
+       callbacks of ?kiosk=1 pages): 1 at 1920x1080, 2 at 3840x2160 */
+    var wallScale = Math.max(1, Math.min(window.innerWidth / 1920, window.innerHeight / 1080));
+    document.cookie = "pantau_wall_scale=" + wallScale.toFixed(2) + "; path=/; SameSite=Strict";
     var rotate = parseInt(params.get("rotate") || "0", 10);
     window.pantau.kiosk = {rotateSeconds: rotate > 0 ? Math.max(5, rotate) : 30};
     function pages() {

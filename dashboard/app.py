@@ -238,7 +238,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     server.register_blueprint(openapi.bp)
     server.register_blueprint(apidocs.bp)
-    from dashboard import callback_boundary, input_limits
+    from dashboard import callback_boundary, input_limits, wall_theme
+
+    wall_theme.init_app(server)  # charts of ?kiosk=1 pages: dark, big type, sized by CSS
 
     input_limits.init_app(server)  # JSON size/depth before anyone (the guard too) parses
     callback_boundary.init_app(server)  # malformed inputs: 400, faults: logged 500, as JSON

@@ -549,7 +549,7 @@ def area_card(prefix: str, title: str) -> Any:
             ),
             className="mb-3",
         ),
-        className="g-3",
+        className="g-3 pantau-no-kiosk",  # the wall shows the city-wide picture only
     )
 
 

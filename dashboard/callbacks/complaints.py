@@ -13,7 +13,7 @@ import dash_leaflet as dl
 import plotly.graph_objects as go
 from dash import Input, Output, html
 
-from dashboard import context
+from dashboard import components, context
 from dashboard.callbacks import complaints_common  # noqa: F401
 from dashboard.i18n import current_lang, fmt_number, local_time, t
 from dashboard.queries import complaints as q
@@ -131,7 +131,7 @@ def kpi_tiles(k: q.ComplaintKpis) -> dbc.Row:
 
 
 def daily_figure(df, lang: str) -> go.Figure:
-    fig = go.Figure()
+    fig = components.base_figure()
     if not df.empty:
         fig.add_bar(x=df["day"], y=df["reports"] - df["open"], name=t("complaints.view_closed"))
         fig.add_bar(x=df["day"], y=df["open"], name=t("complaints.kpi_open"))
@@ -140,13 +140,14 @@ def daily_figure(df, lang: str) -> go.Figure:
         margin=dict(l=40, r=10, t=10, b=30),
         legend=dict(orientation="h", y=1.15),
         yaxis_title=t("unit.reports"),
-        template="plotly_white",
+        height=None,  # the graph's style sets it
+        hovermode="x",
     )
     return fig
 
 
 def category_figure(df, lang: str) -> go.Figure:
-    fig = go.Figure()
+    fig = components.base_figure()
     if not df.empty:
         df = df.head(10).iloc[::-1]
         fig.add_bar(
@@ -159,7 +160,9 @@ def category_figure(df, lang: str) -> go.Figure:
         margin=dict(l=10, r=10, t=10, b=30),
         xaxis_title=t("unit.reports"),
         yaxis=dict(dtick=1, automargin=True),
-        template="plotly_white",
+        height=None,  # the graph's style sets it
+        hovermode="closest",
+        showlegend=False,
     )
     return fig
 

@@ -74,7 +74,7 @@ def layout(**_kwargs) -> dbc.Container:
                 md=6,
             ),
         ],
-        className="g-3 mb-3",
+        className="g-3 mb-3 pantau-no-kiosk",
     )
     return dbc.Container(
         [
@@ -163,7 +163,7 @@ def layout(**_kwargs) -> dbc.Container:
                     dbc.CardHeader(t("complaints.opd_table")),
                     dbc.CardBody(html.Div(id="complaints-opd"), className="p-0"),
                 ],
-                className="shadow-sm mb-3",
+                className="shadow-sm mb-3 pantau-no-kiosk",
             ),
             html.P(id="complaints-updated", className="text-secondary small"),
             dcc.Interval(id="complaints-refresh", interval=60_000, n_intervals=0),
