@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
+from analytics.demo_model import thinning_rank
 from analytics.types import VEHICLE_CLASSES, Box
 
 logger = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class SyntheticScene:
         flood_seconds: float = 600.0,
         noise_sigma: float = 2.5,
         crowd_size: int = 24,
+        activity: Callable[[float], tuple[float, float]] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -109,6 +112,10 @@ class SyntheticScene:
         self._rng = np.random.default_rng(seed)
         self._background = self._render_background()
         self._movers = self._make_movers()
+        #: ``t -> (vehicle level, people level)`` in 0..1: the share of the scene's movers
+        #: shown at ``t`` (analytics.demo_model.activity_clock); None shows all of them
+        self.activity = activity
+        self._ranks = thinning_rank(seed, len(self._movers))
         h, w = height, width
         self.road_polygon_px = np.array(
             [
@@ -503,7 +510,10 @@ class SyntheticScene:
 
         h, w = self.height, self.width
         placed = []
-        for m in self._movers:
+        v_level, p_level = self.activity(t) if self.activity is not None else (1.0, 1.0)
+        for m, rank in zip(self._movers, self._ranks, strict=True):
+            if rank >= (p_level if m.label == "person" else v_level):
+                continue  # a quiet hour: this mover is not out now
             x, y = self._position(m, t)
             placed.append((y, m, x))
         placed.sort(key=lambda p: p[0])  # painter's order: far first

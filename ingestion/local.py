@@ -580,26 +580,27 @@ class Supervisor:
 def assign_simulated_cameras(database: Database, settings: Settings, n: int, port: int) -> list:
     """Point the first ``n`` cameras without a stream URL (or already simulated) at simulator
     URLs, persist that, and return the simulator's camera list (same order)."""
+    from analytics.demo_model import scene_kinds
     from analytics.synthetic import SyntheticScene
     from ingestion.simulator import SimCamera, default_video
+    from store.rollups import utc_offset_hours
 
     video = default_video()
     sims: list[SimCamera] = []
     with database.session() as s:
         cams = list(s.scalars(select(Camera).order_by(Camera.code)))
-        chosen = [
+        candidates = [
             c for c in cams if not c.stream_url or (c.config or {}).get("simulated") is not None
-        ][:n]
-        crowd_seen = 0
+        ]
+        chosen = candidates[:n]
+        # the same scene per camera as the seeded history (analytics.demo_model), whose
+        # activity follows the city's clock
+        kinds = scene_kinds([c.tags for c in candidates], has_video=bool(video))
+        epoch = time.time()
+        offset = utc_offset_hours(settings.timezone)
         for i, cam in enumerate(chosen):
             tags = set(cam.tags or [])
-            if "flood" in tags and i % 2 == 0:
-                kind = "flood"
-            elif "crowd" in tags:
-                kind = "video" if video and crowd_seen % 2 == 1 else "crowd"
-                crowd_seen += 1
-            else:
-                kind = "quiet" if i % 7 == 6 else "street"
+            kind = kinds[i]
             protocol = "mjpeg" if i % 2 == 0 else "snapshot"
             suffix = "mjpeg" if protocol == "mjpeg" else "snapshot.jpg"
             cam.stream_url = f"http://127.0.0.1:{port}/cam/{i}/{suffix}"
@@ -628,6 +629,8 @@ def assign_simulated_cameras(database: Database, settings: Settings, n: int, por
                     video=video if kind == "video" else None,
                     fps=2.0,
                     time_offset=(i * 53.0) % 300.0,
+                    clock_epoch=epoch,
+                    utc_offset_hours=offset,
                 )
             )
     return sims

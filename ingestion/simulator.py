@@ -52,6 +52,10 @@ class SimCamera:
     width: int = 640
     height: int = 360
     time_offset: float = 0.0
+    #: Unix time at scene time 0: the scene's activity follows the city's clock from there
+    #: (analytics.demo_model); None: a constant, full scene (tests and benchmarks)
+    clock_epoch: float | None = None
+    utc_offset_hours: float = 7.0
     #: pre-encoded JPEGs served in turn, one per request (benchmarks: no render cost)
     frames: list[bytes] | None = field(default=None, repr=False)
     _seq: int = 0
@@ -63,6 +67,7 @@ class SimCamera:
     _cache: bytes = b""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     renders: int = 0
+    _render_t: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
@@ -101,7 +106,21 @@ class SimCamera:
         if self._scene is None:
             from analytics.synthetic import SyntheticScene
 
-            self._scene = SyntheticScene(self.kind, self.seed, self.width, self.height)
+            activity = None
+            if self.clock_epoch is not None:
+                from analytics.demo_model import activity_clock
+
+                # scene time t is wall time clock_epoch + t - time_offset; flood scenes
+                # replay a cycle, so the clock reads the unwrapped time of this render
+                clock = activity_clock(self.clock_epoch - self.time_offset, self.utc_offset_hours)
+
+                def activity(_scene_t: float) -> tuple[float, float]:
+                    return clock(self._render_t)
+
+            self._scene = SyntheticScene(
+                self.kind, self.seed, self.width, self.height, activity=activity
+            )
+        self._render_t = t
         st = t % FLOOD_CYCLE_S if self.kind == "flood" else t
         frame, _ = self._scene.frame_at(st)
         return frame

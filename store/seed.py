@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from analytics import demo_model
 from ingestion.importers import import_cameras
 from pantau.settings import DATA_DIR
 from store.models import (
@@ -192,30 +193,6 @@ class DemoSpec:
     complaints_per_day: float = 18.0
 
 
-def _traffic_profile(hour_local: np.ndarray, weekday: np.ndarray) -> np.ndarray:
-    """Relative traffic (0..1) by local hour and weekday: commuter peaks on working days."""
-    h = hour_local.astype(float)
-    morning = np.exp(-0.5 * ((h - 7.5) / 1.2) ** 2)
-    evening = np.exp(-0.5 * ((h - 17.3) / 1.6) ** 2)
-    midday = 0.55 * np.exp(-0.5 * ((h - 12.5) / 3.0) ** 2)
-    night = 0.08
-    work = np.where(weekday < 5, 1.0, 0.0)
-    weekday_curve = night + 0.95 * morning + 1.0 * evening + midday
-    weekend_curve = (
-        night + 0.35 * morning + 0.55 * evening + 0.9 * np.exp(-0.5 * ((h - 14) / 3.5) ** 2)
-    )
-    return work * weekday_curve + (1 - work) * weekend_curve
-
-
-def _crowd_profile(hour_local: np.ndarray, weekday: np.ndarray) -> np.ndarray:
-    h = hour_local.astype(float)
-    evening = np.exp(-0.5 * ((h - 19.5) / 2.0) ** 2)
-    afternoon = 0.5 * np.exp(-0.5 * ((h - 16) / 2.0) ** 2)
-    morning = 0.3 * np.exp(-0.5 * ((h - 6.5) / 1.0) ** 2)  # morning exercise at BKB
-    weekend = np.where(weekday >= 5, 1.7, 1.0)
-    return (0.05 + evening + afternoon + morning) * weekend
-
-
 def _rain_series(hours: list[datetime], rng: np.random.Generator) -> np.ndarray:
     """Hourly rainfall (mm/h): wet season Nov-Apr, afternoon convective storms."""
     n = len(hours)
@@ -324,8 +301,11 @@ def seed_demo(
     hour_local = np.array([(t.hour + WIB) % 24 for t in hours])
     weekday = np.array([(t + timedelta(hours=WIB)).weekday() for t in hours])
     rain = _rain_series(hours, rng)
-    traffic = _traffic_profile(hour_local, weekday)
-    crowd = _crowd_profile(hour_local, weekday)
+    # the one demo model: each camera's history is what its simulated scene shows at that
+    # local time as the pipeline measures it (analytics.demo_model), so live agrees with it
+    from ingestion.simulator import default_video
+
+    kinds = demo_model.scene_kinds([c.tags for c in cameras], has_video=bool(default_video()))
 
     # --- hourly rollups per camera -----------------------------------------------------------
     roll = ObservationRollup.__table__
@@ -337,14 +317,13 @@ def seed_demo(
     for ci, cam in enumerate(cameras):
         progress("Riwayat kamera / camera history", ci, total)
         tags = set(cam.tags or [])
-        scale_v = rng.uniform(18, 45) if "traffic" in tags else rng.uniform(3, 10)
-        scale_p = rng.uniform(25, 70) if "crowd" in tags else rng.uniform(2, 10)
+        # the hour's mean is close to the level at its middle
+        exp_v, exp_p, exp_flow = demo_model.expected(kinds[ci], hour_local + 0.5, weekday)
         noise = rng.normal(1.0, 0.12, len(hours)).clip(0.5, 1.6)
-        vehicles = traffic * scale_v * noise
-        people = crowd * scale_p * rng.normal(1.0, 0.15, len(hours)).clip(0.4, 1.8)
         rain_damp = 1 / (1 + rain / 30.0)  # heavy rain empties the streets
-        vehicles *= rain_damp
-        people *= rain_damp
+        vehicles = exp_v * noise * rain_damp
+        people = exp_p * rng.normal(1.0, 0.15, len(hours)).clip(0.4, 1.8) * rain_damp
+        crossings = exp_flow * 60 * noise * rain_damp  # 60 samples an hour
         water = (
             _water_from_rain(rain, rng.uniform(0.8, 1.6))
             if "flood" in tags
@@ -366,8 +345,8 @@ def seed_demo(
                 "motorcycle_avg": (vehicles * mix[1]).round(2),
                 "bus_avg": (vehicles * mix[2]).round(2),
                 "truck_avg": (vehicles * mix[3]).round(2),
-                "flow_in_sum": (vehicles * 14).astype(int),
-                "flow_out_sum": (vehicles * 13).astype(int),
+                "flow_in_sum": np.round(crossings * 0.52).astype(int),
+                "flow_out_sum": np.round(crossings * 0.48).astype(int),
                 "motion_avg": motion.round(3),
                 "water_avg": water.round(3),
                 "water_max": np.clip(water * 1.15, 0, 1).round(3),

@@ -540,26 +540,32 @@ def now_vs_usual(
 ) -> dict[str, tuple[float | None, float | None, datetime | None]]:
     """For the overview tiles: people / vehicles in view city-wide in the latest hourly bucket
     (sum over cameras of their hourly mean) and the usual for that hour (same hour and weekday,
-    mean of the previous ``USUAL_WEEKS`` weeks).
+    mean of the previous ``USUAL_WEEKS`` weeks) over the *same cameras*: a camera that reports
+    now but not then (or then but not now) would otherwise read as a change of the city.
 
     Returns {metric: (now_value, usual_value, bucket_utc)}.
     """
     ensure_area_rollups(session)
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    hourly = A.c.period == str(RollupPeriod.HOUR)
+    hourly = R.c.period == str(RollupPeriod.HOUR)
     latest = session.scalar(
         select(func.max(A.c.bucket)).where(
-            hourly, A.c.bucket <= hour, A.c.bucket > hour - timedelta(hours=6)
+            A.c.period == str(RollupPeriod.HOUR),
+            A.c.bucket <= hour,
+            A.c.bucket > hour - timedelta(hours=6),
         )
     )
     if latest is None:
         return {m: (None, None, None) for m in metrics}
-    cols = {"people": A.c.people_sum, "vehicles": A.c.vehicles_sum}
+    cols = {"people": R.c.people_avg, "vehicles": R.c.vehicles_avg}
     sums = [func.sum(cols[m]).label(m) for m in metrics]
-    current = session.execute(select(*sums).where(hourly, A.c.bucket == latest)).one()
+    current = session.execute(select(*sums).where(hourly, R.c.bucket == latest)).one()
+    reporting = select(R.c.camera_id).where(hourly, R.c.bucket == latest)
     past = [latest - timedelta(weeks=k) for k in range(1, USUAL_WEEKS + 1)]
     rows = session.execute(
-        select(A.c.bucket, *sums).where(hourly, A.c.bucket.in_(past)).group_by(A.c.bucket)
+        select(R.c.bucket, *sums)
+        .where(hourly, R.c.bucket.in_(past), R.c.camera_id.in_(reporting))
+        .group_by(R.c.bucket)
     ).all()
     out: dict[str, tuple[float | None, float | None, datetime | None]] = {}
     for i, m in enumerate(metrics):

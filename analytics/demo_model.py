@@ -1,0 +1,144 @@
+"""The one model of the demo city: how busy each demo camera is at a local time.
+
+Both halves of a demo read this module, so a fresh demo agrees with itself:
+
+- the camera simulator's synthetic scenes (``analytics.synthetic``, served by
+  ``ingestion.simulator``) show ``level × full scene`` movers at the wall-clock time;
+- the seeded history (``store.seed``) writes, for every camera and hour, what the live
+  pipeline measures from that camera's scene at that level (``MEASURED_FULL``), with noise.
+
+``MEASURED_FULL`` are the hourly means the local pipeline stored from each scene kind shown at
+full activity (``pantau run`` on this box, 12 simulated cameras, 60 s sampling; measured
+2026-11-29, see README "Demo data"). Re-measure them when the detectors or the scenes change.
+
+Pure functions of (local hour, weekday): no clock, database or I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+#: scene kinds a demo camera can be given (``video`` plays a file; counted as a crowd scene)
+SCENE_KINDS = ("street", "crowd", "flood", "quiet", "video")
+
+#: what the pipeline stores per hour from a scene at full activity:
+#: (vehicles in view, people in view, line crossings per sample, in + out)
+MEASURED_FULL: dict[str, tuple[float, float, float]] = {
+    "street": (2.25, 5.3, 0.7),
+    "crowd": (3.0, 11.8, 0.0),
+    "flood": (0.7, 3.1, 0.0),
+    "quiet": (0.0, 0.0, 0.0),
+    "video": (0.0, 16.0, 0.0),
+}
+
+
+def _raw_traffic(h: np.ndarray, work: np.ndarray) -> np.ndarray:
+    morning = np.exp(-0.5 * ((h - 7.5) / 1.2) ** 2)
+    evening = np.exp(-0.5 * ((h - 17.3) / 1.6) ** 2)
+    midday = 0.55 * np.exp(-0.5 * ((h - 12.5) / 3.0) ** 2)
+    night = 0.08
+    weekday_curve = night + 0.95 * morning + 1.0 * evening + midday
+    weekend_curve = (
+        night + 0.35 * morning + 0.55 * evening + 0.9 * np.exp(-0.5 * ((h - 14) / 3.5) ** 2)
+    )
+    return work * weekday_curve + (1 - work) * weekend_curve
+
+
+def _raw_crowd(h: np.ndarray, weekend: np.ndarray) -> np.ndarray:
+    evening = np.exp(-0.5 * ((h - 19.5) / 2.0) ** 2)
+    afternoon = 0.5 * np.exp(-0.5 * ((h - 16) / 2.0) ** 2)
+    morning = 0.3 * np.exp(-0.5 * ((h - 6.5) / 1.0) ** 2)  # morning exercise at BKB
+    return (0.05 + evening + afternoon + morning) * np.where(weekend, 1.7, 1.0)
+
+
+_GRID_H = np.tile(np.arange(0, 24, 0.25), 7)
+_GRID_W = np.repeat(np.arange(7), 96)
+_TRAFFIC_PEAK = float(_raw_traffic(_GRID_H, (_GRID_W < 5).astype(float)).max())
+_CROWD_PEAK = float(_raw_crowd(_GRID_H, _GRID_W >= 5).max())
+
+
+def traffic_level(hour_local, weekday):
+    """Relative traffic (0..1, 1 = the week's busiest moment) by local hour (may be
+    fractional) and weekday (0 = Monday): commuter peaks on working days."""
+    h = np.asarray(hour_local, dtype=float)
+    work = (np.asarray(weekday) < 5).astype(float)
+    out = _raw_traffic(h, work) / _TRAFFIC_PEAK
+    return float(out) if out.ndim == 0 else out
+
+
+def crowd_level(hour_local, weekday):
+    """Relative crowd (0..1): evenings and weekends at the riverfront and plazas."""
+    h = np.asarray(hour_local, dtype=float)
+    out = _raw_crowd(h, np.asarray(weekday) >= 5) / _CROWD_PEAK
+    return float(out) if out.ndim == 0 else out
+
+
+def scene_kinds(tag_lists: list, has_video: bool = False) -> list[str]:
+    """The scene each demo camera shows, for the cameras in code order (``tag_lists``: each
+    camera's tags): flood cameras at even positions get the flood scene, crowd cameras a crowd
+    (every second one the demo video when there is one), every seventh other one a quiet
+    scene, the rest a street. ``pantau run``'s simulator and the seeded history both use it."""
+    kinds = []
+    crowd_seen = 0
+    for i, tags in enumerate(tag_lists):
+        tags = set(tags or [])
+        if "flood" in tags and i % 2 == 0:
+            kinds.append("flood")
+        elif "crowd" in tags:
+            kinds.append("video" if has_video and crowd_seen % 2 == 1 else "crowd")
+            crowd_seen += 1
+        else:
+            kinds.append("quiet" if i % 7 == 6 else "street")
+    return kinds
+
+
+def levels(hour_local, weekday) -> tuple:
+    """(vehicle level, people level) at a local hour and weekday."""
+    return traffic_level(hour_local, weekday), crowd_level(hour_local, weekday)
+
+
+def expected(kind: str, hour_local, weekday) -> tuple:
+    """What the live pipeline should store for a ``kind`` scene at that local time:
+    (vehicles in view, people in view, line crossings per sample)."""
+    v_full, p_full, flow_full = MEASURED_FULL[kind]
+    tv, tp = levels(hour_local, weekday)
+    return v_full * tv, p_full * tp, flow_full * tv
+
+
+def activity_clock(
+    epoch_s: float, utc_offset_hours: float = 7.0
+) -> Callable[[float], tuple[float, float]]:
+    """``t -> (vehicle level, people level)`` for a scene whose time 0 is the Unix time
+    ``epoch_s``: what a simulated camera shows follows the city's clock."""
+
+    def at(t: float) -> tuple[float, float]:
+        local = datetime.fromtimestamp(epoch_s + t, UTC) + timedelta(hours=utc_offset_hours)
+        hour = local.hour + local.minute / 60 + local.second / 3600
+        v, p = levels(hour, local.weekday())
+        return float(v), float(p)
+
+    return at
+
+
+def thinning_rank(seed: int, n: int) -> list[float]:
+    """A fixed rank in [0, 1) per mover of a scene: a mover is shown while its rank is below
+    the scene's level, so ``level × movers`` are shown on average and the same ones stay."""
+    rng = np.random.default_rng(seed + 2000)
+    ranks = rng.permutation(n).astype(float)
+    return [(r + 0.5) / max(n, 1) for r in ranks] if n else []
+
+
+__all__ = [
+    "MEASURED_FULL",
+    "SCENE_KINDS",
+    "activity_clock",
+    "crowd_level",
+    "expected",
+    "levels",
+    "scene_kinds",
+    "thinning_rank",
+    "traffic_level",
+]
