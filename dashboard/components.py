@@ -666,10 +666,24 @@ def trend_page_layout(
         ],
         className="col-12 col-sm-6 col-lg",
     )
+    from dashboard.callbacks._compare import COMPARE_MODES  # registers the labels
+
+    compare = dbc.Col(
+        [
+            dbc.Label(t("ui.compare"), className="pantau-eyebrow"),
+            dropdown(
+                id=f"{page}-compare",
+                options=[{"label": t(f"ui.compare.{c}"), "value": c} for c in COMPARE_MODES],
+                value="previous",
+                clearable=False,
+            ),
+        ],
+        className="col-12 col-sm-6 col-lg",
+    )
     return dbc.Container(
         [
             page_header(t(f"nav.{page}"), t(f"{page}.sub"), page=page),
-            filter_bar(page, kecamatan, cameras, extra=[metric]),
+            filter_bar(page, kecamatan, cameras, extra=[metric, compare]),
             dbc.Row(id=f"{page}-kpis", className="g-2 mb-1"),
             dbc.Row(
                 [

@@ -4,18 +4,19 @@ Plain functions, unit-tested directly."""
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, State, html
 
 from dashboard import cache, components, context
-from dashboard.i18n import current_lang, fmt_number, local_time, t
+from dashboard.callbacks import _compare
+from dashboard.callbacks._export import download, download_frames  # noqa: F401 - re-exported
+from dashboard.i18n import current_lang, fmt_number, t
 from dashboard.queries import cameras as camera_queries
 from dashboard.queries import trends
 from store.db import Database
@@ -65,13 +66,22 @@ def database(db: Database | None) -> Database:
 
 
 def trend_frames(
-    db: Database, f: trends.TrendFilter
+    db: Database, f: trends.TrendFilter, compare: str = "previous", sel: Selection | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """(current, previous period, usual profile) for the filter; the usual profile depends only
-    on history before the range, so it is cached for longer."""
-    key = f"{db.url}|{f.cache_key()}"
-    with db.session() as s:
-        return cache.memo("trend:" + key, 30, lambda: trends.trend_with_context(s, f))
+    """(current, compared period, usual profile) for the filter; the compared period is the
+    previous one, or the same local days a calendar month or year earlier."""
+    key = f"{db.url}|{f.cache_key()}|{compare}"
+
+    def load():
+        with db.session() as s:
+            current, previous, usual = trends.trend_with_context(s, f)
+            if compare != "previous" and sel is not None:
+                first, last = _compare.compare_days(sel.start_day, sel.end_day, compare)
+                lo, hi = trends.local_range(first, last, f.offset_hours)
+                previous = trends.trend(s, replace(f, start=lo, end=hi))
+            return current, previous, usual
+
+    return cache.memo("trend:" + key, 30, load)
 
 
 def table(
@@ -90,24 +100,55 @@ def aggregate(metric: str, values: pd.Series) -> float | None:
     values = pd.to_numeric(values, errors="coerce").dropna()
     if values.empty:
         return None
-    agg = {"flow": "sum", "wet": "sum", "people_max": "max", "water_max": "max"}.get(metric, "mean")
-    return float(getattr(values, agg)())
+    return float(getattr(values, AGG.get(metric, "mean"))())
 
 
-def figure(metric: str, shown: pd.DataFrame, granularity: str, partial: bool = False) -> dict:
-    """Current period (navy), previous period (gold, dotted), usual (grey band); the last
+#: how a metric's periods add up to the whole range (KPI tiles)
+AGG = {"flow": "sum", "people_max": "max", "water_max": "max"}
+
+
+def x_values(periods: pd.Series, granularity: str) -> tuple[list, dict]:
+    """x values and x-axis settings: hours and days on a date axis with explicit tick labels
+    (one point no longer gets millisecond ticks), weeks and months as named categories
+    (``Mg 47 · 16/11/2026``, ``Nov 2026``) so a single month is one labelled bar."""
+    if granularity in ("week", "month"):
+        labels = [_compare.period_label(p, granularity) for p in periods]
+        return labels, {"type": "category"}
+    x = [p.isoformat() for p in periods]
+    fmt = "%d/%m %H:%M" if granularity == "hour" else "%d/%m/%Y"
+    axis: dict[str, Any] = {"type": "date", "tickformat": fmt}
+    if granularity == "day" and len(x) <= 3:
+        axis.update(tickmode="array", tickvals=x, ticktext=[f"{p:%d/%m/%Y}" for p in periods])
+    elif granularity == "day":
+        axis["dtick"] = 86_400_000 * max(1, len(x) // 10)
+    return x, axis
+
+
+def figure(
+    metric: str,
+    shown: pd.DataFrame,
+    granularity: str,
+    partial: bool = False,
+    compare: str = "previous",
+) -> dict:
+    """Current period (navy), compared period (gold, dotted), usual (grey band); the last
     period is marked provisional when the range reaches into the running hour/day. Built as a
     plain dict: no Plotly validation on the hot path."""
     m = trends.METRICS[metric]
-    unit = t(m.unit_key)
+    unit = _compare.unit(metric, granularity)
     if shown["value"].notna().sum() == 0:
         return components.empty_dict_figure()
-    x = [p.isoformat() for p in shown["period"]]
+    x, xaxis = x_values(shown["period"], granularity)
+    bars = granularity in ("week", "month")
     hover = f"%{{y:,.{m.decimals}f}} {unit}"
 
     def values(col: str) -> list:
         return [None if pd.isna(v) else float(v) for v in shown[col]]
 
+    compared_text = [
+        _compare.period_label(p, granularity) if p is not None and not pd.isna(p) else ""
+        for p in shown["previous_period"]
+    ]
     data = []
     if shown["usual"].notna().any():
         data.append(
@@ -118,60 +159,78 @@ def figure(metric: str, shown: pd.DataFrame, granularity: str, partial: bool = F
                 "fillcolor": "rgba(138,148,166,0.18)", "hovertemplate": hover,
             }
         )  # fmt: skip
-    data.append(
-        {
-            "type": "scatter", "x": x, "y": values("previous"), "name": t("ui.previous"),
-            "line": {"color": components.GOLD, "width": 1.6, "dash": "dot"},
-            "hovertemplate": hover,
-        }
-    )  # fmt: skip
-    data.append(
-        {
-            "type": "scatter", "x": x, "y": values("value"), "name": t("ui.current"),
-            "line": {"color": components.NAVY, "width": 2.6},
-            "mode": "lines+markers" if len(shown) <= 45 else "lines", "marker": {"size": 5},
-            "hovertemplate": hover,
-        }
-    )  # fmt: skip
+    compared = {
+        "x": x, "y": values("previous"), "name": t(f"ui.compare.{compare}"),
+        "text": compared_text, "hovertemplate": f"%{{text}}: {hover}",
+    }  # fmt: skip
+    current = {"x": x, "y": values("value"), "name": t("ui.current"), "hovertemplate": hover}
+    if bars:  # the compared period drawn beside the current one
+        data.append({**compared, "type": "bar", "marker": {"color": components.GOLD}})
+        data.append({**current, "type": "bar", "marker": {"color": components.NAVY}})
+    else:
+        data.append(
+            {
+                **compared,
+                "type": "scatter",
+                "line": {"color": components.GOLD, "width": 1.6, "dash": "dot"},
+            }
+        )
+        data.append(
+            {
+                **current, "type": "scatter", "line": {"color": components.NAVY, "width": 2.6},
+                "mode": "lines+markers" if len(shown) <= 45 else "lines", "marker": {"size": 5},
+            }
+        )  # fmt: skip
     layout = components.base_layout(360)
+    if bars:
+        layout["barmode"] = "group"
     layout["yaxis"]["title"] = {"text": f"{t(m.label_key)} ({unit})", "font": {"size": 11}}
+    layout["xaxis"].update(xaxis)
     layout["xaxis"]["title"] = {
         "text": t("ui.time_axis", tz=components.tz_label()),
         "font": {"size": 11},
     }
     if partial and shown["value"].notna().any():
-        last = shown[shown["value"].notna()].iloc[-1]
+        idx = shown["value"].notna()[::-1].idxmax()
         layout["annotations"] = [
-            {"x": last["period"].isoformat(), "y": float(last["value"]), "text": t("ui.partial"),
+            {"x": x[idx], "y": float(shown["value"][idx]), "text": t("ui.partial"),
              "showarrow": True, "arrowhead": 0, "ax": 0, "ay": -28,
              "font": {"size": 11, "color": components.MUTED}}
         ]  # fmt: skip
     return {"data": data, "layout": layout}
 
 
+def kpi_unit(metric: str, granularity: str) -> str:
+    """The unit of a KPI over the whole range: flow is a total of vehicles in the range; a
+    mean of per-period values keeps the unit of the periods."""
+    return t("unit.vehicles") if metric == "flow" else _compare.unit(metric, granularity)
+
+
 def kpi_tiles(
-    prefix: str, metric: str, shown: pd.DataFrame, sel: Selection, granularity: str
+    prefix: str,
+    metric: str,
+    shown: pd.DataFrame,
+    sel: Selection,
+    granularity: str,
+    compare: str = "previous",
+    compare_days: tuple[date, date] | None = None,
 ) -> list[Any]:
     m = trends.METRICS[metric]
-    unit = t(m.unit_key)
+    unit = kpi_unit(metric, granularity)
+    tz = components.tz_label()
     cur = aggregate(metric, shown["value"])
     prev = aggregate(metric, shown["previous"])
     usual = aggregate(metric, shown["usual"]) if shown["usual"].notna().any() else None
-    agg_label = {
-        "sum": t("ui.total"),
-        "max": t("ui.peak"),
-    }.get(
-        {"flow": "sum", "wet": "sum", "people_max": "max", "water_max": "max"}.get(metric, ""),
-        t("ui.average"),
+    agg_label = {"sum": t("ui.total"), "max": t("ui.peak")}.get(
+        AGG.get(metric, ""), t("ui.average")
     )
     period_text = f"{sel.start_day:%d/%m/%Y}–{sel.end_day:%d/%m/%Y}"
+    first, last = compare_days or _compare.compare_days(sel.start_day, sel.end_day, compare)
+    vs = t("ui.vs", what=t(f"ui.compare.short.{compare}"))
     peak_row = shown.loc[shown["value"].idxmax()] if shown["value"].notna().any() else None
     peak_text = "—"
     if peak_row is not None:
-        fmt = {"hour": "%d/%m %H:00", "day": "%d/%m/%Y", "week": "%d/%m/%Y", "month": "%m/%Y"}[
-            granularity
-        ]
-        peak_text = pd.Timestamp(peak_row["period"]).strftime(fmt)
+        peak_text = _compare.period_label(peak_row["period"], granularity)
     cols = [
         components.tile(
             f"{prefix}-kpi-current",
@@ -179,15 +238,15 @@ def kpi_tiles(
             f"{agg_label} · {t(m.label_key)}",
             fmt_number(cur, m.decimals),
             unit,
-            f"{period_text} ({components.tz_label()})",
+            f"{period_text} ({tz})",
         ),
         components.tile(
             f"{prefix}-kpi-previous",
             "bi-arrow-left-right",
-            t("ui.vs_previous"),
+            f"{t(f'ui.compare.{compare}')} ({first:%d/%m/%Y}–{last:%d/%m/%Y})",
             fmt_number(prev, m.decimals),
             unit,
-            components.delta_badge(cur, prev, t("ui.vs_previous")),
+            _compare.change_badge(cur, prev, vs, metric),
         ),
         components.tile(
             f"{prefix}-kpi-usual",
@@ -195,7 +254,7 @@ def kpi_tiles(
             t("ui.vs_usual"),
             fmt_number(usual, m.decimals) if usual is not None else "—",
             unit if usual is not None else "",
-            components.delta_badge(cur, usual, t("ui.vs_usual"))
+            _compare.change_badge(cur, usual, t("ui.vs_usual"), metric)
             if usual is not None
             else t("ui.note.no_usual"),
         ),
@@ -204,15 +263,20 @@ def kpi_tiles(
             "bi-graph-up-arrow",
             t("ui.peak"),
             fmt_number(peak_row["value"], m.decimals) if peak_row is not None else "—",
-            unit,
-            f"{peak_text} {components.tz_label()}",
+            _compare.unit(metric, granularity),
+            f"{peak_text} {tz}",
         ),
     ]
     return [html.Div(c, className="col-6 col-xl-3 mb-2") for c in cols]
 
 
 def store_payload(
-    metric: str, shown: pd.DataFrame, sel: Selection, filters: dict[str, Any]
+    metric: str,
+    shown: pd.DataFrame,
+    sel: Selection,
+    filters: dict[str, Any],
+    compare: str = "previous",
+    page: str = "",
 ) -> dict[str, Any]:
     m = trends.METRICS[metric]
     # rows built column-wise from plain lists (no copy, astype(object) and where() per call)
@@ -227,92 +291,22 @@ def store_payload(
         for c in shown.columns
     }
     names = list(columns)
+    first, last = _compare.compare_days(sel.start_day, sel.end_day, compare)
     return {
+        "page": page,
         "metric": metric,
         "metric_label": t(m.label_key),
-        "unit": t(m.unit_key),
+        "unit": _compare.unit(metric, sel.granularity),
         "granularity": sel.granularity,
         "start": sel.start_day.isoformat(),
         "end": sel.end_day.isoformat(),
+        "compare": compare,
+        "compare_start": first.isoformat(),
+        "compare_end": last.isoformat(),
         "filters": filters,
         "rows": [dict(zip(names, r, strict=True)) for r in zip(*columns.values(), strict=True)],
         "generated": datetime.now(UTC).isoformat(),
     }
-
-
-def download_frames(payload: dict[str, Any], top: dict[str, Any] | None) -> dict[str, pd.DataFrame]:
-    """Sheets of a download with human column names, from the stores holding what is shown."""
-    unit = payload.get("unit", "")
-    tz = components.tz_label()
-    if payload.get("table") is not None:  # pages that build their own wide table
-        trend = pd.DataFrame(payload["table"], columns=payload.get("columns"))
-        trend_ready = True
-    else:
-        trend = pd.DataFrame(payload.get("rows") or [])
-        trend_ready = False
-    if trend_ready:
-        pass
-    elif trend.empty:
-        trend = pd.DataFrame(columns=["period", "value", "previous", "previous_period", "usual"])
-    if not trend_ready:
-        trend = trend[["period", "value", "previous_period", "previous", "usual"]]
-        trend.columns = [
-            f"{t('ui.period')} ({tz})",
-            f"{payload.get('metric_label', '')} ({unit})",
-            f"{t('ui.previous')} ({tz})",
-            f"{t('ui.previous')} ({unit})",
-            f"{t('ui.usual.short')} ({unit})",
-        ]
-    sheets = {"trend": trend}
-    if top and top.get("rows"):
-        tops = pd.DataFrame(top["rows"])
-        if "code" in tops.columns:
-            tops = tops[["code", "name", "kecamatan", "value"]]
-            tops.columns = [
-                t("ui.camera"),
-                "nama" if current_lang() == "id" else "name",
-                t("ui.kecamatan"),
-                f"{payload.get('metric_label', '')} ({unit})",
-            ]
-        sheets["top"] = tops
-    meta = pd.DataFrame(
-        [
-            (t("ui.metric"), f"{payload.get('metric_label', '')} ({unit})"),
-            (t("ui.period"), f"{payload.get('start')} – {payload.get('end')} ({tz})"),
-            (t("ui.granularity"), t(f"ui.gran.{payload.get('granularity', 'day')}")),
-            *[
-                (k, ", ".join(v) if isinstance(v, list) else str(v))
-                for k, v in (payload.get("filters") or {}).items()
-            ],
-            (
-                "generated",
-                local_time(
-                    datetime.fromisoformat(payload["generated"]), context.settings().timezone
-                )
-                if payload.get("generated")
-                else "",
-            ),
-        ],
-        columns=["key", "value"],
-    )
-    sheets["meta"] = meta
-    return sheets
-
-
-def download(trigger: str | None, payload: dict | None, top: dict | None, basename: str) -> Any:
-    """``dcc.Download`` data for the CSV or Excel button of a trend page."""
-    if not payload or not trigger:
-        return None
-    sheets = download_frames(payload, top)
-    stem = f"pantau-{basename}-{payload.get('start')}_{payload.get('end')}-{payload.get('granularity')}"
-    if trigger.endswith("csv"):
-        return dcc.send_data_frame(sheets["trend"].to_csv, f"{stem}.csv", index=False)
-    buf = io.BytesIO()
-    names = {"trend": "Tren", "top": "Lokasi teratas", "meta": "Keterangan"}
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for key, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=names[key], index=False)
-    return dcc.send_bytes(buf.getvalue(), f"{stem}.xlsx")
 
 
 def camera_values(db: Database, f: trends.TrendFilter, metric: str) -> pd.DataFrame:
@@ -330,7 +324,8 @@ def locations(
 ) -> tuple[Any, dict, dict, dict]:
     """(top figure, map GeoJSON, map hideout, store payload) from per-camera values."""
     m = trends.METRICS[metric]
-    unit = unit or t(m.unit_key)
+    unit = unit or kpi_unit(metric, "day")
+    decimals = 0 if metric == "wet" else m.decimals  # per camera: whole days flooded
     values = values.dropna(subset=["value"])
     # an empty frame (no rollups yet) arrives with an object column: nlargest needs numbers
     values = values.assign(value=pd.to_numeric(values["value"], errors="coerce")).dropna(
@@ -356,7 +351,7 @@ def locations(
                     "marker": {"color": components.NAVY},
                     "customdata": shown[["kecamatan", "code"]].values.tolist(),
                     "hovertemplate": f"%{{y}}<br>%{{customdata[0]}} · %{{customdata[1]}}<br>"
-                    f"%{{x:,.{m.decimals}f}} {unit}<extra></extra>",
+                    f"%{{x:,.{decimals}f}} {unit}<extra></extra>",
                 }
             ],
             "layout": layout,
@@ -373,7 +368,7 @@ def locations(
         values["value"].tolist(),
         strict=True,
     ):
-        text = f"{value:,.{m.decimals}f}"  # fmt_number, without a language lookup per row
+        text = f"{value:,.{decimals}f}"  # fmt_number, without a language lookup per row
         rows.append(
             {
                 "lat": lat,
@@ -447,22 +442,24 @@ def page_callbacks(
         kecamatan: Any,
         cameras: Any,
         metric: str | None,
+        compare: str | None = None,
         *,
         db: Database | None = None,
         now: datetime | None = None,
     ) -> tuple:
         """Trend figure, KPI tiles, the table behind them (for downloads), notes and the
-        granularity shown."""
+        granularity shown; ``compare``: previous period, same period last month or year."""
         metric = metric_of(metric)
+        mode = _compare.compare_mode(compare)
         sel = selection(start_date, end_date, granularity)
         f = make_filter(sel, kecamatan, cameras, (metric,))
-        current, previous, usual = trend_frames(database(db), f)
+        current, previous, usual = trend_frames(database(db), f, mode, sel)
         shown = table(metric, current, previous, usual)
         filters = {"kecamatan": list(f.kecamatan), "kamera": list(f.cameras)}
         return (
-            figure(metric, shown, sel.granularity, sel.end > (now or datetime.now(UTC))),
-            kpi_tiles(page, metric, shown, sel, sel.granularity),
-            store_payload(metric, shown, sel, filters),
+            figure(metric, shown, sel.granularity, sel.end > (now or datetime.now(UTC)), mode),
+            kpi_tiles(page, metric, shown, sel, sel.granularity, mode),
+            store_payload(metric, shown, sel, filters, mode, t(f"nav.{page}")),
             note(sel, sel.granularity),
             sel.granularity,
         )
@@ -510,6 +507,7 @@ def register_trend(app, page: str, update: Any, update_top: Any, download_cb: An
         Output(f"{page}-note", "children"),
         Output(f"{page}-granularity", "value"),
         *inputs,
+        Input(f"{page}-compare", "value"),
     )(update)
     app.callback(
         Output(f"{page}-top", "figure"),

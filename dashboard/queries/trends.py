@@ -51,6 +51,8 @@ DAY = timedelta(days=1)
 MONTHLY_RANKING_DAYS = 62
 #: Share of a road ROI under water from which a camera counts as flooded ("tergenang").
 WET_THRESHOLD = 0.3
+#: metrics defined on hourly rows at every granularity ("% of time flooded" counts hours)
+HOURLY_METRICS = frozenset({"wet"})
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,11 @@ METRICS: dict[str, Metric] = {
         Metric(
             "wet",
             "metric.wet",
-            "unit.camera_periods",
-            lambda: func.sum(A.c.wet_n),
-            lambda: func.sum(case((R.c.water_max >= WET_THRESHOLD, 1), else_=0)),
+            "unit.wet.share",
+            # share of camera-hours with water on >= 30 % of the road (hourly rows only)
+            lambda: func.sum(A.c.wet_n) * 100.0 / func.nullif(func.sum(A.c.cameras), 0),
+            lambda: func.avg(case((R.c.water_max >= WET_THRESHOLD, 100.0), else_=0.0)),
+            1,
         ),
     )
 }
@@ -227,13 +231,20 @@ def _period_expr(
             return func.date(b, shift, "-6 days", "weekday 1")
         if granularity == "month":
             return func.strftime("%Y-%m-01", b, shift)
+        if granularity == "day":
+            return func.strftime("%Y-%m-%d 00:00:00", b, shift)
         return func.strftime("%Y-%m-%d %H:00:00", b, shift)
     if dialect == "postgresql":
         local = func.timezone("UTC", b) + literal_column(f"interval '{int(offset_hours)} hours'")
-        if granularity in ("week", "month"):
+        if granularity in ("day", "week", "month"):
             return func.date_trunc(granularity, local)
         return local
     raise NotImplementedError(dialect)
+
+
+def hourly_source(f: TrendFilter) -> bool:
+    """Read hourly rollups: hourly trends, and metrics defined on hours at any granularity."""
+    return f.granularity == "hour" or bool(HOURLY_METRICS & set(f.metrics))
 
 
 def uses_area_table(f: TrendFilter) -> bool:
@@ -244,14 +255,14 @@ def uses_area_table(f: TrendFilter) -> bool:
 
 def _trend_select(session: Session, f: TrendFilter) -> Select:
     dialect = session.get_bind().dialect.name
-    period = RollupPeriod.HOUR if f.granularity == "hour" else RollupPeriod.DAY
+    period = RollupPeriod.HOUR if hourly_source(f) else RollupPeriod.DAY
     if uses_area_table(f):
         t = A
         cols = [METRICS[m].area().label(m) for m in f.metrics]
     else:
         t = R
         cols = [METRICS[m].camera().label(m) for m in f.metrics]
-    if f.granularity in ("hour", "day"):
+    if f.granularity == "hour" or (f.granularity == "day" and not hourly_source(f)):
         # group by the stored bucket itself: the index delivers rows in that order (no sort),
         # and the shift to local time happens once per period in pandas
         label = t.c.bucket.label("period")
@@ -304,7 +315,8 @@ def trend(session: Session, f: TrendFilter) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["period", *f.metrics, "samples"])
     if not len(df):
         df["period"] = pd.Series(dtype="datetime64[ns]")
-    elif f.granularity in ("hour", "day"):  # UTC bucket starts -> local period starts
+    elif f.granularity == "hour" or (f.granularity == "day" and not hourly_source(f)):
+        # UTC bucket starts -> local period starts
         utc = pd.to_datetime(df["period"], utc=True).dt.tz_localize(None)
         df["period"] = utc + pd.Timedelta(hours=f.offset_hours)
     else:

@@ -58,12 +58,14 @@ def test_week_and_month_are_summed_from_daily_rollups(known_any_db):
         "2026-11-02", "2026-11-15", "week", None, None, "flow", db=known_any_db, now=NOW
     )
     current = _trace(fig, "Periode ini")
-    assert [pd.Timestamp(x).strftime("%Y-%m-%d") for x in current.x] == ["2026-11-02", "2026-11-09"]
+    # ISO weeks named by number and Monday; 2 Nov 2026 is the Monday of ISO week 45
+    assert list(current.x) == ["Mg 45 · 02/11/2026", "Mg 46 · 09/11/2026"]
     assert list(current.y) == [7 * 720.0, 7 * 720.0]
     fig, *_ = traffic.update_traffic(
         "2026-09-01", "2026-10-31", "month", None, None, "flow", db=known_any_db, now=NOW
     )
     current = _trace(fig, "Periode ini")
+    assert list(current.x) == ["Sep 2026", "Okt 2026"]
     assert list(current.y) == [30 * 720.0, 31 * 720.0]
 
 
@@ -135,8 +137,14 @@ def test_flood_counts_flooded_camera_hours_and_days(known_any_db):
     fig, *_ = flood.update_flood(
         "2026-11-12", "2026-11-12", "hour", None, None, "wet", db=known_any_db, now=NOW
     )
+    # % of camera-hours flooded: CAM-B (1 of the 2 cameras) is wet 15:00-17:59 WIB on 12 Nov
     wet = list(_trace(fig, "Periode ini").y)
-    assert sum(wet) == 3 and wet[15:18] == [1.0, 1.0, 1.0]
+    assert wet[15:18] == [50.0, 50.0, 50.0] and sum(wet) == 150.0
+    fig, *_ = flood.update_flood(
+        "2026-11-11", "2026-11-13", "day", None, None, "wet", db=known_any_db, now=NOW
+    )
+    # 3 wet camera-hours of 2 cameras x 24 hours on 12 Nov = 6.25 % of the time
+    assert list(_trace(fig, "Periode ini").y) == [0.0, 6.25, 0.0]
     fig, *_ = flood.update_flood(
         "2026-11-11", "2026-11-13", "day", None, None, "water_max", db=known_any_db, now=NOW
     )
@@ -148,8 +156,10 @@ def test_csv_download_is_the_table_on_screen(known_db):
         "2026-11-10", "2026-11-12", "day", ["Plaju"], None, "flow", db=known_db, now=NOW
     )
     out = _trend.download("traffic-download-csv", payload, None, "lalu-lintas")
-    assert out["filename"] == "pantau-lalu-lintas-2026-11-10_2026-11-12-day.csv"
-    frame = pd.read_csv(io.StringIO(out["content"]))
+    assert out["filename"] == (
+        "pantau-lalu-lintas-flow-2026-11-10_2026-11-12-day-vs-previous-kec-plaju.csv"
+    )
+    frame = pd.read_csv(io.StringIO(out["content"]), comment="#")
     assert list(frame.iloc[:, 0]) == ["2026-11-10 00:00", "2026-11-11 00:00", "2026-11-12 00:00"]
     assert list(frame.iloc[:, 1]) == [480.0, 480.0, 480.0]
     assert "kendaraan" in frame.columns[1]
@@ -165,7 +175,9 @@ def test_excel_download_has_trend_top_and_notes(known_db):
     book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(out["content"])))
     assert book.sheetnames == ["Tren", "Lokasi teratas", "Keterangan"]
     trend_rows = list(book["Tren"].iter_rows(values_only=True))
-    assert [r[1] for r in trend_rows[1:]] == [720, 720, 720]
+    assert trend_rows[0][:2] == ("Halaman", "Lalu Lintas")
+    head = [i for i, r in enumerate(trend_rows) if str(r[0]).startswith("Periode (")][0]
+    assert [r[1] for r in trend_rows[head + 1 :]] == [720, 720, 720]
     top_rows = list(book["Lokasi teratas"].iter_rows(values_only=True))
     assert [r[0] for r in top_rows[1:]] == ["CAM-B", "CAM-A"]
 

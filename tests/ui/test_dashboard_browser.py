@@ -154,8 +154,12 @@ def test_traffic_granularity_filter_and_download(demo_app, driver, tmp_path):
             break
         time.sleep(0.3)
     assert files, "no CSV downloaded"
-    content = files[0].read_text(encoding="utf-8").splitlines()
-    assert files[0].name.endswith("-week.csv")
+    lines = files[0].read_text(encoding="utf-8").splitlines()
+    assert "-week-vs-previous" in files[0].name  # the filters are in the file name
+    header = [line for line in lines if line.startswith("# ")]
+    assert any(line.startswith("# Periode:") and "(WIB)" in line for line in header)
+    assert any(line.startswith("# Versi Pantau:") for line in header)
+    content = [line for line in lines if line and not line.startswith("#")]
     assert content[0].startswith("Periode (WIB)")
     assert len(content) - 1 == weekly["n"]
 
