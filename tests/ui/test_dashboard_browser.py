@@ -128,7 +128,7 @@ def test_traffic_granularity_filter_and_download(demo_app, driver, tmp_path):
     driver.find_element("css selector", "#traffic-kecamatan").click()  # Dash 4 dropdown
     option = wait_for(driver, "[role=option]", 10)
     options = driver.find_elements("css selector", "[role=option]")
-    next(o for o in options if o.text.strip() == "Bukit Kecil").click()
+    next(o for o in options if o.text.strip() == "Ilir Barat I").click()  # street scenes
     from selenium.webdriver.common.keys import Keys
 
     driver.switch_to.active_element.send_keys(Keys.ESCAPE)
