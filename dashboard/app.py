@@ -231,6 +231,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     cache.init_app(server)
     server.register_blueprint(geo.bp)
+    from dashboard.api import evidence
+
+    server.register_blueprint(evidence.bp)
     from dashboard.api import metrics as metrics_api
 
     server.register_blueprint(metrics_api.bp)

@@ -1262,6 +1262,10 @@ class ComplaintService:
                 note=f"channel={clean.channel}",
             )
         )
+        if complaint.lat is not None and complaint.lon is not None:
+            from store.complaint_cameras import attach_nearby_snapshots
+
+            attach_nearby_snapshots(s, complaint, self.settings, now)  # staff-only evidence
         if on_created is not None:
             on_created(s, complaint)
         s.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
@@ -19,7 +20,9 @@ from dashboard.callbacks.complaints_common import (
 )
 from dashboard.callbacks.lapor_status import status_badge
 from dashboard.i18n import current_lang, local_time, t
+from dashboard.i18n import register as register_strings
 from dashboard.queries import complaints as q
+from store import complaint_cameras
 from store.complaints import (
     ComplaintError,
     ComplaintService,
@@ -33,6 +36,16 @@ from store.models import Complaint, ComplaintStatus, PrivacyMode
 logger = logging.getLogger(__name__)
 
 S = ComplaintStatus
+
+register_strings(
+    {
+        "queue.nearby_cameras": {
+            "id": "Kamera dalam {m} m saat laporan masuk (khusus petugas)",
+            "en": "Cameras within {m} m when the report arrived (staff only)",
+        },
+        "queue.camera_no_snapshot": {"id": "Belum ada gambar.", "en": "No picture yet."},
+    }
+)
 
 #: button id -> target status
 ACTIONS = {
@@ -197,11 +210,51 @@ def show_detail(selected: list[int] | None, rows: list[dict] | None):
             )
             if hints
             else html.Div(t("queue.no_duplicates"), className="small text-secondary"),
+            *nearby_snapshots(s, c.id, svc.settings.complaint_camera_radius_m),
             html.Div(t("queue.history"), className="small fw-semibold mt-2"),
             history_list(events, lang, tz),
         ]
         dup_default = hints[0].tracking_id if hints else ""
     return header, detail, (str(opd.id) if opd else no_update), dup_default
+
+
+def nearby_snapshots(session, complaint_id: int, radius_m: float) -> list[Any]:
+    """The camera snapshots attached when the report arrived (store.complaint_cameras)."""
+    shots = complaint_cameras.snapshots_for(session, complaint_id)
+    if not shots:
+        return []
+    tz = context.settings().timezone
+    cells = [
+        dbc.Col(
+            [
+                html.A(
+                    html.Img(src=f"/evidence/{x.path}", alt=x.camera_name, className="w-100"),
+                    href=f"/evidence/{x.path}",
+                    target="_blank",
+                    className="pantau-frame d-block",
+                )
+                if x.path
+                else html.Div(t("queue.camera_no_snapshot"), className="small text-secondary"),
+                html.Div(
+                    [
+                        html.A(x.camera_name, href=f"/camera/{x.camera_code}"),
+                        f" · {x.distance_m:.0f} m",
+                    ],
+                    className="small",
+                ),
+                html.Div(
+                    local_time(x.taken_at, tz) if x.taken_at else "", className="pantau-footnote"
+                ),
+            ],
+            xs=6,
+            className="mb-1",
+        )  # fmt: skip
+        for x in shots
+    ]
+    return [
+        html.Div(t("queue.nearby_cameras", m=int(radius_m)), className="small fw-semibold mt-2"),
+        dbc.Row(cells, className="g-2", id="queue-nearby-cameras"),
+    ]
 
 
 def act(

@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, Patch, State, ctx, html
 from sqlalchemy import func, select
 
 from dashboard import cache, components, context, queries
+from dashboard.callbacks import alerts_common
 from dashboard.i18n import fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import alerts as alert_queries
@@ -231,6 +232,10 @@ def alert_item(a: alert_queries.AlertRow, can_ack: bool) -> Any:
         meta += [" · ", html.A(a.camera_code, href=f"/camera/{a.camera_code}")]
     elif a.sensor_code:  # sensors are charted on the flood page
         meta += [" · ", html.A(a.sensor_code, href="/banjir")]
+    if a.status and a.status != "open":
+        meta += [" · ", alerts_common.status_badge(a.status)]
+    if a.assigned_user or a.assigned_opd:
+        meta += [" · ", ", ".join(x for x in (a.assigned_user, a.assigned_opd) if x)]
     if a.acknowledged_at:
         action = html.Div(
             [html.I(className="bi bi-check2-circle me-1"),
@@ -251,7 +256,12 @@ def alert_item(a: alert_queries.AlertRow, can_ack: bool) -> Any:
         action = None
     return html.Div(
         [
-            html.Div(a.title, className="pantau-alert-title"),
+            html.A(
+                a.title,
+                href=f"/peringatan/{a.id}",
+                className="pantau-alert-title d-block text-reset",
+                id={"type": "overview-alert-link", "index": a.id},
+            ),
             html.Div(meta, className="pantau-alert-meta"),
             action,
         ],

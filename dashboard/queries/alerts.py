@@ -78,3 +78,71 @@ def acknowledge(session: Session, alert_id: int, who: str, now: datetime | None 
         logger.info("alert %s not acknowledged by %s: %s", alert_id, who, exc)
         return False
     return True
+
+
+@dataclass(frozen=True)
+class AlertListRow:
+    id: int
+    rule: str
+    severity: str
+    status: str
+    title: str
+    place: str | None  # camera code or sensor code
+    started_at: datetime
+    ended_at: datetime | None
+    assigned_user: str | None
+    assigned_opd: str | None
+    escalated_to: str | None
+
+
+def list_alerts(
+    session: Session,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    severity: str | None = None,
+    opd_id: int | None = None,
+    only_opd: int | None = None,
+    limit: int = 200,
+) -> list[AlertListRow]:
+    """Alerts for the list page, newest first. ``status``: an AlertStatus, or "active" (not
+    resolved), "all"/None; ``only_opd``: an OPD user's view (their assignments only)."""
+    q = (
+        select(Alert, Camera.code, Opd.short_name)
+        .outerjoin(Camera, Camera.id == Alert.camera_id)
+        .outerjoin(Opd, Opd.id == Alert.assigned_opd_id)
+    )
+    if status == "active":
+        q = q.where(Alert.status != str(AlertStatus.RESOLVED))
+    elif status and status != "all":
+        q = q.where(Alert.status == status)
+    if kind:
+        q = q.where(Alert.rule == kind)
+    if severity:
+        q = q.where(Alert.severity == severity)
+    if opd_id is not None:
+        q = q.where(Alert.assigned_opd_id == opd_id)
+    if only_opd is not None:
+        q = q.where(Alert.assigned_opd_id == only_opd)
+    rows = session.execute(q.order_by(Alert.started_at.desc(), Alert.id.desc()).limit(limit))
+    return [
+        AlertListRow(
+            id=a.id,
+            rule=a.rule,
+            severity=a.severity,
+            status=a.status or AlertStatus.OPEN,
+            title=a.title,
+            place=code or (a.subject_id if a.subject_type == "sensor" else None),
+            started_at=a.started_at,
+            ended_at=a.ended_at,
+            assigned_user=a.assigned_user,
+            assigned_opd=opd,
+            escalated_to=a.escalated_to,
+        )
+        for a, code, opd in rows
+    ]
+
+
+def alert_kinds(session: Session) -> list[str]:
+    """The kinds (rules) that have alerts, for the filter."""
+    return sorted(k for (k,) in session.execute(select(Alert.rule).distinct()) if k)

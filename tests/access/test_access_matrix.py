@@ -45,6 +45,9 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/admin/audit":          (N,  N,       N,       N,     Y,    N),
     "/admin/ingestion":      (N,  N,       N,       N,     Y,    N),  # issue 9: admin page
     "/admin/kamera":         (N,  N,       N,       N,     Y,    N),  # issue 11: cameras
+    "/peringatan":           (N,  Y,       Y,       Y,     Y,    Y),  # issue 12: opd: their OPD's
+    "/peringatan/<alert_id>": (N, Y,       Y,       Y,     Y,    Y),  # opd: assigned to their OPD
+    "/waktu-respons":        (N,  Y,       Y,       Y,     Y,    N),  # issue 12: response times
     "/cctv":                 (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor":                (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor/status":         (Y,  Y,       Y,       Y,     Y,    Y),
@@ -65,6 +68,8 @@ ACTIONS: dict[str, tuple[bool, ...]] = {
     "opd-upload":            (N,  N,       N,       N,     Y,    Y),  # send indicator values
     "admin-users":           (N,  N,       N,       N,     Y,    N),  # users
     "admin-kamera":          (N,  N,       N,       N,     Y,    N),  # cameras (README)
+    "alert-act":             (N,  N,       Y,       N,     Y,    N),  # ack/assign/escalate/resolve
+    "alert-opd":             (N,  N,       Y,       N,     Y,    Y),  # alert notes, SOP ticks
 }  # fmt: skip
 
 #: Exports (dcc.Download callbacks) × role -> may download: analis may, so may every role that
@@ -97,6 +102,9 @@ COMPONENT_PAGE: dict[str, str] = {
     "audit": "/admin/audit",
     "admin-ingestion": "/admin/ingestion",
     "admin-kamera": "/admin/kamera",
+    "alerts": "/peringatan",
+    "alert": "/peringatan/<alert_id>",
+    "response": "/waktu-respons",
     "cctv": "/cctv",
     "lapor": "/lapor",
     "laporstatus": "/lapor/status",
