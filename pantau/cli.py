@@ -320,6 +320,10 @@ def run(
     from dashboard.app import create_app
 
     dash_app = create_app(settings)
+    from dashboard.briefing_job import start_briefing_thread
+
+    # the 07:00 daily briefing into the outbox (once a day whatever runs it: a unique key)
+    briefing_stop = start_briefing_thread(dash_app.server.config["PANTAU_DB"], settings)
     console.print(f"[bold green]Pantau is running:[/] http://{host}:{port}  (Ctrl+C to stop)")
     try:
         # each public live stream holds a thread: add one per allowed stream, so a full public
@@ -334,8 +338,39 @@ def run(
             **waitress_options(threads, settings.public_stream_max_total),
         )
     finally:
+        if briefing_stop is not None:
+            briefing_stop.set()
         if background is not None:
             background.stop()
+
+
+briefing_app = typer.Typer(help="The daily briefing (/laporan-harian) as a message.")
+app.add_typer(briefing_app, name="briefing")
+
+
+@briefing_app.command("send")
+def briefing_send(
+    day: str = typer.Option(
+        "", "--date", help="Day to report on, YYYY-MM-DD (default: yesterday, local time)."
+    ),
+) -> None:
+    """Put a day's briefing into the notification outbox now (once per day and channel: a
+    second run for the same day adds nothing). `pantau run` does this itself at 07:00."""
+    from datetime import date as date_cls
+
+    from dashboard.briefing_job import enqueue_briefing
+
+    setup_logging()
+    settings = get_settings()
+    try:
+        chosen = date_cls.fromisoformat(day) if day else None
+    except ValueError:
+        raise fail(f"--date {day!r}: expected YYYY-MM-DD", 2) from None
+    ids = enqueue_briefing(open_database(settings), settings, chosen)
+    console.print(
+        f"{len(ids)} outbox message(s) written"
+        + ("" if ids else " (no channel takes 'briefing.daily', or it was already sent)")
+    )
 
 
 def start_local_ingestion(settings: Settings):

@@ -524,6 +524,16 @@ class Settings(BaseSettings):
         description="Public base URL of this Pantau (e.g. https://pantau.palembangkota.go.id), "
         "used for links in notifications. Empty: http://<host>:<port>.",
     )
+    briefing_enabled: bool = Field(
+        default=True,
+        description="Send the daily briefing (/laporan-harian, yesterday's WIB day) through the "
+        "notification outbox (event 'briefing.daily') once a day at briefing_time.",
+    )
+    briefing_time: str = Field(
+        default="07:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Local time (HH:MM, the display time zone) the daily briefing is sent at.",
+    )
     notify_alert_path: str = Field(
         default="/peringatan/{id}",
         description="Path of an alert's page under public_base_url; {id} is the alert id.",

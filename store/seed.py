@@ -669,8 +669,8 @@ def seed_demo(
             subject_type="camera",
             subject_id=cameras[0].code,
             camera_id=cameras[0].id,
-            title=f"Kerumunan di atas biasa di {cameras[0].name}",
-            value=3.1,
+            title=f"Kerumunan di atas biasa di {cameras[0].name}: 46 orang",
+            value=46.0,  # people, as the engine stores it (ingestion/alerts.py)
             started_at=end - timedelta(minutes=8),
             is_demo=True,
         ),

@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, Patch, State, ctx, html
 from sqlalchemy import func, select
 
 from dashboard import cache, components, context, queries
+from dashboard.alert_text import row_title
 from dashboard.callbacks import alerts_common
 from dashboard.i18n import fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
@@ -257,7 +258,7 @@ def alert_item(a: alert_queries.AlertRow, can_ack: bool) -> Any:
     return html.Div(
         [
             html.A(
-                a.title,
+                row_title(a),
                 href=f"/peringatan/{a.id}",
                 className="pantau-alert-title d-block text-reset",
                 id={"type": "overview-alert-link", "index": a.id},

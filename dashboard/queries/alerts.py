@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from store import alert_workflow
-from store.models import Alert, AlertSeverity, AlertStatus, Camera, Opd
+from store.models import Alert, AlertSeverity, AlertStatus, Camera, Opd, Sensor
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ class AlertRow:
     status: str = AlertStatus.OPEN
     assigned_user: str | None = None
     assigned_opd: str | None = None  # the OPD's short name
+    camera_name: str | None = None  # for titles in the reader's language (dashboard.alert_text)
+    sensor_name: str | None = None
+    sensor_unit: str | None = None
 
 
 def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
@@ -41,9 +44,10 @@ def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
         else_=2,
     )
     rows = session.execute(
-        select(Alert, Camera.code, Opd.short_name)
+        select(Alert, Camera.code, Opd.short_name, Camera.name, Sensor.name, Sensor.unit)
         .outerjoin(Camera, Camera.id == Alert.camera_id)
         .outerjoin(Opd, Opd.id == Alert.assigned_opd_id)
+        .outerjoin(Sensor, and_(Alert.subject_type == "sensor", Sensor.code == Alert.subject_id))
         .where(Alert.ended_at.is_(None), Alert.status != str(AlertStatus.RESOLVED))
         .order_by(Alert.acknowledged_at.is_not(None), sev, Alert.started_at.desc())
         .limit(limit)
@@ -63,8 +67,11 @@ def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
             status=a.status or AlertStatus.OPEN,
             assigned_user=a.assigned_user,
             assigned_opd=opd,
+            camera_name=camera_name,
+            sensor_name=sensor_name,
+            sensor_unit=sensor_unit,
         )
-        for a, code, opd in rows
+        for a, code, opd, camera_name, sensor_name, sensor_unit in rows
     ]
 
 

@@ -41,6 +41,7 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/pengaduan":            (N,  Y,       Y,       Y,     Y,    N),
     "/pengaduan/antrian":    (N,  Y,       Y,       N,     Y,    N),
     "/opd/pengaduan":        (N,  Y,       N,       N,     Y,    Y),  # pimpinan/admin: all OPDs
+    "/laporan-harian":       (N,  Y,       Y,       Y,     Y,    N),  # the daily briefing
     "/admin/pengguna":       (N,  N,       N,       N,     Y,    N),
     "/admin/audit":          (N,  N,       N,       N,     Y,    N),
     "/admin/ingestion":      (N,  N,       N,       N,     Y,    N),  # issue 9: admin page
@@ -105,6 +106,7 @@ COMPONENT_PAGE: dict[str, str] = {
     "alerts": "/peringatan",
     "alert": "/peringatan/<alert_id>",
     "response": "/waktu-respons",
+    "briefing": "/laporan-harian",
     "cctv": "/cctv",
     "lapor": "/lapor",
     "laporstatus": "/lapor/status",

@@ -1,0 +1,94 @@
+"""Alert titles in the reader's language, made at display time (without the level: the
+interface shows it as a badge next to the title).
+
+The alert engine (``ingestion/alerts.py``) stores one title, in Indonesian, for logs and
+messages. The interface shows a title rendered here from the alert's rule, severity, value and
+subject (camera or sensor name and unit) in the chosen language; a rule this module does not
+know keeps its stored title (new rules still show something sensible until they get a line
+here).
+"""
+
+from __future__ import annotations
+
+from dashboard.i18n import fmt_number, register, t
+
+register(
+    {
+        "alert.level.critical": {"id": "SIAGA", "en": "CRITICAL"},
+        "alert.level.warning": {"id": "WASPADA", "en": "WARNING"},
+        "alert.level.info": {"id": "INFO", "en": "INFO"},
+        "alert.title.flood_coverage": {
+            "id": "Genangan {pct}% di {name}",
+            "en": "Water covers {pct}% of the road at {name}",
+        },
+        "alert.title.flood_coverage.no_value": {
+            "id": "Genangan di {name}",
+            "en": "Flooding at {name}",
+        },
+        "alert.title.crowd_density": {
+            "id": "Kerumunan di atas biasa di {name}: {n} orang",
+            "en": "Crowd above usual at {name}: {n} people",
+        },
+        "alert.title.crowd_density.no_value": {
+            "id": "Kerumunan di atas biasa di {name}",
+            "en": "Crowd above usual at {name}",
+        },
+        "alert.title.camera_offline": {
+            "id": "Kamera {name} offline",
+            "en": "Camera {name} is offline",
+        },
+        "alert.title.sensor_level": {
+            "id": "{name}: {value} {unit}",
+            "en": "{name}: {value} {unit}",
+        },
+    }
+)
+
+#: Rules whose title is rendered here (others keep the stored title).
+KNOWN_RULES = ("flood_coverage", "crowd_density", "camera_offline", "sensor_level")
+
+
+def alert_title(
+    rule: str,
+    severity: str | None,
+    value: float | None,
+    subject: str | None,
+    stored_title: str,
+    *,
+    unit: str | None = None,
+    lang: str | None = None,
+) -> str:
+    """The title of an alert in ``lang`` (default: the request's language)."""
+    if rule not in KNOWN_RULES or not subject:
+        return stored_title
+    level = t(f"alert.level.{severity if severity in ('critical', 'warning') else 'info'}", lang)
+    if rule == "flood_coverage":
+        if value is None:
+            return t("alert.title.flood_coverage.no_value", lang, level=level, name=subject)
+        pct = fmt_number(value * 100 if value <= 1.0 else value)
+        return t("alert.title.flood_coverage", lang, level=level, pct=pct, name=subject)
+    if rule == "crowd_density":
+        if value is None:
+            return t("alert.title.crowd_density.no_value", lang, name=subject)
+        return t("alert.title.crowd_density", lang, name=subject, n=fmt_number(value))
+    if rule == "camera_offline":
+        return t("alert.title.camera_offline", lang, name=subject)
+    # sensor_level
+    shown = fmt_number(value, 1 if value is not None and abs(value) < 100 else 0)
+    return t(
+        "alert.title.sensor_level", lang, level=level, name=subject, value=shown, unit=unit or ""
+    ).strip()
+
+
+def row_title(row, lang: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """:func:`alert_title` of a ``dashboard.queries.alerts.AlertRow``."""
+    subject = row.sensor_name if row.rule == "sensor_level" else row.camera_name
+    return alert_title(
+        row.rule,
+        row.severity,
+        row.value,
+        subject,
+        row.title,
+        unit=row.sensor_unit,
+        lang=lang,
+    )
