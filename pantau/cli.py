@@ -317,6 +317,7 @@ def run(
     background = None
     if ingest if ingest is not None else settings.ingest_enabled:
         background = start_local_ingestion(settings)
+    notifier = start_notifications(settings)
     from dashboard.app import create_app
 
     dash_app = create_app(settings)
@@ -342,6 +343,24 @@ def run(
             briefing_stop.set()
         if background is not None:
             background.stop()
+        if notifier is not None:
+            notifier.stop()
+
+
+def start_notifications(settings: Settings):
+    """Seed the PANTAU_NOTIFY_* channels and start the dispatcher thread (unless
+    PANTAU_NOTIFY_ENABLED=false); returns it (with stop()) or None."""
+    from ingestion.notify.dispatcher import Dispatcher
+    from ingestion.notify.seed import seed_channels
+    from store import outbox
+    from store.db import Database
+
+    outbox.use_settings(settings)
+    database = Database(settings.sqlalchemy_url)
+    seed_channels(database, settings)
+    if not settings.notify_enabled:
+        return None
+    return Dispatcher(settings, database).start()
 
 
 briefing_app = typer.Typer(help="The daily briefing (/laporan-harian) as a message.")
@@ -395,6 +414,7 @@ for _module in (
     "dashboard.key_commands",
     "store.commands",
     "ingestion.incident_commands",
+    "ingestion.notify.commands",
 ):
     try:
         __import__(_module)
