@@ -143,6 +143,8 @@
     setInterval(function () {
       tick();
       if (params.get("rotate") === "0") { return; }
+      /* a siaga alert on show (assets/pantau_wall.js) holds the rotation */
+      if (window.pantau.kiosk.paused) { started = Date.now(); return; }
       var bar = document.getElementById("shell-kiosk-bar");
       var seconds = rotate > 0 ? Math.max(5, rotate)
         : parseInt((bar && bar.getAttribute("data-rotate")) || "30", 10);

@@ -192,7 +192,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             "/assets/vendor/bootstrap/bootstrap.min.css",
             "/assets/vendor/bootstrap-icons/bootstrap-icons.min.css",
         ],
-        assets_ignore=r"vendor/.*",
+        # Dash matches this against file *names* (not paths): "vendor/.*" never matched, so
+        # Bootstrap was linked a second time after pantau.css and won over it
+        assets_ignore=r"^bootstrap(-icons)?\.min\.css$",
         meta_tags=[
             {"name": "viewport", "content": "width=device-width, initial-scale=1"},
             {"name": "theme-color", "content": "#0b1f33"},
@@ -223,9 +225,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     register_all(app)
     app.layout = serve_layout
-    from dashboard.api import public
+    from dashboard.api import public, wall
 
     server.register_blueprint(public.bp)
+    server.register_blueprint(wall.bp)
     from dashboard import cache
     from dashboard.api import geo
 

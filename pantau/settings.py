@@ -137,6 +137,18 @@ class Settings(BaseSettings):
     kiosk_rotate_seconds: int = Field(
         default=30, ge=5, description="Seconds each page stays on the wall screen in kiosk mode."
     )
+    kiosk_alert_sound: bool = Field(
+        default=False,
+        description="The wall screen beeps on a new siaga alert (besides flashing). The wall's "
+        "browser must allow sound without a click (Chromium: --autoplay-policy="
+        "no-user-gesture-required); ?sound=1 / ?sound=0 on the kiosk URL overrides it.",
+    )
+    kiosk_alert_seconds: int = Field(
+        default=60,
+        ge=5,
+        description="How long the wall screen shows a new siaga alert and its camera's live "
+        "picture before the rotation goes on.",
+    )
     refresh_seconds: int = Field(
         default=10, ge=2, description="How often live pages refresh their data."
     )

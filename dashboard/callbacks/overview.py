@@ -311,6 +311,9 @@ def refresh_overview(
         )
         alerts = alert_queries.open_alerts(s)
         version = layer_version(s)
+    # open siaga alerts first (a pimpinan reading the phone sees them at the top), the rest in
+    # the query's order
+    alerts.sort(key=lambda a: a.severity != "critical")
     unacked = sum(1 for a in alerts if a.acknowledged_at is None)
     return (
         build_tiles(numbers, now),

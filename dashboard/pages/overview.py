@@ -114,14 +114,15 @@ def layout(**_kwargs) -> dbc.Container:
                             ),
                         ],
                         lg=4,
-                        className="mb-3 order-first order-lg-last",  # alerts first on phones
+                        className="mb-3 pantau-overview-alerts",  # first on phones
                     ),
                 ],
-                className="g-3 mt-0",
+                className="g-3 mt-0 pantau-overview-main",
             ),
             dcc.Interval(id="overview-interval", interval=cfg.refresh_seconds * 1000),
             dcc.Store(id="overview-alert-ids", data=[]),
         ],
         fluid=True,
-        className="pb-3",
+        # phones: the alerts card comes before the tiles and the map (assets/pantau.css)
+        className="pb-3 pantau-overview",
     )
