@@ -48,3 +48,56 @@ def import_areas_cmd(
     for table, n in summary.reassigned.items():
         inside = summary.located.get(table, 0)
         console.print(f"  {table}: {n:,} rows reassigned, {inside:,} inside a kecamatan polygon")
+
+
+# --------------------------------------------------------------------------------------------
+# SOP checklists of the alert workflow (store.alert_sop)
+sop_app = typer.Typer(
+    help="SOP checklists per alert kind: show them, load a JSON file.", no_args_is_help=True
+)
+
+
+def _register_sop() -> None:
+    from pantau.cli import app
+
+    app.add_typer(sop_app, name="sop")
+
+
+_register_sop()
+
+
+@sop_app.command("show")
+def sop_show(
+    kind: str = typer.Argument("", help="An alert kind (Alert.rule); empty: all."),
+) -> None:
+    """Print the steps each alert kind uses now (the database's, else data/sop_templates.json)."""
+    from sqlalchemy import select
+
+    from store.alert_sop import DEFAULTS_FILE, _defaults, steps_for
+    from store.models import SopTemplate
+
+    database = open_database(get_settings())
+    with database.session() as s:
+        kinds = set(_defaults(DEFAULTS_FILE)) | set(s.scalars(select(SopTemplate.kind)))
+        for k in sorted(kinds if not kind else {kind}):
+            console.print(f"[bold]{k}[/]")
+            for i, step in enumerate(steps_for(s, k), 1):
+                console.print(f"  {i}. {step.key}: {step.text_id} / {step.text_en}", markup=False)
+
+
+@sop_app.command("load")
+def sop_load(
+    file: Path = typer.Argument(..., help="JSON like data/sop_templates.json: kind -> steps."),
+) -> None:
+    """Store the SOP steps of every kind in FILE (validated first; all or nothing). Ticks on
+    existing alerts keep their step keys."""
+    from store.alert_sop import SopError, load_file
+
+    database = open_database(get_settings())
+    try:
+        with database.session() as s:
+            done = load_file(s, file, who="cli")
+    except (OSError, ValueError, SopError) as exc:
+        raise fail(f"{file}: {exc}") from exc
+    for kind, n in sorted(done.items()):
+        console.print(f"[green]{kind}[/]: {n} steps")
