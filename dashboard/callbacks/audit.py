@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
 from dashboard import auth, context
+from dashboard.audit_text import fields, sentence
 from dashboard.i18n import local_time, t
 from dashboard.i18n import register as register_strings
 from store import audit
@@ -23,6 +23,7 @@ LIMIT = 300
 
 register_strings(
     {
+        "audit.what": {"id": "Apa yang terjadi", "en": "What happened"},
         "audit.a.login": {"id": "Masuk", "en": "Signed in"},
         "audit.a.login_failed": {"id": "Gagal masuk", "en": "Sign-in failed"},
         "audit.a.login_locked": {"id": "Masuk saat terkunci", "en": "Sign-in while locked"},
@@ -65,13 +66,27 @@ def _label(action: str) -> str:
     return action if text == key else text
 
 
-def _detail(detail: dict | None):
-    """A readable diff (``summary``, written by store/cameras.py) or the raw JSON."""
-    if not detail:
-        return ""
-    if isinstance(detail, dict) and isinstance(detail.get("summary"), str):
-        return html.Span(detail["summary"][:400], className="audit-summary")
-    return html.Code(json.dumps(detail, ensure_ascii=False)[:300])
+def _what(r) -> list:  # type: ignore[no-untyped-def]
+    """The entry as a sentence, then its details as labelled fields (never raw JSON)."""
+    out: list = [
+        html.Div(sentence(r.action, r.username, r.target, r.detail), className="audit-sentence")
+    ]
+    pairs = fields(r.action, r.detail)
+    if pairs:
+        out.append(
+            html.Dl(
+                [
+                    part
+                    for label, value in pairs[:12]
+                    for part in (
+                        html.Dt(label, className="col-sm-4 fw-normal text-secondary"),
+                        html.Dd(value, className="col-sm-8 mb-0 text-break"),
+                    )
+                ],
+                className="row small mb-0 mt-1 audit-fields",
+            )
+        )
+    return out
 
 
 def action_options() -> list[dict[str, str]]:
@@ -120,14 +135,7 @@ def audit_table(
         html.Tr(
             [
                 html.Th(t(k))
-                for k in (
-                    "audit.time",
-                    "audit.user",
-                    "audit.action",
-                    "audit.target",
-                    "audit.ip",
-                    "audit.detail",
-                )
+                for k in ("audit.time", "audit.user", "audit.action", "audit.what", "audit.ip")
             ]
         )
     )
@@ -137,9 +145,8 @@ def audit_table(
                 html.Td(local_time(r.ts, tz), className="text-nowrap"),
                 html.Td(r.username or "—"),
                 html.Td(dbc.Badge(_label(r.action), color=BADGE.get(r.action, "secondary"))),
-                html.Td(r.target or "—", className="text-break"),
+                html.Td(_what(r), className="audit-what"),
                 html.Td(r.ip or "—", className="text-nowrap"),
-                html.Td(_detail(r.detail), className="small"),
             ]
         )
         for r in page.rows

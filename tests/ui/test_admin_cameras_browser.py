@@ -141,7 +141,8 @@ def test_camera_editor_end_to_end(settings, sqlite_db, tmp_path):
             wait_text(driver, "#audit-table", lambda s: "PLG-SIM-01" in s, 30)
             table = driver.find_element("id", "audit-table").text
             assert "Ubah kamera" in table and admin in table
-            assert "name: 'Simpang Simulator' → 'Simpang Simulator Baru'" in table
+            assert "mengubah kamera PLG-SIM-01" in table  # a sentence, then the fields
+            assert "Simpang Simulator → Simpang Simulator Baru" in table
 
             # Uji against the simulator: an analysed preview with counts
             driver.get(base + "/admin/kamera")
