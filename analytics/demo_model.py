@@ -8,8 +8,11 @@ Both halves of a demo read this module, so a fresh demo agrees with itself:
   pipeline measures from that camera's scene at that level (``MEASURED_FULL``), with noise.
 
 ``MEASURED_FULL`` are the hourly means the local pipeline stored from each scene kind shown at
-full activity (``pantau run`` on this box, 12 simulated cameras, 60 s sampling; measured
-2026-11-29, see README "Demo data"). Re-measure them when the detectors or the scenes change.
+full activity (``pantau run`` on this box, 12 simulated cameras, 60 s sampling, 14 samples a
+camera; measured 2026-11-29, see README "Demo data"); ``FLOOR`` is what it reads from a scene
+whatever the activity (water ripples in the flood scene read as vehicles). Re-measure them when
+the detectors or the scenes change. The demo video is real footage: it plays the same at every
+hour, so its history is flat.
 
 Pure functions of (local hour, weekday): no clock, database or I/O here.
 """
@@ -27,12 +30,16 @@ SCENE_KINDS = ("street", "crowd", "flood", "quiet", "video")
 #: what the pipeline stores per hour from a scene at full activity:
 #: (vehicles in view, people in view, line crossings per sample, in + out)
 MEASURED_FULL: dict[str, tuple[float, float, float]] = {
-    "street": (2.25, 5.3, 0.7),
-    "crowd": (3.0, 11.8, 0.0),
-    "flood": (0.7, 3.1, 0.0),
+    "street": (1.87, 4.67, 0.86),
+    "crowd": (1.75, 15.64, 0.0),
+    "flood": (0.0, 2.0, 0.0),
     "quiet": (0.0, 0.0, 0.0),
-    "video": (0.0, 16.0, 0.0),
+    "video": (0.0, 10.21, 0.0),
 }
+#: read from a scene at any activity: (vehicles, people)
+FLOOR: dict[str, tuple[float, float]] = {"flood": (0.75, 0.0)}
+#: scenes whose activity does not follow the clock
+CONSTANT = frozenset({"video", "quiet"})
 
 
 def _raw_traffic(h: np.ndarray, work: np.ndarray) -> np.ndarray:
@@ -100,12 +107,38 @@ def levels(hour_local, weekday) -> tuple:
     return traffic_level(hour_local, weekday), crowd_level(hour_local, weekday)
 
 
-def expected(kind: str, hour_local, weekday) -> tuple:
+def expected(kind: str, hour_local, weekday, shown=None) -> tuple:
     """What the live pipeline should store for a ``kind`` scene at that local time:
-    (vehicles in view, people in view, line crossings per sample)."""
+    (vehicles in view, people in view, line crossings per sample). ``shown``: a function
+    (vehicle level, people level) -> (share of the scene's vehicles shown, share of its
+    people shown) for a scene whose movers are few (``shown_shares``); default: the levels."""
     v_full, p_full, flow_full = MEASURED_FULL[kind]
+    v_floor, p_floor = FLOOR.get(kind, (0.0, 0.0))
+    if kind in CONSTANT:
+        one = np.ones_like(np.asarray(hour_local, dtype=float))
+        return v_floor + v_full * one, p_floor + p_full * one, flow_full * one
     tv, tp = levels(hour_local, weekday)
-    return v_full * tv, p_full * tp, flow_full * tv
+    sv, sp = shown(tv, tp) if shown is not None else (tv, tp)
+    return v_floor + v_full * sv, p_floor + p_full * sp, flow_full * sv
+
+
+def shown_shares(labels: list[str], ranks: list[float]):
+    """For a scene with movers ``labels`` and their thinning ``ranks``: a function of the
+    (vehicle level, people level) arrays giving the share of its vehicles and of its people
+    that are shown — few movers make steps (at night one person of 24, not 0.7)."""
+    v_ranks = np.array([r for r, lb in zip(ranks, labels, strict=True) if lb != "person"])
+    p_ranks = np.array([r for r, lb in zip(ranks, labels, strict=True) if lb == "person"])
+
+    def share(level, pool: np.ndarray):
+        level = np.asarray(level, dtype=float)
+        if not len(pool):
+            return np.zeros_like(level)
+        return (pool[None, :] < level.reshape(-1, 1)).mean(axis=1).reshape(level.shape)
+
+    def at(v_level, p_level):
+        return share(v_level, v_ranks), share(p_level, p_ranks)
+
+    return at
 
 
 def activity_clock(
@@ -132,6 +165,8 @@ def thinning_rank(seed: int, n: int) -> list[float]:
 
 
 __all__ = [
+    "CONSTANT",
+    "FLOOR",
     "MEASURED_FULL",
     "SCENE_KINDS",
     "activity_clock",
@@ -139,6 +174,7 @@ __all__ = [
     "expected",
     "levels",
     "scene_kinds",
+    "shown_shares",
     "thinning_rank",
     "traffic_level",
 ]

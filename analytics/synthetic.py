@@ -127,6 +127,10 @@ class SyntheticScene:
             np.int32,
         )
 
+    def mover_ranks(self) -> tuple[list[str], list[float]]:
+        """(labels, thinning ranks) of the scene's movers (analytics.demo_model)."""
+        return [m.label for m in self._movers], list(self._ranks)
+
     # ------------------------------------------------------------------ config for the pipeline
 
     def analytics_config(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from analytics import demo_model
+from analytics.synthetic import SyntheticScene
 from ingestion.importers import import_cameras
 from pantau.settings import DATA_DIR
 from store.models import (
@@ -317,8 +318,13 @@ def seed_demo(
     for ci, cam in enumerate(cameras):
         progress("Riwayat kamera / camera history", ci, total)
         tags = set(cam.tags or [])
-        # the hour's mean is close to the level at its middle
-        exp_v, exp_p, exp_flow = demo_model.expected(kinds[ci], hour_local + 0.5, weekday)
+        # the hour's mean is close to the level at its middle; the shares of the camera's
+        # scene (simulator seed 1000 + position) shown at that level
+        shown = None
+        if kinds[ci] in ("street", "crowd", "flood"):
+            scene = SyntheticScene(kinds[ci], 1000 + ci, 640, 360)
+            shown = demo_model.shown_shares(*scene.mover_ranks())
+        exp_v, exp_p, exp_flow = demo_model.expected(kinds[ci], hour_local + 0.5, weekday, shown)
         noise = rng.normal(1.0, 0.12, len(hours)).clip(0.5, 1.6)
         rain_damp = 1 / (1 + rain / 30.0)  # heavy rain empties the streets
         vehicles = exp_v * noise * rain_damp
