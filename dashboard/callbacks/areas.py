@@ -36,6 +36,27 @@ register_strings(
             "id": "Pengaduan per kecamatan",
             "en": "Complaints by district (kecamatan)",
         },
+        "areas.traffic.title": {
+            "id": "Lalu lintas per kecamatan",
+            "en": "Traffic by district (kecamatan)",
+        },
+        "unit.vehicles_per_camera_hour": {
+            "id": "kendaraan/jam per kamera",
+            "en": "vehicles/hour per camera",
+        },
+        "areas.traffic.label": {
+            "id": "{rate} kendaraan/jam per kamera ({n} kendaraan, {cams} kamera)",
+            "en": "{rate} vehicles/hour per camera ({n} vehicles, {cams} cameras)",
+        },
+        "areas.traffic.note": {
+            "id": "Kendaraan melintasi garis hitung per kamera per jam (rata-rata jam yang ada "
+            "datanya), {start}–{end} (WIB). Kecamatan kamera dari batas wilayah, atau dari "
+            "daftar kamera bila belum ada batas. Sumber: rekap per jam per kecamatan.",
+            "en": "Vehicles crossing counting lines per camera per hour (mean over the hours "
+            "with data), {start}–{end} (WIB). A camera's district from the boundaries, or from "
+            "the camera registry until there are boundaries. Source: hourly rollups per "
+            "district.",
+        },
         "unit.flood_hours": {"id": "jam genangan", "en": "hours flooded"},
         "unit.camera_hours": {"id": "kamera-jam", "en": "camera-hours"},
         "areas.flood.label": {
@@ -214,7 +235,7 @@ def update_flood_areas(
     fig = ranking(
         shown["kecamatan"].tolist(),
         [(t("unit.flood_hours"), shown["hours"].tolist(), "#4dabf7")],
-        unit,
+        _axis(unit, sel),
     )
     labels = {
         r.kecamatan: t(
@@ -229,6 +250,53 @@ def update_flood_areas(
     geo = choropleth(shapes, dict(zip(df["kecamatan"], df["hours"], strict=True)), labels)
     note = t("areas.flood.note", start=f"{sel.start_day:%d/%m/%Y}", end=f"{sel.end_day:%d/%m/%Y}")
     legend = colour_legend(float(df["hours"].max()) if len(df) else 0, unit)
+    return fig, geo, _note(note, demo, not shapes, legend)
+
+
+def _axis(unit: str, sel: _trend.Selection) -> str:
+    """A ranking's axis title: the unit and the period it covers."""
+    return f"{unit} · {sel.start_day:%d/%m/%Y}–{sel.end_day:%d/%m/%Y} ({components.tz_label()})"
+
+
+def update_traffic_areas(
+    start_date: str | None, end_date: str | None, *, db: Database | None = None
+) -> tuple:
+    """Vehicles crossing per camera-hour per kecamatan over the page's range."""
+    from dashboard.queries import profile
+
+    sel = _trend.selection(start_date, end_date, "day")
+    database = _trend.database(db)
+    key = f"areas:traffic:{database.url}|{sel.start.isoformat()}:{sel.end.isoformat()}"
+
+    def load() -> pd.DataFrame:
+        with database.session() as s:
+            return profile.traffic_by_kecamatan(s, sel.start, sel.end)
+
+    df = cache.memo(key, CACHE_S, load)
+    shapes, demo = _shapes(database)
+    unit = t("unit.vehicles_per_camera_hour")
+    shown = df[df["per_camera_hour"] > 0].head(MAX_BARS)
+    fig = ranking(
+        shown["kecamatan"].tolist(),
+        [(unit, [round(float(v), 1) for v in shown["per_camera_hour"]], components.NAVY)],
+        _axis(unit, sel),
+    )
+    labels = {
+        r.kecamatan: t(
+            "areas.traffic.label",
+            rate=fmt_number(r.per_camera_hour, 1),
+            n=fmt_number(r.vehicles),
+            cams=fmt_number(r.cameras),
+        )
+        for r in df.dropna(subset=["per_camera_hour"]).itertuples()
+    }
+    labels[""] = unit
+    values = {
+        k: float(v) for k, v in zip(df["kecamatan"], df["per_camera_hour"].fillna(0), strict=True)
+    }
+    geo = choropleth(shapes, values, labels)
+    note = t("areas.traffic.note", start=f"{sel.start_day:%d/%m/%Y}", end=f"{sel.end_day:%d/%m/%Y}")
+    legend = colour_legend(max(values.values(), default=0), unit)
     return fig, geo, _note(note, demo, not shapes, legend)
 
 
@@ -261,7 +329,7 @@ def update_security_areas(
         for k in KINDS
         if k in wide.columns and wide[k].sum() > 0
     ]
-    fig = ranking(names, series, unit, height=360)
+    fig = ranking(names, series, _axis(unit, sel), height=360)
     labels = {}
     for kec, total in totals.items():
         part = df[df["kecamatan"] == kec].sort_values("count", ascending=False).head(3)
@@ -322,6 +390,13 @@ def update_complaint_areas(period: str | None, _n: int | None, *, db: Database |
 
 
 def register(app) -> None:
+    app.callback(
+        Output("traffic-area-rank", "figure"),
+        Output("traffic-area-layer", "data"),
+        Output("traffic-area-note", "children"),
+        Input("traffic-range", "start_date"),
+        Input("traffic-range", "end_date"),
+    )(update_traffic_areas)
     app.callback(
         Output("flood-area-rank", "figure"),
         Output("flood-area-layer", "data"),

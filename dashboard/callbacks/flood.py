@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, ctx, html
 
 from dashboard import cache, components
-from dashboard.callbacks import _trend
+from dashboard.callbacks import _profile, _trend
 from dashboard.i18n import fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import flood as flood_queries
@@ -173,7 +173,12 @@ def download_flood(_csv: int | None, _xlsx: int | None, payload: dict | None, to
     return _trend.download(ctx.triggered_id, payload, top, "banjir")
 
 
+# the hour x weekday profile and the by-hour comparison for the same filters
+update_flood_profile = _profile.profile_callback("flood", METRICS, "wet")
+
+
 def register(app) -> None:
+    _profile.register_profile(app, "flood", update_flood_profile)
     _trend.register_trend(app, "flood", update_flood, update_flood_locations, download_flood)
     app.callback(
         Output("flood-sensors", "figure"),

@@ -6,7 +6,7 @@ import logging
 
 from dash import ctx
 
-from dashboard.callbacks import _trend
+from dashboard.callbacks import _profile, _trend
 from dashboard.i18n import register as register_strings
 from dashboard.queries import trends
 
@@ -39,7 +39,12 @@ def download_traffic(_csv: int | None, _xlsx: int | None, payload: dict | None, 
     return _trend.download(ctx.triggered_id, payload, top, "lalu-lintas")
 
 
+# the hour x weekday profile and the by-hour comparison for the same filters
+update_traffic_profile = _profile.profile_callback("traffic", METRICS, "flow")
+
+
 def register(app) -> None:
+    _profile.register_profile(app, "traffic", update_traffic_profile)
     _trend.register_trend(
         app, "traffic", update_traffic, update_traffic_locations, download_traffic
     )

@@ -9,6 +9,7 @@ import dash_leaflet as dl
 from dash import html
 
 from dashboard import components, context
+from dashboard.analysis_layout import profile_card
 from dashboard.callbacks import areas as _areas  # noqa: F401  - the card's strings
 from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
@@ -80,5 +81,6 @@ def layout(**_kwargs) -> dbc.Container:
                 className="g-3",
             ),
             components.area_card("flood", t("areas.flood.title")),
+            profile_card("flood"),
         ],
     )

@@ -7,6 +7,8 @@ import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 
 from dashboard import components, context
+from dashboard.analysis_layout import profile_card
+from dashboard.callbacks import areas as _areas  # noqa: F401  - the card's strings
 from dashboard.i18n import t
 from dashboard.queries import cameras as camera_queries
 
@@ -52,5 +54,7 @@ def layout(**_kwargs) -> dbc.Container:
                     "pantau-map pantau-map-sm",
                 ),
             ),
+            profile_card("traffic"),
+            components.area_card("traffic", t("areas.traffic.title")),
         ],
     )
