@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import auth, cache, components, context
+from dashboard.alert_text import alert_title
 from dashboard.callbacks.alerts_common import (
     WRITE_ROLES,
     current_actor,
@@ -142,6 +143,14 @@ def place_link(d: q.AlertDetail) -> Any:
     if d.sensor is not None:
         return html.A(f"{d.sensor.name} ({d.sensor.code})", href="/banjir")
     return d.alert.subject_id or "—"
+
+
+def display_title(d: q.AlertDetail) -> str:
+    """The alert's title in the reader's language (dashboard.alert_text)."""
+    a = d.alert
+    subject = d.sensor.name if d.sensor is not None else (d.camera.name if d.camera else None)
+    unit = d.sensor.unit if d.sensor is not None else None
+    return alert_title(a.rule, a.severity, a.value, subject, a.title, unit=unit)
 
 
 def state_table(d: q.AlertDetail) -> Any:

@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
 from dashboard import auth, context
+from dashboard.alert_text import row_title
 from dashboard.callbacks.alerts_common import label, severity_badge, status_badge
 from dashboard.i18n import local_time, t
 from dashboard.i18n import register as register_strings
@@ -72,7 +73,9 @@ def table(rows: list[q.AlertListRow]) -> Any:
                     html.Td(html.A(f"#{r.id}", href=f"/peringatan/{r.id}")),
                     html.Td(
                         [
-                            html.A(r.title, href=f"/peringatan/{r.id}", className="fw-semibold"),
+                            html.A(
+                                row_title(r), href=f"/peringatan/{r.id}", className="fw-semibold"
+                            ),
                             html.Div(
                                 [
                                     severity_badge(r.severity),

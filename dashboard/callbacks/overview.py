@@ -233,7 +233,7 @@ def alert_item(a: alert_queries.AlertRow, can_ack: bool) -> Any:
         meta += [" · ", html.A(a.camera_code, href=f"/camera/{a.camera_code}")]
     elif a.sensor_code:  # sensors are charted on the flood page
         meta += [" · ", html.A(a.sensor_code, href="/banjir")]
-    if a.status and a.status != "open":
+    if a.status not in (None, "open", "acknowledged"):  # acknowledged: the line below says so
         meta += [" · ", alerts_common.status_badge(a.status)]
     if a.assigned_user or a.assigned_opd:
         meta += [" · ", ", ".join(x for x in (a.assigned_user, a.assigned_opd) if x)]
@@ -260,7 +260,7 @@ def alert_item(a: alert_queries.AlertRow, can_ack: bool) -> Any:
             html.A(
                 row_title(a),
                 href=f"/peringatan/{a.id}",
-                className="pantau-alert-title d-block text-reset",
+                className="pantau-alert-title d-block text-reset text-decoration-none",
                 id={"type": "overview-alert-link", "index": a.id},
             ),
             html.Div(meta, className="pantau-alert-meta"),

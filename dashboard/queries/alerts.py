@@ -100,6 +100,10 @@ class AlertListRow:
     assigned_user: str | None
     assigned_opd: str | None
     escalated_to: str | None
+    value: float | None = None
+    camera_name: str | None = None  # for titles in the reader's language (dashboard.alert_text)
+    sensor_name: str | None = None
+    sensor_unit: str | None = None
 
 
 def list_alerts(
@@ -115,9 +119,10 @@ def list_alerts(
     """Alerts for the list page, newest first. ``status``: an AlertStatus, or "active" (not
     resolved), "all"/None; ``only_opd``: an OPD user's view (their assignments only)."""
     q = (
-        select(Alert, Camera.code, Opd.short_name)
+        select(Alert, Camera.code, Opd.short_name, Camera.name, Sensor.name, Sensor.unit)
         .outerjoin(Camera, Camera.id == Alert.camera_id)
         .outerjoin(Opd, Opd.id == Alert.assigned_opd_id)
+        .outerjoin(Sensor, and_(Alert.subject_type == "sensor", Sensor.code == Alert.subject_id))
     )
     if status == "active":
         q = q.where(Alert.status != str(AlertStatus.RESOLVED))
@@ -145,8 +150,12 @@ def list_alerts(
             assigned_user=a.assigned_user,
             assigned_opd=opd,
             escalated_to=a.escalated_to,
+            value=a.value,
+            camera_name=camera_name,
+            sensor_name=sensor_name,
+            sensor_unit=sensor_unit,
         )
-        for a, code, opd in rows
+        for a, code, opd, camera_name, sensor_name, sensor_unit in rows
     ]
 
 
