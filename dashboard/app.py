@@ -202,6 +202,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     server = app.server
     server.config["PANTAU_SETTINGS"] = settings
+    from store import outbox
+
+    outbox.use_settings(settings)  # alert changes made here build their messages with these
     server.config["PANTAU_DB"] = database
     server.config["SECRET_KEY"] = settings.resolved_secret_key()
     # photos reach Dash callbacks base64-encoded (4/3 of their size)

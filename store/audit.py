@@ -44,6 +44,9 @@ class AuditAction(StrEnum):
     API_KEY_CREATE = "api_key_create"  # store/api_keys.py (pantau keys create)
     API_KEY_REVOKE = "api_key_revoke"
     INCIDENT_WRITE = "incident_write"  # store/incidents.py: a batch of one source (file/API)
+    NOTIFY_CHANNEL = "notify_channel"  # /admin/notifikasi: a channel created, changed, deleted
+    NOTIFY_TEST = "notify_test"  # a test message sent to a channel
+    NOTIFY_RETRY = "notify_retry"  # dead-letter notifications queued again
 
 
 MAX_TEXT = {"username": 64, "action": 64, "target": 200, "ip": 64}

@@ -193,3 +193,26 @@ def alert_payload(
             "ended_at": iso(alert.ended_at),
         },
     }
+
+
+def test_payload(channel_name: str, actor: str | None, settings: Any, now: datetime) -> dict:
+    """The "send a test" message of the admin page."""
+    when = local_time(now, settings.timezone)
+    url = base_url(settings) + "/admin/notifikasi"
+    return {
+        "title": f"[UJI] Pesan uji Pantau untuk {channel_name}",
+        "text": "\n".join(
+            [
+                f"[UJI] Pesan uji Pantau untuk kanal {channel_name}",
+                "Jika pesan ini sampai, kanal berfungsi. Tidak ada tindakan yang diperlukan.",
+                f"Dikirim oleh: {actor or 'admin'}",
+                f"Waktu: {when}",
+                f"Buka: {url}",
+            ]
+        ),
+        "label": "UJI",
+        "severity": "info",
+        "time": when,
+        "url": url,
+        "occurred_at": iso(now),
+    }

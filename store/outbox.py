@@ -22,7 +22,8 @@ Enqueueing a message (the API for non-alert messages, e.g. the 07:00 daily brief
   ``rule`` and ``severity``/``level``); pass ``channels=[id or name, ...]`` to name them
   instead (the "send a test" button does).
 * ``severity="critical"`` (or ``level`` siaga/awas) goes through quiet hours; anything else
-  waits until the channel's quiet hours end (``held_until``).
+  waits until the channel's quiet hours end (``held_until``); ``quiet_hours=False`` sends at
+  once whatever the severity (the test button).
 * The payload is stored as given, plus ``event``, ``event_key``, ``delivery_id`` and
   ``title``/``text`` defaults; at most :data:`MAX_PAYLOAD_BYTES` of JSON.
 * It returns the new outbox row ids (empty when no channel matched or the key was there).
@@ -152,6 +153,7 @@ def enqueue(
     level: str | None = None,
     rule: str | None = None,
     channels: Iterable[int | str] | None = None,
+    quiet_hours: bool = True,
     now: datetime | None = None,
     settings: Any = None,
 ) -> list[int]:
@@ -178,8 +180,8 @@ def enqueue(
         return []
     now = now or utcnow()
     cfg = _settings(settings)
-    critical = is_critical(severity, level)
-    rows = [_row(t, event_type, payload, key, severity, critical, now, cfg) for t in targets]
+    urgent = is_critical(severity, level) or not quiet_hours
+    rows = [_row(t, event_type, payload, key, severity, urgent, now, cfg) for t in targets]
     ids = _insert(conn, rows)
     if ids:
         owner = session if isinstance(session, Session) else None
@@ -515,3 +517,30 @@ def recent(session: Session, *, status: str | None = None, limit: int = 50) -> l
     if status:
         q = q.where(OutboxMessage.status == status)
     return list(session.scalars(q))
+
+
+def send_test(
+    session: Session, channel_id: int, actor: str | None = None, now: datetime | None = None
+) -> int | None:
+    """Queue a test message for one channel (enabled or not, quiet hours or not). Returns the
+    outbox row id (None: no such channel)."""
+    import uuid
+
+    from store.notify_channels import channel_targets
+    from store.notify_messages import test_payload
+
+    targets = channel_targets(session, [channel_id])
+    if not targets:
+        return None
+    now = now or utcnow()
+    payload = test_payload(targets[0].name, actor, _settings(), now)
+    ids = enqueue(
+        session,
+        "test",
+        payload,
+        key=f"test:{channel_id}:{uuid.uuid4().hex[:12]}",
+        channels=[channel_id],
+        quiet_hours=False,
+        now=now,
+    )
+    return ids[0] if ids else None

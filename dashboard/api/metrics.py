@@ -32,6 +32,8 @@ Families (``mode`` is ``local`` for the local pool, ``celery`` for Celery worker
 * ``pantau_worker_restarts_total{mode="local"}`` — worker processes the supervisor replaced
   (Celery replaces its own children; a Celery worker shows as a new pid in the process
   families);
+* ``pantau_notifications{status}`` — outbox rows by status: pending, delivering,
+  delivered, dead (``store.outbox``; alert on ``dead`` > 0);
 * ``pantau_ingest_up{mode}`` — 1 when that source reported recently;
   ``pantau_ingest_status_age_seconds`` — age of the local supervisor's metrics file.
 """
@@ -56,6 +58,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import auth, context
 from dashboard.queries.ingestion import ingest_snapshot
+from dashboard.queries.notify import outbox_counts
 from ingestion import metrics as im
 
 logger = logging.getLogger(__name__)
@@ -199,6 +202,17 @@ class SnapshotCollector(Collector):
             restarts.add_metric(["local"], snap.get("worker_restarts") or 0)
         yield restarts
 
+        if snap.get("outbox") is not None:
+            fam = GaugeMetricFamily(
+                "pantau_notifications",
+                "Outgoing notifications in the outbox by status (pending, delivering, "
+                "delivered, dead).",
+                labels=["status"],
+            )
+            for status, n in sorted(snap["outbox"].items()):
+                fam.add_metric([status], n)
+            yield fam
+
         up = GaugeMetricFamily(
             "pantau_ingest_up", "1 when an ingestion source reported recently.", labels=["mode"]
         )
@@ -228,6 +242,8 @@ def metrics() -> Response:
     t0 = time.perf_counter()
     try:
         snap = ingest_snapshot(context.settings(), context.db(), with_failing=False)
+        with context.db().session() as session:
+            snap["outbox"] = outbox_counts(session)
     except SQLAlchemyError as exc:  # the scrape fails visibly (up=0), never an HTML 500
         logger.error("/metrics: database unavailable: %s", exc)
         resp = jsonify(error="database_unavailable", message="The database is unavailable.")

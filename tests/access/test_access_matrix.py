@@ -46,6 +46,7 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/admin/audit":          (N,  N,       N,       N,     Y,    N),
     "/admin/ingestion":      (N,  N,       N,       N,     Y,    N),  # issue 9: admin page
     "/admin/kamera":         (N,  N,       N,       N,     Y,    N),  # issue 11: cameras
+    "/admin/notifikasi":     (N,  N,       N,       N,     Y,    N),  # issue 12: notifications
     "/peringatan":           (N,  Y,       Y,       Y,     Y,    Y),  # issue 12: opd: their OPD's
     "/peringatan/<alert_id>": (N, Y,       Y,       Y,     Y,    Y),  # opd: assigned to their OPD
     "/waktu-respons":        (N,  Y,       Y,       Y,     Y,    N),  # issue 12: response times
@@ -69,6 +70,7 @@ ACTIONS: dict[str, tuple[bool, ...]] = {
     "opd-upload":            (N,  N,       N,       N,     Y,    Y),  # send indicator values
     "admin-users":           (N,  N,       N,       N,     Y,    N),  # users
     "admin-kamera":          (N,  N,       N,       N,     Y,    N),  # cameras (README)
+    "admin-notify":          (N,  N,       N,       N,     Y,    N),  # notification channels
     "alert-act":             (N,  N,       Y,       N,     Y,    N),  # ack/assign/escalate/resolve
     "alert-opd":             (N,  N,       Y,       N,     Y,    Y),  # alert notes, SOP ticks
 }  # fmt: skip
@@ -103,6 +105,7 @@ COMPONENT_PAGE: dict[str, str] = {
     "audit": "/admin/audit",
     "admin-ingestion": "/admin/ingestion",
     "admin-kamera": "/admin/kamera",
+    "admin-notify": "/admin/notifikasi",
     "alerts": "/peringatan",
     "alert": "/peringatan/<alert_id>",
     "response": "/waktu-respons",
@@ -203,7 +206,13 @@ def test_readme_rules_hold_in_the_tables():
     # admin: sees everything any role sees
     assert all(allowed(row, "admin") for row in PAGES.values())
     # administration pages: the admin's only
-    admin_pages = ("/admin/pengguna", "/admin/audit", "/admin/ingestion", "/admin/kamera")
+    admin_pages = (
+        "/admin/pengguna",
+        "/admin/audit",
+        "/admin/ingestion",
+        "/admin/kamera",
+        "/admin/notifikasi",
+    )
     assert all(
         [allowed(PAGES[p], r) for r in COLUMNS] == [r == "admin" for r in COLUMNS]
         for p in admin_pages
