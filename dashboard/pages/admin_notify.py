@@ -172,6 +172,18 @@ register(
         "audit.a.notify_channel": {"id": "Kanal notifikasi", "en": "Notification channel"},
         "audit.a.notify_test": {"id": "Uji notifikasi", "en": "Notification test"},
         "audit.a.notify_retry": {"id": "Kirim ulang notifikasi", "en": "Notification retry"},
+        "audit.s.notify_channel": {
+            "id": "{user} mengubah kanal notifikasi {target}.",
+            "en": "{user} changed the notification channel {target}.",
+        },
+        "audit.s.notify_test": {
+            "id": "{user} mengirim pesan uji ke kanal {target}.",
+            "en": "{user} sent a test message to the channel {target}.",
+        },
+        "audit.s.notify_retry": {
+            "id": "{user} mengantrekan ulang notifikasi yang gagal ({target}).",
+            "en": "{user} queued failed notifications again ({target}).",
+        },
     }
 )
 
