@@ -46,7 +46,10 @@ register_strings(
 )
 
 CACHE_S = 60
-SCALES = {"wet": "YlOrRd", "water_max": "YlOrRd"}
+#: light (little) to dark (much): traffic and crowds in navy, flooding in orange-red
+NAVY_SCALE = [[0.0, "#f1f5fb"], [0.5, "#6d8fb8"], [1.0, "#0b1f33"]]
+WATER_SCALE = [[0.0, "#fff7e6"], [0.5, "#f59f00"], [1.0, "#c92a2a"]]
+SCALES = {"wet": WATER_SCALE, "water_max": WATER_SCALE}
 
 
 def heatmap(cells: pd.DataFrame, metric: str) -> dict[str, Any]:
@@ -75,7 +78,7 @@ def heatmap(cells: pd.DataFrame, metric: str) -> dict[str, Any]:
                 "x": [f"{h:02d}" for h in range(q.HOURS)],
                 "y": _compare.weekday_names(),
                 "customdata": counts,
-                "colorscale": SCALES.get(metric, "Blues"),
+                "colorscale": SCALES.get(metric, NAVY_SCALE),
                 "colorbar": {"title": {"text": unit, "side": "right"}, "thickness": 12},
                 "hovertemplate": t("profile.cell").replace("UNIT", unit) + "<extra></extra>",
                 "hoverongaps": False,
