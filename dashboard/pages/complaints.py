@@ -21,6 +21,7 @@ dash.register_page(
     nav_key="nav.complaints",
     icon="bi-chat-left-text",
     roles=("pimpinan", "operator", "analis", "admin"),
+    kiosk=True,  # part of the wall-screen rotation (fits it: tests/ui/test_wall_browser.py)
 )
 
 PERIODS = (7, 30, 90, 365)
