@@ -10,7 +10,24 @@ from dash import html
 
 from dashboard import components
 from dashboard.callbacks import _profile  # noqa: F401  - the card's strings
+from dashboard.callbacks._compare import COMPARE_MODES
 from dashboard.i18n import t
+
+
+def compare_control(page: str) -> Any:
+    """The "compare with" choice of a trend page (``{page}-compare``)."""
+    return dbc.Col(
+        [
+            dbc.Label(t("ui.compare"), className="pantau-eyebrow"),
+            components.dropdown(
+                id=f"{page}-compare",
+                options=[{"label": t(f"ui.compare.{c}"), "value": c} for c in COMPARE_MODES],
+                value="previous",
+                clearable=False,
+            ),
+        ],
+        className="col-12 col-sm-6 col-lg",
+    )
 
 
 def profile_card(page: str) -> Any:

@@ -666,20 +666,9 @@ def trend_page_layout(
         ],
         className="col-12 col-sm-6 col-lg",
     )
-    from dashboard.callbacks._compare import COMPARE_MODES  # registers the labels
+    from dashboard.analysis_layout import compare_control
 
-    compare = dbc.Col(
-        [
-            dbc.Label(t("ui.compare"), className="pantau-eyebrow"),
-            dropdown(
-                id=f"{page}-compare",
-                options=[{"label": t(f"ui.compare.{c}"), "value": c} for c in COMPARE_MODES],
-                value="previous",
-                clearable=False,
-            ),
-        ],
-        className="col-12 col-sm-6 col-lg",
-    )
+    compare = compare_control(page)
     return dbc.Container(
         [
             page_header(t(f"nav.{page}"), t(f"{page}.sub"), page=page),

@@ -25,7 +25,7 @@ from dashboard.i18n import register as register_strings
 COMPARE_MODES = ("previous", "month", "year")
 
 #: metrics where a rise is bad (+1) or good (-1); others are neutral (0)
-POLARITY = {"wet": 1, "water_max": 1}
+POLARITY = {"wet": 1, "water_max": 1, "incidents": 1}
 
 register_strings(
     {

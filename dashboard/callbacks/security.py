@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, ctx
 
 from dashboard import cache, components
-from dashboard.callbacks import _trend
+from dashboard.callbacks import _compare, _trend
 from dashboard.i18n import fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import cameras as camera_queries
@@ -92,10 +93,16 @@ def update_security(
     kecamatan: Any,
     cameras: Any,
     kinds: Any,
+    compare: str | None = None,
     *,
     db: Database | None = None,
 ) -> tuple:
+    mode = _compare.compare_mode(compare)
     sel = _trend.selection(start_date, end_date, granularity)
+    first, last = _compare.compare_days(sel.start_day, sel.end_day, mode)
+    cmp_start, cmp_end = _trend.trends.local_range(
+        first, last, utc_offset_hours(_trend.context.settings().timezone)
+    )
     offset = utc_offset_hours(_trend.context.settings().timezone)
     kec = list(_trend.as_list(kecamatan))
     cams = list(_trend.as_list(cameras))
@@ -104,7 +111,7 @@ def update_security(
     f = _trend.make_filter(sel, kec, cams, ("flow",))
     index = pd.DatetimeIndex(_trend.trends.period_index(f))
     database = _trend.database(db)
-    key = f"sec:{database.url}|{f.cache_key()}:{','.join(kind_list)}"
+    key = f"sec:{database.url}|{f.cache_key()}:{','.join(kind_list)}:{mode}"
     with database.session() as s:
 
         def load():
@@ -112,7 +119,7 @@ def update_security(
                 s, sel.start, sel.end, sel.granularity, kec, cams, kind_list, offset
             )
             prev = q.incident_counts(
-                s, sel.start - span, sel.end - span, sel.granularity, kec, cams, kind_list, offset
+                s, cmp_start, cmp_end, sel.granularity, kec, cams, kind_list, offset
             )
             usual = q.usual_daily_counts(s, sel.start, kec, cams, kind_list, offset_hours=offset)
             top = q.top_kecamatan(s, sel.start, sel.end, kec, cams, kind_list, offset_hours=offset)
@@ -122,7 +129,9 @@ def update_security(
         cur, prev, usual, top, points = cache.memo(key, 30, load)
     shown_kinds = kind_list or [k for k in q.KINDS if not cur.empty and k in set(cur["kind"])]
     wide = _wide(cur, index, shown_kinds)
-    prev_index = pd.DatetimeIndex(_trend.trends.period_index(f.shifted(span)))
+    prev_index = pd.DatetimeIndex(
+        _trend.trends.period_index(replace(f, start=cmp_start, end=cmp_end))
+    )
     prev_total = _wide(prev, prev_index, shown_kinds)["total"].tolist()
     prev_total = (prev_total + [None] * len(wide))[: len(wide)]
     usual_series = (
@@ -132,7 +141,7 @@ def update_security(
     # figure: stacked bars per kind, previous period and usual as lines (built as a plain
     # dict: Plotly's figure objects validate every property, ~100 ms for these two figures)
     unit = t("unit.incidents")
-    x = [p.isoformat() for p in wide.index]
+    x, xaxis = _trend.x_values(pd.Series(wide.index), sel.granularity)
     if wide["total"].sum() == 0:
         fig = components.empty_dict_figure(height=360)
     else:
@@ -146,7 +155,7 @@ def update_security(
         ]  # fmt: skip
         data.append(
             {
-                "type": "scatter", "x": x, "y": prev_total, "name": t("ui.previous"),
+                "type": "scatter", "x": x, "y": prev_total, "name": t(f"ui.compare.{mode}"),
                 "line": {"color": components.NAVY, "dash": "dot", "width": 1.8}, "mode": "lines",
                 "hovertemplate": f"%{{y}} {unit}",
             }
@@ -169,6 +178,7 @@ def update_security(
             "text": f"{t('security.total')} ({unit})",
             "font": {"size": 11},
         }
+        layout["xaxis"].update(xaxis)
         layout["xaxis"]["title"] = {
             "text": t("ui.time_axis", tz=components.tz_label()),
             "font": {"size": 11},
@@ -211,12 +221,15 @@ def update_security(
     tiles = [
         components.tile("security-kpi-total", "bi-shield-exclamation", t("security.total"),
                         fmt_number(total), t("unit.incidents"), period_text),
-        components.tile("security-kpi-previous", "bi-arrow-left-right", t("ui.vs_previous"),
+        components.tile("security-kpi-previous", "bi-arrow-left-right",
+                        f"{t(f'ui.compare.{mode}')} ({first:%d/%m/%Y}–{last:%d/%m/%Y})",
                         fmt_number(prev_sum), t("unit.incidents"),
-                        components.delta_badge(total, prev_sum, t("ui.vs_previous"))),
+                        _compare.change_badge(total, prev_sum,
+                                              t("ui.vs", what=t(f"ui.compare.short.{mode}")),
+                                              "incidents")),
         components.tile("security-kpi-usual", "bi-calendar-week", t("ui.vs_usual"),
                         fmt_number(usual_total, 0), t("unit.incidents"),
-                        components.delta_badge(total, usual_total, t("ui.vs_usual"))),
+                        _compare.change_badge(total, usual_total, t("ui.vs_usual"), "incidents")),
         components.tile("security-kpi-fire", "bi-fire", t("security.fires"), fmt_number(fires),
                         t("unit.incidents"), period_text),
     ]  # fmt: skip
@@ -227,13 +240,17 @@ def update_security(
         sel.granularity
     ]
     columns = [f"{t('ui.period')} ({components.tz_label()})", *[t(f"kind.{k}") for k in shown_kinds],
-               t("ui.total"), t("ui.previous"), t("ui.usual.short")]  # fmt: skip
+               t("ui.total"), t(f"ui.compare.{mode}"), t("ui.usual.short")]  # fmt: skip
     table = [
         [p.strftime(fmt), *[int(row[k]) for k in shown_kinds], int(row["total"]), prev_total[i],
          (round(usual_series[i], 2) if usual_series is not None else None)]
         for i, (p, row) in enumerate(wide.iterrows())
     ]  # fmt: skip
     payload = {
+        "page": t("nav.security"),
+        "compare": mode,
+        "compare_start": first.isoformat(),
+        "compare_end": last.isoformat(),
         "metric": "incidents",
         "metric_label": t("security.total"),
         "unit": t("unit.incidents"),
@@ -322,6 +339,7 @@ def register(app) -> None:
         Input("security-kecamatan", "value"),
         Input("security-camera", "value"),
         Input("security-kind", "value"),
+        Input("security-compare", "value"),
     )(update_security)
     app.callback(Output("security-camera", "options"), Input("security-kecamatan", "value"))(
         camera_choices

@@ -9,6 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard import components, context
+from dashboard.analysis_layout import compare_control
 from dashboard.callbacks import areas as _areas  # noqa: F401  - the card's strings
 from dashboard.components import dropdown
 from dashboard.i18n import t
@@ -48,7 +49,9 @@ def layout(**_kwargs) -> dbc.Container:
     return dbc.Container(
         [
             components.page_header(t("nav.security"), t("security.sub"), page="security"),
-            components.filter_bar("security", kec, cams, extra=[kinds]),
+            components.filter_bar(
+                "security", kec, cams, extra=[kinds, compare_control("security")]
+            ),
             dbc.Row(id="security-kpis", className="g-2 mb-1"),
             dbc.Row(
                 [

@@ -325,3 +325,30 @@ def test_export_name_and_header_carry_the_filters(analyst_db):
     assert header["Dibuat"].endswith("WIB") and header["Versi Pantau"]
     table = pd.read_csv(io.StringIO(out["content"]), comment="#")
     assert len(table) == 29
+
+
+@pytest.mark.parametrize(("mode", "expected_prev"), [("month", 2), ("previous", 3)])
+def test_incidents_compared_with_last_month(db, mode, expected_prev):
+    """More incidents is bad: red. Nov 1-29: 3; Oct 1-29: 2; 30 Oct adds one to the previous
+    period (3-31 Oct) but not to the same days last month."""
+    from dashboard.callbacks import security
+    from store.models import Incident
+
+    days = [date(2026, 11, 2), date(2026, 11, 15), date(2026, 11, 29),  # this period
+            date(2026, 10, 5), date(2026, 10, 29), date(2026, 10, 30)]  # fmt: skip
+    with db.session() as s:
+        for d in days:
+            at = (datetime(d.year, d.month, d.day, 10) - WIB).replace(tzinfo=UTC)
+            s.add(Incident(kind="crime", source="police", title="Uji", lat=-2.98, lon=104.75,
+                           kecamatan="Plaju", occurred_at=at))  # fmt: skip
+    _fig, tiles, payload, *_ = security.update_security(
+        "2026-11-01", "2026-11-29", "month", None, None, None, mode, db=db
+    )
+    current = sum(1 for d in days if date(2026, 11, 1) <= d <= date(2026, 11, 29))
+    assert current == 3
+    assert payload["table"][0][-2] == expected_prev  # the compared column
+    badge = tiles[1].children.children.children[2].children
+    change = (current - expected_prev) / expected_prev * 100
+    assert float(badge.__dict__["data-change"]) == pytest.approx(change, abs=0.05)
+    assert badge.className == ("pantau-delta-bad" if change >= 5 else "pantau-delta-flat")
+    assert payload["table"][0][0] == "2026-11"
