@@ -313,6 +313,8 @@ def run(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    # links in notifications point at this server unless PANTAU_PUBLIC_BASE_URL says otherwise
+    settings = settings.model_copy(update={"host": host, "port": port})
     ensure_ready(settings, demo=demo)
     background = None
     if ingest if ingest is not None else settings.ingest_enabled:

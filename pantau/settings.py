@@ -644,6 +644,12 @@ class Settings(BaseSettings):
     notify_poll_s: float = Field(
         default=2.0, gt=0, description="How often an idle dispatcher looks for due messages."
     )
+    notify_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Delivered notifications are kept this many days (dead ones until retried "
+        "or the channel is deleted); the dispatcher prunes once an hour. 0 keeps them forever.",
+    )
 
     @field_validator("camera_networks")
     @classmethod

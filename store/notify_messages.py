@@ -35,6 +35,7 @@ RULE_LABEL = {
     "sensor_level": "Tinggi muka air (sensor)",
     "complaint_surge": "Lonjakan pengaduan",
     "incident_cluster": "Kejadian berkelompok",
+    "vehicle_dwell": "Kendaraan berhenti di zona larangan parkir",
 }
 SEVERITY_LABEL = {"critical": "SIAGA", "warning": "WASPADA", "info": "INFO"}
 STATUS_LABEL = {

@@ -544,3 +544,19 @@ def send_test(
         now=now,
     )
     return ids[0] if ids else None
+
+
+def prune(session: Session, older_than: datetime) -> int:
+    """Delete delivered rows delivered before ``older_than`` (dead and waiting rows are kept).
+    Returns how many. The caller commits."""
+    from sqlalchemy import delete
+
+    res = session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.DELIVERED.value,
+            OutboxMessage.delivered_at < older_than,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(res.rowcount or 0)

@@ -93,7 +93,16 @@ _EVENT_KEYS = {
 }
 _PHONE_HIDDEN_CHANNEL_COLS = {"notify.col.target", "notify.col.quiet"}
 _PHONE_HIDDEN_MESSAGE_COLS = {"notify.col.channel", "notify.col.attempts"}
-_RULE_KEYS = {"*", "flood_coverage", "crowd_density", "camera_offline", "sensor_level"}
+_RULE_KEYS = {
+    "*",
+    "flood_coverage",
+    "crowd_density",
+    "camera_offline",
+    "sensor_level",
+    "complaint_surge",
+    "incident_cluster",
+    "vehicle_dwell",
+}
 
 
 def channels_table(rows: list[q.ChannelRow], tz: str, has_secret: bool) -> Any:

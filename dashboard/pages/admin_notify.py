@@ -34,7 +34,16 @@ EVENTS = (
     "alert.assigned",
     "briefing.*",
 )
-RULES = ("*", "flood_coverage", "crowd_density", "camera_offline", "sensor_level")
+RULES = (
+    "*",
+    "flood_coverage",
+    "crowd_density",
+    "camera_offline",
+    "sensor_level",
+    "complaint_surge",
+    "incident_cluster",
+    "vehicle_dwell",
+)
 
 register(
     {
@@ -88,6 +97,12 @@ register(
         "notify.rule.crowd_density": {"id": "Kerumunan", "en": "Crowd"},
         "notify.rule.camera_offline": {"id": "Kamera mati", "en": "Camera offline"},
         "notify.rule.sensor_level": {"id": "Tinggi muka air", "en": "Water level"},
+        "notify.rule.complaint_surge": {"id": "Lonjakan pengaduan", "en": "Complaint surge"},
+        "notify.rule.incident_cluster": {
+            "id": "Kejadian berkelompok",
+            "en": "Incident cluster",
+        },
+        "notify.rule.vehicle_dwell": {"id": "Parkir liar", "en": "Illegal parking"},
         "notify.sev.info": {"id": "Info", "en": "Info"},
         "notify.sev.warning": {"id": "Waspada", "en": "Warning (waspada)"},
         "notify.sev.critical": {"id": "Siaga", "en": "Critical (siaga)"},

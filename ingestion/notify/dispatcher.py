@@ -19,6 +19,7 @@ import os
 import socket
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,8 @@ from store.db import Database
 from store.models import NotificationChannel
 
 logger = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
 
 
 def default_worker_id() -> str:
@@ -140,9 +143,13 @@ class Dispatcher:
         """Loop until :meth:`stop`: deliver due rows, sleep ``notify_poll_s`` when idle (a
         commit in this process that enqueued something wakes it at once)."""
         backoff = 0.0
+        next_prune = time.monotonic() + 60.0
         while not self._stop.is_set():
             try:
                 n = self.run_once()
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_EVERY_S
+                    self.prune()
                 backoff = 0.0
             except SQLAlchemyError as exc:
                 backoff = min(60.0, max(1.0, backoff * 2))
@@ -154,6 +161,19 @@ class Dispatcher:
             if n == 0:
                 self._wake.wait(self.settings.notify_poll_s)
                 self._wake.clear()
+
+    def prune(self) -> int:
+        """Drop delivered rows older than ``notify_retention_days`` (0: keep)."""
+        days = self.settings.notify_retention_days
+        if not days:
+            return 0
+        with self.db.session() as s:
+            n = outbox.prune(s, outbox.utcnow() - timedelta(days=days))
+        if n:
+            logger.info(
+                "notification outbox: %d delivered row(s) older than %d days pruned", n, days
+            )
+        return n
 
     def start(self) -> Dispatcher:
         self._thread = threading.Thread(target=self.run, name="pantau-notify", daemon=True)

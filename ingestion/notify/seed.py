@@ -99,5 +99,11 @@ def seed_channels(database: Database, settings: Any) -> list[str]:
                 continue
             taken.add(unique)
             created.append(unique)
+            if kind == ChannelKind.WEBHOOK and not settings.notify_webhook_secret:
+                logger.warning(
+                    "webhook %s is sent UNSIGNED: set PANTAU_NOTIFY_WEBHOOK_SECRET so receivers "
+                    "can check X-Pantau-Signature",
+                    config["url"],
+                )
             logger.info("notification channel %r (%s) created from the settings", unique, kind)
     return created

@@ -259,3 +259,55 @@ def test_workflow_actions_are_one_message_each(db):
         resolve(s, a.id, actor, "handled")
     assert outbox_rows(db)[-1].event_type == "alert.status"
     assert "Status: selesai" in outbox_rows(db)[-1].payload["text"]
+
+
+def test_prune_drops_only_old_delivered_rows(db):
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    with db.session() as s:
+        add_channel(s)
+        for key in ("old", "new", "dead"):
+            enqueue(s, "test", {"title": key}, key=key, now=now)
+    with db.session() as s:
+        claimed = {c.event_key: c for c in claim(s, "d", limit=10, lease_s=60, now=now)}
+        mark_delivered(s, claimed["old"], now=now - timedelta(days=40))
+        mark_delivered(s, claimed["new"], now=now - timedelta(days=2))
+        mark_failed(s, claimed["dead"], "x", max_attempts=1, base_s=1, cap_s=1, now=now)
+    with db.session() as s:
+        assert outbox.prune(s, now - timedelta(days=30)) == 1
+    assert sorted(r.event_key for r in outbox_rows(db)) == ["dead", "new"]
+
+
+def test_a_sensor_reading_that_opens_an_alert_enqueues_in_the_ingest_transaction(db):
+    """The real intake path: ingest_readings() opens a siaga alert for a water-level sensor and
+    its outbox row commits with it (and not at all when the intake transaction fails)."""
+    from ingestion.sensors import ingest_readings
+    from store.models import Sensor
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    with db.session() as s:
+        add_channel(s, rule="sensor_level", min_severity="warning")
+        s.add(
+            Sensor(
+                code="AWLR-MUSI-1",
+                name="Pos Duga Air Musi Ampera",
+                kind="water_level",
+                unit="cm",
+                kecamatan="Seberang Ulu I",
+                warning_level=150,
+                danger_level=200,
+            )
+        )
+    reading = {"sensor": "AWLR-MUSI-1", "ts": "2026-11-29T11:58:00Z", "value": 212.5}
+    with pytest.raises(RuntimeError), db.session() as s:
+        ingest_readings(s, [reading], now=now)
+        s.flush()
+        raise RuntimeError("the database write after it fails")
+    assert outbox_rows(db) == []
+    with db.session() as s:
+        ingest_readings(s, [reading], now=now)
+    (row,) = outbox_rows(db)
+    assert row.event_type == "alert.opened" and row.severity == "critical"
+    assert "Sensor: Pos Duga Air Musi Ampera (AWLR-MUSI-1) — Kec. Seberang Ulu I" in (
+        row.payload["text"]
+    )
+    assert "29 Nov 2026 18:58 WIB" in row.payload["text"]
