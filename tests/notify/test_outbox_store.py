@@ -307,7 +307,8 @@ def test_a_sensor_reading_that_opens_an_alert_enqueues_in_the_ingest_transaction
         ingest_readings(s, [reading], now=now)
     (row,) = outbox_rows(db)
     assert row.event_type == "alert.opened" and row.severity == "critical"
-    assert "Sensor: Pos Duga Air Musi Ampera (AWLR-MUSI-1) — Kec. Seberang Ulu I" in (
-        row.payload["text"]
+    assert (
+        "Sensor: Pos Duga Air Musi Ampera (AWLR-MUSI-1) — Kec. Seberang Ulu I"
+        in (row.payload["text"])
     )
     assert "29 Nov 2026 18:58 WIB" in row.payload["text"]
