@@ -1,9 +1,12 @@
-"""Alerts from observations: flooding, crowds well above usual, cameras offline too long.
+"""Camera and sensor alert rules, applied where their data arrives: flood coverage and crowds
+on freshly written samples (local writer and Celery workers), cameras offline too long (the
+periodic check), sensor levels on ingested readings.
 
-Rules open an ``Alert`` row when a condition starts and close it (``ended_at``) when it clears,
-with hysteresis so a value hovering at the threshold does not flap. At most one open alert per
-(rule, camera). The frame behind an alert is kept as evidence under ``settings.evidence_dir``
-with its SHA-256 in ``Alert.evidence_sha256`` (chain of custody for Satpol PP / BPBD follow-up).
+The rules themselves are data (``store.rules``: the ``alert_rules`` table, seeded from
+``data/alert_rules.json``); this module turns samples into ``Reading``s for the shared state
+machine (``store.rules.engine``). The frame behind an alert is kept as evidence under
+``settings.evidence_dir`` with its SHA-256 in ``Alert.evidence_sha256`` (chain of custody for
+Satpol PP / BPBD follow-up).
 
 All functions take an open session and never commit: the writer commits them with the batch.
 """
@@ -11,18 +14,19 @@ All functions take an open session and never commit: the writer commits them wit
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ingestion.process import SampleResult, atomic_write, sha256_hex
 from pantau.settings import Settings
 from store.models import (
     Alert,
-    AlertSeverity,
     Camera,
     CameraStatus,
     CameraStatusEvent,
@@ -30,33 +34,20 @@ from store.models import (
     RollupPeriod,
     Sensor,
 )
+from store.rules.catalog import LoadedRule, RuleBook
+from store.rules.engine import Reading, RuleRunner, Threshold
+from store.rules.schema import Kind, ScopeType
+from store.rules.text import UNITS, number
 
 logger = logging.getLogger(__name__)
 
-FLOOD = "flood_coverage"
-CROWD = "crowd_density"
-OFFLINE = "camera_offline"
-SENSOR = "sensor_level"  # a sensor reading at/above its warning (waspada) or danger (siaga) level
-FLOOD_CLEAR_FACTOR = 0.6  # closes below 60% of the opening threshold
-CROWD_CLEAR_FACTOR = 0.7
-#: A sensor alert closes this fraction of (danger - warning) below the opening level (10 cm for
-#: 150/200 cm); with a single level, this fraction of that level's magnitude.
-SENSOR_CLEAR_FRACTION = 0.1
-MIN_WATER_CONFIDENCE = 0.2
+FLOOD = str(Kind.FLOOD)
+CROWD = str(Kind.CROWD)
+OFFLINE = str(Kind.OFFLINE)
+SENSOR = str(Kind.SENSOR)  # a sensor reading at/above its warning (waspada) or danger level
 
-
-def open_alert(session: Session, rule: str, camera_id: int) -> Alert | None:
-    return session.scalars(
-        select(Alert)
-        .where(
-            Alert.rule == rule,
-            Alert.camera_id == camera_id,
-            Alert.ended_at.is_(None),
-            Alert.is_demo.is_(False),
-        )
-        .order_by(Alert.started_at.desc())
-        .limit(1)
-    ).first()
+_SPECIFIC = {ScopeType.CAMERA: 0, ScopeType.SENSOR: 0, ScopeType.TAG: 1, ScopeType.KECAMATAN: 2}
+_CHUNK = 500
 
 
 def save_evidence(
@@ -68,76 +59,107 @@ def save_evidence(
     return name, sha256_hex(jpeg)
 
 
-_LABEL = {AlertSeverity.CRITICAL: "SIAGA", AlertSeverity.WARNING: "WASPADA"}
+def thresholds(lr: LoadedRule, sensor: Sensor | None = None) -> list[Threshold]:
+    """The rule's levels as numbers (a sensor rule's warning_level / danger_level resolved
+    from that sensor; levels it lacks are left out)."""
+    out = []
+    for lv in lr.rule.levels:
+        at = lv.at
+        if isinstance(at, str):
+            at = getattr(sensor, at, None) if sensor is not None else None
+            if at is None:
+                continue
+        out.append(Threshold(lv.name, str(lv.severity), float(at)))
+    out.sort(key=lambda t: t.at)
+    return out
 
 
-def step_level_alert(
-    current: Alert | None,
-    value: float,
-    ts: datetime,
-    *,
-    open_at: float,
-    siaga_at: float | None,
-    clear_below: float,
-    title: Callable[[str], str],
-    open_new: Callable[[str], Alert],
-    may_open: bool = True,
-) -> list[Alert]:
-    """One step of a level rule (camera flood coverage, sensor water level) for one subject.
+@dataclass(frozen=True)
+class Subject:
+    """What scope matching needs to know about a camera or sensor."""
 
-    No open alert: opens one (``open_new(severity)``) when ``value >= open_at`` (waspada;
-    siaga at ``siaga_at``). Open alert: closes it when ``value < clear_below`` (hysteresis,
-    so a value hovering at the threshold does not flap); otherwise keeps the peak value and
-    escalates waspada -> siaga (never back down until it clears). Returns the alerts changed."""
-    critical = siaga_at is not None and value >= siaga_at
-    severity = AlertSeverity.CRITICAL if critical else AlertSeverity.WARNING
-    if current is None:
-        if value >= open_at and may_open:
-            return [open_new(severity)]
-        return []
-    if value < clear_below:
-        current.ended_at = ts
-        logger.info("alert closed: %s", current.title)
-        return [current]
-    if current.value is None or value > current.value:
-        current.value = value
-        if critical and current.severity != AlertSeverity.CRITICAL:
-            current.severity = AlertSeverity.CRITICAL
-            current.title = title(severity)[:300]
-        return [current]
-    return []
+    id: int
+    code: str
+    name: str
+    kecamatan: str | None
+    tags: tuple[str, ...] = ()
+
+
+def matches(lr: LoadedRule, s: Subject) -> bool:
+    scope = lr.rule.scope
+    if scope.type == ScopeType.CITY:
+        return True
+    if scope.type in (ScopeType.CAMERA, ScopeType.SENSOR):
+        return scope.value == s.code
+    if scope.type == ScopeType.TAG:
+        return scope.value in s.tags
+    if scope.type == ScopeType.KECAMATAN:
+        return (s.kecamatan or "").casefold() == (scope.value or "").casefold()
+    return False
+
+
+def pick(rules: list[LoadedRule], s: Subject) -> LoadedRule | None:
+    """The most specific whole-subject rule (camera/sensor > tag > kecamatan > city)."""
+    best = [lr for lr in rules if lr.rule.scope.type != ScopeType.ROI and matches(lr, s)]
+    if not best:
+        return None
+    return min(best, key=lambda lr: (_SPECIFIC.get(lr.rule.scope.type, 3), lr.id))
+
+
+def roi_rules(rules: list[LoadedRule], code: str) -> list[tuple[LoadedRule, str]]:
+    out = []
+    for lr in rules:
+        if lr.rule.scope.type == ScopeType.ROI:
+            cam, roi = (lr.rule.scope.value or "").split("/", 1)
+            if cam == code:
+                out.append((lr, roi))
+    return out
 
 
 class AlertEngine:
-    """Evaluates the rules; keeps a small cache of each camera's usual crowd per hour."""
+    """Evaluates the camera rules for the writer; keeps a small cache of each camera's usual
+    crowd per hour (and weekday) and the rules (re-read every ``rules_ttl_s``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, rules_ttl_s: float = 15.0) -> None:
         self.settings = settings
-        self._usual: dict[
-            tuple[int, int], tuple[float | None, float]
-        ] = {}  # (cam, hour)->(avg, at)
-        self._open_map: dict[tuple[str, int], Alert] = {}
+        self.book = RuleBook(ttl_s=rules_ttl_s)
+        self.runner = RuleRunner()
+        self._zone = ZoneInfo(settings.timezone)
+        self._usual: dict[tuple, tuple[float | None, float]] = {}
 
-    def usual_people(self, session: Session, camera_id: int, ts: datetime) -> float | None:
-        """Average people at this hour of day over the last 4 weeks of hourly rollups."""
-        hour = ts.astimezone(UTC).hour
-        key = (camera_id, hour)
+    # -------------------------------------------------------------------------- baseline
+    def usual_people(
+        self, session: Session, camera_id: int, ts: datetime, params: Any = None
+    ) -> float | None:
+        """Average people at this local hour (and weekday) over the last weeks of hourly
+        rollups; falls back to the hour of every day when the weekday has too few."""
+        weeks = params.baseline_weeks if params is not None else 4
+        need = params.baseline_min_samples if params is not None else 3
+        by_weekday = params is None or params.baseline == "hour_weekday"
+        local = ts.astimezone(self._zone)
+        key = (camera_id, local.hour, local.weekday() if by_weekday else -1, weeks, need)
         cached = self._usual.get(key)
         now = datetime.now(UTC).timestamp()
         if cached is not None and now - cached[1] < 3600:
             return cached[0]
-        since = ts - timedelta(days=28)
         rows = session.execute(
             select(ObservationRollup.bucket, ObservationRollup.people_avg).where(
                 ObservationRollup.camera_id == camera_id,
                 ObservationRollup.period == RollupPeriod.HOUR,
-                ObservationRollup.bucket >= since,
+                ObservationRollup.bucket >= ts - timedelta(weeks=weeks),
                 ObservationRollup.bucket < ts - timedelta(hours=1),
                 ObservationRollup.people_avg.is_not(None),
             )
         ).all()
-        vals = [float(p) for b, p in rows if b.astimezone(UTC).hour == hour]
-        usual = sum(vals) / len(vals) if len(vals) >= 3 else None
+        same_hour = [
+            (b.astimezone(self._zone), float(p))
+            for b, p in rows
+            if b.astimezone(self._zone).hour == local.hour
+        ]
+        vals = [p for b, p in same_hour if b.weekday() == local.weekday()] if by_weekday else []
+        if len(vals) < need:
+            vals = [p for _, p in same_hour]
+        usual = sum(vals) / len(vals) if len(vals) >= need else None
         self._usual[key] = (usual, now)
         return usual
 
@@ -148,293 +170,316 @@ class AlertEngine:
         for r in results:
             if r.camera_id not in latest or r.ts >= latest[r.camera_id].ts:
                 latest[r.camera_id] = r
-        changed: list[Alert] = []
-        # one query for the open alerts of the whole batch (not two per sample)
-        self._open_map = {
-            (a.rule, a.camera_id): a
-            for a in session.scalars(
-                select(Alert)
-                .where(
-                    Alert.rule.in_((FLOOD, CROWD)),
-                    Alert.camera_id.in_(list(latest)),
-                    Alert.ended_at.is_(None),
-                    Alert.is_demo.is_(False),
-                )
-                .order_by(Alert.started_at)
-            )
-        }
-        for r in latest.values():
-            changed += self._flood(session, r)
-            changed += self._crowd(session, r)
-        return changed
+        flood = self.book.rules(session, FLOOD)
+        crowd = self.book.rules(session, CROWD)
+        if not latest or not (flood or crowd):
+            return []
+        cams = _cameras(session, list(latest))
+        items: list[tuple[LoadedRule, Reading]] = []
+        for cam_id, r in latest.items():
+            cam = cams.get(cam_id) or Subject(cam_id, r.code, r.code, None)
+            lr = pick(flood, cam)
+            if lr is not None:
+                items += self._flood(lr, cam, r)
+            for lr, roi in roi_rules(flood, cam.code):
+                items += self._flood(lr, cam, r, roi)
+            lr = pick(crowd, cam)
+            if lr is not None:
+                items += self._crowd(session, lr, cam, r)
+            for lr, roi in roi_rules(crowd, cam.code):
+                items += self._crowd(session, lr, cam, r, roi)
+        return self.runner.run(session, items)
 
-    def _current(self, rule: str, camera_id: int) -> Alert | None:
-        return self._open_map.get((rule, camera_id))
+    def _evidence(self, r: SampleResult, kind: str):
+        if not r.evidence_jpeg:
+            return None
 
-    def _open(
-        self,
-        session: Session,
-        r: SampleResult,
-        rule: str,
-        severity: str,
-        title: str,
-        value: float,
-        detail: str,
-    ) -> Alert:
-        alert = Alert(
-            rule=rule,
-            severity=severity,
-            subject_type="camera",
-            subject_id=r.code,
-            camera_id=r.camera_id,
-            title=title[:300],
-            detail=detail,
-            value=value,
-            started_at=r.ts,
-        )
-        if r.evidence_jpeg:
+        def keep(alert: Alert) -> None:
             try:
                 alert.evidence_path, alert.evidence_sha256 = save_evidence(
-                    self.settings, r.code, rule, r.ts, r.evidence_jpeg
+                    self.settings, r.code, kind, r.ts, r.evidence_jpeg or b""
                 )
             except OSError:
-                logger.exception("cannot keep evidence for %s %s", rule, r.code)
-        session.add(alert)
-        self._open_map[(rule, r.camera_id)] = alert
-        logger.warning("alert opened: %s", title)
-        return alert
+                logger.exception("cannot keep evidence for %s %s", kind, r.code)
 
-    def _flood(self, session: Session, r: SampleResult) -> list[Alert]:
-        s = self.settings
+        return keep
+
+    def _flood(
+        self, lr: LoadedRule, cam: Subject, r: SampleResult, roi: str | None = None
+    ) -> list[tuple[LoadedRule, Reading]]:
         water = r.observation.get("water_coverage")
-        conf = r.observation.get("water_confidence") or 0.0
         if water is None:
             return []
+        conf = float(r.observation.get("water_confidence") or 0.0)
+        subject = f"roi:{cam.code}/{roi}" if roi else f"camera:{cam.code}"
+        name = f"{cam.name} ({roi})" if roi else cam.name
+        return [
+            (
+                lr,
+                Reading(
+                    subject=subject,
+                    ts=r.ts,
+                    measure=float(water) * 100.0,
+                    thresholds=thresholds(lr),
+                    unit=UNITS[FLOOD],
+                    texts={"name": name, "confidence": f"{conf:.2f}"},
+                    may_open=conf >= lr.rule.params.min_confidence,
+                    alert={"subject_type": "camera", "subject_id": cam.code, "camera_id": cam.id},
+                    on_open=self._evidence(r, FLOOD),
+                ),
+            )
+        ]
 
-        def title(severity: str) -> str:
-            name = _camera_name(session, r.camera_id, r.code)
-            return f"{_LABEL[severity]}: genangan {water * 100:.0f}% di {name}"
-
-        return step_level_alert(
-            self._current(FLOOD, r.camera_id),
-            float(water),
-            r.ts,
-            open_at=s.flood_alert_coverage,
-            siaga_at=s.flood_siaga_coverage,
-            clear_below=s.flood_alert_coverage * FLOOD_CLEAR_FACTOR,
-            may_open=conf >= MIN_WATER_CONFIDENCE,
-            title=title,
-            open_new=lambda severity: self._open(
-                session,
-                r,
-                FLOOD,
-                severity,
-                title(severity),
-                float(water),
-                f"Water covers {water * 100:.0f}% of the road ROI (confidence {conf:.2f}).",
-            ),
-        )
-
-    def _crowd(self, session: Session, r: SampleResult) -> list[Alert]:
-        s = self.settings
-        people = r.observation.get("people")
-        if people is None or r.observation.get("reused"):
+    def _crowd(
+        self,
+        session: Session,
+        lr: LoadedRule,
+        cam: Subject,
+        r: SampleResult,
+        roi: str | None = None,
+    ) -> list[tuple[LoadedRule, Reading]]:
+        if r.observation.get("reused"):
             return []
-        usual = self.usual_people(session, r.camera_id, r.ts)
-        threshold = max(float(s.crowd_alert_min_people), (usual or 0.0) * s.crowd_alert_factor)
-        current = self._current(CROWD, r.camera_id)
-        if current is None:
-            if usual is not None and people >= threshold:
-                name = _camera_name(session, r.camera_id, r.code)
-                return [
-                    self._open(
-                        session,
-                        r,
-                        CROWD,
-                        AlertSeverity.WARNING,
-                        f"Kerumunan di atas biasa di {name}: {people} orang",
-                        float(people),
-                        f"{people} people vs usual {usual:.1f} at this hour "
-                        f"(threshold {threshold:.0f}).",
-                    )
-                ]
+        p = lr.rule.params
+        people: Any = r.observation.get("people")
+        if roi is not None:
+            rois = (r.observation.get("extra") or {}).get("rois") or []
+            people = next((x.get("people") for x in rois if x.get("name") == roi), None)
+        if people is None:
             return []
-        if people < threshold * CROWD_CLEAR_FACTOR:
-            current.ended_at = r.ts
-            return [current]
-        if people > (current.value or 0):
-            current.value = float(people)
-        return []
+        people = float(people)
+        th = thresholds(lr)
+        usual = None
+        texts = {"name": f"{cam.name} ({roi})" if roi else cam.name, "usual": "—", "ratio": "—"}
+        if p.mode == "relative":
+            usual = self.usual_people(session, cam.id, r.ts, p)
+            if usual is None:
+                measure, may_open = 0.0, False
+            else:
+                k = th[0].at
+                ratio = people / max(usual, 1e-9)
+                # >= k exactly when people >= k x usual and people >= min_people
+                measure = min(ratio, k * people / p.min_people)
+                may_open = True
+                texts["usual"] = f"{number(usual)} orang"
+                texts["ratio"] = f"{number(ratio)}x"
+        else:
+            measure, may_open = people, people >= p.min_people
+        subject = f"roi:{cam.code}/{roi}" if roi else f"camera:{cam.code}"
+        return [
+            (
+                lr,
+                Reading(
+                    subject=subject,
+                    ts=r.ts,
+                    measure=measure,
+                    value=people,
+                    thresholds=th,
+                    unit=UNITS[CROWD],
+                    texts=texts,
+                    may_open=may_open,
+                    alert={"subject_type": "camera", "subject_id": cam.code, "camera_id": cam.id},
+                    on_open=self._evidence(r, CROWD),
+                ),
+            )
+        ]
 
     # -------------------------------------------------------------------------- offline
     def evaluate_offline(self, session: Session, now: datetime | None = None) -> list[Alert]:
-        """Open an alert for cameras offline longer than ``offline_alert_minutes``; close the
-        alert of cameras that came back."""
+        """Camera health: open an alert for cameras offline longer than the rule's first
+        level (gangguan), escalate (mati), close when the camera is back."""
         now = now or datetime.now(UTC)
-        limit = now - timedelta(minutes=self.settings.offline_alert_minutes)
-        changed: list[Alert] = []
-        open_rows = {
-            a.camera_id: a
+        rules = self.book.rules(session, OFFLINE)
+        if not rules:
+            return []
+        offline = session.execute(
+            select(Camera.id, Camera.code, Camera.name, Camera.kecamatan, Camera.tags,
+                   Camera.status_reason).where(
+                Camera.status == CameraStatus.OFFLINE,
+                Camera.enabled.is_(True),
+                Camera.is_demo.is_(False) | Camera.stream_url.is_not(None),
+            )
+        ).all()  # fmt: skip
+        went = _offline_since(session, [row[0] for row in offline])
+        items: list[tuple[LoadedRule, Reading]] = []
+        offline_ids = set()
+        tz = self.settings.timezone
+        for cam_id, code, name, kec, tags, reason in offline:
+            offline_ids.add(cam_id)
+            since = went.get(cam_id)
+            if since is None:
+                continue
+            cam = Subject(cam_id, code, name, kec, tuple(tags or ()))
+            lr = pick(rules, cam)
+            if lr is None:
+                continue
+            items.append((lr, self._offline_reading(lr, cam, now, since, reason, tz)))
+        # open alerts of cameras that came back: a reading of 0 minutes when they returned
+        by_id = {lr.id: lr for lr in rules}
+        back = [
+            a
             for a in session.scalars(
                 select(Alert).where(
                     Alert.rule == OFFLINE, Alert.ended_at.is_(None), Alert.is_demo.is_(False)
                 )
             )
-        }
-        offline = session.execute(
-            select(Camera.id, Camera.code, Camera.name, Camera.status_reason).where(
-                Camera.status == CameraStatus.OFFLINE,
-                Camera.enabled.is_(True),
-                Camera.is_demo.is_(False) | Camera.stream_url.is_not(None),
-            )
-        ).all()
-        offline_ids = set()
-        for cam_id, code, name, reason in offline:
-            offline_ids.add(cam_id)
-            if cam_id in open_rows:
-                continue
-            since = session.scalar(
-                select(func.max(CameraStatusEvent.ts)).where(
-                    CameraStatusEvent.camera_id == cam_id,
-                    CameraStatusEvent.status != CameraStatus.OFFLINE,
+            if a.camera_id not in offline_ids
+        ]
+        returned = _online_since(session, [a.camera_id for a in back if a.camera_id])
+        for a in back:
+            lr = by_id.get(a.rule_id or -1) or rules[0]
+            code = a.subject_id
+            ts = returned.get(a.camera_id or -1) or now
+            items.append(
+                (
+                    lr,
+                    Reading(
+                        subject=f"camera:{code}",
+                        ts=min(ts, now),
+                        measure=0.0,
+                        thresholds=thresholds(lr),
+                        unit=UNITS[OFFLINE],
+                    ),
                 )
             )
-            went = session.scalar(
-                select(func.min(CameraStatusEvent.ts)).where(
-                    CameraStatusEvent.camera_id == cam_id,
-                    CameraStatusEvent.status == CameraStatus.OFFLINE,
-                    *([CameraStatusEvent.ts > since] if since is not None else []),
-                )
+        return self.runner.run(session, items)
+
+    @staticmethod
+    def _offline_reading(
+        lr: LoadedRule, cam: Subject, now: datetime, since: datetime, reason: str | None, tz: str
+    ) -> Reading:
+        from dashboard.i18n import local_time
+
+        minutes = max(0.0, (now - since).total_seconds() / 60.0)
+        return Reading(
+            subject=f"camera:{cam.code}",
+            ts=now,
+            measure=minutes,
+            thresholds=thresholds(lr),
+            unit=UNITS[OFFLINE],
+            decimals=0,
+            texts={
+                "name": cam.name,
+                "since": local_time(since, tz),
+                "reason": reason or "tidak diketahui",
+            },
+            since=since,
+            track_peak=False,
+            alert={"subject_type": "camera", "subject_id": cam.code, "camera_id": cam.id},
+        )
+
+
+def _cameras(session: Session, ids: list[int]) -> dict[int, Subject]:
+    out = {}
+    for start in range(0, len(ids), _CHUNK):
+        for cid, code, name, kec, tags in session.execute(
+            select(Camera.id, Camera.code, Camera.name, Camera.kecamatan, Camera.tags).where(
+                Camera.id.in_(ids[start : start + _CHUNK])
             )
-            if went is None or went > limit:
-                continue
-            alert = Alert(
-                rule=OFFLINE,
-                severity=AlertSeverity.WARNING,
-                subject_type="camera",
-                subject_id=code,
-                camera_id=cam_id,
-                title=f"Kamera {name} offline",
-                detail=reason,
-                started_at=went,
+        ):
+            out[cid] = Subject(cid, code, name or code, kec, tuple(tags or ()))
+    return out
+
+
+def _offline_since(session: Session, ids: list[int]) -> dict[int, datetime]:
+    """When each camera went offline: its first offline event after its last other event."""
+    out: dict[int, datetime] = {}
+    ev = CameraStatusEvent
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        last_ok = (
+            select(ev.camera_id.label("cid"), func.max(ev.ts).label("ts"))
+            .where(ev.camera_id.in_(chunk), ev.status != CameraStatus.OFFLINE)
+            .group_by(ev.camera_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(ev.camera_id, func.min(ev.ts))
+            .outerjoin(last_ok, last_ok.c.cid == ev.camera_id)
+            .where(
+                ev.camera_id.in_(chunk),
+                ev.status == CameraStatus.OFFLINE,
+                (last_ok.c.ts.is_(None)) | (ev.ts > last_ok.c.ts),
             )
-            session.add(alert)
-            changed.append(alert)
-        for cam_id, alert in open_rows.items():
-            if cam_id not in offline_ids:
-                alert.ended_at = now
-                changed.append(alert)
-        return changed
+            .group_by(ev.camera_id)
+        )
+        out.update({cid: ts for cid, ts in rows})
+    return out
+
+
+def _online_since(session: Session, ids: list[int]) -> dict[int, datetime]:
+    """When each camera came back: its latest event that is not offline."""
+    ev = CameraStatusEvent
+    out: dict[int, datetime] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(ev.camera_id, func.max(ev.ts))
+            .where(
+                and_(ev.camera_id.in_(ids[start : start + _CHUNK]),
+                     ev.status != CameraStatus.OFFLINE)
+            )
+            .group_by(ev.camera_id)
+        )  # fmt: skip
+        out.update({cid: ts for cid, ts in rows})
+    return out
 
 
 # ------------------------------------------------------------------------------ sensors
-def sensor_levels(sensor: Sensor) -> tuple[float, float | None, float] | None:
-    """(open_at, siaga_at, clear_below) of a sensor's level rule; None without levels."""
-    warn, danger = sensor.warning_level, sensor.danger_level
-    if warn is None and danger is None:
-        return None
-    open_at = warn if warn is not None else danger
-    assert open_at is not None
-    if warn is not None and danger is not None and danger > warn:
-        margin = (danger - warn) * SENSOR_CLEAR_FRACTION
-    else:
-        margin = abs(open_at) * SENSOR_CLEAR_FRACTION / 2
-    return open_at, danger, open_at - margin
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+_sensor_book = RuleBook()
 
 
 def evaluate_sensors(
-    session: Session, readings: dict[int, tuple[Sensor, list[tuple[datetime, float]]]]
-) -> list[Alert]:
-    """Apply the level rule to new readings: ``{sensor_id: (sensor, [(ts, value), ...])}``
-    with each sensor's readings in time order and newer than what it had before (late or
-    re-sent readings do not open or close alerts). At most one open alert per sensor (rule
-    ``sensor_level``, subject ``sensor``/code); the flood rule's step logic (open, escalate,
-    close with hysteresis) is shared. Never commits."""
-    subjects = {sensor.code: sensor for sensor, rows in readings.values() if rows}
-    rules = {code: sensor_levels(sensor) for code, sensor in subjects.items()}
-    codes = [code for code, levels in rules.items() if levels is not None]
-    if not codes:
-        return []
-    current = {
-        a.subject_id: a
-        for a in session.scalars(
-            select(Alert)
-            .where(
-                Alert.rule == SENSOR,
-                Alert.subject_type == "sensor",
-                Alert.subject_id.in_(codes),
-                Alert.ended_at.is_(None),
-                Alert.is_demo.is_(False),
-            )
-            .order_by(Alert.started_at)
-        )
-    }
-    changed: dict[int, Alert] = {}
-    for code in codes:
-        sensor = subjects[code]
-        for ts, value in readings[sensor.id][1]:
-            for alert in _sensor_step(session, sensor, rules[code], current.get(code), ts, value):  # type: ignore[arg-type]
-                changed[id(alert)] = alert
-                current[code] = alert if alert.ended_at is None else None  # type: ignore[assignment]
-    return list(changed.values())
-
-
-def _sensor_step(
     session: Session,
-    sensor: Sensor,
-    levels: tuple[float, float | None, float],
-    current: Alert | None,
-    ts: datetime,
-    value: float,
+    readings: dict[int, tuple[Sensor, list[tuple[datetime, float]]]],
+    book: RuleBook | None = None,
 ) -> list[Alert]:
-    open_at, siaga_at, clear_below = levels
-
-    def title(severity: str) -> str:
-        return f"{_LABEL[severity]}: {sensor.name} {_fmt(value)} {sensor.unit}"
-
-    def open_new(severity: str) -> Alert:
-        critical = severity == AlertSeverity.CRITICAL
-        limit = siaga_at if critical and siaga_at is not None else open_at
-        alert = Alert(
-            rule=SENSOR,
-            severity=severity,
-            subject_type="sensor",
-            subject_id=sensor.code,
-            title=title(severity)[:300],
-            detail=f"{sensor.name} ({sensor.code}) read {_fmt(value)} {sensor.unit}, at or "
-            f"above its {'danger (siaga)' if critical else 'warning (waspada)'} level "
-            f"{_fmt(limit)} {sensor.unit}.",
-            value=value,
-            started_at=ts,
-        )
-        session.add(alert)
-        logger.warning("alert opened: %s", alert.title)
-        return alert
-
-    return step_level_alert(
-        current,
-        value,
-        ts,
-        open_at=open_at,
-        siaga_at=siaga_at,
-        clear_below=clear_below,
-        title=title,
-        open_new=open_new,
-    )
-
-
-def _camera_name(session: Session, camera_id: int, fallback: str) -> str:
-    name = session.scalar(select(Camera.name).where(Camera.id == camera_id))
-    return name or fallback
+    """Apply the sensor-level rules to new readings: ``{sensor_id: (sensor, [(ts, value),
+    ...])}`` with each sensor's readings in time order and newer than what it had before
+    (late or re-sent readings do not open or close alerts). One open alert per sensor and
+    key (subject ``sensor:CODE``); waspada / siaga from the sensor's registered levels unless
+    the rule gives numbers. Never commits."""
+    rules = (book or _sensor_book).rules(session, SENSOR)
+    if not rules:
+        return []
+    items: list[tuple[LoadedRule, Reading]] = []
+    for sensor, rows in readings.values():
+        if not rows:
+            continue
+        subj = Subject(sensor.id, sensor.code, sensor.name, sensor.kecamatan)
+        cands = [
+            lr
+            for lr in rules
+            if lr.rule.params.sensor_kind in (None, sensor.kind)
+            and (lr.rule.scope.type != ScopeType.SENSOR or lr.rule.scope.value == sensor.code)
+        ]
+        lr = pick(cands, subj)
+        if lr is None:
+            continue
+        th = thresholds(lr, sensor)
+        if not th:
+            continue
+        for ts, value in rows:
+            items.append(
+                (
+                    lr,
+                    Reading(
+                        subject=f"sensor:{sensor.code}",
+                        ts=ts,
+                        measure=float(value),
+                        thresholds=th,
+                        unit=sensor.unit,
+                        texts={"name": sensor.name, "code": sensor.code},
+                        alert={"subject_type": "sensor", "subject_id": sensor.code},
+                    ),
+                )
+            )
+    return RuleRunner().run(session, items)
 
 
 def describe(alert: Alert) -> dict[str, Any]:
     return {
         "rule": alert.rule,
+        "level": alert.level,
         "severity": alert.severity,
         "camera_id": alert.camera_id,
         "title": alert.title,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -434,9 +435,52 @@ class ComplaintAreaDay(Base):
     open: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class AlertRule(Base):
+    """One alert rule (``store.rules``): the validated definition (kind, scope, condition,
+    levels, durations, templates) as JSON, with the columns the engine filters on."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # store.rules.schema.Kind
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    scope_type: Mapped[str] = mapped_column(String(16), default="city")  # ScopeType
+    scope_value: Mapped[str | None] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AlertRuleState(Base):
+    """What a rule remembers about one subject between evaluations (survives restarts and is
+    shared by every ingestion process): since when the condition holds (minimum duration
+    before opening) and since when it has cleared (hysteresis in time before closing)."""
+
+    __tablename__ = "alert_rule_states"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pending_since: Mapped[datetime | None]
+    clear_since: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Alert(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_open", "ended_at", "severity"),)
+    __table_args__ = (
+        Index("ix_alerts_open", "ended_at", "severity"),
+        # one open alert per deduplication key, whichever process opens it (demo rows too)
+        Index(
+            "uq_alerts_open_dedup",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rule: Mapped[str] = mapped_column(String(64))  # e.g. flood_coverage, crowd_density, offline
@@ -454,6 +498,12 @@ class Alert(Base):
     evidence_path: Mapped[str | None] = mapped_column(String(300))
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("alert_rules.id", ondelete="SET NULL"))
+    #: one event, one alert: the rule's key for the subject (e.g. ``flood_coverage:camera:X``)
+    dedup_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: the word on the kind's own scale (flood waspada/siaga/awas, camera gangguan/mati);
+    #: ``severity`` stays the normalised info/warning/critical that sorting and routing use
+    level: Mapped[str | None] = mapped_column(String(32))
     # -- response workflow (store.alert_workflow; every change also on the timeline) --------
     #: AlertStatus: open -> acknowledged -> assigned -> resolved (an operator's view; the
     #: condition itself clearing is ``ended_at``)

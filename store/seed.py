@@ -27,6 +27,7 @@ from ingestion.importers import import_cameras
 from pantau.settings import DATA_DIR
 from store.models import (
     Alert,
+    AlertRule,
     AlertSeverity,
     Camera,
     CameraStatus,
@@ -48,6 +49,7 @@ from store.models import (
     SensorReading,
 )
 from store.rollups import floor_bucket, refresh_area_rollups
+from store.rules.catalog import seed_rules
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +164,8 @@ def seed_reference(session: Session, data_dir: Path = DATA_DIR) -> dict[str, int
     n_opd = seed_opd(session, data_dir)
     n_sensors = seed_sensors(session, data_dir)
     result = import_cameras(session, data_dir / "cameras_palembang.csv")
-    return {"opd": n_opd, "sensors": n_sensors, "cameras": result.total}
+    n_rules = seed_rules(session, data_dir / "alert_rules.json")
+    return {"opd": n_opd, "sensors": n_sensors, "cameras": result.total, "alert_rules": n_rules}
 
 
 def seed_demo_areas(session: Session) -> int:
@@ -656,41 +659,34 @@ def seed_demo(
     counts["opd_values"] = len(values)
 
     # --- a few open alerts, as the wall screen would show them ---------------------------------
+    # keyed like the live rules' alerts ("{kind}:camera:{code}"): a live alert that opens for
+    # the same camera ends the demo one, so the room never shows both (store.rules.engine)
+    rule_ids = dict(session.execute(select(AlertRule.kind, func.min(AlertRule.id))
+                                    .group_by(AlertRule.kind)).all())  # fmt: skip
     flood_cams = [c for c in cameras if "flood" in (c.tags or [])][:2]
+
+    def demo_alert(kind: str, cam: Camera, level: str, severity: str, **kw) -> Alert:
+        return Alert(rule=kind, rule_id=rule_ids.get(kind), dedup_key=f"{kind}:camera:{cam.code}",
+                     level=level, severity=severity, subject_type="camera", subject_id=cam.code,
+                     camera_id=cam.id, is_demo=True, **kw)  # fmt: skip
+
+    from dashboard.i18n import local_time
+
+    went = end - timedelta(hours=3)
     alerts = [
-        Alert(
-            rule="flood_coverage",
-            severity=AlertSeverity.CRITICAL,
-            subject_type="camera",
-            subject_id=flood_cams[0].code,
-            camera_id=flood_cams[0].id,
-            title=f"Genangan 62% di {flood_cams[0].name}",
-            value=0.62,
-            started_at=end - timedelta(minutes=25),
-            is_demo=True,
-        ),
-        Alert(
-            rule="crowd_density",
-            severity=AlertSeverity.WARNING,
-            subject_type="camera",
-            subject_id=cameras[0].code,
-            camera_id=cameras[0].id,
-            title=f"Kerumunan di atas biasa di {cameras[0].name}: 46 orang",
-            value=46.0,  # people, as the engine stores it (ingestion/alerts.py)
-            started_at=end - timedelta(minutes=8),
-            is_demo=True,
-        ),
-        Alert(
-            rule="camera_offline",
-            severity=AlertSeverity.WARNING,
-            subject_type="camera",
-            subject_id=cameras[-1].code,
-            camera_id=cameras[-1].id,
-            title=f"Kamera {cameras[-1].name} offline",
-            started_at=end - timedelta(hours=3),
-            is_demo=True,
-        ),
-    ]
+        demo_alert("flood_coverage", flood_cams[0], "siaga", AlertSeverity.CRITICAL,
+                   title=f"SIAGA: genangan 62% di {flood_cams[0].name}",
+                   detail=f"Air menutupi 62% ROI jalan di {flood_cams[0].name} (keyakinan "
+                   "0.80); level siaga.", value=62.0, started_at=end - timedelta(minutes=25)),
+        demo_alert("crowd_density", cameras[0], "padat", AlertSeverity.WARNING,
+                   title=f"PADAT: kerumunan 48 orang di {cameras[0].name}",
+                   detail=f"48 orang di {cameras[0].name}; biasanya 15.5 orang pada jam ini "
+                   "(3.1x dari biasa).", value=48.0, started_at=end - timedelta(minutes=8)),
+        demo_alert("camera_offline", cameras[-1], "mati", AlertSeverity.WARNING,
+                   title=f"MATI: kamera {cameras[-1].name} offline sejak {local_time(went)}",
+                   detail=f"Kamera {cameras[-1].name} offline sejak {local_time(went)} (180 menit "
+                   "saat level mati tercapai). Alasan: demo.", value=180.0, started_at=went),
+    ]  # fmt: skip
     session.add_all(alerts)
     counts["alerts"] = len(alerts)
     session.flush()

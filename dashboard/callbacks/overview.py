@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from dashboard import cache, components, context, queries
 from dashboard.alert_text import row_title
 from dashboard.callbacks import alerts_common
-from dashboard.i18n import fmt_number, local_time, t
+from dashboard.i18n import current_lang, fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import alerts as alert_queries
 from dashboard.queries import flood as flood_queries
@@ -28,6 +28,7 @@ from dashboard.queries import trends
 from store.db import Database
 from store.models import Alert, Camera, CameraStatus
 from store.rollups import utc_offset_hours
+from store.rules.text import level_label
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ register_strings(
         "overview.rule.crowd_density": {"id": "Kerumunan", "en": "Crowd"},
         "overview.rule.camera_offline": {"id": "Kamera offline", "en": "Camera offline"},
         "overview.rule.sensor_level": {"id": "Ambang sensor", "en": "Sensor threshold"},
+        "overview.rule.complaint_surge": {"id": "Lonjakan pengaduan", "en": "Complaint surge"},
+        "overview.rule.incident_cluster": {"id": "Klaster kejadian", "en": "Incident cluster"},
+        "overview.rule.vehicle_dwell": {"id": "Parkir liar", "en": "Illegal parking"},
         "overview.severity.critical": {"id": "SIAGA", "en": "CRITICAL"},
         "overview.severity.warning": {"id": "WASPADA", "en": "WARNING"},
         "overview.severity.info": {"id": "INFO", "en": "INFO"},
@@ -224,7 +228,9 @@ def alert_item(a: alert_queries.AlertRow, can_ack: bool) -> Any:
     rule = t(f"overview.rule.{a.rule}") if f"overview.rule.{a.rule}" in _known_rules() else a.rule
     meta = [
         html.Span(
-            t(f"overview.severity.{sev}"), className=f"badge text-bg-{SEVERITY_CLASS[sev]} me-2"
+            # the word of the kind's own scale (SIAGA, GANGGUAN...), else the severity
+            level_label(a.level, current_lang()) if a.level else t(f"overview.severity.{sev}"),
+            className=f"badge text-bg-{SEVERITY_CLASS[sev]} me-2",
         ),
         html.Span(rule, className="me-2"),
         html.Span(t("overview.since", time=local_time(a.started_at, tz))),

@@ -33,6 +33,7 @@ class AlertRow:
     camera_name: str | None = None  # for titles in the reader's language (dashboard.alert_text)
     sensor_name: str | None = None
     sensor_unit: str | None = None
+    level: str | None = None  # the word on the kind's scale (siaga, gangguan...)
 
 
 def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
@@ -70,6 +71,7 @@ def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
             camera_name=camera_name,
             sensor_name=sensor_name,
             sensor_unit=sensor_unit,
+            level=a.level,
         )
         for a, code, opd, camera_name, sensor_name, sensor_unit in rows
     ]

@@ -318,10 +318,11 @@ def test_unknown_counts_are_missing_in_rollups_and_crowd_alerts(db, settings):
             row["extra"] = {"cold": True}
         return SampleResult(cam_id, "S-00000", ts, row, cold=people is None)
 
+    for minute in range(3):  # the default crowd rule opens after 2 minutes above
+        with db.session() as s:
+            engine.evaluate(s, [sample(minute, 40)])
     with db.session() as s:
-        engine.evaluate(s, [sample(0, 40)])
-    with db.session() as s:
-        engine.evaluate(s, [sample(1, None)])
+        engine.evaluate(s, [sample(3, None)])
     with db.session() as s:
         alert = s.scalars(select(Alert).where(Alert.rule == CROWD)).one()
         assert alert.ended_at is None and alert.value == 40
