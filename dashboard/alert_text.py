@@ -60,12 +60,12 @@ def alert_title(
 ) -> str:
     """The title of an alert in ``lang`` (default: the request's language)."""
     if rule not in KNOWN_RULES or not subject:
-        return stored_title
+        return _without_level(stored_title)
     level = t(f"alert.level.{severity if severity in ('critical', 'warning') else 'info'}", lang)
     if rule == "flood_coverage":
         if value is None:
             return t("alert.title.flood_coverage.no_value", lang, level=level, name=subject)
-        pct = fmt_number(value * 100 if value <= 1.0 else value)
+        pct = fmt_number(value)  # stored in percent, as shown (store.rules.text)
         return t("alert.title.flood_coverage", lang, level=level, pct=pct, name=subject)
     if rule == "crowd_density":
         if value is None:
@@ -74,10 +74,35 @@ def alert_title(
     if rule == "camera_offline":
         return t("alert.title.camera_offline", lang, name=subject)
     # sensor_level
-    shown = fmt_number(value, 1 if value is not None and abs(value) < 100 else 0)
+    from store.rules.text import number
+
+    shown = number(value) if value is not None else "—"  # as stored: 212.5 stays 212.5
     return t(
         "alert.title.sensor_level", lang, level=level, name=subject, value=shown, unit=unit or ""
     ).strip()
+
+
+def level_text(row, lang: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """The alert's word on its kind's scale (SIAGA, GANGGUAN...) in ``lang``; the severity
+    word for an alert without a level."""
+    from dashboard.i18n import current_lang
+    from store.rules.text import level_label
+
+    level = getattr(row, "level", None)
+    if level:
+        return level_label(level, lang or current_lang())
+    sev = row.severity if row.severity in ("critical", "warning") else "info"
+    return t(f"alert.level.{sev}", lang)
+
+
+def _without_level(title: str) -> str:
+    """A stored title without its ``LEVEL: `` prefix (the badge shows the level)."""
+    from store.rules.text import LEVEL_EN, level_label
+
+    head, sep, rest = title.partition(": ")
+    if sep and head in {level_label(w) for w in LEVEL_EN}:
+        return rest
+    return title
 
 
 def row_title(row, lang: str | None = None) -> str:  # type: ignore[no-untyped-def]

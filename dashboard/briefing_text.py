@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from dashboard.alert_text import row_title
+from dashboard.alert_text import level_text, row_title
 from dashboard.callbacks import security as _security  # noqa: F401  (the kind.* strings)
 from dashboard.i18n import MONTHS_ID, fmt_number, local_time, register, t
 from dashboard.queries.briefing import Briefing, Compared
@@ -145,10 +145,6 @@ def metric_rows(b: Briefing) -> list[tuple[str, Compared]]:
     ]
 
 
-def _level(severity: str | None) -> str:
-    return severity if severity in ("critical", "warning") else "info"
-
-
 def num_text(value: float | None) -> str:
     """Counts as integers; a usual below 10 with one decimal (2,5 kejadian a day)."""
     if value is None:
@@ -176,8 +172,7 @@ def briefing_message(b: Briefing, tz: str, lang: str, url: str | None) -> tuple[
     lines += [f"- {_line(label, c, lang)}" for label, c in metric_rows(b)]
     lines += ["", t("briefing.s.alerts", lang, n=len(b.alerts))]
     lines += [
-        f"- [{t(f'alert.level.{_level(a.severity)}', lang)}] {row_title(a, lang)}"
-        f" ({local_time(a.started_at, tz)})"
+        f"- [{level_text(a, lang)}] {row_title(a, lang)} ({local_time(a.started_at, tz)})"
         for a in b.alerts[:10]
     ]
     if not b.alerts:

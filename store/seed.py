@@ -675,15 +675,15 @@ def seed_demo(
     went = end - timedelta(hours=3)
     alerts = [
         demo_alert("flood_coverage", flood_cams[0], "siaga", AlertSeverity.CRITICAL,
-                   title=f"SIAGA: genangan 62% di {flood_cams[0].name}",
+                   title=f"Genangan 62% di {flood_cams[0].name}",
                    detail=f"Air menutupi 62% ROI jalan di {flood_cams[0].name} (keyakinan "
                    "0.80); level siaga.", value=62.0, started_at=end - timedelta(minutes=25)),
         demo_alert("crowd_density", cameras[0], "padat", AlertSeverity.WARNING,
-                   title=f"PADAT: kerumunan 48 orang di {cameras[0].name}",
+                   title=f"Kerumunan 48 orang di {cameras[0].name}",
                    detail=f"48 orang di {cameras[0].name}; biasanya 15.5 orang pada jam ini "
                    "(3.1x dari biasa).", value=48.0, started_at=end - timedelta(minutes=8)),
         demo_alert("camera_offline", cameras[-1], "mati", AlertSeverity.WARNING,
-                   title=f"MATI: kamera {cameras[-1].name} offline sejak {local_time(went)}",
+                   title=f"Kamera {cameras[-1].name} offline sejak {local_time(went)}",
                    detail=f"Kamera {cameras[-1].name} offline sejak {local_time(went)} (180 menit "
                    "saat level mati tercapai). Alasan: demo.", value=180.0, started_at=went),
     ]  # fmt: skip

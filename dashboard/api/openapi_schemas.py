@@ -398,6 +398,11 @@ SENSORS = {
                         "sensor": {"type": "string"},
                         "rule": {"type": "string"},
                         "severity": {"type": "string"},
+                        "level": {
+                            "type": ["string", "null"],
+                            "description": "The word on the kind's scale: waspada, siaga, "
+                            "awas (README 'Alert rules').",
+                        },
                         "title": {"type": "string"},
                         "value": NULL_NUM,
                         "open": {"type": "boolean"},

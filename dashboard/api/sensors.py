@@ -116,6 +116,7 @@ def result_body(res: IngestResult) -> dict:
                 "sensor": a.subject_id,
                 "rule": a.rule,
                 "severity": a.severity,
+                "level": a.level,
                 "title": a.title,
                 "value": a.value,
                 "open": a.ended_at is None,

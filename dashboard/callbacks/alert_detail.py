@@ -173,7 +173,7 @@ def state_table(d: q.AlertDetail) -> Any:
     rows = [
         _row(
             t("alert.state"),
-            [status_badge(a.status, id="alert-status"), severity_badge(a.severity)],
+            [status_badge(a.status, id="alert-status"), severity_badge(a.severity, a.level)],
         ),
         _row(t("alert.kind"), label("kind", a.rule)),
         _row(t("alert.place"), place_link(d)),

@@ -78,7 +78,7 @@ def table(rows: list[q.AlertListRow]) -> Any:
                             ),
                             html.Div(
                                 [
-                                    severity_badge(r.severity),
+                                    severity_badge(r.severity, r.level),
                                     label("kind", r.rule),
                                     f" · {r.place}" if r.place else "",
                                     html.Span(

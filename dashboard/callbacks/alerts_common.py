@@ -70,11 +70,15 @@ def label(prefix: str, code: str | None) -> str:
     return code if text == key else text
 
 
-def severity_badge(sev: str | None, **kwargs: Any) -> html.Span:
+def severity_badge(sev: str | None, level: str | None = None, **kwargs: Any) -> html.Span:
+    """The kind's own level word (SIAGA, GANGGUAN, PADAT...) coloured by severity; the
+    severity word only for alerts without a level."""
+    from dashboard.i18n import current_lang
+    from store.rules.text import level_label
+
     sev = sev if sev in SEVERITY_CLASS else "info"
-    return html.Span(
-        label("severity", sev), className=f"badge text-bg-{SEVERITY_CLASS[sev]} me-1", **kwargs
-    )
+    text = level_label(level, current_lang()) if level else label("severity", sev)
+    return html.Span(text, className=f"badge text-bg-{SEVERITY_CLASS[sev]} me-1", **kwargs)
 
 
 def status_badge(status: str | None, **kwargs: Any) -> html.Span:

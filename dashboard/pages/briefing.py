@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard import context
-from dashboard.alert_text import row_title
+from dashboard.alert_text import level_text, row_title
 from dashboard.briefing_text import (
     DAYS,
     day_label,
@@ -101,9 +101,7 @@ def _alerts_section(b: Briefing, tz: str) -> html.Section:
         rows = [
             [
                 html.Span(
-                    t(
-                        f"alert.level.{a.severity if a.severity in ('critical', 'warning') else 'info'}"
-                    ),
+                    level_text(a),
                     className=f"badge text-bg-{'danger' if a.severity == 'critical' else 'warning'}",
                 ),
                 row_title(a),

@@ -106,6 +106,7 @@ class AlertListRow:
     camera_name: str | None = None  # for titles in the reader's language (dashboard.alert_text)
     sensor_name: str | None = None
     sensor_unit: str | None = None
+    level: str | None = None  # the word on the kind's scale (siaga, gangguan...)
 
 
 def list_alerts(
@@ -156,6 +157,7 @@ def list_alerts(
             camera_name=camera_name,
             sensor_name=sensor_name,
             sensor_unit=sensor_unit,
+            level=a.level,
         )
         for a, code, opd, camera_name, sensor_name, sensor_unit in rows
     ]

@@ -25,7 +25,7 @@ def _alerts(db) -> dict[str, int]:
         cam_b = s.scalar(select(Camera).where(Camera.code == "CAM-B"))
         crit = Alert(rule="flood_coverage", severity="critical", subject_type="camera",
                      subject_id="CAM-B", camera_id=cam_b.id, title="Genangan 50% di Jalan Uji B",
-                     value=0.5, started_at=NOW - timedelta(minutes=20))  # fmt: skip
+                     value=50.0, started_at=NOW - timedelta(minutes=20))  # fmt: skip
         warn = Alert(rule="camera_offline", severity="warning", subject_type="camera",
                      subject_id="CAM-B", camera_id=cam_b.id, title="Kamera Jalan Uji B offline",
                      started_at=NOW - timedelta(hours=2))  # fmt: skip

@@ -292,11 +292,11 @@ def test_level_alerts_open_escalate_close_and_show_in_the_feed(client, db):
     assert send(0, 149.9)["alerts"] == []
     opened = send(5, 150)["alerts"]
     assert [(a["severity"], a["open"], a["value"]) for a in opened] == [("warning", True, 150)]
-    assert opened[0]["title"] == "WASPADA: Sungai Musi (Ampera) 150 cm"
+    assert (opened[0]["level"], opened[0]["title"]) == ("waspada", "Sungai Musi (Ampera) 150 cm")
     assert send(10, 148)["alerts"] == []  # inside the hysteresis band (closes below 145 cm)
     up = send(15, 212.5)["alerts"]
     assert [(a["severity"], a["open"]) for a in up] == [("critical", True)]
-    assert up[0]["title"] == "SIAGA: Sungai Musi (Ampera) 212.5 cm"
+    assert (up[0]["level"], up[0]["title"]) == ("siaga", "Sungai Musi (Ampera) 212.5 cm")
     with db.session() as s:
         feed = open_alerts(s)
     assert [(a.rule, a.severity, a.sensor_code, a.camera_code) for a in feed] == [
@@ -304,7 +304,8 @@ def test_level_alerts_open_escalate_close_and_show_in_the_feed(client, db):
     ]
     with client.application.test_request_context("/"):  # the situation room's alert feed
         item = str(alert_item(feed[0], can_ack=False))
-    assert "SIAGA: Sungai Musi (Ampera) 212.5 cm" in item and "Ambang sensor" in item
+    assert "Sungai Musi (Ampera): 212.5 cm" in item and "SIAGA" in item  # title = value
+    assert "Ambang sensor" in item
     assert "href='/banjir'" in item and "WL-MUSI-AMP" in item
     assert send(20, 190)["alerts"] == []  # receding: stays siaga at its peak until it clears
     # a late reading (older than the newest) is stored but does not move the alert

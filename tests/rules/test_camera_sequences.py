@@ -28,7 +28,7 @@ FLOOD_RULE = {
     "min_duration_s": 120,
     "hysteresis": {"ratio": 0.6, "clear_s": 180},
     "cooldown_s": 600,
-    "title": "{LEVEL}: genangan {value} di {name}",
+    "title": "Genangan {value} di {name}",
     "detail": "Air menutupi {value} ROI jalan di {name}.",
 }
 
@@ -69,7 +69,7 @@ def test_river_rising_and_falling_is_one_flood_alert(db, settings):
     assert (a.level, a.severity) == ("awas", "critical")
     # title, detail and stored value all say the peak, 83.93 % shown as 84 %
     assert a.value == 84.0
-    assert a.title == "AWAS: genangan 84% di Simpang Charitas"
+    assert a.title == "Genangan 84% di Simpang Charitas"
     assert a.detail == "Air menutupi 84% ROI jalan di Simpang Charitas."
     _run(db, engine, cam_id, "FL-1", RIVER[11:12])
     [a] = alerts(db, FLOOD)

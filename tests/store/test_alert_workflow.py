@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ingestion.alerts import step_level_alert
 from store import alert_sop
 from store import alert_workflow as wf
 from store.models import Alert, AlertEvent, AlertSopTick, Opd, User
@@ -247,33 +246,40 @@ def test_two_operators_acknowledge_at_once_exactly_one_wins(db, rounds):
 
 
 def test_engine_events_appear_on_the_timeline(db):
-    """The real level rule (ingestion.alerts.step_level_alert): opens at 30 %, escalates to
-    siaga at 55 %, clears below 18 % — three entries by 'sistem' with their times."""
+    """The real rule engine (store.rules.engine) on a flood rule: opens at 30 %, escalates to
+    siaga at 55 %, clears below 18 % (0.6 x 30 %) — entries by 'sistem' with their times."""
     _setup(db)
+    from store.rules.catalog import import_rules, load_rules
+    from store.rules.engine import Reading, RuleRunner, Threshold
+    from store.rules.schema import parse_rules
 
-    def title(sev: str) -> str:
-        return f"Genangan {sev}"
+    rule = {"name": "banjir", "kind": "flood_coverage", "title": "{LEVEL}: genangan {value}",
+            "levels": [{"name": "waspada", "severity": "warning", "at": 30},
+                       {"name": "siaga", "severity": "critical", "at": 55}],
+            "hysteresis": {"ratio": 0.6}}  # fmt: skip
+    with db.session() as s:
+        import_rules(s, parse_rules([rule]))
+    th = [Threshold("waspada", "warning", 30.0), Threshold("siaga", "critical", 55.0)]
 
-    def opener(value, ts, s):
-        def open_new(sev):
-            al = Alert(rule="flood_coverage", severity=sev, subject_type="camera",
-                       subject_id="CAM-9", title=title(sev), value=value, started_at=ts)  # fmt: skip
-            s.add(al)
-            return al
-
-        return open_new
+    def step(value: float, ts: datetime) -> None:
+        with db.session() as s:
+            [lr] = load_rules(s)
+            reading = Reading(
+                subject="camera:CAM-9",
+                ts=ts,
+                measure=value,
+                thresholds=th,
+                unit="%",
+                alert={"subject_type": "camera", "subject_id": "CAM-9"},
+            )
+            RuleRunner().run(s, [(lr, reading)])  # fmt: skip
 
     t1, t2, t3 = T0 + timedelta(hours=1), T0 + timedelta(hours=2), T0 + timedelta(hours=3)
-    kw = {"open_at": 0.3, "siaga_at": 0.5, "clear_below": 0.18, "title": title}
+    step(35, t1)
+    step(55, t2)
+    step(10, t3)
     with db.session() as s:
-        (al,) = step_level_alert(None, 0.35, t1, open_new=opener(0.35, t1, s), **kw)
-        s.flush()
-        a = al.id
-    with db.session() as s:
-        step_level_alert(s.get(Alert, a), 0.55, t2, open_new=opener(0.55, t2, s), **kw)
-    with db.session() as s:
-        step_level_alert(s.get(Alert, a), 0.1, t3, open_new=opener(0.1, t3, s), **kw)
-    with db.session() as s:
+        a = s.scalars(select(Alert.id).where(Alert.subject_id == "CAM-9")).one()
         rows = s.scalars(
             select(AlertEvent).where(AlertEvent.alert_id == a).order_by(AlertEvent.id)
         ).all()
@@ -281,12 +287,12 @@ def test_engine_events_appear_on_the_timeline(db):
         assert got[0] == (
             "opened",
             "sistem",
-            {"severity": "warning", "value": 0.35, "title": "Genangan warning"},
-        )
-        assert got[1] == ("severity", "sistem", {"from": "warning", "to": "critical"})
-        assert got[2] == ("cleared", "sistem", {"value": 0.55})
-        assert rows[0].at == t1 and rows[2].at == t3
-        assert len(rows) == 3  # the peak value changing is not an entry
+            {"severity": "warning", "value": 35.0, "title": "WASPADA: genangan 35%",
+             "level": "waspada"},
+        )  # fmt: skip
+        assert ("severity", "sistem", {"from": "warning", "to": "critical"}) in got[1:-1]
+        assert got[-1] == ("cleared", "sistem", {"value": 55.0})
+        assert rows[0].at == t1 and rows[-1].at == t3
 
 
 def test_opd_staff_only_their_alerts_and_only_notes_and_ticks(db):
