@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -35,6 +35,24 @@ register_strings(
         "camera.info": {"id": "Keterangan", "en": "Details"},
         "camera.health": {"id": "Riwayat kesehatan", "en": "Health history"},
         "camera.counts": {"id": "Hitungan per jam", "en": "Hourly counts"},
+        "camera.profile": {
+            "id": "Profil jam × hari, 28 hari terakhir",
+            "en": "Hour × weekday profile, last 28 days",
+        },
+        "camera.profile.note": {
+            "id": "{metric} ({unit}), rata-rata per jam dan hari dari jam yang ada datanya, "
+            "{start}–{end} ({tz}).",
+            "en": "{metric} ({unit}), mean by hour and weekday over the hours with data, "
+            "{start}–{end} ({tz}).",
+        },
+        "camera.daily_mean": {
+            "id": "rata-rata per sampel, per hari",
+            "en": "mean per sample, per day",
+        },
+        "camera.hourly_mean": {
+            "id": "rata-rata per sampel, per jam",
+            "en": "mean per sample, per hour",
+        },
         "camera.range.1": {"id": "24 jam", "en": "24 hours"},
         "camera.range.7": {"id": "7 hari", "en": "7 days"},
         "camera.range.30": {"id": "30 hari", "en": "30 days"},
@@ -220,6 +238,14 @@ def update_counts(
         return components.empty_figure(height=320)
     tz = context.settings().timezone
     x = pd.to_datetime(df["bucket"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    daily = days == 30  # 720 hourly points overlap: one mean per local day
+    if daily:
+        df = (
+            df.assign(day=x.dt.floor("D"))
+            .groupby("day", as_index=False)[["people", "vehicles", "water"]]
+            .agg({"people": "mean", "vehicles": "mean", "water": "max"})
+        )
+        x = df["day"]
     fig = components.base_figure(320)
     fig.add_scatter(x=x, y=df["vehicles"], name=t("metric.vehicles"),
                     line={"color": components.NAVY, "width": 2},
@@ -233,13 +259,9 @@ def update_counts(
                         hovertemplate="%{y:.0f} %")  # fmt: skip
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 100],
                                   "title": {"text": "%", "font": {"size": 11}}, "showgrid": False})  # fmt: skip
+    mean = t("camera.daily_mean" if daily else "camera.hourly_mean")
     fig.update_yaxes(
-        title={
-            "text": f"{t('unit.vehicles')} / {t('unit.people')} (rata-rata per jam)"
-            if components.current_lang() == "id"
-            else "vehicles / people (hourly mean)",
-            "font": {"size": 11},
-        }
+        title={"text": f"{t('unit.vehicles')} / {t('unit.people')} ({mean})", "font": {"size": 11}}
     )
     fig.update_xaxes(
         title={"text": t("ui.time_axis", tz=components.tz_label()), "font": {"size": 11}}
@@ -247,7 +269,52 @@ def update_counts(
     return fig
 
 
+def profile_metric(tags: list[str]) -> str:
+    """What a camera's profile shows: vehicle flow for traffic cameras, people for crowd
+    cameras, the share of time flooded for flood cameras."""
+    tags = set(tags or [])
+    if "traffic" in tags:
+        return "flow"
+    if "crowd" in tags:
+        return "people"
+    return "wet" if "flood" in tags else "vehicles"
+
+
+def update_profile(
+    code: str | None, *, db: Database | None = None, today: date | None = None
+) -> tuple:
+    """The camera's hour x weekday heatmap over the last 28 local days, and its note."""
+    from dashboard.callbacks import _compare, _profile, _trend
+    from dashboard.queries import profile as profile_queries
+
+    database = _db(db)
+    with database.session() as s:
+        cam = camera_queries.camera_info(s, code or "") if camera_queries.valid_code(code) else None
+        if cam is None:
+            return components.empty_dict_figure(height=300), ""
+        metric = profile_metric(cam.tags)
+        last = today or components.default_range(1)[1]
+        first = last - timedelta(days=27)
+        sel = _trend.selection(first.isoformat(), last.isoformat(), "day")
+        f = _trend.make_filter(sel, None, [cam.code], (metric,))
+        cells = profile_queries.hour_weekday(s, f, metric)
+    note = t(
+        "camera.profile.note",
+        metric=t(f"metric.{metric}"),
+        unit=_compare.profile_unit(metric),
+        start=f"{first:%d/%m/%Y}",
+        end=f"{last:%d/%m/%Y}",
+        tz=components.tz_label(),
+    )
+    return _profile.heatmap(cells, metric), note
+
+
 def register(app) -> None:
+    app.callback(
+        Output("camera-profile", "figure"),
+        Output("camera-profile-note", "children"),
+        Input("camera-code", "data"),
+    )(update_profile)
     app.callback(
         Output("camera-snapshot", "src"),
         Output("camera-shapes", "children"),

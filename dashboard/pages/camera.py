@@ -156,6 +156,15 @@ def layout(code: str | None = None, **_kwargs):
                 ),
                 components.graph("camera-counts", 320),
             ),
+            components.card(
+                t("camera.profile"),
+                [
+                    components.graph("camera-profile", 300, modebar=False),
+                    html.Div(id="camera-profile-note", className="pantau-footnote mt-1"),
+                ],
+                fill=False,
+                className="mt-3 pantau-profile",
+            ),
             dcc.Store(id="camera-code", data=cam.code),
             dcc.Interval(id="camera-interval", interval=context.settings().refresh_seconds * 1000),
         ],

@@ -352,3 +352,25 @@ def test_incidents_compared_with_last_month(db, mode, expected_prev):
     assert float(badge.__dict__["data-change"]) == pytest.approx(change, abs=0.05)
     assert badge.className == ("pantau-delta-bad" if change >= 5 else "pantau-delta-flat")
     assert payload["table"][0][0] == "2026-11"
+
+
+def test_camera_page_profile_and_daily_means(analyst_db):
+    """The camera page: Charitas' hour x weekday profile over the last 28 days (2-29 Nov), and
+    the 30-day counts as one mean per day instead of 720 hourly points."""
+    from dashboard.callbacks import camera
+
+    db, seeded = analyst_db
+    heat, note = camera.update_profile("PLG-CHR-01", db=db, today=date(2026, 11, 29))
+    z = heat["data"][0]["z"]
+    sat_14 = [f for t, f in seeded["CHR"] if t.year == 2026 and date(2026, 11, 2) <= t.date()
+              and t.weekday() == 5 and t.hour == 14]  # fmt: skip
+    assert z[5][14] == pytest.approx(sum(sat_14) / len(sat_14))
+    assert "kendaraan/jam" in note and "02/11/2026–29/11/2026" in note
+    fig = camera.update_counts(
+        30, "PLG-CHR-01", db=db, now=datetime(2026, 11, 29, 17, tzinfo=UTC) - WIB
+    )
+    vehicles = next(tr for tr in fig.data if tr.name == "Kendaraan terlihat")
+    # 30 x 24 hours back from 29 Nov 17:00 WIB start on 30 Oct 17:00 WIB: the local days
+    # 30 Oct .. 29 Nov, 31 of them (the first and last partial)
+    first, last = date(2026, 10, 30), date(2026, 11, 29)
+    assert len(vehicles.x) == (last - first).days + 1 == 31
