@@ -21,6 +21,7 @@ NAVY = "#0b1f33"
 GOLD = "#f2b705"
 SERIES = [NAVY, GOLD, "#4dabf7", "#d63939", "#2fb344", "#ae3ec9", "#f76707", "#20c997"]
 MUTED = "#8a94a6"
+LEGEND = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "bgcolor": "rgba(0,0,0,0)"}
 
 register(
     {
@@ -371,7 +372,9 @@ def base_layout(height: int = 340) -> dict[str, Any]:
             "color": MUTED,
             "size": 12,
         },
-        "legend": {"orientation": "h", "y": 1.12, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
+        # anchored by its bottom just above the plot: Plotly widens the top margin for a
+        # legend that wraps (phones) instead of laying it over the lines
+        "legend": dict(LEGEND),
         "hovermode": "x unified",
         "colorway": SERIES,
         "separators": ",." if current_lang() == "id" else ".,",
@@ -392,7 +395,7 @@ def base_figure(height: int = 340) -> go.Figure:
             "color": MUTED,
             "size": 12,
         },
-        legend={"orientation": "h", "y": 1.12, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
+        legend=dict(LEGEND),
         hovermode="x unified",
         colorway=SERIES,
         separators=",." if current_lang() == "id" else ".,",

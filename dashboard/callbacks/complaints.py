@@ -138,7 +138,6 @@ def daily_figure(df, lang: str) -> go.Figure:
     fig.update_layout(
         barmode="stack",
         margin=dict(l=40, r=10, t=10, b=30),
-        legend=dict(orientation="h", y=1.15),
         yaxis_title=t("unit.reports"),
         height=None,  # the graph's style sets it
         hovermode="x",
