@@ -41,30 +41,73 @@ class SopStep:
         return self.text_en if lang == "en" and self.text_en else self.text_id
 
 
+MESSAGES: dict[str, tuple[str, str]] = {
+    "empty": ("daftar langkah tidak boleh kosong", "steps must be a non-empty list"),
+    "too_many": ("paling banyak {n} langkah", "at most {n} steps"),
+    "not_object": (
+        "langkah {i}: harus berisi key, id, en",
+        "step {i}: must be an object with key, id, en",
+    ),
+    "bad_key": (
+        "langkah {i}: kunci hanya huruf kecil, angka, - atau _",
+        "step {i}: key must be lower-case letters, digits, - or _",
+    ),
+    "dup_key": (
+        "langkah {i}: kunci '{step}' dipakai dua kali",
+        "step {i}: key '{step}' used twice",
+    ),
+    "bad_text": (
+        "langkah {i}: teks Indonesia wajib, paling banyak {n} karakter",
+        "step {i}: text 'id' is required, at most {n} characters",
+    ),
+    "bad_kind": (
+        "jenis wajib diisi (paling banyak 64 karakter)",
+        "kind is required (at most 64 characters)",
+    ),
+    "bad_file": (
+        "berkas harus berisi objek: jenis -> daftar langkah",
+        "the file must hold an object: kind -> list of steps",
+    ),
+    "bad_line": (
+        "baris {n}: tulis 'kunci | teks Indonesia | teks Inggris'",
+        "line {n}: write 'key | Indonesian text | English text'",
+    ),
+}
+
+
 class SopError(ValueError):
-    """A template that cannot be stored, with the reason."""
+    """A template that cannot be stored, with the reason in both languages (``.text(lang)``;
+    ``str()`` is English)."""
+
+    def __init__(self, message_key: str, /, **fmt: Any) -> None:
+        self.key, self.fmt = message_key, fmt
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str = "id") -> str:
+        ind, eng = MESSAGES[self.key]
+        return (eng if lang == "en" else ind).format(**self.fmt)
 
 
 def parse_steps(raw: Any) -> list[SopStep]:
     """Validate a list of steps (from JSON or an admin form); clear errors, nothing partial."""
     if not isinstance(raw, list) or not raw:
-        raise SopError("steps must be a non-empty list")
+        raise SopError("empty")
     if len(raw) > MAX_STEPS:
-        raise SopError(f"at most {MAX_STEPS} steps")
+        raise SopError("too_many", n=MAX_STEPS)
     steps: list[SopStep] = []
     seen: set[str] = set()
     for i, item in enumerate(raw, 1):
         if not isinstance(item, dict):
-            raise SopError(f"step {i}: must be an object with key, id, en")
+            raise SopError("not_object", i=i)
         key = item.get("key")
         text_id = str(item.get("id") or "").strip()
         text_en = str(item.get("en") or "").strip()
         if not isinstance(key, str) or not _KEY.match(key):
-            raise SopError(f"step {i}: key must be lower-case letters, digits, - or _")
+            raise SopError("bad_key", i=i)
         if key in seen:
-            raise SopError(f"step {i}: key {key!r} used twice")
+            raise SopError("dup_key", i=i, step=key)
         if not text_id or len(text_id) > MAX_TEXT or len(text_en) > MAX_TEXT:
-            raise SopError(f"step {i}: text 'id' is required, at most {MAX_TEXT} characters")
+            raise SopError("bad_text", i=i, n=MAX_TEXT)
         seen.add(key)
         steps.append(SopStep(key, text_id, text_en))
     return steps
@@ -96,7 +139,7 @@ def save_template(session: Session, kind: str, raw_steps: Any, who: str) -> list
     """Replace the steps of ``kind`` (validated first; ticks keep their keys)."""
     kind = (kind or "").strip()
     if not kind or len(kind) > 64:
-        raise SopError("kind is required (at most 64 characters)")
+        raise SopError("bad_kind")
     steps = parse_steps(raw_steps)
     stored = [{"key": s.key, "id": s.text_id, "en": s.text_en} for s in steps]
     row = session.scalar(select(SopTemplate).where(SopTemplate.kind == kind))
@@ -113,8 +156,47 @@ def load_file(session: Session, path: Path, who: str = "cli") -> dict[str, int]:
     """Store every kind of a JSON file shaped like data/sop_templates.json (all or nothing)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise SopError("the file must hold an object: kind -> list of steps")
+        raise SopError("bad_file")
     parsed = {k: parse_steps(v) for k, v in data.items() if not k.startswith("_")}
     for kind in parsed:
         save_template(session, kind, data[kind], who)
     return {k: len(v) for k, v in parsed.items()}
+
+
+def steps_to_lines(steps: list[SopStep]) -> str:
+    """The editable text of a checklist: one step a line, ``key | Indonesian | English``."""
+    return "\n".join(f"{s.key} | {s.text_id} | {s.text_en}" for s in steps)
+
+
+def lines_to_steps(text: str) -> list[dict[str, str]]:
+    """Parse the admin page's text (:func:`steps_to_lines`); blank lines are skipped. Errors
+    name the line; :func:`parse_steps` checks the rest when the steps are saved."""
+    raw: list[dict[str, str]] = []
+    for n, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) not in (2, 3):
+            raise SopError("bad_line", n=n)
+        raw.append({"key": parts[0], "id": parts[1], "en": parts[2] if len(parts) == 3 else ""})
+    return raw
+
+
+def reset_template(session: Session, kind: str) -> bool:
+    """Drop the database's list of ``kind``: the file's default applies again."""
+    row = session.scalar(select(SopTemplate).where(SopTemplate.kind == kind))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def known_kinds(session: Session, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Kinds with a checklist in the file or the database, plus ``extra`` (e.g. alert kinds)."""
+    stored = set(session.scalars(select(SopTemplate.kind)))
+    return sorted(set(_defaults(DEFAULTS_FILE)) | stored | {k for k in extra if k})
+
+
+def stored_template(session: Session, kind: str) -> SopTemplate | None:
+    return session.scalar(select(SopTemplate).where(SopTemplate.kind == kind))

@@ -47,6 +47,7 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/admin/ingestion":      (N,  N,       N,       N,     Y,    N),  # issue 9: admin page
     "/admin/kamera":         (N,  N,       N,       N,     Y,    N),  # issue 11: cameras
     "/admin/notifikasi":     (N,  N,       N,       N,     Y,    N),  # issue 12: notifications
+    "/admin/sop":            (N,  N,       N,       N,     Y,    N),  # issue 12: SOP steps
     "/peringatan":           (N,  Y,       Y,       Y,     Y,    Y),  # issue 12: opd: their OPD's
     "/peringatan/<alert_id>": (N, Y,       Y,       Y,     Y,    Y),  # opd: assigned to their OPD
     "/waktu-respons":        (N,  Y,       Y,       Y,     Y,    N),  # issue 12: response times
@@ -71,6 +72,7 @@ ACTIONS: dict[str, tuple[bool, ...]] = {
     "admin-users":           (N,  N,       N,       N,     Y,    N),  # users
     "admin-kamera":          (N,  N,       N,       N,     Y,    N),  # cameras (README)
     "admin-notify":          (N,  N,       N,       N,     Y,    N),  # notification channels
+    "admin-sop":             (N,  N,       N,       N,     Y,    N),  # SOP checklists
     "alert-act":             (N,  N,       Y,       N,     Y,    N),  # ack/assign/escalate/resolve
     "alert-opd":             (N,  N,       Y,       N,     Y,    Y),  # alert notes, SOP ticks
 }  # fmt: skip
@@ -106,6 +108,7 @@ COMPONENT_PAGE: dict[str, str] = {
     "admin-ingestion": "/admin/ingestion",
     "admin-kamera": "/admin/kamera",
     "admin-notify": "/admin/notifikasi",
+    "admin-sop": "/admin/sop",
     "alerts": "/peringatan",
     "alert": "/peringatan/<alert_id>",
     "response": "/waktu-respons",

@@ -172,9 +172,10 @@ def test_situation_room_links_to_the_alert_page_with_status(known_db):
 
 
 @pytest.mark.parametrize(
-    "prefix", ["alerts.", "alert.", "response.", "queue.nearby", "queue.camera_no"]
+    "prefix", ["alerts.", "alert.", "response.", "sop.", "queue.nearby", "queue.camera_no"]
 )
 def test_every_alert_string_has_indonesian_and_english(prefix):
+    import dashboard.callbacks.admin_sop  # noqa: F401
     import dashboard.callbacks.alert_detail  # noqa: F401 - registers the strings
     import dashboard.callbacks.alerts  # noqa: F401
     import dashboard.callbacks.complaints_queue  # noqa: F401
@@ -190,3 +191,39 @@ def test_every_alert_string_has_indonesian_and_english(prefix):
     for code in [*AlertStatus, *AlertOutcome]:
         kind = "status" if code in list(AlertStatus) else "outcome"
         assert f"alerts.{kind}.{code}" in STRINGS
+
+
+def test_sop_editor_saves_validates_and_resets(known_db, settings):
+    """/admin/sop: the text form of the steps, saved by the admin; a bad line changes nothing;
+    'back to the default' drops the stored list."""
+    from flask import Flask
+
+    from dashboard.callbacks import admin_sop
+    from store import alert_sop
+
+    app = Flask(__name__)
+    app.config.update(PANTAU_SETTINGS=settings, PANTAU_DB=known_db)
+    with app.test_request_context("/admin/sop"):
+        text, source = admin_sop.load_kind("camera_offline")
+        assert text.splitlines()[0] == (
+            "check | Periksa status jaringan dan listrik di lokasi | "
+            "Check the network and power at the site"
+        )
+        assert "data/sop_templates.json" in source
+        msg, new_text, source = admin_sop.save(
+            "camera_offline",
+            "ping | Ping kamera | Ping the camera\n\nlapor | Lapor ke pemilik",
+            "save",
+            "admin.uji",
+        )
+        assert "2 langkah" in str(msg)
+        assert new_text == "ping | Ping kamera | Ping the camera\nlapor | Lapor ke pemilik | "
+        assert "admin.uji" in source
+        msg, *_ = admin_sop.save("camera_offline", "ping Ping kamera", "save", "admin.uji")
+        assert "baris 1" in str(msg) and "Tidak disimpan" in str(msg)
+        msg, *_ = admin_sop.save("camera_offline", "a | x\na | y", "save", "admin.uji")
+        assert "dipakai dua kali" in str(msg)
+        with known_db.session() as s:
+            assert [x.key for x in alert_sop.steps_for(s, "camera_offline")] == ["ping", "lapor"]
+        msg, new_text, source = admin_sop.save("camera_offline", "", "reset", "admin.uji")
+        assert new_text.startswith("check |") and "data/sop_templates.json" in source

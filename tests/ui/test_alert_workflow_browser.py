@@ -209,3 +209,33 @@ def test_operator_works_an_alert_through_and_opd_sees_it(demo_app):
         wait_for(phone, "#alerts-table")
         phone.save_screenshot(str(SHOTS / "alerts-list-phone.png"))
     assert ensure_user  # the harness creates the staff users
+
+
+def test_admin_edits_a_sop_and_the_alert_shows_it(demo_app):
+    base, database, _settings = demo_app
+    from store.models import Alert
+
+    with database.session() as s:
+        offline = s.scalar(select(Alert.id).where(Alert.rule == "camera_offline"))
+    with chrome_driver((1440, 900)) as driver:
+        login(driver, base, database, role="admin")
+        driver.get(base + "/admin/sop")
+        wait_text(driver, "#admin-sop-source", lambda t: "sop_templates.json" in t)
+        _pick(driver, "admin-sop-kind", "camera_offline")
+        wait_text(driver, "#admin-sop-source", lambda t: "sop_templates.json" in t)
+        box = driver.find_element("css selector", "#admin-sop-text")
+        time.sleep(0.5)
+        assert box.get_attribute("value").startswith("check | Periksa status jaringan")
+        from selenium.webdriver.common.keys import Keys
+
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.DELETE)
+        box.send_keys("listrik | Cek listrik tiang | Check the pole's power\n"
+                      "tiket | Buat tiket ke Diskominfo | Ticket to Diskominfo")  # fmt: skip
+        _click(driver, "#admin-sop-save")
+        wait_text(driver, "#admin-sop-msg", lambda t: "2 langkah" in t)
+        driver.save_screenshot(str(SHOTS / "admin-sop-desktop.png"))
+        driver.get(base + f"/peringatan/{offline}")
+        sop = wait_text(driver, "#alert-sop", lambda t: "0 dari 2 selesai" in t)
+        assert "Cek listrik tiang" in sop and "Buat tiket ke Diskominfo" in sop
+        assert not _severe_console(driver)
