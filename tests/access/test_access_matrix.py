@@ -215,6 +215,7 @@ def test_readme_rules_hold_in_the_tables():
         "/admin/ingestion",
         "/admin/kamera",
         "/admin/notifikasi",
+        "/admin/sop",
     )
     assert all(
         [allowed(PAGES[p], r) for r in COLUMNS] == [r == "admin" for r in COLUMNS]
