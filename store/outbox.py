@@ -560,3 +560,47 @@ def prune(session: Session, older_than: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(res.rowcount or 0)
+
+
+def renew(session: Session, msg: Claimed, lease_s: float, now: datetime | None = None) -> bool:
+    """Extend this dispatcher's lease on ``msg`` right before sending it; False when the lease
+    is gone (it expired and another dispatcher took the row, or it was delivered): then this
+    dispatcher must not send it. Commits."""
+    now = now or utcnow()
+    res = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg.id,
+            OutboxMessage.status == OutboxStatus.DELIVERING.value,
+            OutboxMessage.leased_by == msg.token,
+        )
+        .values(lease_until=now + timedelta(seconds=lease_s))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return res.rowcount == 1
+
+
+def release(
+    session: Session, msg: Claimed, delay_s: float, reason: str, now: datetime | None = None
+) -> None:
+    """Give a claimed row back unsent (its channel just failed in this batch): pending again
+    after ``delay_s``, the claim not counted as an attempt. Commits."""
+    now = now or utcnow()
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg.id,
+            OutboxMessage.status == OutboxStatus.DELIVERING.value,
+            OutboxMessage.leased_by == msg.token,
+        )
+        .values(
+            status=OutboxStatus.PENDING.value,
+            lease_until=None,
+            attempts=OutboxMessage.attempts - 1,
+            next_attempt_at=now + timedelta(seconds=delay_s),
+            last_error=reason[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()

@@ -78,13 +78,34 @@ class Dispatcher:
         if not claimed:
             return 0
         channels = self._channels({c.channel_id for c in claimed})
+        failing: dict[int, str] = {}  # channel id -> error of a retryable failure this batch
         for msg in claimed:
             if self._stop.is_set():
                 break  # the lease runs out and another dispatcher (or the next start) sends it
-            self._deliver(msg, channels.get(msg.channel_id))
+            with self.db.session() as s:
+                if msg.channel_id in failing:
+                    # the channel just failed: the others wait for the next round instead of
+                    # each waiting out the same timeout (their claim is not an attempt)
+                    outbox.release(
+                        s,
+                        msg,
+                        self.settings.notify_retry_base_s,
+                        f"not tried: the channel failed just before ({failing[msg.channel_id]})",
+                    )
+                    continue
+                # a fresh lease for the send: rows claimed earlier in a slow batch may have
+                # expired and gone to another dispatcher, which then sends them instead
+                if not outbox.renew(s, msg, self.settings.notify_lease_s):
+                    logger.info("notification %s: lease lost, not sending", msg.delivery_id)
+                    continue
+            error = self._deliver(msg, channels.get(msg.channel_id))
+            if error is not None:
+                failing[msg.channel_id] = error
         return len(claimed)
 
-    def _deliver(self, msg: outbox.Claimed, channel: NotificationChannel | None) -> None:
+    def _deliver(self, msg: outbox.Claimed, channel: NotificationChannel | None) -> str | None:
+        """Send one message and record the outcome; returns the error of a retryable failure
+        (None when delivered or dead)."""
         s = self.settings
         try:
             if channel is None:
@@ -114,7 +135,7 @@ class Dispatcher:
                 " -> dead letter" if status == "dead" else "",
                 exc,
             )
-            return
+            return None if exc.permanent else str(exc)[:200]
         except Exception:  # a bug in a sender must not kill the dispatcher
             logger.exception("notification %s: unexpected error", msg.delivery_id)
             with self.db.session() as session:
@@ -127,7 +148,7 @@ class Dispatcher:
                     cap_s=s.notify_retry_cap_s,
                 )
             self.stats["failed"] += 1
-            return
+            return "internal error"
         with self.db.session() as session:
             outbox.mark_delivered(session, msg)
         self.stats["delivered"] += 1
@@ -138,6 +159,7 @@ class Dispatcher:
             channel.name,
             note,
         )
+        return None
 
     def run(self) -> None:
         """Loop until :meth:`stop`: deliver due rows, sleep ``notify_poll_s`` when idle (a

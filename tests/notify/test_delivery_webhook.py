@@ -161,3 +161,23 @@ def test_two_dispatchers_never_send_one_row_twice(db, settings, receiver):
     ids = [r.headers["X-Pantau-Delivery"] for r in receiver.requests]
     assert len(ids) == 40 and len(set(ids)) == 40  # nobody sent a row another one held
     assert a.stats["delivered"] + b.stats["delivered"] == 40
+
+
+def test_a_channel_that_times_out_does_not_hold_the_batch(db, settings, receiver):
+    receiver.script = ["hang"] * 10
+    receiver.hang_s = 2.0
+    cfg = _settings(settings, receiver, notify_timeout_s=0.5, notify_retry_base_s=30)
+    seed_channels(db, cfg)
+    with db.session() as s:
+        for i in range(5):
+            outbox.enqueue(s, "test", {"title": f"pesan {i}"}, key=f"k{i}", channels=[1])
+    d = Dispatcher(cfg, db, worker_id="notify-slow", batch=5)
+    try:
+        assert d.run_once() == 5
+    finally:
+        d.stop()
+    assert len(receiver.requests) == 1  # one timeout, not five
+    rows = outbox_rows(db)
+    assert all(r.status == OutboxStatus.PENDING for r in rows)
+    assert sorted(r.attempts for r in rows) == [0, 0, 0, 0, 1]
+    assert sum("not tried" in (r.last_error or "") for r in rows) == 4

@@ -312,3 +312,24 @@ def test_a_sensor_reading_that_opens_an_alert_enqueues_in_the_ingest_transaction
         in (row.payload["text"])
     )
     assert "29 Nov 2026 18:58 WIB" in row.payload["text"]
+
+
+def test_a_lost_lease_cannot_be_renewed_and_a_release_is_not_an_attempt(db):
+    from store.outbox import release, renew
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    with db.session() as s:
+        add_channel(s)
+        enqueue(s, "test", {"title": "x"}, key="x", now=now)
+    with db.session() as s:
+        (a,) = claim(s, "a", limit=1, lease_s=60, now=now)
+    with db.session() as s:  # a's lease ran out while it sent other rows: b takes the row
+        (b,) = claim(s, "b", limit=1, lease_s=60, now=now + timedelta(seconds=61))
+    with db.session() as s:
+        assert not renew(s, a, 60, now=now + timedelta(seconds=62))  # a must not send it
+        assert renew(s, b, 60, now=now + timedelta(seconds=62))
+        release(s, b, 5, "channel failed just before", now=now + timedelta(seconds=63))
+    (row,) = outbox_rows(db)
+    # a's claim counts (a may have sent it before losing track), b's released one does not
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+    assert row.next_attempt_at == now + timedelta(seconds=68)
