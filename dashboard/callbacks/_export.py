@@ -34,6 +34,8 @@ register_strings(
     }
 )
 
+#: labels of the pages' own filters in the header block
+FILTER_LABELS = {"jenis": "security.kind"}
 #: longest file name stem (filters beyond it are in the header block only)
 MAX_STEM = 150
 
@@ -102,7 +104,10 @@ def header_rows(payload: dict[str, Any], page_title: str = "") -> list[tuple[str
     ]
     for key, value in filters.items():
         if key not in ("kecamatan", "kamera"):
-            rows.append((key, ", ".join(value) if isinstance(value, list) else str(value)))
+            label = t(FILTER_LABELS[key]) if key in FILTER_LABELS else key
+            if key == "jenis":  # incident kinds by their names
+                value = [t(f"kind.{v}") for v in value] if value else every
+            rows.append((label, ", ".join(value) if isinstance(value, list) else str(value)))
     generated = payload.get("generated")
     rows.append(
         (

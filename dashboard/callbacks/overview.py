@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from dashboard import cache, components, context, queries
 from dashboard.alert_text import row_title
-from dashboard.callbacks import alerts_common
+from dashboard.callbacks import _compare, alerts_common
 from dashboard.i18n import current_lang, fmt_number, local_time, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import alerts as alert_queries
@@ -162,7 +162,8 @@ def build_tiles(n: dict[str, Any], now: datetime) -> list[Any]:
     ):
         value, usual, bucket = n["usual"].get(key, (None, None, None))
         sub = [
-            components.delta_badge(value, usual, t("ui.vs_usual")),
+            # people and vehicles have no good direction: the change in a neutral colour
+            _compare.change_badge(value, usual, t("ui.vs_usual"), key),
             html.Br(),
             t("overview.hour", time=local_time(bucket, tz, with_date=False)) if bucket else at,
         ]
