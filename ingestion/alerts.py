@@ -284,6 +284,19 @@ class AlertEngine:
             )
         ]
 
+    # -------------------------------------------------------------------------- periodic
+    def evaluate_periodic(self, session: Session, now: datetime | None = None) -> list[Alert]:
+        """What the writer checks every ~30 s: camera health, and the complaint-surge and
+        incident-cluster alerts whose window has moved past their reports."""
+        from store.rules.cluster import evaluate_clusters
+        from store.rules.surge import evaluate_surges
+
+        now = now or datetime.now(UTC)
+        changed = self.evaluate_offline(session, now)
+        changed += evaluate_surges(session, now, self.book)
+        changed += evaluate_clusters(session, now, self.book)
+        return changed
+
     # -------------------------------------------------------------------------- offline
     def evaluate_offline(self, session: Session, now: datetime | None = None) -> list[Alert]:
         """Camera health: open an alert for cameras offline longer than the rule's first

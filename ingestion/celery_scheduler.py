@@ -74,7 +74,7 @@ class _Housekeeping:
             if now - self.last_offline >= OFFLINE_CHECK_S:
                 self.last_offline = now
                 with self.database.session() as s:
-                    self.alerts.evaluate_offline(s)
+                    self.alerts.evaluate_periodic(s)
             self.maintenance.step()
         except Exception as exc:  # next round retries; never stops the scheduler
             logger.warning("periodic store work failed (will retry): %s", exc)

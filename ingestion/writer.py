@@ -235,7 +235,7 @@ class Writer:
             if self.alerts is not None and now - self._last_offline >= self.offline_check_s:
                 self._last_offline = now
                 with self.db.session() as s:
-                    self.alerts.evaluate_offline(s)
+                    self.alerts.evaluate_periodic(s)
             if self._q.empty():  # idle: one bounded step of the daily prune, if due
                 self.maintenance.step()
         except Exception as exc:  # retried next round; never kills the writer

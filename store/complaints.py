@@ -1269,6 +1269,7 @@ class ComplaintService:
         if on_created is not None:
             on_created(s, complaint)
         s.flush()
+        _surge_rules(s, complaint)
         return SubmitResult(complaint, created=True)
 
     def duplicates_for(self, session: Session, complaint: Complaint) -> list[DuplicateHint]:
@@ -1346,6 +1347,18 @@ class ComplaintService:
     def auto_close(self, now: datetime | None = None) -> int:
         with self.db.session() as s:
             return auto_close(s, now)
+
+
+def _surge_rules(session: Session, complaint: Complaint) -> None:
+    """The complaint-surge alert rules (``store.rules.surge``) in the intake's transaction; a
+    failing rule is logged and never loses the report."""
+    from store.rules.surge import evaluate_complaint
+
+    try:
+        with session.begin_nested():
+            evaluate_complaint(session, complaint)
+    except Exception:
+        logger.exception("complaint surge rules failed for %s", complaint.tracking_id)
 
 
 def find_by_tracking_id(session: Session, raw: str | None) -> Complaint | None:

@@ -442,3 +442,6 @@ def list_incidents(
         )
     )
     return rows, total
+
+
+import store.rules.cluster  # noqa: E402,F401  - registers the incident-cluster rule (on_written)

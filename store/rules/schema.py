@@ -124,16 +124,18 @@ class Scope(BaseModel):
     def _value(self) -> Scope:
         if self.type == ScopeType.CITY:
             if self.value:
-                raise ValueError("a city-wide scope takes no value")
+                raise ValueError("scope.value: a city-wide scope takes no value")
             self.value = None
             return self
         value = (self.value or "").strip()
         if not value:
-            raise ValueError(f"scope {self.type} needs a value")
+            raise ValueError(f"scope.value: a {self.type} scope needs a value")
         if self.type == ScopeType.ROI and (
             "/" not in value or not all(p.strip() for p in value.split("/", 1))
         ):
-            raise ValueError("a ROI scope is CAMERA_CODE/roi name, e.g. CCTV-001/trotoar")
+            raise ValueError(
+                "scope.value: a ROI scope is CAMERA_CODE/roi name, e.g. CCTV-001/trotoar"
+            )
         self.value = value[:200]
         return self
 
@@ -404,7 +406,7 @@ def _problems(exc: ValidationError) -> list[str]:
             loc = loc[1:]  # the discriminator tag pydantic puts first
         msg = err["msg"].removeprefix("Value error, ")
         if msg.split(":", 1)[0] in {"levels", "scope.type", "dedup", "title", "detail"} or (
-            msg.startswith(("levels.", "params."))
+            msg.startswith(("levels.", "params.", "scope."))
         ):
             out.append(msg)  # a model-level check that already names its field
         else:

@@ -58,3 +58,19 @@ def round_value(kind: str, value: float) -> float:
     if kind in (Kind.FLOOD, Kind.CROWD, Kind.OFFLINE, Kind.SURGE, Kind.CLUSTER, Kind.DWELL):
         return float(round(value))
     return round(value, 1)
+
+
+#: incident kinds as the cluster titles name them (``{incident_kind}``)
+INCIDENT_KIND_ID = {
+    "crime": "kriminal",
+    "fire": "kebakaran",
+    "traffic_accident": "kecelakaan lalu lintas",
+    "flood": "banjir",
+    "illegal_dumping": "sampah liar",
+    "illegal_racing": "balap liar",
+    "illegal_parking": "parkir liar",
+    "street_children": "anak jalanan",
+    "crowd": "kerumunan",
+    "street_vendors": "pedagang kaki lima",
+    "other": "lainnya",
+}
