@@ -108,8 +108,18 @@ def table(rows: list[q.AlertListRow]) -> Any:
                 id=f"alerts-row-{r.id}",
             )
         )
-    return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, responsive=True,
-                     className="mb-0 align-middle", id="alerts-table-el")  # fmt: skip
+    # its own phone layout (columns hidden below md), not the generic "table as cards" of
+    # .table-responsive (assets/pantau.css)
+    return html.Div(
+        dbc.Table(
+            [head, html.Tbody(body)],
+            size="sm",
+            hover=True,
+            className="mb-0 align-middle",
+            id="alerts-table-el",
+        ),
+        className="overflow-x-auto",
+    )
 
 
 def load(status, kind, severity, opd) -> tuple[Any, str]:

@@ -227,3 +227,81 @@ def test_sop_editor_saves_validates_and_resets(known_db, settings):
             assert [x.key for x in alert_sop.steps_for(s, "camera_offline")] == ["ping", "lapor"]
         msg, new_text, source = admin_sop.save("camera_offline", "", "reset", "admin.uji")
         assert new_text.startswith("check |") and "data/sop_templates.json" in source
+
+
+def test_readings_around_the_alert(known_db):
+    """Camera flood alert started T (no end, 'now' T+8h): readings from T-2h to T+6h, water in %;
+    sensor alert ended T+1h: readings from T-2h to T+1h."""
+    from dashboard.queries import alert_detail as q
+    from store.models import Camera, Observation, Sensor, SensorReading
+
+    t = datetime(2026, 11, 20, 5, tzinfo=UTC)
+    h = timedelta(hours=1)
+    with known_db.session() as s:
+        cam = s.scalar(select(Camera).where(Camera.code == "CAM-B"))
+        for dt, cover in ((-3 * h, 0.9), (-1 * h, 0.25), (h, 0.5), (7 * h, 0.8)):
+            s.add(Observation(camera_id=cam.id, slot=t + dt, ts=t + dt, water_coverage=cover))
+        sensor = Sensor(
+            code="S-1", name="Sungai Musi", kind="water_level", unit="cm", lat=-2.99, lon=104.76
+        )
+        s.add(sensor)
+        s.flush()
+        for dt, v in ((-3 * h, 100.0), (-2 * h, 120.0), (0 * h, 180.0), (2 * h, 150.0)):
+            s.add(SensorReading(sensor_id=sensor.id, ts=t + dt, value=v))
+        flood = Alert(rule="flood_coverage", subject_type="camera", subject_id="CAM-B",
+                      camera_id=cam.id, title="Genangan", started_at=t)  # fmt: skip
+        level = Alert(rule="sensor_level", subject_type="sensor", subject_id="S-1", title="S-1",
+                      started_at=t, ended_at=t + h)  # fmt: skip
+        s.add_all([flood, level])
+        s.flush()
+        d1 = q.load(s, flood.id)
+        r1 = q.readings(s, d1, now=t + 8 * h)
+        assert (r1["metric"], r1["unit"]) == ("water", "%")
+        assert r1["ts"] == [t - h, t + h] and r1["values"] == [25.0, 50.0]
+        d2 = q.load(s, level.id)
+        r2 = q.readings(s, d2, now=t + 8 * h)
+        assert (r2["metric"], r2["unit"], r2["name"]) == ("sensor", "cm", "Sungai Musi")
+        assert r2["ts"] == [t - 2 * h, t] and r2["values"] == [120.0, 180.0]
+        assert (d2.lat, d2.lon) == (-2.99, 104.76)
+
+
+def test_action_callbacks_report_refusals_in_the_users_language(known_db, settings):
+    from flask import Flask
+
+    from dashboard.callbacks import alert_detail as cb
+
+    ids = _load(known_db)
+    op = wf.Actor("op.uji", "operator")
+    bpbd = wf.Actor("staf.bpbd", "opd", ids["bpbd"])
+    app = Flask(__name__)
+    app.config.update(PANTAU_SETTINGS=settings, PANTAU_DB=known_db)
+    with app.test_request_context("/peringatan/1"):
+        a3 = ids["A3"]  # acknowledged, not resolved
+        out = cb.operator_action(
+            "alert-act-escalate", a3, {"severity": "critical", "pimpinan": True}, op
+        )
+        assert "Tersimpan" in str(out[0]) and out[1:5] == (True, False, False, False)
+        out = cb.operator_action("alert-act-escalate", a3, {"pimpinan": True}, op)
+        assert "sudah dieskalasi ke pimpinan" in str(out[0])
+        out = cb.operator_action("alert-act-ack", a3, {}, op)
+        assert "sudah diterima oleh op.uji" in str(out[0])
+        out = cb.operator_action("alert-act-resolve", a3, {"outcome": ""}, op)
+        assert "Pilih hasil penanganan" in str(out[0])
+        # the OPD: its own alert A1 is resolved: no more ticks, notes still; another's: none
+        msg, *_ = cb.opd_action(
+            {"type": "alert-opd-tick", "index": "+verify"}, ids["A1"], None, bpbd
+        )
+        assert "sudah diselesaikan oleh op.uji" in str(msg)
+        msg, note, _v = cb.opd_action("alert-opd-note-save", ids["A1"], "Laporan akhir BPBD", bpbd)
+        assert "Tersimpan" in str(msg) and note == ""
+        msg, *_ = cb.opd_action("alert-opd-note-save", ids["C1"], "catatan", bpbd)
+        assert "tidak ditemukan" in str(msg)
+    with app.test_request_context("/peringatan/1?lang=en"):
+        out = cb.operator_action("alert-act-ack", a3, {}, op)
+        assert "already acknowledged by op.uji" in str(out[0])
+        assert cb.sections(ids["C1"], bpbd) is None  # Satpol PP's alert: not for BPBD
+        state, sop, timeline = cb.sections(ids["A1"], bpbd)
+        assert "Laporan akhir BPBD" in str(timeline) and "Resolved: Handled on site" in str(
+            timeline
+        )
+        assert "0 of 5 done" in str(sop)
