@@ -105,6 +105,29 @@ _RULE_KEYS = {
 }
 
 
+def _channel_buttons(channel_id: int) -> list[Any]:
+    return [
+        dbc.Button(
+            [html.I(className="bi bi-send me-1"), t("notify.test")],
+            id={"type": "admin-notify-test", "index": channel_id},
+            size="sm",
+            color="primary",
+            outline=True,
+            n_clicks=0,
+            className="me-1 py-0",
+        ),
+        dbc.Button(
+            t("notify.edit"),
+            id={"type": "admin-notify-edit", "index": channel_id},
+            size="sm",
+            color="secondary",
+            outline=True,
+            n_clicks=0,
+            className="py-0",
+        ),
+    ]
+
+
 def channels_table(rows: list[q.ChannelRow], tz: str, has_secret: bool) -> Any:
     if not rows:
         return html.Div(t("notify.none"), className="text-secondary small p-2")
@@ -128,10 +151,19 @@ def channels_table(rows: list[q.ChannelRow], tz: str, has_secret: bool) -> Any:
                 *last,
                 dbc.Badge(t("notify.dead_n", n=c.dead), color="danger", className="ms-1"),
             ]
+        last = html.Div(last)  # one block: phones show the cells as flex rows
         body.append(
             html.Tr(
                 [
-                    html.Td([html.Div(c.name, className="fw-semibold"), html.Div(badges)]),
+                    html.Td(
+                        html.Div(  # one block: phones show the cells as flex rows
+                            [
+                                html.Div(c.name, className="fw-semibold"),
+                                html.Div(badges),
+                                html.Div(_channel_buttons(c.id), className="mt-1 text-nowrap"),
+                            ]
+                        )
+                    ),
                     html.Td(
                         html.Code(describe_target(c.kind, c.config), className="small text-break"),
                         className=PHONE_HIDDEN,
@@ -139,29 +171,6 @@ def channels_table(rows: list[q.ChannelRow], tz: str, has_secret: bool) -> Any:
                     html.Td(_route_text(c.routes), className="small"),
                     html.Td(c.quiet or "—", className="small text-nowrap " + PHONE_HIDDEN),
                     html.Td(last),
-                    html.Td(
-                        [
-                            dbc.Button(
-                                [html.I(className="bi bi-send me-1"), t("notify.test")],
-                                id={"type": "admin-notify-test", "index": c.id},
-                                size="sm",
-                                color="primary",
-                                outline=True,
-                                n_clicks=0,
-                                className="me-1 mb-1",
-                            ),
-                            dbc.Button(
-                                t("notify.edit"),
-                                id={"type": "admin-notify-edit", "index": c.id},
-                                size="sm",
-                                color="secondary",
-                                outline=True,
-                                n_clicks=0,
-                                className="mb-1",
-                            ),
-                        ],
-                        className="text-nowrap",
-                    ),
                 ]
             )
         )
@@ -177,7 +186,6 @@ def channels_table(rows: list[q.ChannelRow], tz: str, has_secret: bool) -> Any:
                     "notify.col.last",
                 )
             ]
-            + [html.Th("")]
         )
     )
     return dbc.Table(
@@ -220,18 +228,20 @@ def messages_table(rows: list[q.MessageRow], tz: str) -> Any:
         body.append(
             html.Tr(
                 [
-                    html.Td(when, className="small text-nowrap"),
+                    html.Td(html.Div(when), className="small text-nowrap"),
                     html.Td(m.channel, className="small " + PHONE_HIDDEN),
                     html.Td(
-                        [
-                            html.Div(m.title, className="small"),
-                            html.Div(
-                                [m.event_type, " · ", html.Code(m.delivery_id)],
-                                className="pantau-footnote",
-                            ),
-                        ]
+                        html.Div(
+                            [
+                                html.Div(m.title, className="small"),
+                                html.Div(
+                                    [m.event_type, " · ", html.Code(m.delivery_id)],
+                                    className="pantau-footnote text-break",
+                                ),
+                            ]
+                        )
                     ),
-                    html.Td(status, className="text-nowrap"),
+                    html.Td(html.Div(status), className="text-nowrap"),
                     html.Td(str(m.attempts), className="small " + PHONE_HIDDEN),
                     html.Td((m.last_error or "")[:160], className="small text-break"),
                 ]
