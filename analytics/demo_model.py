@@ -19,6 +19,7 @@ Pure functions of (local hour, weekday): no clock, database or I/O here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -156,6 +157,83 @@ def activity_clock(
     return at
 
 
+# --------------------------------------------------------------------------------------------
+# weather: one deterministic rain for the seeded history and the live flood scenes
+WEATHER_SEED = 20261123
+WET_MONTHS = (11, 12, 1, 2, 3, 4)
+STORM_HOURS = 4  # a storm rains for 1-4 hours, decaying
+_storms: dict[int, tuple[float, int]] = {}
+
+
+def _storm(hour_index: int, offset_hours: float) -> tuple[float, int]:
+    """(peak mm/h, hours) of the storm starting in the UTC hour ``hour_index`` (Unix hours),
+    or (0, 0): a pure function of the hour (wet season Nov-Apr, afternoon convection)."""
+    hit = _storms.get(hour_index)
+    if hit is not None:
+        return hit
+    local = datetime.fromtimestamp(hour_index * 3600, UTC) + timedelta(hours=offset_hours)
+    wet = local.month in WET_MONTHS
+    p = (0.07 if wet else 0.025) * (1 + 1.5 * math.exp(-0.5 * ((local.hour - 15) / 2.5) ** 2))
+    rng = np.random.default_rng((WEATHER_SEED, hour_index))
+    out = (0.0, 0)
+    if rng.random() < p:
+        out = (float(rng.gamma(2.0, 12.0 if wet else 7.0)), int(rng.integers(1, STORM_HOURS + 1)))
+    if len(_storms) > 200_000:
+        _storms.clear()
+    _storms[hour_index] = out
+    return out
+
+
+def rain_at(hour_index: int, offset_hours: float = 7.0) -> float:
+    """Rain (mm/h) in the UTC hour ``hour_index``: the storms that started up to 3 h before."""
+    total = 0.0
+    for k in range(STORM_HOURS):
+        peak, hours = _storm(hour_index - k, offset_hours)
+        if k < hours:
+            total += peak * (0.6**k)
+    return total
+
+
+def rain_series(hours_utc: list[datetime], offset_hours: float = 7.0) -> np.ndarray:
+    """Hourly rain (mm/h) for UTC hour starts."""
+    return np.array([rain_at(int(h.timestamp() // 3600), offset_hours) for h in hours_utc])
+
+
+def water_from_rain(rain: np.ndarray, susceptibility: float) -> np.ndarray:
+    """Share of a road under water: rain accumulates and drains with a ~3 h time constant."""
+    level = np.zeros_like(rain, dtype=float)
+    acc = 0.0
+    for i, r in enumerate(rain):
+        acc = acc * math.exp(-1 / 3.0) + r
+        level[i] = acc
+    return np.clip((level - 18.0) / 60.0 * susceptibility, 0, 1)
+
+
+def susceptibility(index: int) -> float:
+    """How readily a demo camera's road floods (0.8-1.6), fixed by its position."""
+    return 0.8 + 0.8 * float(np.random.default_rng((WEATHER_SEED, 7, index)).random())
+
+
+def water_clock(
+    epoch_s: float, index: int, utc_offset_hours: float = 7.0
+) -> Callable[[float], float]:
+    """``t -> share of the road under water`` for a flood scene whose time 0 is the Unix time
+    ``epoch_s``: the water of the same weather as the seeded history (the last 48 hours of
+    rain, accumulated), constant within an hour."""
+    sus = susceptibility(index)
+    cache: dict[int, float] = {}
+
+    def at(t: float) -> float:
+        hour = int((epoch_s + t) // 3600)
+        if hour not in cache:
+            rain = np.array([rain_at(h, utc_offset_hours) for h in range(hour - 47, hour + 1)])
+            cache.clear()
+            cache[hour] = float(water_from_rain(rain, sus)[-1])
+        return cache[hour]
+
+    return at
+
+
 def thinning_rank(seed: int, n: int) -> list[float]:
     """A fixed rank in [0, 1) per mover of a scene: a mover is shown while its rank is below
     the scene's level, so ``level × movers`` are shown on average and the same ones stay."""
@@ -173,6 +251,10 @@ __all__ = [
     "crowd_level",
     "expected",
     "levels",
+    "rain_series",
+    "susceptibility",
+    "water_clock",
+    "water_from_rain",
     "scene_kinds",
     "shown_shares",
     "thinning_rank",

@@ -100,6 +100,7 @@ class SyntheticScene:
         noise_sigma: float = 2.5,
         crowd_size: int = 24,
         activity: Callable[[float], tuple[float, float]] | None = None,
+        water: Callable[[float], float] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -115,6 +116,9 @@ class SyntheticScene:
         #: ``t -> (vehicle level, people level)`` in 0..1: the share of the scene's movers
         #: shown at ``t`` (analytics.demo_model.activity_clock); None shows all of them
         self.activity = activity
+        #: flood scenes: ``t -> share of the road under water``; None: a ramp over
+        #: ``flood_seconds`` (analytics.demo_model.water_clock follows the demo weather)
+        self.water = water
         self._ranks = thinning_rank(seed, len(self._movers))
         h, w = height, width
         self.road_polygon_px = np.array(
@@ -458,6 +462,8 @@ class SyntheticScene:
         """Flood scenes: share of the road height under water at time t (0..1)."""
         if self.kind != "flood":
             return 0.0
+        if self.water is not None:
+            return float(np.clip(self.water(t), 0.0, 1.0))
         return float(np.clip(t / self.flood_seconds, 0.0, 1.0))
 
     def _water_mask(self, level: float) -> np.ndarray:

@@ -117,11 +117,24 @@ class SimCamera:
                 def activity(_scene_t: float) -> tuple[float, float]:
                     return clock(self._render_t)
 
+            water = None
+            if self.clock_epoch is not None and self.kind == "flood":
+                from analytics.demo_model import water_clock
+
+                # the demo weather (the seeded history's rain) decides the water
+                wclock = water_clock(
+                    self.clock_epoch - self.time_offset, self.index, self.utc_offset_hours
+                )
+
+                def water(_scene_t: float) -> float:
+                    return wclock(self._render_t)
+
             self._scene = SyntheticScene(
-                self.kind, self.seed, self.width, self.height, activity=activity
+                self.kind, self.seed, self.width, self.height, activity=activity, water=water
             )
         self._render_t = t
-        st = t % FLOOD_CYCLE_S if self.kind == "flood" else t
+        # without the demo clock a flood scene replays a rise-and-dry cycle
+        st = t % FLOOD_CYCLE_S if self.kind == "flood" and self.clock_epoch is None else t
         frame, _ = self._scene.frame_at(st)
         return frame
 

@@ -197,34 +197,6 @@ class DemoSpec:
     complaints_per_day: float = 18.0
 
 
-def _rain_series(hours: list[datetime], rng: np.random.Generator) -> np.ndarray:
-    """Hourly rainfall (mm/h): wet season Nov-Apr, afternoon convective storms."""
-    n = len(hours)
-    month = np.array([t.month for t in hours])
-    hour_local = np.array([(t.hour + WIB) % 24 for t in hours])
-    wet = np.isin(month, [11, 12, 1, 2, 3, 4])
-    p_storm = np.where(wet, 0.07, 0.025) * (1 + 1.5 * np.exp(-0.5 * ((hour_local - 15) / 2.5) ** 2))
-    storms = rng.random(n) < p_storm
-    rain = np.zeros(n)
-    idx = np.flatnonzero(storms)
-    for i in idx:  # each storm lasts 1-4 hours, decaying
-        peak = rng.gamma(2.0, 12.0 if wet[i] else 7.0)
-        for k in range(int(rng.integers(1, 5))):
-            if i + k < n:
-                rain[i + k] += peak * (0.6**k)
-    return rain
-
-
-def _water_from_rain(rain: np.ndarray, susceptibility: float) -> np.ndarray:
-    """Share of a road covered by water: rain accumulates, drains with a ~3 h time constant."""
-    level = np.zeros_like(rain)
-    acc = 0.0
-    for i, r in enumerate(rain):
-        acc = acc * math.exp(-1 / 3.0) + r
-        level[i] = acc
-    return np.clip((level - 18.0) / 60.0 * susceptibility, 0, 1)
-
-
 INCIDENT_TITLES = {
     IncidentKind.CRIME: "Laporan pencurian / begal",
     IncidentKind.FIRE: "Kebakaran permukiman",
@@ -304,7 +276,7 @@ def seed_demo(
     hours = [start + timedelta(hours=i) for i in range(spec.days * 24)]
     hour_local = np.array([(t.hour + WIB) % 24 for t in hours])
     weekday = np.array([(t + timedelta(hours=WIB)).weekday() for t in hours])
-    rain = _rain_series(hours, rng)
+    rain = demo_model.rain_series(hours, WIB)  # the live flood scenes share this weather
     # the one demo model: each camera's history is what its simulated scene shows at that
     # local time as the pipeline measures it (analytics.demo_model), so live agrees with it
     from ingestion.simulator import default_video
@@ -334,7 +306,7 @@ def seed_demo(
         people = exp_p * rng.normal(1.0, 0.15, len(hours)).clip(0.4, 1.8) * rain_damp
         crossings = exp_flow * 60 * noise * rain_damp  # 60 samples an hour
         water = (
-            _water_from_rain(rain, rng.uniform(0.8, 1.6))
+            demo_model.water_from_rain(rain, demo_model.susceptibility(ci))
             if "flood" in tags
             else np.zeros(len(hours))
         )

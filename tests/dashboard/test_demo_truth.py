@@ -98,3 +98,18 @@ def test_simulator_and_seed_give_each_camera_the_same_scene():
     tags = [["crowd", "flood"], ["traffic"], ["crowd", "traffic"], ["traffic", "flood"]]
     assert demo_model.scene_kinds(tags) == ["flood", "street", "crowd", "street"]
     assert demo_model.scene_kinds(tags + [["crowd"]], has_video=True)[4] == "video"
+
+
+def test_flood_scene_and_seeded_water_share_one_weather():
+    """A simulated flood camera shows the water the seeded history holds for that hour: wet
+    in a storm's aftermath, dry otherwise (no more flooding every 15 minutes)."""
+    end = datetime(2026, 11, 29, 19, tzinfo=UTC)
+    hours = [end - timedelta(hours=i) for i in range(24 * 30, 0, -1)]
+    water = demo_model.water_from_rain(demo_model.rain_series(hours), demo_model.susceptibility(4))
+    wet = int(np.argmax(water > 0.5))
+    dry = int(np.argmax(water == 0))
+    assert water[wet] > 0.5 and water[dry] == 0
+    for i in (wet, dry):
+        clock = demo_model.water_clock(hours[i].timestamp(), 4)
+        _img, truth = SyntheticScene("flood", 1004, water=clock).frame_at(600.0)
+        assert truth.water_fraction == pytest.approx(water[i], abs=0.1)
