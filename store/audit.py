@@ -47,6 +47,7 @@ class AuditAction(StrEnum):
     NOTIFY_CHANNEL = "notify_channel"  # /admin/notifikasi: a channel created, changed, deleted
     NOTIFY_TEST = "notify_test"  # a test message sent to a channel
     NOTIFY_RETRY = "notify_retry"  # dead-letter notifications queued again
+    ALERT_RULE = "alert_rule"  # /admin/aturan, pantau rules import: a rule saved or deleted
 
 
 MAX_TEXT = {"username": 64, "action": 64, "target": 200, "ip": 64}

@@ -48,6 +48,7 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/admin/kamera":         (N,  N,       N,       N,     Y,    N),  # issue 11: cameras
     "/admin/notifikasi":     (N,  N,       N,       N,     Y,    N),  # issue 12: notifications
     "/admin/sop":            (N,  N,       N,       N,     Y,    N),  # issue 12: SOP steps
+    "/admin/aturan":         (N,  N,       N,       N,     Y,    N),  # issue 12: alert rules
     "/peringatan":           (N,  Y,       Y,       Y,     Y,    Y),  # issue 12: opd: their OPD's
     "/peringatan/<alert_id>": (N, Y,       Y,       Y,     Y,    Y),  # opd: assigned to their OPD
     "/waktu-respons":        (N,  Y,       Y,       Y,     Y,    N),  # issue 12: response times
@@ -73,6 +74,7 @@ ACTIONS: dict[str, tuple[bool, ...]] = {
     "admin-kamera":          (N,  N,       N,       N,     Y,    N),  # cameras (README)
     "admin-notify":          (N,  N,       N,       N,     Y,    N),  # notification channels
     "admin-sop":             (N,  N,       N,       N,     Y,    N),  # SOP checklists
+    "admin-rules":           (N,  N,       N,       N,     Y,    N),  # alert rules
     "alert-act":             (N,  N,       Y,       N,     Y,    N),  # ack/assign/escalate/resolve
     "alert-opd":             (N,  N,       Y,       N,     Y,    Y),  # alert notes, SOP ticks
 }  # fmt: skip
@@ -109,6 +111,7 @@ COMPONENT_PAGE: dict[str, str] = {
     "admin-kamera": "/admin/kamera",
     "admin-notify": "/admin/notifikasi",
     "admin-sop": "/admin/sop",
+    "admin-rules": "/admin/aturan",
     "alerts": "/peringatan",
     "alert": "/peringatan/<alert_id>",
     "response": "/waktu-respons",
