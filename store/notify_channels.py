@@ -34,8 +34,11 @@ from sqlalchemy.orm import Session
 from store.models import ChannelKind, NotificationChannel, NotificationRoute
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-#: Indonesian warning levels (peringatan dini): waspada < siaga < awas.
+#: Indonesian warning levels (peringatan dini) as routing ranks: waspada = warning, siaga and
+#: awas = critical.
 LEVEL_RANK = {"normal": 0, "waspada": 1, "siaga": 2, "awas": 2}
+#: Their order (awas above siaga): whether a level change is a rise.
+LEVEL_ORDER = {"normal": 0, "waspada": 1, "siaga": 2, "awas": 3}
 SEVERITIES = tuple(SEVERITY_RANK)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 

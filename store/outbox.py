@@ -62,6 +62,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Alert, OutboxMessage, OutboxStatus
 from store.notify_channels import (
+    LEVEL_ORDER,
     ChannelTarget,
     channel_targets,
     effective_rank,
@@ -237,6 +238,19 @@ def _changed(state: Any, name: str) -> tuple[bool, Any, Any]:
     return old != new, old, new
 
 
+def level_rises(old: str | None, new: str, state: Any) -> bool:
+    """Whether a level change is a rise: by the waspada < siaga < awas order when both are
+    on it; otherwise by the severity that changed with it; a kind's own words (gangguan, mati,
+    padat...) without a severity change count as a rise (the rule engine only moves up while an
+    alert is open)."""
+    if old in LEVEL_ORDER and new in LEVEL_ORDER:
+        return LEVEL_ORDER[new] > LEVEL_ORDER[old]
+    changed, sev_old, sev_new = _changed(state, "severity")
+    if changed:
+        return effective_rank(sev_new) > effective_rank(sev_old)
+    return True
+
+
 def alert_events(alert: Alert, *, new: bool) -> list[tuple[str, str, dict[str, Any]]]:
     """(event type, event key, change) of one flushed alert: at most one event of each type
     per flush (an escalation that raises the severity and calls in the pimpinan is one
@@ -260,7 +274,7 @@ def alert_events(alert: Alert, *, new: bool) -> list[tuple[str, str, dict[str, A
             if field == "severity":
                 up = effective_rank(value) > effective_rank(old)
             else:
-                up = effective_rank(None, value) > effective_rank(None, old)
+                up = level_rises(old, value, state)
             kind = "alert.escalated" if up else "alert.deescalated"
             add(kind, f"{key}:{field}:{value}", {"field": field, "old": old, "new": value})
     for name in ESCALATE_ATTRS:
