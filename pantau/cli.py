@@ -417,6 +417,7 @@ for _module in (
     "store.commands",
     "ingestion.incident_commands",
     "ingestion.notify.commands",
+    "store.rules.commands",
 ):
     try:
         __import__(_module)
