@@ -662,6 +662,11 @@ def seed_demo(
     session.add_all(alerts)
     counts["alerts"] = len(alerts)
     session.flush()
+    from store.demo_alerts import seed_alert_history
+
+    # past alerts worked through (acknowledged, assigned, SOP, resolved): the alert list,
+    # timelines and response times have history to show
+    counts["alert_history"] = seed_alert_history(session, end, spec.days, spec.seed)
     progress("Kejadian & pengaduan / incidents & complaints", 3, 3)
     return counts
 
