@@ -1081,7 +1081,7 @@ class NotificationRoute(Base):
     channel_id: Mapped[int] = mapped_column(
         ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
     )
-    rule: Mapped[str] = mapped_column(String(64), default="*")
+    rule: Mapped[str] = mapped_column(String(80), default="*")  # kind, * or rule:<name>
     min_severity: Mapped[str] = mapped_column(String(16), default=AlertSeverity.INFO)
     events: Mapped[list[Any]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

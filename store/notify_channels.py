@@ -5,7 +5,8 @@ addresses, or an HTTP call built from URL and body templates. A route (``notific
 says which events the channel gets:
 
 * **alert events** (``alert.*``) match a route when the alert's rule kind equals the route's
-  ``rule`` (``*``: every kind), its severity is at least ``min_severity`` (info < warning <
+  ``rule`` (``*``: every kind; ``rule:<name>``: only the alerts of that named rule of
+  ``alert_rules``), its severity is at least ``min_severity`` (info < warning <
   critical; a ``level`` of siaga/awas counts as critical, waspada as warning) and the event type
   is in ``events`` (empty: every event type; ``alert.*`` style prefixes work);
 * **other events** (the daily briefing...) match on ``events`` only (empty: every event).
@@ -122,14 +123,26 @@ def event_matches(events: list[Any] | None, event_type: str) -> bool:
     return False
 
 
+RULE_NAME_PREFIX = "rule:"  # a route for one named rule (alert_rules.name), not a whole kind
+
+
 def route_matches(
-    route: Any, event_type: str, rule: str | None, severity: str | None, level: str | None
+    route: Any,
+    event_type: str,
+    rule: str | None,
+    severity: str | None,
+    level: str | None,
+    rule_name: str | None = None,
 ) -> bool:
     if not route.enabled or not event_matches(route.events, event_type):
         return False
     if not event_type.startswith("alert."):
         return True
-    if route.rule not in ("*", "", None) and route.rule != rule:
+    wanted = route.rule or "*"
+    if wanted.startswith(RULE_NAME_PREFIX):
+        if wanted[len(RULE_NAME_PREFIX) :] != rule_name:
+            return False
+    elif wanted != "*" and wanted != rule:
         return False
     return effective_rank(severity, level) >= SEVERITY_RANK.get(route.min_severity, 0)
 
@@ -141,6 +154,7 @@ def matching_channels(
     rule: str | None = None,
     severity: str | None = None,
     level: str | None = None,
+    rule_name: str | None = None,
 ) -> list[ChannelTarget]:
     """Enabled channels with a route matching the event (one query; works on a connection
     inside a flush as well as on a session)."""
@@ -164,7 +178,7 @@ def matching_channels(
     for r in rows:
         if r.id in out:
             continue
-        if route_matches(r, event_type, rule, severity, level):
+        if route_matches(r, event_type, rule, severity, level, rule_name):
             out[r.id] = ChannelTarget(r.id, r.name, r.kind, r.quiet_start, r.quiet_end)
     return list(out.values())
 
@@ -218,8 +232,8 @@ def _check_common(
 def check_route(rule: str, min_severity: str, events: list[Any] | None) -> list[str]:
     if min_severity not in SEVERITY_RANK:
         raise ChannelError(f"minimum severity {min_severity!r}: info, warning or critical")
-    if not rule or len(rule) > 64:
-        raise ChannelError("a route needs a rule kind ('*' for every kind), at most 64 chars")
+    if not rule or len(rule) > 64 + len(RULE_NAME_PREFIX):
+        raise ChannelError("a route needs a rule kind ('*' for every kind) or rule:<name>")
     clean = [str(e).strip() for e in (events or []) if str(e).strip()]
     for e in clean:
         if not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?|\*", e):

@@ -60,7 +60,7 @@ from sqlalchemy import event, func, inspect, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from store.models import Alert, OutboxMessage, OutboxStatus
+from store.models import Alert, AlertRule, OutboxMessage, OutboxStatus
 from store.notify_channels import (
     LEVEL_ORDER,
     ChannelTarget,
@@ -314,14 +314,27 @@ def _alerts_to_outbox(session: Session, _flush_context: Any) -> None:
     conn = session.connection()
     cfg = _settings(session.info.get("pantau_settings"))
     now = utcnow()
+    names: dict[int, str | None] = {}
     for alert, (event_type, key, change) in events:
         level = getattr(alert, "level", None)
+        rule_id = getattr(alert, "rule_id", None)
+        if rule_id and rule_id not in names:
+            names[rule_id] = conn.execute(
+                select(AlertRule.name).where(AlertRule.id == rule_id)
+            ).scalar()
+        rule_name = names.get(rule_id) if rule_id else None
         targets = matching_channels(
-            conn, event_type, rule=alert.rule, severity=alert.severity, level=level
+            conn,
+            event_type,
+            rule=alert.rule,
+            severity=alert.severity,
+            level=level,
+            rule_name=rule_name,
         )
         if not targets:
             continue
         payload = alert_payload(conn, alert, event_type, change, cfg, now)
+        payload["rule_name"] = payload["alert"]["rule_name"] = rule_name
         critical = is_critical(alert.severity, level)
         rows = [
             _row(t, event_type, payload, key, alert.severity, critical, now, cfg) for t in targets

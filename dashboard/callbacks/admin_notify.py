@@ -75,9 +75,13 @@ def _route_text(routes: list[dict[str, Any]]) -> str:
         if not r["enabled"]:
             continue
         ev = ", ".join(t(f"notify.ev.{e}") if e in _EVENT_KEYS else e for e in r["events"])
+        rule = r["rule"]
+        if rule in _RULE_KEYS:
+            rule = t("notify.rule." + rule)
+        elif rule.startswith("rule:"):
+            rule = t("notify.rule_named", name=rule[5:])
         parts.append(
-            f"{t('notify.rule.' + r['rule']) if r['rule'] in _RULE_KEYS else r['rule']} · "
-            f"≥ {t('notify.sev.' + r['min_severity'])}" + (f" · {ev}" if ev else "")
+            f"{rule} · ≥ {t('notify.sev.' + r['min_severity'])}" + (f" · {ev}" if ev else "")
         )
     return "; ".join(parts) or "—"
 

@@ -103,6 +103,7 @@ register(
             "en": "Incident cluster",
         },
         "notify.rule.vehicle_dwell": {"id": "Parkir liar", "en": "Illegal parking"},
+        "notify.rule_named": {"id": "Aturan: {name}", "en": "Rule: {name}"},
         "notify.sev.info": {"id": "Info", "en": "Info"},
         "notify.sev.warning": {"id": "Waspada", "en": "Warning (waspada)"},
         "notify.sev.critical": {"id": "Siaga", "en": "Critical (siaga)"},
@@ -207,6 +208,17 @@ def _options(prefix: str, values: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"label": t(f"{prefix}.{v}"), "value": v} for v in values]
 
 
+def rule_options() -> list[dict[str, str]]:
+    """Every rule kind, then each named rule of the rules page (``rule:<name>``)."""
+    from dashboard.queries.notify import rule_names
+
+    with context.db().session() as s:
+        names = rule_names(s)
+    return _options("notify.rule", RULES) + [
+        {"label": t("notify.rule_named", name=n), "value": f"rule:{n}"} for n in names
+    ]
+
+
 def form_card() -> dbc.Card:
     field = {"className": "mb-2", "size": "sm"}
     return card(
@@ -288,7 +300,7 @@ def form_card() -> dbc.Card:
                             dbc.Label(t("notify.f.rule"), html_for="admin-notify-rule"),
                             dbc.Select(
                                 id="admin-notify-rule",
-                                options=_options("notify.rule", RULES),
+                                options=rule_options(),
                                 value="*",
                                 **field,
                             ),

@@ -127,3 +127,10 @@ def messages(session: Session, *, status: str | None = None, limit: int = 40) ->
         )
         for m, name in session.execute(q)
     ]
+
+
+def rule_names(session: Session) -> list[str]:
+    """Names of the alert rules (``alert_rules``), for routes to one named rule."""
+    from store.models import AlertRule
+
+    return list(session.scalars(select(AlertRule.name).order_by(AlertRule.name)))

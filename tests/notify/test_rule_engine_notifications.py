@@ -86,3 +86,24 @@ def test_river_sequence_sends_one_message_per_event(db, settings):
     got = [json.loads(r.body) for r in rec.requests]
     assert [g["event"] for g in got] == [r.event_type for r in rows]
     assert rec.processed == [r.delivery_id for r in rows]  # each once, in order
+
+
+def test_a_route_for_one_named_rule(db, settings):
+    from notify_helpers import add_channel
+
+    with db.session() as s:
+        mine = add_channel(s, "banjir-charitas", rule="rule:banjir-uji", min_severity="warning")
+        add_channel(s, "aturan-lain", rule="rule:banjir-lain", min_severity="info")
+    outbox.use_settings(settings)
+    try:
+        install(db, FLOOD_RULE)
+        cam_id = camera(db, "FL-1", "Simpang Charitas")
+        _run(db, AlertEngine(settings, rules_ttl_s=0), cam_id, "FL-1", RIVER[:5])
+    finally:
+        outbox.use_settings(None)
+    rows = outbox_rows(db)
+    assert [(r.channel_id, r.event_type) for r in rows] == [
+        (mine.id, "alert.opened"),
+        (mine.id, "alert.escalated"),
+    ]
+    assert rows[0].payload["rule_name"] == "banjir-uji"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 19:22:34.360409
+Create Date: 2026-11-29 19:48:50.907896
 """
 from __future__ import annotations
 
@@ -433,7 +433,7 @@ def upgrade() -> None:
     op.create_table('notification_routes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=False),
-    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('rule', sa.String(length=80), nullable=False),
     sa.Column('min_severity', sa.String(length=16), nullable=False),
     sa.Column('events', sa.JSON(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
