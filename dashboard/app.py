@@ -232,6 +232,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     server.register_blueprint(public.bp)
     server.register_blueprint(wall.bp)
+    with server.app_context():
+        public.warm_snapshots()  # /cctv's thumbnails blurred before the first visitor
     from dashboard import cache
     from dashboard.api import geo
 

@@ -58,6 +58,18 @@ def hub() -> FrameHub:
     return ext["pantau_hub"]
 
 
+def warm_snapshots() -> None:
+    """Start blurring every public camera's snapshot file into the hub's cache (background):
+    called once when the app is built, so /cctv's first visitor gets every thumbnail at once."""
+    try:
+        cameras = list(public_cameras().values())
+    except Exception:  # noqa: BLE001 - no database yet: the first request blurs on demand
+        logger.exception("public snapshots not warmed")
+        return
+    if cameras:
+        hub().warm(cameras)
+
+
 def _still_public(db):  # type: ignore[no-untyped-def]
     """A check the hub's producer threads can call without a Flask context."""
 

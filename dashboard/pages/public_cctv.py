@@ -93,7 +93,8 @@ def camera_card(cam: dict) -> dbc.Col:
                 ),
                 dbc.CardBody(
                     [
-                        html.Div(cam["name"], className="fw-semibold text-truncate"),
+                        # the whole name, wrapped (never cut off), and as a tooltip
+                        html.Div(cam["name"], className="fw-semibold cctv-name", title=cam["name"]),
                         html.Div(
                             [html.I(className="bi bi-geo-alt me-1"), cam["kecamatan"] or "—"],
                             className="text-secondary small mb-2",
