@@ -1,5 +1,5 @@
-"""Screenshots of every page: desktop (1440x900), wall screen (1920x1080, kiosk) and phone
-(390x844), written to screenshots/ (git-ignored). Staff pages are taken signed in as an
+"""Screenshots of every page: desktop (1440x900), wall screen (kiosk pages at 1920x1080 and
+3840x2160) and phone (390x844, the whole page), written to screenshots/ (git-ignored). Staff pages are taken signed in as an
 operator; the OPD follow-up page as a Dinas Perhubungan (DISHUB) account.
 
     python -m tests.ui.screenshots                  # demo database in a temp folder
@@ -58,8 +58,11 @@ ADMIN_PAGES = [
 SIZES = {
     "desktop": ((1440, 900), ""),
     "kiosk": ((1920, 1080), "?kiosk=1&rotate=0"),
+    "kiosk4k": ((3840, 2160), "?kiosk=1&rotate=0"),
     "phone": ((390, 844), ""),
 }
+#: the wall-screen rotation (pages registered with kiosk=True); other pages have no kiosk shot
+KIOSK_PAGES = {"overview", "traffic", "flood", "security", "opd", "complaints"}
 
 
 def login_form(driver, base: str, username: str, password: str) -> None:
@@ -86,9 +89,16 @@ def shoot(
         if only and size_name not in only and not (only & {p[0] for p in pages}):
             continue
         with chrome_driver(size) as driver:
+            if size[0] >= 500:  # the viewport exactly this size (the window's is smaller)
+                driver.execute_cdp_cmd(
+                    "Emulation.setDeviceMetricsOverride",
+                    {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False},
+                )
             login_form(driver, base, username, password)
             for name, path, ready in pages:
                 if only and name not in only and size_name not in only:
+                    continue
+                if size_name.startswith("kiosk") and name not in KIOSK_PAGES:
                     continue
                 driver.get(base + path + query)
                 try:

@@ -127,10 +127,10 @@ def open_page(driver, url: str) -> list[str]:
     """Open ``url``, let Dash settle; returns the console errors the page logged."""
     driver.get(url)
     wait_for(driver, "#pantau-shell", 30)
-    time.sleep(1.0)
+    time.sleep(0.6)
     with contextlib.suppress(Exception):
         dash_idle(driver, 20)
-    time.sleep(1.0)
+    time.sleep(0.4)
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
