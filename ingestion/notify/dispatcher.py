@@ -63,6 +63,14 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._unsubscribe = outbox.on_new_messages(self._wake.set)
         outbox.use_settings(settings)
+        if settings.notify_lease_s <= settings.notify_timeout_s * 2:
+            logger.warning(
+                "PANTAU_NOTIFY_LEASE_S (%g s) should be well above PANTAU_NOTIFY_TIMEOUT_S "
+                "(%g s): a slow send could outlive its lease and be sent by another dispatcher "
+                "at the same time (receivers deduplicate it, but it is wasted)",
+                settings.notify_lease_s,
+                settings.notify_timeout_s,
+            )
 
     def _channels(self, ids: set[int]) -> dict[int, NotificationChannel]:
         with self.db.session() as s:

@@ -247,3 +247,33 @@ def test_a_refused_target_is_dead_at_send_time_without_a_request(db, settings):
     assert row.status == OutboxStatus.DEAD and row.attempts == 1
     assert "target refused" in row.last_error and "PANTAU_NOTIFY_ALLOWED_TARGETS" in row.last_error
     assert rec.requests == []
+
+
+def test_http_template_form_body_and_url_fields_like_a_whatsapp_gateway(db, settings):
+    from urllib.parse import parse_qs, urlsplit
+
+    rec = Receiver().start()
+    try:
+        cfg = _cfg(settings, notify_allowed_targets="127.0.0.1")
+        conf = check_config(
+            "http",
+            {
+                "url_template": f"http://127.0.0.1:{rec.port}/send?ref=$delivery_id&t=$title",
+                "body_template": "phone=6281234567890&message=$text",
+                "content_type": "application/x-www-form-urlencoded",
+            },
+            cfg,
+        )
+        with db.session() as s:
+            add_channel(s, "wa", "http", conf)
+        _send_one(db, cfg, "wa", "notify-wa")
+    finally:
+        rec.stop()
+    (row,) = outbox_rows(db)
+    assert row.status == OutboxStatus.DELIVERED, row.last_error
+    (req,) = rec.requests
+    query = parse_qs(urlsplit(req.path).query)
+    assert query == {"ref": [row.delivery_id], "t": ["[SIAGA] Uji kanal"]}
+    form = parse_qs(req.body.decode())
+    assert form == {"phone": ["6281234567890"], "message": [TEXT]}
+    assert req.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
