@@ -108,13 +108,21 @@ def shoot(
                     logger.warning("%s %s: not ready", size_name, name)
                 time.sleep(1.5)
                 target = out / f"{name}-{size_name}.png"
-                if size_name == "phone":
+                if size_name == "phone":  # the whole page: a viewport as tall as it
                     height = driver.execute_script("return document.body.scrollHeight")
-                    driver.set_window_size(size[0], min(max(size[1], height), 4000))
+                    driver.execute_cdp_cmd(
+                        "Emulation.setDeviceMetricsOverride",
+                        {"width": size[0], "height": min(max(size[1], height), 4000),
+                         "deviceScaleFactor": 2, "mobile": True},
+                    )  # fmt: skip
                     time.sleep(0.5)
                 driver.save_screenshot(str(target))
                 if size_name == "phone":
-                    driver.set_window_size(*size)
+                    driver.execute_cdp_cmd(
+                        "Emulation.setDeviceMetricsOverride",
+                        {"width": size[0], "height": size[1], "deviceScaleFactor": 2,
+                         "mobile": True},
+                    )  # fmt: skip
                 written.append(target)
                 print(target)
     return written
