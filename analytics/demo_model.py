@@ -9,8 +9,9 @@ Both halves of a demo read this module, so a fresh demo agrees with itself:
 
 ``MEASURED_FULL`` are the hourly means the local pipeline stored from each scene kind shown at
 full activity (``pantau run`` on this box, 12 simulated cameras, 60 s sampling, 14 samples a
-camera; measured 2026-11-29, see README "Demo data"); ``FLOOR`` is what it reads from a scene
-whatever the activity (water ripples in the flood scene read as vehicles). Re-measure them when
+camera; measured 2026-11-29, see README "Demo data"); ``WATER_VEHICLES`` is what it reads as
+vehicles from water on the road whatever the activity (ripples in the flood scene; measured
+over the old 15-minute flood cycle, about 60 % of the road under water on average). Re-measure them when
 the detectors or the scenes change. The demo video is real footage: it plays the same at every
 hour, so its history is flat.
 
@@ -38,7 +39,9 @@ MEASURED_FULL: dict[str, tuple[float, float, float]] = {
     "video": (0.0, 10.21, 0.0),
 }
 #: read from a scene at any activity: (vehicles, people)
-FLOOR: dict[str, tuple[float, float]] = {"flood": (0.75, 0.0)}
+WATER_VEHICLES = 0.75
+#: the mean share of the road under water behind ``WATER_VEHICLES``
+WATER_VEHICLES_AT = 0.6
 #: scenes whose activity does not follow the clock
 CONSTANT = frozenset({"video", "quiet"})
 
@@ -108,19 +111,22 @@ def levels(hour_local, weekday) -> tuple:
     return traffic_level(hour_local, weekday), crowd_level(hour_local, weekday)
 
 
-def expected(kind: str, hour_local, weekday, shown=None) -> tuple:
+def expected(kind: str, hour_local, weekday, shown=None, water=None) -> tuple:
     """What the live pipeline should store for a ``kind`` scene at that local time:
     (vehicles in view, people in view, line crossings per sample). ``shown``: a function
     (vehicle level, people level) -> (share of the scene's vehicles shown, share of its
-    people shown) for a scene whose movers are few (``shown_shares``); default: the levels."""
+    people shown) for a scene whose movers are few (``shown_shares``); default: the levels.
+    ``water``: the share of the road under water (flood scenes read ripples as vehicles)."""
     v_full, p_full, flow_full = MEASURED_FULL[kind]
-    v_floor, p_floor = FLOOR.get(kind, (0.0, 0.0))
+    v_floor = 0.0
+    if kind == "flood" and water is not None:
+        v_floor = WATER_VEHICLES * np.clip(np.asarray(water) / WATER_VEHICLES_AT, 0, 1)
     if kind in CONSTANT:
         one = np.ones_like(np.asarray(hour_local, dtype=float))
-        return v_floor + v_full * one, p_floor + p_full * one, flow_full * one
+        return v_floor + v_full * one, p_full * one, flow_full * one
     tv, tp = levels(hour_local, weekday)
     sv, sp = shown(tv, tp) if shown is not None else (tv, tp)
-    return v_floor + v_full * sv, p_floor + p_full * sp, flow_full * sv
+    return v_floor + v_full * sv, p_full * sp, flow_full * sv
 
 
 def shown_shares(labels: list[str], ranks: list[float]):
@@ -244,7 +250,7 @@ def thinning_rank(seed: int, n: int) -> list[float]:
 
 __all__ = [
     "CONSTANT",
-    "FLOOR",
+    "WATER_VEHICLES",
     "MEASURED_FULL",
     "SCENE_KINDS",
     "activity_clock",

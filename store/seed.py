@@ -293,23 +293,25 @@ def seed_demo(
     for ci, cam in enumerate(cameras):
         progress("Riwayat kamera / camera history", ci, total)
         tags = set(cam.tags or [])
+        water = (
+            demo_model.water_from_rain(rain, demo_model.susceptibility(ci))
+            if "flood" in tags
+            else np.zeros(len(hours))
+        )
         # the hour's mean is close to the level at its middle; the shares of the camera's
         # scene (simulator seed 1000 + position) shown at that level
         shown = None
         if kinds[ci] in ("street", "crowd", "flood"):
             scene = SyntheticScene(kinds[ci], 1000 + ci, 640, 360)
             shown = demo_model.shown_shares(*scene.mover_ranks())
-        exp_v, exp_p, exp_flow = demo_model.expected(kinds[ci], hour_local + 0.5, weekday, shown)
+        exp_v, exp_p, exp_flow = demo_model.expected(
+            kinds[ci], hour_local + 0.5, weekday, shown, water
+        )
         noise = rng.normal(1.0, 0.12, len(hours)).clip(0.5, 1.6)
         rain_damp = 1 / (1 + rain / 30.0)  # heavy rain empties the streets
         vehicles = exp_v * noise * rain_damp
         people = exp_p * rng.normal(1.0, 0.15, len(hours)).clip(0.4, 1.8) * rain_damp
         crossings = exp_flow * 60 * noise * rain_damp  # 60 samples an hour
-        water = (
-            demo_model.water_from_rain(rain, demo_model.susceptibility(ci))
-            if "flood" in tags
-            else np.zeros(len(hours))
-        )
         mix = rng.dirichlet([2.0, 6.0, 0.4, 0.6])  # car, motorcycle, bus, truck
         motion = np.clip(0.02 + (vehicles + people) / 150.0, 0, 1)
         df = pd.DataFrame(
