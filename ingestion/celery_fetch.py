@@ -162,22 +162,19 @@ class Fetcher:
     """Per-process fetch machinery: one pooled HTTP client for snapshot cameras, file sources."""
 
     def __init__(self, settings: Settings) -> None:
-        import httpx
-
+        from ingestion.snapshot_http import SnapshotHttp
         from ingestion.sources import USER_AGENT, Timeouts
         from ingestion.url_policy import UrlPolicy
 
         self.settings = settings
         self.policy = UrlPolicy.from_settings(settings)  # camera URL rules, before any I/O
         timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
-        self.client = httpx.Client(
-            timeout=timeouts.httpx(),
-            limits=httpx.Limits(
-                max_connections=settings.celery_fetch_concurrency * 2,
-                max_keepalive_connections=settings.celery_fetch_concurrency,
-            ),
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=True,
+        # snapshot cameras' GETs (other protocols keep their own connections)
+        self.client = SnapshotHttp(
+            timeouts.connect_s,
+            timeouts.read_s,
+            max_connections=settings.celery_fetch_concurrency * 2,
+            user_agent=USER_AGENT,
         )
         self.files: dict = {}
         self.abandoned = 0  # fetches left running past their deadline
@@ -225,6 +222,16 @@ def stash(
     pipe.expire(name, int(ttl_s) + 1)
     pipe.execute()
     return name
+
+
+def append(redis: Any, name: str, jpegs: list[bytes], ttl_s: float) -> int:
+    """Add a later frame (a cold camera's next warm-up step) to a stashed sample; returns how
+    many frames it holds now."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.rpush(name, *jpegs)
+    pipe.expire(name, int(ttl_s) + 1)
+    held, _ = pipe.execute()
+    return int(held)
 
 
 def take(redis: Any, name: str) -> list[bytes]:

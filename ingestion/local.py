@@ -88,15 +88,14 @@ def _worker_main(
     """Entry point of a worker process."""
     import signal
 
-    import httpx
-
     # Ctrl+C and a service manager's SIGTERM reach the whole process group: only the
     # supervisor handles them, then stops its workers in order (flushing the writer first).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     from ingestion.process import SampleProcessor
-    from ingestion.sources import SourceError, Timeouts
+    from ingestion.snapshot_http import SnapshotHttp
+    from ingestion.sources import USER_AGENT, SourceError, Timeouts
     from ingestion.state_store import DatabaseStateStore
 
     logging.basicConfig(
@@ -112,10 +111,11 @@ def _worker_main(
     processor = SampleProcessor(settings, DatabaseStateStore(state_db))
     sources: dict = {}
     timeouts = Timeouts(settings.connect_timeout_s, settings.read_timeout_s)
-    client = httpx.Client(
-        timeout=timeouts.httpx(),
-        limits=httpx.Limits(max_connections=settings.fetch_threads * 2),
-        follow_redirects=True,
+    client = SnapshotHttp(  # snapshot cameras' GETs (other protocols keep their own)
+        timeouts.connect_s,
+        timeouts.read_s,
+        max_connections=settings.fetch_threads * 2,
+        user_agent=USER_AGENT,
     )
     analysis_lock = threading.Lock()  # CPU work: one at a time per process
     pool = ThreadPoolExecutor(max_workers=settings.fetch_threads, thread_name_prefix="fetch")

@@ -34,6 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import httpx
@@ -41,6 +42,9 @@ import numpy as np
 
 from analytics.imaging import ScaledFrame
 from ingestion.url_policy import UrlPolicy, UrlRejected, default_policy
+
+if TYPE_CHECKING:
+    from ingestion.snapshot_http import SnapshotHttp
 
 logger = logging.getLogger(__name__)
 
@@ -366,6 +370,10 @@ def _http_error(exc: Exception, url: str) -> SourceError:
 # --------------------------------------------------------------------------------------------
 # HTTP JPEG snapshot: one GET per sample
 class SnapshotSource(FrameSource):
+    """One GET per read on a pooled urllib3 client (:mod:`ingestion.snapshot_http`): a worker
+    passes its process's ``client`` (a :class:`~ingestion.snapshot_http.SnapshotHttp`);
+    without one the source keeps its own."""
+
     protocol = "snapshot"
 
     def __init__(
@@ -374,41 +382,29 @@ class SnapshotSource(FrameSource):
         timeouts: Timeouts,
         max_width: int | None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-        client: httpx.Client | None = None,
+        client: SnapshotHttp | None = None,
         policy: UrlPolicy | None = None,
     ) -> None:
+        from ingestion.snapshot_http import SnapshotHttp
+
         super().__init__(url, timeouts, max_width, policy)
         self.max_frame_bytes = max_frame_bytes
         self._own_client = client is None
-        self._client = client or httpx.Client(
-            timeout=timeouts.httpx(), headers={"User-Agent": USER_AGENT}
+        self._client = client or SnapshotHttp(
+            timeouts.connect_s, timeouts.read_s, max_connections=2, user_agent=USER_AGENT
         )
 
     def fetch(self) -> bytes:
         """The snapshot's bytes, within the read deadline, at most max_frame_bytes."""
         deadline = time.monotonic() + self.timeouts.connect_s + self.timeouts.read_s
-        try:
-            with contextlib.closing(
-                _get_checked(self._client, self.url, self.protocol, self.policy)
-            ) as resp:
-                resp.raise_for_status()
-                declared = resp.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.max_frame_bytes:
-                    raise CorruptFrame(f"snapshot too large ({declared} bytes)")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_raw():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > self.max_frame_bytes:
-                        raise CorruptFrame(f"snapshot larger than {self.max_frame_bytes} bytes")
-                    if time.monotonic() > deadline:
-                        raise StreamTimeout(
-                            f"camera too slow: {size} bytes in {self.timeouts.read_s:.0f}s"
-                        )
-        except Exception as exc:
-            raise _http_error(exc, self.url) from exc
-        data = b"".join(chunks)
+        data = self._client.get(
+            self.url,
+            self.protocol,
+            self.policy,
+            max_bytes=self.max_frame_bytes,
+            deadline=deadline,
+            max_redirects=MAX_REDIRECTS,
+        )
         self.bytes_read += len(data)
         return data
 

@@ -10,8 +10,8 @@ at ``http://169.254.169.254/``, ``gopher://`` ... The rules (:meth:`UrlPolicy.ch
   default ``var/media``), symlinks resolved first;
 * **no userinfo tricks**: credentials (``rtsp://user:pass@cam``) are fine, but a user name that
   is itself a host (``http://127.0.0.1:18000@169.254.169.254/``), two ``@``, backslashes,
-  whitespace or control characters are refused, and Python's and httpx's parsers must agree on
-  the host;
+  whitespace or control characters are refused, and Python's, httpx's and urllib3's parsers
+  must agree on the host;
 * **never link-local / cloud metadata targets** (169.254.0.0/16, fe80::/10, 100.100.100.200,
   fd00:ec2::254, 0.0.0.0/8, multicast, broadcast), checked on the literal host *and* on every
   address the host name resolves to (so ``http://2852039166/`` or a DNS name pointing there is
@@ -281,6 +281,12 @@ class UrlPolicy:
             raise UrlRejected("syntax", f"not a valid HTTP URL ({exc})") from exc
         if other.lower().strip("[]").rstrip(".") != host.lower().strip("[]"):
             raise UrlRejected("syntax", f"ambiguous host ({host!r} or {other!r})")
+        from ingestion.snapshot_http import check_parsers_agree  # snapshots go through urllib3
+
+        try:
+            check_parsers_agree(url, host)
+        except ValueError as exc:
+            raise UrlRejected("syntax", str(exc)) from exc
 
     def _check_address(self, host: str, port: int, resolve: bool | str) -> None:
         literal = _ip(host)
