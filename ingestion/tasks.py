@@ -205,9 +205,14 @@ def _failure(w: _Worker, spec: Any, slot: float, kind: str, message: str) -> dic
 
 # --------------------------------------------------------------------------------------------
 def run_fetch(
-    camera_id: int, slot: float, redelivered: bool = False, settings: Settings | None = None
+    camera_id: int,
+    slot: float,
+    redelivered: bool = False,
+    settings: Settings | None = None,
+    warm: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fetch one sample of one camera and queue its analysis (or record the failure)."""
+    """Fetch one sample of one camera and queue its analysis (or record the failure).
+    ``warm``: a later step of a cold snapshot camera's warm-up (see :func:`_warm_step`)."""
     from ingestion.celery_fetch import stash
     from ingestion.sources import SourceError
 
@@ -215,12 +220,16 @@ def run_fetch(
     spec = w.specs.get(camera_id)
     if spec is None:
         return {"camera_id": camera_id, "skipped": "unknown, disabled or without stream URL"}
+    if warm is not None:
+        return _warm_step(w, spec, slot, warm)
     late = time.time() - slot
     if not redelivered and late > spec.interval_s * FETCH_MAX_LATE_INTERVALS:
         logger.info("fetch of %s skipped: %.0fs after its slot", spec.code, late)
         celery_sink(w.settings).observe_sample("expired")
         return {"camera_id": camera_id, "slot": slot, "skipped": "late"}
     warmup = w.settings.cold_start_frames if _is_cold(w, camera_id) else 0
+    if warmup and _stepwise_warmup(spec, w.settings):
+        return _warm_step(w, spec, slot, {"left": warmup + 1, "ms": 0.0})
     t0 = time.perf_counter()
     try:
         got = w.fetcher.fetch_jpegs(spec, warmup)
@@ -239,6 +248,62 @@ def run_fetch(
         expires=ttl,
     )
     return {"camera_id": camera_id, "slot": slot, "ok": True, "fetch_ms": fetch_ms}
+
+
+def _stepwise_warmup(spec: Any, settings: Settings) -> bool:
+    """A cold snapshot camera's warm-up frames are fetched by separate tasks
+    ``cold_start_interval_s`` apart (a countdown), not by one task sleeping between them: a
+    city's first start would otherwise hold every fetch thread asleep (2 warm-up frames 1 s
+    apart: ~2.5 s per cold camera) while warm cameras' samples wait. Streams (RTSP, HLS,
+    MJPEG) read their warm-up from one open connection; bursts keep their own spacing."""
+    return (
+        spec.protocol == "snapshot"
+        and spec.burst_frames <= 1
+        and settings.cold_start_interval_s > 0
+    )
+
+
+def _warm_step(w: _Worker, spec: Any, slot: float, warm: dict[str, Any]) -> dict[str, Any]:
+    """One frame of a cold snapshot camera's sample: ``warm["left"]`` frames are still to fetch
+    (this one included); the first step starts the sample's Redis list, the last one queues the
+    analysis with every earlier frame as warm-up. A redelivered step may add a frame twice: the
+    analysis counts only the last frame either way."""
+    from ingestion.celery_app import FETCH_QUEUE
+    from ingestion.celery_fetch import append, stash
+    from ingestion.sources import SourceError
+
+    left, first = int(warm.get("left", 1)), warm.get("key") is None
+    t0 = time.perf_counter()
+    try:
+        got = w.fetcher.fetch_jpegs(spec, 0)
+    except SourceError as exc:
+        return _failure(w, spec, slot, exc.kind, str(exc))
+    except Exception as exc:
+        logger.exception("fetch of %s crashed", spec.code)
+        return _failure(w, spec, slot, "error", f"{type(exc).__name__}: {exc}")
+    fetch_ms = round(float(warm.get("ms", 0.0)) + (time.perf_counter() - t0) * 1000, 3)
+    ttl = w.settings.celery_visibility_timeout_s + 2 * spec.interval_s
+    if first:
+        name = stash(w.redis, w.settings, spec.id, slot, got.jpegs, ttl + 60)
+        held = len(got.jpegs)
+    else:
+        name = str(warm["key"])
+        held = append(w.redis, name, got.jpegs, ttl + 60)
+    if left > 1:
+        fetch_sample.apply_async(
+            args=(spec.id, slot),
+            kwargs={"warm": {"left": left - 1, "key": name, "ms": fetch_ms}},
+            queue=FETCH_QUEUE,
+            countdown=w.settings.cold_start_interval_s,
+            expires=ttl,
+        )
+        return {"camera_id": spec.id, "slot": slot, "ok": True, "warming": left - 1}
+    analyse_sample.apply_async(
+        args=(spec.id, slot, got.frame_ts, fetch_ms, name, max(0, held - 1)),
+        queue=ANALYSE_QUEUE,
+        expires=ttl,
+    )
+    return {"camera_id": spec.id, "slot": slot, "ok": True, "fetch_ms": fetch_ms}
 
 
 class CameraBusy(Exception):
@@ -340,8 +405,10 @@ def _redelivered(task: Any) -> bool:
 
 
 @celery_app.task(name=FETCH_TASK, bind=True)
-def fetch_sample(self: Any, camera_id: int, slot: float) -> dict[str, Any]:
-    return run_fetch(camera_id, slot, redelivered=_redelivered(self))
+def fetch_sample(
+    self: Any, camera_id: int, slot: float, warm: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return run_fetch(camera_id, slot, redelivered=_redelivered(self), warm=warm)
 
 
 @celery_app.task(

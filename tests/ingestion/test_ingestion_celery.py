@@ -292,6 +292,42 @@ def test_analysis_state_follows_the_camera(celery_setup, pg_db):
         cams.stop()
 
 
+def test_a_cold_cameras_warm_up_does_not_hold_the_fetch_thread(celery_setup, pg_db):
+    """A cold snapshot camera's warm-up frames are fetched by later tasks (a countdown), so
+    the fetch thread serves other cameras in between: with ONE fetch thread, camera B's first
+    frame is fetched during camera A's warm-up pause (5 s), not after it. Both samples are
+    still warmed up (1 + cold_start_frames frames each) and stored with known counts."""
+    s, logdir = celery_setup
+    cams = CameraServer()
+    env = worker_env(s, pg_db.url, s.celery_broker_url, s.celery_namespace)
+    env["PANTAU_COLD_START_INTERVAL_S"] = "5"
+    cluster = Cluster(env, logdir)
+    app = make_celery(s)
+    try:
+        with pg_db.session() as db:
+            a = make_camera(db, "WARM-A", cams.add("a"), "snapshot", sample_interval_s=60).id
+            b = make_camera(db, "WARM-B", cams.add("b"), "snapshot", sample_interval_s=60).id
+        cluster.worker("fetch", 1)
+        cluster.worker("analyse", 1)
+        slot = float(int(time.time()))
+        app.send_task(FETCH_TASK, args=(a, slot), queue=FETCH_QUEUE)
+        assert wait_for(lambda: len(cams.cams["a"].hits) >= 1, 60), cluster.logs()
+        app.send_task(FETCH_TASK, args=(b, slot), queue=FETCH_QUEUE)
+        done = lambda: len(_obs(pg_db, a)) == 1 and len(_obs(pg_db, b)) == 1  # noqa: E731
+        assert wait_for(done, 90), cluster.logs()
+        hits_a, hits_b = cams.cams["a"].hits, cams.cams["b"].hits
+        assert len(hits_a) == len(hits_b) == 1 + s.cold_start_frames
+        assert hits_b[0] < hits_a[1], (hits_a, hits_b)  # B fetched while A waited
+        with pg_db.session() as db:
+            rows = list(db.scalars(select(Observation).where(Observation.camera_id.in_([a, b]))))
+        for row in rows:
+            assert row.people is not None and not (row.extra or {}).get("cold"), row.extra
+    finally:
+        app.close()
+        cluster.stop()
+        cams.stop()
+
+
 def test_worker_command_rejects_bad_options():
     """`pantau worker` says what is wrong instead of starting something half-configured."""
     import os
