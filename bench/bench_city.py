@@ -12,8 +12,10 @@
    window of ``--minutes``, then waits one interval (+15 s) for the window's samples to land.
 3. **celery**: the same with ``pantau ingest --celery`` and ``pantau worker`` (2 processes),
    broker Redis DB 6 or BENCH_REDIS_URL (flushed first), no result backend.
-4. **ratio**: Celery throughput with 1, then 2 worker processes on a saturated load
+4. **ratio**: Celery throughput with 1, then 2 analysis processes on a saturated load
    (``--ratio-cameras`` healthy cameras every ``--ratio-interval`` s): samples stored per second.
+   Every camera is warmed first and the fetch role gets ``--ratio-fetch-threads`` threads, so
+   the analysis role is what is measured; the CPU other sessions used is reported with it.
 
 Figures (table on stdout, JSON under var/bench/):
 
@@ -67,6 +69,7 @@ from city_setup import (  # noqa: E402
     flush_redis,
     ingest_env,
     make_database,
+    purge_queues,
     queue_lengths,
     redis_footprint,
     redis_pid,
@@ -75,6 +78,7 @@ from city_setup import (  # noqa: E402
     spawn,
     start_farm,
     stop,
+    warm_states,
 )
 
 CITY = 10_693
@@ -257,6 +261,11 @@ def summarise(
         "process_rss_peak": mon.peaks(),
         "tree_cpu_s": round(tree_cpu, 2),
         "cpu_ms_per_sample": round(per_sample, 3),
+        # the same per process role (supervisor, workers, fetch/analyse roles): where it goes
+        "cpu_ms_per_sample_by_process": {
+            k: round((v - m0.cpu_by_label.get(k, 0.0)) * 1000 / max(1, stored_in_window), 3)
+            for k, v in sorted(m1.cpu_by_label.items())
+        },
         "tree_cores": round(tree_cpu / span, 3),
         "farm_cpu_s": round(farm_cpu, 2),
         "farm_cpu_ms_per_sample": round(farm_cpu * 1000 / max(1, stored_in_window), 3),
@@ -266,6 +275,17 @@ def summarise(
             k: round(m1.extra_cpu_s.get(k, 0) - v, 2) for k, v in m0.extra_cpu_s.items()
         },
         "machine_busy_pct": round(100 * busy_share(m0.sys_cpu, m1.sys_cpu), 1),
+        # what else ran: the box's busy cores minus the ingestion tree, the farm, the bench's
+        # own probe and the measured extras (a shared Redis): other sessions' work and the
+        # database server
+        "others_cores": round(
+            busy_share(m0.sys_cpu, m1.sys_cpu) * (os.cpu_count() or 1)
+            - tree_cpu / span
+            - farm_cpu / span
+            - (m1.bench_cpu_s - m0.bench_cpu_s) / span
+            - sum(m1.extra_cpu_s.get(k, 0) - v for k, v in m0.extra_cpu_s.items()) / span,
+            2,
+        ),
         "load": mon.load_between(m0.t, m1.t),
         "mem_available_min_mb": round(mon.mem_available_min / 1e6),
         "poll_errors": poller.errors,
@@ -410,19 +430,39 @@ def phase_celery(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[st
 
 
 def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str, Any]:
+    """Throughput of the analysis role with 1, then 2 processes on a saturated load.
+
+    What is measured is the analysis role, so nothing else may limit it: every camera is
+    warmed first (a warm-up pass with 2 processes until each camera has a warm state in
+    Redis: cold cameras fetch extra frames and would make the fetch role the limit), the
+    fetch role gets ``--ratio-fetch-threads`` threads, and each measured run starts with the
+    queues purged (states kept). Demand (cameras / interval) must exceed what 2 processes
+    store; the figure per run is samples stored per second in the window, next to the
+    analysis role's CPU, so a box that could not give the second process a core shows."""
     d = run_dir / "ratio"
     d.mkdir(parents=True, exist_ok=True)
     url, cleanup = make_database(args, "ratio", run_dir)
     healthy = [c.index for c in farm.cameras if c.kind != "faulty"][: args.ratio_cameras]
     ids = create_cameras(url, farm, healthy, args.ratio_interval)
     demand = len(ids) / args.ratio_interval
+    threads = args.ratio_fetch_threads
     say(
         f"ratio: {len(ids):,} healthy cameras every {args.ratio_interval} s ({demand:.0f} "
-        f"samples/s asked for), path {args.ratio_path}, 1 then 2 processes"
+        f"samples/s asked for), path {args.ratio_path}, fetch threads {threads}; warm every "
+        "camera first, then 1 and 2 analysis processes"
     )
-    out: dict[str, Any] = {"cameras": len(ids), "demand_per_s": demand, "path": args.ratio_path}
+    out: dict[str, Any] = {
+        "cameras": len(ids),
+        "demand_per_s": demand,
+        "path": args.ratio_path,
+        "fetch_threads": threads,
+    }
     window = args.ratio_minutes * 60
+    rpid = redis_pid()
     try:
+        if args.ratio_path == "celery":
+            flush_redis()
+            out["warm_pass"] = _warm_every_camera(args, url, d, len(ids), threads)
         for n in (1, 2):
             env = ingest_env(url, d / f"var{n}", n)
             backstop = args.ratio_warmup + window + args.ratio_interval + 15 + 120
@@ -436,8 +476,8 @@ def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str
                         [("pantau ingest", p, signal.SIGINT, 300.0)],
                         [d / f"ingest{n}.log"],
                     )
-                flush_redis()
-                worker = spawn(celery_worker_cmd(n), env, d / f"worker{n}.log", d)
+                say(f"ratio: purged {purge_queues()} queue keys (analysis states kept)")
+                worker = spawn(celery_worker_cmd(n, threads), env, d / f"worker{n}.log", d)
                 cmd = PANTAU + ["ingest", "--celery", "--duration", str(backstop)]
                 sched = spawn(cmd, env, d / f"scheduler{n}.log", d)
                 return Run(
@@ -459,9 +499,16 @@ def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str
                 args.ratio_interval,
                 args.ratio_warmup,
                 window,
+                extra={"redis-server (shared)": rpid} if rpid else None,
             )
+            if args.ratio_path == "celery":
+                res["warm_states_end"] = warm_states()
             out[f"p{n}"] = res
-            say(f"ratio: {n} process(es) stored {res['stored_per_s']:.1f} samples/s")
+            say(
+                f"ratio: {n} process(es) stored {res['stored_per_s']:.1f} samples/s "
+                f"({res.get('unknown_people_in_window', 0)} cold in the window; load "
+                f"{res['load']['mean']}, others on the box {res.get('others_cores')} cores)"
+            )
         r1, r2 = out["p1"]["stored_per_s"], out["p2"]["stored_per_s"]
         out["ratio"] = round(r2 / r1, 3) if r1 else None
         return out
@@ -469,6 +516,37 @@ def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str
         cleanup()
         for n in (1, 2):
             _drop_snapshots(d / f"var{n}", args)
+
+
+def _warm_every_camera(
+    args: argparse.Namespace, url: str, d: Path, cameras: int, threads: int
+) -> dict[str, Any]:
+    """Run the Celery path (2 analysis processes) until every camera has a warm analysis state
+    in Redis (or ``--ratio-warm-timeout``), then stop it and purge the queues."""
+    env = ingest_env(url, d / "var-warm", 2)
+    t0 = time.time()
+    worker = spawn(celery_worker_cmd(2, threads), env, d / "worker-warm.log", d)
+    cmd = PANTAU + ["ingest", "--celery", "--duration", str(args.ratio_warm_timeout + 60)]
+    sched = spawn(cmd, env, d / "scheduler-warm.log", d)
+    warm = 0
+    try:
+        while time.time() - t0 < args.ratio_warm_timeout:
+            time.sleep(5)
+            warm = warm_states()
+            say(f"ratio warm pass {time.time() - t0:4.0f} s: {warm:,}/{cameras:,} cameras warm")
+            if warm >= cameras or sched.poll() is not None or worker.poll() is not None:
+                break
+    finally:
+        stops = [
+            stop(sched, signal.SIGINT, 30.0, "pantau ingest --celery"),
+            stop(worker, signal.SIGTERM, 60.0, "pantau worker"),
+        ]
+    purged = purge_queues()
+    say(
+        f"ratio: {warm:,} of {cameras:,} cameras warm after {time.time() - t0:.0f} s; "
+        f"{'; '.join(stops)}; {purged} queue keys purged"
+    )
+    return {"warm": warm, "cameras": cameras, "seconds": round(time.time() - t0, 1)}
 
 
 def _drop_snapshots(var_dir: Path, args: argparse.Namespace) -> None:
@@ -497,6 +575,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ratio-minutes", type=float, default=2.0)
     ap.add_argument("--ratio-warmup", type=float, default=60.0)
     ap.add_argument("--ratio-path", choices=("celery", "local"), default="celery")
+    ap.add_argument(
+        "--ratio-fetch-threads",
+        type=int,
+        default=128,
+        help="threads of the fetch role in the ratio runs (fetch must not be the limit)",
+    )
+    ap.add_argument(
+        "--ratio-warm-timeout",
+        type=float,
+        default=300.0,
+        help="seconds the ratio's warm-up pass may take to warm every camera",
+    )
     ap.add_argument(
         "--rss-limit-mb",
         type=float,

@@ -67,6 +67,7 @@ class Mark:
     bench_cpu_s: float
     extra_cpu_s: dict[str, float]
     sys_cpu: Any  # psutil.cpu_times()
+    cpu_by_label: dict[str, float] = field(default_factory=dict)  # tree CPU s per process label
 
 
 class TreeMonitor:
@@ -208,7 +209,12 @@ class TreeMonitor:
             except psutil.Error:
                 extra[k] = 0.0
         me = psutil.Process()
-        return Mark(time.time(), self.tree_cpu_s(), farm, _cpu_s(me), extra, psutil.cpu_times())
+        by_label: dict[str, float] = {}
+        for i in self.procs.values():
+            by_label[i.label] = by_label.get(i.label, 0.0) + i.cpu_s
+        return Mark(
+            time.time(), self.tree_cpu_s(), farm, _cpu_s(me), extra, psutil.cpu_times(), by_label
+        )
 
     def load_between(self, t0: float, t1: float) -> dict[str, float]:
         vals = [v for t, v in self.load if t0 <= t <= t1] or [os.getloadavg()[0]]

@@ -44,9 +44,18 @@ def report(doc: dict[str, Any]) -> str:
         lines.append(
             f"Throughput on a saturated load ({ratio['cameras']:,} healthy cameras, "
             f"{ratio['demand_per_s']:.0f} samples/s asked, {ratio['path']} path): "
-            f"1 process {ratio['p1']['stored_per_s']:.1f}/s (load {ratio['p1']['load']['mean']}), "
-            f"2 processes {ratio['p2']['stored_per_s']:.1f}/s (load {ratio['p2']['load']['mean']})"
+            f"1 process {ratio['p1']['stored_per_s']:.1f}/s (load {ratio['p1']['load']['mean']}, "
+            f"other processes {ratio['p1'].get('others_cores')} cores), "
+            f"2 processes {ratio['p2']['stored_per_s']:.1f}/s (load {ratio['p2']['load']['mean']}, "
+            f"other processes {ratio['p2'].get('others_cores')} cores)"
             f" -> ratio {_fmt(ratio.get('ratio'), '.2f')}x"
+            + (
+                f"; warm pass: {ratio['warm_pass']['warm']:,}/{ratio['warm_pass']['cameras']:,} "
+                f"cameras warm in {ratio['warm_pass']['seconds']:.0f} s, fetch threads "
+                f"{ratio.get('fetch_threads')}"
+                if ratio.get("warm_pass")
+                else ""
+            )
         )
     elif ratio and "error" in ratio:
         lines.append(f"\nratio: error: {ratio['error']}")
@@ -85,6 +94,11 @@ def report(doc: dict[str, Any]) -> str:
                     for m in r["per_minute"]
                     if m["stored_pct"] is not None
                 )
+            )
+        if r and r.get("cpu_ms_per_sample_by_process"):
+            lines.append(
+                f"{name}: CPU ms per stored sample by process: "
+                + ", ".join(f"{k} {v}" for k, v in r["cpu_ms_per_sample_by_process"].items())
             )
         if r and r.get("lateness_frame_s"):
             f = r["lateness_frame_s"]

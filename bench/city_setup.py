@@ -258,14 +258,40 @@ def redis_pid() -> int | None:
     return None
 
 
-def celery_worker_cmd(processes: int) -> list[str]:
-    """``pantau worker``: a fetch worker (threads) and an analysis worker with ``processes``
-    prefork processes (main before the fetch/analyse split: one worker of that many)."""
-    from ingestion import commands
+def celery_worker_cmd(processes: int, fetch_threads: int | None = None) -> list[str]:
+    """``pantau worker``: a fetch worker (threads; ``fetch_threads`` of them, else the setting)
+    and an analysis worker with ``processes`` prefork processes."""
+    cmd = PANTAU + ["worker", "--analyse-concurrency", str(processes), "--loglevel", "warning"]
+    if fetch_threads:
+        cmd += ["--fetch-concurrency", str(fetch_threads)]
+    return cmd
 
-    if "analyse_concurrency" in commands.worker.__code__.co_varnames:
-        return PANTAU + ["worker", "--analyse-concurrency", str(processes), "--loglevel", "warning"]
-    return PANTAU + ["worker", "--concurrency", str(processes), "--loglevel", "warning"]
+
+def warm_states() -> int:
+    """Cameras with a warm analysis state in the bench's Redis (``pantau:state:<id>``)."""
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    names = [k for k in r.scan_iter(match="pantau:state:*", count=2000)]
+    pipe = r.pipeline(transaction=False)
+    for k in names:
+        pipe.hget(k, "warm")
+    return sum(1 for v in pipe.execute() if v == b"1")
+
+
+def purge_queues() -> int:
+    """Drop the Celery path's queued and unacknowledged tasks and stashed frames, keeping the
+    cameras' analysis states, health and slot order (a measured run starts warm, not behind
+    the previous run's backlog). Returns the keys deleted."""
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    gone = 0
+    for pattern in ("pantau.fetch*", "pantau.analyse*", "unacked*", "pantau:frames:*"):
+        names = list(r.scan_iter(match=pattern, count=2000))
+        for k in range(0, len(names), 1000):
+            gone += r.delete(*names[k : k + 1000])
+    return gone
 
 
 def scan_log(path: Path) -> dict[str, Any]:
