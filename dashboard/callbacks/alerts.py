@@ -36,6 +36,10 @@ register_strings(
         "alerts.filter.opd": {"id": "OPD", "en": "Agency (OPD)"},
         "alerts.filter.active": {"id": "Belum selesai", "en": "Not resolved"},
         "alerts.filter.all": {"id": "Semua", "en": "All"},
+        "alerts.filter.pimpinan": {
+            "id": "Dieskalasi ke pimpinan",
+            "en": "Escalated to leadership",
+        },
         "alerts.col.id": {"id": "#", "en": "#"},
         "alerts.col.title": {"id": "Peringatan", "en": "Alert"},
         "alerts.col.started": {"id": "Mulai", "en": "Started"},

@@ -38,6 +38,7 @@ def layout(**_kwargs) -> dbc.Container:
         opds = [] if is_opd else complaint_queries.opd_options(s)
     status_opts = [{"label": t("alerts.filter.active"), "value": "active"}]
     status_opts += [{"label": label("status", x), "value": x} for x in STATUSES]
+    status_opts += [{"label": t("alerts.filter.pimpinan"), "value": "pimpinan"}]
     status_opts += [{"label": t("alerts.filter.all"), "value": "all"}]
     filters = [
         _filter("alerts.filter.status", components.dropdown(

@@ -120,7 +120,7 @@ def list_alerts(
     limit: int = 200,
 ) -> list[AlertListRow]:
     """Alerts for the list page, newest first. ``status``: an AlertStatus, or "active" (not
-    resolved), "all"/None; ``only_opd``: an OPD user's view (their assignments only)."""
+    resolved), "pimpinan" (escalated to the leadership, not resolved), "all"/None; ``only_opd``: an OPD user's view (their assignments only)."""
     q = (
         select(Alert, Camera.code, Opd.short_name, Camera.name, Sensor.name, Sensor.unit)
         .outerjoin(Camera, Camera.id == Alert.camera_id)
@@ -129,6 +129,10 @@ def list_alerts(
     )
     if status == "active":
         q = q.where(Alert.status != str(AlertStatus.RESOLVED))
+    elif status == "pimpinan":  # escalated to the leadership and not resolved yet
+        q = q.where(
+            Alert.status != str(AlertStatus.RESOLVED), Alert.escalated_to.like("%pimpinan%")
+        )
     elif status and status != "all":
         q = q.where(Alert.status == status)
     if kind:

@@ -153,6 +153,10 @@ def test_alert_list_filters_and_opd_scope(db):
         bpbd = alert_queries.list_alerts(s, status="all", only_opd=ids["bpbd"])
         assert [(r.title, r.assigned_opd) for r in bpbd] == [("A2", "BPBD"), ("A1", "BPBD")]
         assert alert_queries.list_alerts(s, severity="critical", status="all") == []
+    with db.session() as s:
+        wf.escalate(s, ids["A3"], OP, to_pimpinan=True)
+    with db.session() as s:
+        assert [r.title for r in alert_queries.list_alerts(s, status="pimpinan")] == ["A3"]
         # the situation room's feed leaves resolved alerts out
         feed = {r.id for r in alert_queries.open_alerts(s, limit=50)}
         assert ids["A1"] not in feed and ids["A3"] in feed
