@@ -110,15 +110,21 @@ def compare_mode(value: str | None) -> str:
 
 
 def change_badge(
-    current: float | None, reference: float | None, label: str, metric: str
+    current: float | None,
+    reference: float | None,
+    label: str,
+    metric: str,
+    min_abs: float = 0.0,
 ) -> html.Span:
     """``+12 % vs bulan lalu``: red when the change is bad for ``metric`` (more flooding),
-    green when good, blue-grey when the metric has no good direction (traffic, crowds)."""
+    green when good, blue-grey when the metric has no good direction (traffic, crowds).
+    Changes under 5 %, or smaller than ``min_abs`` in the metric's own unit (one person more
+    than 0.9 is not "+111 %" worth a colour), are grey."""
     if current is None or reference is None or reference == 0:
         return html.Span(f"— {label}", className="pantau-delta-flat")
     change = (current - reference) / abs(reference) * 100
     polarity = POLARITY.get(metric, 0)
-    flat = abs(change) < 5
+    flat = abs(change) < 5 or abs(current - reference) < min_abs
     if flat:
         cls, arrow = "pantau-delta-flat", "bi-arrow-right"
     else:

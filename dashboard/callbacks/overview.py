@@ -162,8 +162,9 @@ def build_tiles(n: dict[str, Any], now: datetime) -> list[Any]:
     ):
         value, usual, bucket = n["usual"].get(key, (None, None, None))
         sub = [
-            # people and vehicles have no good direction: the change in a neutral colour
-            _compare.change_badge(value, usual, t("ui.vs_usual"), key),
+            # people and vehicles have no good direction: the change in a neutral colour, and
+            # grey when it is less than one person/vehicle in view city-wide (a quiet night)
+            _compare.change_badge(value, usual, t("ui.vs_usual"), key, min_abs=1.0),
             html.Br(),
             t("overview.hour", time=local_time(bucket, tz, with_date=False)) if bucket else at,
         ]

@@ -290,6 +290,9 @@ def test_change_colour_follows_the_metric():
     assert _compare.change_badge(130, 100, "vs", "flow").className == "pantau-delta-neutral"
     assert _compare.change_badge(70, 100, "vs", "people").className == "pantau-delta-neutral"
     assert _compare.change_badge(102, 100, "vs", "wet").className == "pantau-delta-flat"
+    # +89 % but less than one vehicle more in view: not worth a colour when asked so
+    quiet = _compare.change_badge(1.7, 0.9, "vs", "vehicles", min_abs=1.0)
+    assert quiet.className == "pantau-delta-flat" and "+89 %" in str(quiet.children)
 
 
 def test_units_say_what_and_per_what_time():
