@@ -278,7 +278,9 @@ def refresh(_n: Any, _changed: Any, status: str | None):
     with context.db().session() as s:
         counts = q.outbox_counts(s)
         channels = q.channels(s)
-        messages = q.messages(s, status=None if status in (None, "", "all") else status)
+        # anything but a known status (a crafted request) lists every message
+        known = isinstance(status, str) and status in STATUS_COLOR
+        messages = q.messages(s, status=status if known else None)
     return (
         tiles(counts),
         channels_table(channels, cfg.timezone, bool(cfg.notify_webhook_secret)),
@@ -391,7 +393,9 @@ def act(
     actor = auth.current_username()
     ip = auth.client_ip()
     keep = (no_update,) * FORM_FIELDS
-    bump = (changed or 0) + 1
+    bump = (changed if isinstance(changed, int) else 0) + 1
+    if editing is not None and not isinstance(editing, int):
+        editing = None  # the store only ever holds a channel id
     settings = context.settings()
     kind_of = trigger.get("type") if isinstance(trigger, dict) else trigger
     try:
