@@ -75,6 +75,7 @@ from city_setup import (  # noqa: E402
     redis_pid,
     say,
     scan_log,
+    set_intervals,
     spawn,
     start_farm,
     stop,
@@ -524,6 +525,9 @@ def _warm_every_camera(
     """Run the Celery path (2 analysis processes) until every camera has a warm analysis state
     in Redis (or ``--ratio-warm-timeout``), then stop it and purge the queues."""
     env = ingest_env(url, d / "var-warm", 2)
+    # warm cameras sampled every --ratio-interval would take the analysis capacity the cold
+    # ones need to warm up: the pass samples every --ratio-warm-interval instead
+    set_intervals(url, args.ratio_warm_interval)
     t0 = time.time()
     worker = spawn(celery_worker_cmd(2, threads), env, d / "worker-warm.log", d)
     cmd = PANTAU + ["ingest", "--celery", "--duration", str(args.ratio_warm_timeout + 60)]
@@ -541,6 +545,7 @@ def _warm_every_camera(
             stop(sched, signal.SIGINT, 30.0, "pantau ingest --celery"),
             stop(worker, signal.SIGTERM, 60.0, "pantau worker"),
         ]
+    set_intervals(url, args.ratio_interval)
     purged = purge_queues()
     say(
         f"ratio: {warm:,} of {cameras:,} cameras warm after {time.time() - t0:.0f} s; "
@@ -580,6 +585,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=128,
         help="threads of the fetch role in the ratio runs (fetch must not be the limit)",
+    )
+    ap.add_argument(
+        "--ratio-warm-interval",
+        type=int,
+        default=60,
+        help="seconds between a camera's samples during the ratio's warm-up pass",
     )
     ap.add_argument(
         "--ratio-warm-timeout",

@@ -267,6 +267,19 @@ def celery_worker_cmd(processes: int, fetch_threads: int | None = None) -> list[
     return cmd
 
 
+def set_intervals(url: str, interval: int) -> None:
+    """Every camera's sample interval (the ratio's warm-up pass samples less often)."""
+    from sqlalchemy import update
+
+    from store.db import Database
+    from store.models import Camera
+
+    db = Database(url)
+    with db.session() as s:
+        s.execute(update(Camera).values(sample_interval_s=interval))
+    db.dispose()
+
+
 def warm_states() -> int:
     """Cameras with a warm analysis state in the bench's Redis (``pantau:state:<id>``)."""
     import redis
