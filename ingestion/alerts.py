@@ -14,6 +14,7 @@ All functions take an open session and never commit: the writer commits them wit
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from ingestion.process import SampleResult, atomic_write, sha256_hex
 from pantau.settings import Settings
 from store.models import (
     Alert,
+    AlertRule,
     Camera,
     CameraStatus,
     CameraStatusEvent,
@@ -48,6 +50,8 @@ SENSOR = str(Kind.SENSOR)  # a sensor reading at/above its warning (waspada) or 
 
 _SPECIFIC = {ScopeType.CAMERA: 0, ScopeType.SENSOR: 0, ScopeType.TAG: 1, ScopeType.KECAMATAN: 2}
 _CHUNK = 500
+USUAL_CACHE_MAX = 50_000
+SUBJECT_TTL_S = 60.0
 
 
 def save_evidence(
@@ -126,6 +130,7 @@ class AlertEngine:
         self.runner = RuleRunner()
         self._zone = ZoneInfo(settings.timezone)
         self._usual: dict[tuple, tuple[float | None, float]] = {}
+        self._subjects: dict[int, tuple[Subject, float]] = {}  # camera -> (scope facts, at)
 
     # -------------------------------------------------------------------------- baseline
     def usual_people(
@@ -160,8 +165,26 @@ class AlertEngine:
         if len(vals) < need:
             vals = [p for _, p in same_hour]
         usual = sum(vals) / len(vals) if len(vals) >= need else None
+        if len(self._usual) > USUAL_CACHE_MAX:  # drop the stale hours (10k cameras x 168)
+            self._usual = {k: v for k, v in self._usual.items() if now - v[1] < 3600}
         self._usual[key] = (usual, now)
         return usual
+
+    def _cameras(self, session: Session, ids: list[int]) -> dict[int, Subject]:
+        """Name, tags and kecamatan of the batch's cameras (cached a minute per process)."""
+        now = time.monotonic()
+        out, missing = {}, []
+        for cid in ids:
+            hit = self._subjects.get(cid)
+            if hit is not None and now - hit[1] < SUBJECT_TTL_S:
+                out[cid] = hit[0]
+            else:
+                missing.append(cid)
+        if missing:
+            for cid, subject in _cameras(session, missing).items():
+                self._subjects[cid] = (subject, now)
+                out[cid] = subject
+        return out
 
     # -------------------------------------------------------------------------- observations
     def evaluate(self, session: Session, results: Iterable[SampleResult]) -> list[Alert]:
@@ -174,7 +197,7 @@ class AlertEngine:
         crowd = self.book.rules(session, CROWD)
         if not latest or not (flood or crowd):
             return []
-        cams = _cameras(session, list(latest))
+        cams = self._cameras(session, list(latest))
         items: list[tuple[LoadedRule, Reading]] = []
         for cam_id, r in latest.items():
             cam = cams.get(cam_id) or Subject(cam_id, r.code, r.code, None)
@@ -295,6 +318,7 @@ class AlertEngine:
         changed = self.evaluate_offline(session, now)
         changed += evaluate_surges(session, now, self.book)
         changed += evaluate_clusters(session, now, self.book)
+        changed += end_orphans(session, now)
         return changed
 
     # -------------------------------------------------------------------------- offline
@@ -380,6 +404,23 @@ class AlertEngine:
             track_peak=False,
             alert={"subject_type": "camera", "subject_id": cam.code, "camera_id": cam.id},
         )
+
+
+def end_orphans(session: Session, now: datetime) -> list[Alert]:
+    """End the open alerts of rules that were disabled or deleted: no rule watches their
+    condition any more, so nothing else would ever close them. (Read from the table, not a
+    process's cached rules: a rule created a moment ago elsewhere is not an orphan.)"""
+    enabled = set(session.scalars(select(AlertRule.id).where(AlertRule.enabled.is_(True))))
+    q = select(Alert).where(
+        Alert.ended_at.is_(None), Alert.is_demo.is_(False), Alert.dedup_key.is_not(None)
+    )
+    ended = []
+    for a in session.scalars(q):
+        if a.rule_id is None or a.rule_id not in enabled:
+            a.ended_at = now
+            ended.append(a)
+            logger.info("alert %s ended: its rule is disabled or deleted", a.id)
+    return ended
 
 
 def _cameras(session: Session, ids: list[int]) -> dict[int, Subject]:

@@ -269,19 +269,15 @@ class Settings(BaseSettings):
         "snapshot only this often (0: every sample). Saves ~10 ms per static sample.",
     )
     flood_alert_coverage: float = Field(
-        default=0.25, description="Water coverage of a road ROI that opens a flood alert (waspada)."
-    )
-    flood_siaga_coverage: float = Field(
-        default=0.5, description="Water coverage at which a flood alert is critical (siaga)."
-    )
-    crowd_alert_factor: float = Field(
-        default=2.5, description="Crowd alert when people exceed this multiple of the usual count."
+        default=0.25,
+        description="Water coverage of a road ROI from which a sample keeps its annotated frame "
+        "in case a flood alert opens on it (evidence). When alerts open is set by the rules "
+        "(alert_rules, /admin/aturan); keep this at or below the lowest flood level.",
     )
     crowd_alert_min_people: int = Field(
-        default=15, description="Never raise a crowd alert below this many people."
-    )
-    offline_alert_minutes: int = Field(
-        default=5, description="Alert when a camera has been offline this many minutes."
+        default=15,
+        description="People in view from which a sample keeps its annotated frame in case a "
+        "crowd alert opens on it (evidence); keep it at or below the crowd rules' floor.",
     )
     analysis_state_budget_mb: float = Field(
         default=320.0,

@@ -661,6 +661,9 @@ def seed_demo(
                    detail=f"Kamera {cameras[-1].name} offline sejak {local_time(went)} (180 menit "
                    "saat level mati tercapai). Alasan: demo.", value=180.0, started_at=went),
     ]  # fmt: skip
+    taken = set(session.scalars(select(Alert.dedup_key).where(
+        Alert.dedup_key.in_([a.dedup_key for a in alerts]), Alert.ended_at.is_(None))))  # fmt: skip
+    alerts = [a for a in alerts if a.dedup_key not in taken]  # a live alert already says it
     session.add_all(alerts)
     counts["alerts"] = len(alerts)
     session.flush()

@@ -246,3 +246,51 @@ def test_camera_that_drops_out_and_comes_back(db, settings):
     _status(db, cam_id, T0 + 72 * MIN, "offline")
     assert len(check(78)) == 1  # offline 6 minutes again, but within the 10-minute cooldown
     assert len(check(81)) == 2  # cooldown over: a new event
+
+
+def test_two_processes_seeing_the_same_flood_open_one_alert(pg_db, settings):
+    """Two Celery workers evaluate the same camera at the same moment (PostgreSQL): the
+    second insert waits on the first transaction's open key and then gives way."""
+    import threading
+
+    db = pg_db
+    install(db, {**FLOOD_RULE, "min_duration_s": 0, "cooldown_s": 0})
+    cam_id = camera(db, "FL-9", "Simpang Polda")
+    first, second = AlertEngine(settings, rules_ttl_s=0), AlertEngine(settings, rules_ttl_s=0)
+    r = sample(cam_id, "FL-9", T0, water_coverage=0.4, water_confidence=0.9)
+    errors: list[BaseException] = []
+    with db.session() as s:
+        assert len(first.evaluate(s, [r])) == 1
+        s.flush()  # the open key is written, not committed yet
+
+        def other() -> None:
+            try:
+                with db.session() as s2:
+                    second.evaluate(s2, [r])  # blocks on the key until the first commits
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(1.0)
+        assert t.is_alive()  # waiting on the first transaction
+    t.join(30)
+    assert errors == [] and not t.is_alive()
+    assert len(alerts(db, FLOOD)) == 1
+
+
+def test_disabling_a_rule_ends_its_open_alerts(db, settings):
+    from store.rules.catalog import save_rule
+
+    install(db, {**FLOOD_RULE, "min_duration_s": 0})
+    cam_id = camera(db, "FL-8", "Sungai Bendung")
+    engine = AlertEngine(settings, rules_ttl_s=0)
+    _run(db, engine, cam_id, "FL-8", [(0, 0.4)])
+    [a] = alerts(db, FLOOD)
+    assert a.ended_at is None
+    with db.session() as s:
+        save_rule(s, {**FLOOD_RULE, "enabled": False}, "admin", a.rule_id)
+    with db.session() as s:
+        engine.evaluate_periodic(s, T0 + 5 * MIN)
+    [a] = alerts(db, FLOOD)
+    assert a.ended_at == T0 + 5 * MIN
