@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, no_update
 
 from dashboard import auth, context
-from dashboard.callbacks.alerts_common import label
+from dashboard.callbacks.alerts_common import as_text, label
 from dashboard.i18n import current_lang, local_time, t
 from dashboard.i18n import register as register_strings
 from store import alert_sop
@@ -58,6 +58,7 @@ def kind_options(session) -> list[dict[str, str]]:
 
 
 def load_kind(kind: str | None) -> tuple[Any, Any]:
+    kind = as_text(kind, 64)
     if not kind:
         return "", ""
     tz = context.settings().timezone
@@ -74,6 +75,7 @@ def load_kind(kind: str | None) -> tuple[Any, Any]:
 
 def save(kind: str | None, text: str | None, action: str, who: str) -> tuple[Any, Any, Any]:
     """(message, new text, source line) after saving or resetting ``kind``."""
+    kind, text = as_text(kind, 64), as_text(text, 20000)
     if not kind:
         return no_update, no_update, no_update
     try:

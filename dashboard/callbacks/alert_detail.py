@@ -24,6 +24,8 @@ from dashboard import auth, cache, components, context
 from dashboard.alert_text import alert_title
 from dashboard.callbacks.alerts_common import (
     WRITE_ROLES,
+    as_id,
+    as_text,
     current_actor,
     label,
     severity_badge,
@@ -468,8 +470,18 @@ def operator_action(
     """Apply one operator action; returns (message, 4 disabled flags, version bump)."""
     actor = actor or current_actor()
     lang = current_lang()
-    if alert_id is None or trigger is None:
+    alert_id = as_id(alert_id)
+    if alert_id is None or not isinstance(trigger, str):
         return (no_update,) * 6
+    values = {
+        "user": as_text(values.get("user"), 64),
+        "opd": as_id(values.get("opd")),
+        "severity": as_text(values.get("severity"), 32),
+        "pimpinan": values.get("pimpinan") is True,
+        "esc_note": as_text(values.get("esc_note")),
+        "outcome": as_text(values.get("outcome"), 32),
+        "res_note": as_text(values.get("res_note")),
+    }
     try:
         with context.db().session() as s:
             if trigger == "alert-act-ack":
@@ -508,6 +520,8 @@ def opd_action(
     """A note or a SOP tick (allowed to the alert's OPD too): (message, note box, version)."""
     actor = actor or current_actor()
     lang = current_lang()
+    alert_id = as_id(alert_id)
+    note = as_text(note)
     if alert_id is None or trigger is None:
         return no_update, no_update, no_update
     try:
@@ -528,7 +542,7 @@ def opd_action(
 
 def _act(_a, _b, _c, _d, alert_id, user, opd, severity, pimpinan, esc_note, outcome, res_note):
     trigger = ctx.triggered_id if ctx.triggered else None
-    if not trigger or not any(t_["value"] for t_ in ctx.triggered):
+    if not isinstance(trigger, str) or not any(t_["value"] for t_ in ctx.triggered):
         return (no_update,) * 6
     values = {"user": user, "opd": opd, "severity": severity, "pimpinan": pimpinan,
               "esc_note": esc_note, "outcome": outcome, "res_note": res_note}  # fmt: skip
@@ -543,9 +557,10 @@ def _opd(_save, _ticks, alert_id, note):
 
 
 def _render(_version, alert_id):
+    alert_id = as_id(alert_id)
     if alert_id is None:
         return no_update, no_update, no_update
-    out = sections(int(alert_id), current_actor())
+    out = sections(alert_id, current_actor())
     if out is None:
         return no_update, no_update, no_update
     return out

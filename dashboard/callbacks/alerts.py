@@ -12,7 +12,7 @@ from dash import Input, Output, html
 
 from dashboard import auth, context
 from dashboard.alert_text import row_title
-from dashboard.callbacks.alerts_common import label, severity_badge, status_badge
+from dashboard.callbacks.alerts_common import as_id, as_text, label, severity_badge, status_badge
 from dashboard.i18n import local_time, t
 from dashboard.i18n import register as register_strings
 from dashboard.queries import alerts as q
@@ -127,6 +127,8 @@ def table(rows: list[q.AlertListRow]) -> Any:
 
 
 def load(status, kind, severity, opd) -> tuple[Any, str]:
+    status, kind, severity = as_text(status, 32), as_text(kind, 64), as_text(severity, 32)
+    opd = as_id(opd)
     only_opd = None
     if auth.current_role() == auth.OPD_ROLE:
         only_opd = auth.current_opd_id()
@@ -137,7 +139,7 @@ def load(status, kind, severity, opd) -> tuple[Any, str]:
             status=status or "active",
             kind=kind or None,
             severity=severity or None,
-            opd_id=int(opd) if opd not in (None, "") else None,
+            opd_id=opd,
             only_opd=only_opd if only_opd is not None else None,
         )
     return table(rows), t("alerts.count", n=len(rows))

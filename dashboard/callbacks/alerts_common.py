@@ -94,3 +94,19 @@ def current_actor() -> Actor:
     from dashboard import auth
 
     return Actor(auth.current_username() or "?", auth.current_role(), auth.current_opd_id())
+
+
+def as_text(value: Any, limit: int = 4000) -> str | None:
+    """A browser-sent value that must be text: strings (cut to ``limit``), else None."""
+    return value[:limit] if isinstance(value, str) else None
+
+
+def as_id(value: Any) -> int | None:
+    """A browser-sent id: a positive int (or its digits as a string), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**63 else None
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None

@@ -343,16 +343,18 @@ def acknowledge_alert(
 ) -> Any:
     """Acknowledge the clicked alert and patch only its entry of the feed."""
     trigger = trigger if trigger is not None else ctx.triggered_id
-    if not isinstance(trigger, dict) or not any(c for c in (clicks or []) if c):
+    if not isinstance(trigger, dict) or not isinstance(clicks, list) or not any(clicks):
         return dash.no_update
-    alert_id = int(trigger["index"])
+    alert_id = alerts_common.as_id(trigger.get("index"))
+    if alert_id is None:
+        return dash.no_update
     who = who or _username()
     with _db(db).session() as s:
         alert_queries.acknowledge(s, alert_id, who)
     cache.clear()
     with _db(db).session() as s:
         row = next((a for a in alert_queries.open_alerts(s, limit=200) if a.id == alert_id), None)
-    if row is None or not ids or alert_id not in ids:
+    if row is None or not isinstance(ids, list) or alert_id not in ids:
         return dash.no_update
     patch = Patch()
     patch[ids.index(alert_id)] = alert_item(row, can_ack=True)

@@ -85,11 +85,20 @@ def figures_table(rows: list[q.Figures], total: q.Figures, names, table_id: str)
                      id=table_id)  # fmt: skip
 
 
+def _day(value: Any) -> date | None:
+    """A date picker's value (``YYYY-MM-DD...``); anything else: None (the default period)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
 def update(start: str | None, end: str | None) -> tuple[Any, Any, str]:
     tz = context.settings().timezone
     lo, hi = components.default_range(30)
-    start_d = date.fromisoformat(start[:10]) if start else lo
-    end_d = date.fromisoformat(end[:10]) if end else hi
+    start_d, end_d = _day(start) or lo, _day(end) or hi
     with context.db().session() as s:
         res = q.response_times(s, start_d, end_d, tz)
     period = t(

@@ -83,7 +83,7 @@ def acknowledge(session: Session, alert_id: int, who: str, now: datetime | None 
     acknowledged it, False when someone else already had (or it is resolved)."""
     try:
         alert_workflow.acknowledge(session, alert_id, alert_workflow.Actor(who), now=now)
-    except alert_workflow.InvalidTransition as exc:
+    except alert_workflow.WorkflowError as exc:  # taken, resolved, or no such alert
         logger.info("alert %s not acknowledged by %s: %s", alert_id, who, exc)
         return False
     return True
