@@ -44,12 +44,18 @@ def _fill(session) -> None:
 
 def _by_daily_rows(session, f, metric) -> pd.DataFrame:
     """The reference: the per-camera value from the daily rollups of the range."""
-    from sqlalchemy import select
+    from sqlalchemy import case, func, select
 
     R = trends.R
-    m = trends.METRICS[metric]
+    # per camera, "wet" ranks days flooded (a day whose highest water covered >= 30 % of the
+    # road); the trend metric "wet" is a share of hours, so the reference counts days here
+    value = (
+        func.sum(case((R.c.water_max >= trends.WET_THRESHOLD, 1), else_=0))
+        if metric == "wet"
+        else trends.METRICS[metric].camera()
+    )
     q = (
-        select(R.c.camera_id, m.camera().label("value"))
+        select(R.c.camera_id, value.label("value"))
         .where(R.c.period == "day", R.c.bucket >= f.start, R.c.bucket < f.end)
         .group_by(R.c.camera_id)
     )
