@@ -63,9 +63,16 @@ def save_evidence(
     return name, sha256_hex(jpeg)
 
 
+_THRESHOLDS: dict[int, tuple[Any, list[Threshold]]] = {}
+
+
 def thresholds(lr: LoadedRule, sensor: Sensor | None = None) -> list[Threshold]:
     """The rule's levels as numbers (a sensor rule's warning_level / danger_level resolved
     from that sensor; levels it lacks are left out)."""
+    if sensor is None:
+        hit = _THRESHOLDS.get(lr.id)
+        if hit is not None and hit[0] is lr.rule:
+            return hit[1]
     out = []
     for lv in lr.rule.levels:
         at = lv.at
@@ -75,6 +82,8 @@ def thresholds(lr: LoadedRule, sensor: Sensor | None = None) -> list[Threshold]:
                 continue
         out.append(Threshold(lv.name, str(lv.severity), float(at)))
     out.sort(key=lambda t: t.at)
+    if sensor is None:
+        _THRESHOLDS[lr.id] = (lr.rule, out)
     return out
 
 
@@ -110,14 +119,32 @@ def pick(rules: list[LoadedRule], s: Subject) -> LoadedRule | None:
     return min(best, key=lambda lr: (_SPECIFIC.get(lr.rule.scope.type, 3), lr.id))
 
 
-def roi_rules(rules: list[LoadedRule], code: str) -> list[tuple[LoadedRule, str]]:
-    out = []
+def roi_rules(rules: list[LoadedRule]) -> dict[str, list[tuple[LoadedRule, str]]]:
+    """ROI rules by camera code: ``{code: [(rule, roi name), ...]}``."""
+    out: dict[str, list[tuple[LoadedRule, str]]] = {}
     for lr in rules:
         if lr.rule.scope.type == ScopeType.ROI:
             cam, roi = (lr.rule.scope.value or "").split("/", 1)
-            if cam == code:
-                out.append((lr, roi))
+            out.setdefault(cam, []).append((lr, roi))
     return out
+
+
+class Picker:
+    """:func:`pick` and :func:`roi_rules` for one batch, with the city-wide-only case (the
+    default) answered without looking at each camera."""
+
+    def __init__(self, rules: list[LoadedRule]) -> None:
+        self.rules = rules
+        self.rois = roi_rules(rules)
+        whole = [lr for lr in rules if lr.rule.scope.type != ScopeType.ROI]
+        self.only_city = all(lr.rule.scope.type == ScopeType.CITY for lr in whole)
+        self.city = min(whole, key=lambda lr: lr.id) if whole and self.only_city else None
+
+    def whole(self, s: Subject) -> LoadedRule | None:
+        return self.city if self.only_city else pick(self.rules, s)
+
+    def roi(self, code: str) -> list[tuple[LoadedRule, str]]:
+        return self.rois.get(code, [])
 
 
 class AlertEngine:
@@ -198,18 +225,19 @@ class AlertEngine:
         if not latest or not (flood or crowd):
             return []
         cams = self._cameras(session, list(latest))
+        fp, cp = Picker(flood), Picker(crowd)
         items: list[tuple[LoadedRule, Reading]] = []
         for cam_id, r in latest.items():
             cam = cams.get(cam_id) or Subject(cam_id, r.code, r.code, None)
-            lr = pick(flood, cam)
+            lr = fp.whole(cam)
             if lr is not None:
                 items += self._flood(lr, cam, r)
-            for lr, roi in roi_rules(flood, cam.code):
+            for lr, roi in fp.roi(cam.code):
                 items += self._flood(lr, cam, r, roi)
-            lr = pick(crowd, cam)
+            lr = cp.whole(cam)
             if lr is not None:
                 items += self._crowd(session, lr, cam, r)
-            for lr, roi in roi_rules(crowd, cam.code):
+            for lr, roi in cp.roi(cam.code):
                 items += self._crowd(session, lr, cam, r, roi)
         return self.runner.run(session, items)
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Alert, AlertRule, AlertRuleState
 from store.rules.catalog import LoadedRule
-from store.rules.schema import render
+from store.rules.schema import DEFAULT_DEDUP, render
 from store.rules.text import level_label, round_value, with_unit
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,13 @@ class Reading:
         return self.measure if self.value is None else self.value
 
 
+#: up to this many keys / subjects a batch reads its rows by IN lists, above it by phase
+SMALL = 32
+
+
 def dedup_key(lr: LoadedRule, subject: str) -> str:
+    if lr.rule.dedup == DEFAULT_DEDUP:  # the common case, without the template machinery
+        return f"{lr.kind}:{subject}"[:200]
     return render(lr.rule.dedup, {"kind": lr.kind, "subject": subject, "rule": lr.rule.name})[:200]
 
 
@@ -95,25 +101,28 @@ class RuleRunner:
         if not items:
             return []
         self._checked: set[int] = set()
-        keys = {dedup_key(lr, r.subject) for lr, r in items}
+        keyed = [(lr, r, dedup_key(lr, r.subject)) for lr, r in items]
+        keys = {k for _, _, k in keyed}
+        # a big batch reads every open keyed alert (few) instead of an IN list of its keys
+        by_keys = Alert.dedup_key.in_(keys) if len(keys) <= SMALL else Alert.dedup_key.is_not(None)
         open_by_key: dict[str, Alert] = {}
-        for a in session.scalars(
-            select(Alert).where(Alert.dedup_key.in_(keys), Alert.ended_at.is_(None))
-        ):
-            open_by_key[a.dedup_key or ""] = a
+        for a in session.scalars(select(Alert).where(by_keys, Alert.ended_at.is_(None))):
+            if a.dedup_key in keys:
+                open_by_key[a.dedup_key] = a
         rule_ids = {lr.id for lr, _ in items}
         subjects = {r.subject for _, r in items}
-        states = {
-            (s.rule_id, s.subject): s
-            for s in session.scalars(
-                select(AlertRuleState).where(
-                    AlertRuleState.rule_id.in_(rule_ids), AlertRuleState.subject.in_(subjects)
-                )
+        # likewise only the states in a phase (pending or clearing); an idle row is looked up
+        # when its subject's condition starts (RuleRunner._state)
+        q = select(AlertRuleState).where(AlertRuleState.rule_id.in_(rule_ids))
+        if len(subjects) <= SMALL:
+            q = q.where(AlertRuleState.subject.in_(subjects))
+        else:
+            q = q.where(
+                AlertRuleState.pending_since.is_not(None) | AlertRuleState.clear_since.is_not(None)
             )
-        }
+        states = {(s.rule_id, s.subject): s for s in session.scalars(q) if s.subject in subjects}
         changed: dict[int, Alert] = {}
-        for lr, reading in items:
-            key = dedup_key(lr, reading.subject)
+        for lr, reading, key in keyed:
             alert = self._step(session, lr, reading, key, open_by_key, states)
             if alert is not None:
                 changed[id(alert)] = alert
@@ -127,6 +136,10 @@ class RuleRunner:
         if st is None:
             if not self._exists(session, lr):
                 return AlertRuleState(rule_id=lr.id, subject=subject[:200])  # not stored
+            st = session.get(AlertRuleState, (lr.id, subject[:200]))  # an idle row
+            if st is not None:
+                states[(lr.id, subject)] = st
+                return st
             st = AlertRuleState(rule_id=lr.id, subject=subject[:200])
             try:
                 with session.begin_nested():

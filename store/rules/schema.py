@@ -80,6 +80,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 NAME_RE = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+DEFAULT_DEDUP = "{kind}:{subject}"
 DAY_S = 86_400
 
 
@@ -181,7 +182,7 @@ class _RuleBase(BaseModel):
         description="After an alert closes, no new alert for the same key this long.",
     )
     dedup: str = Field(
-        default="{kind}:{subject}",
+        default=DEFAULT_DEDUP,
         min_length=1,
         max_length=200,
         description="One open alert per key (demo and live alike).",

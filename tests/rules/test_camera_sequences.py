@@ -294,3 +294,24 @@ def test_disabling_a_rule_ends_its_open_alerts(db, settings):
         engine.evaluate_periodic(s, T0 + 5 * MIN)
     [a] = alerts(db, FLOOD)
     assert a.ended_at == T0 + 5 * MIN
+
+
+def test_a_big_batch_keeps_the_same_rules(db, settings):
+    """A writer batch of 40 cameras (read by phase, not by IN lists): camera 0 floods and
+    opens after 2 minutes; camera 1 dips below in between, so its 2 minutes start again."""
+    install(db, FLOOD_RULE)
+    ids = [camera(db, f"BB-{i:02d}", f"Kamera {i}") for i in range(40)]
+    engine = AlertEngine(settings, rules_ttl_s=0)
+    water = {0: [0.4, 0.4, 0.4, 0.4, 0.4], 1: [0.4, 0.02, 0.4, 0.4, 0.4]}
+    for minute in range(5):
+        batch = [
+            sample(cid, f"BB-{i:02d}", T0 + minute * MIN, water_confidence=0.9,
+                   water_coverage=water.get(i, [0.02] * 5)[minute])
+            for i, cid in enumerate(ids)
+        ]  # fmt: skip
+        with db.session() as s:
+            engine.evaluate(s, batch)
+        opened = {a.subject_id: a.started_at for a in alerts(db, FLOOD)}
+        if minute == 3:
+            assert opened == {"BB-00": T0}  # camera 1: pending again only since minute 2
+    assert opened == {"BB-00": T0, "BB-01": T0 + 2 * MIN}
