@@ -169,6 +169,48 @@ def serve_layout() -> html.Div:
     )
 
 
+#: Title strings of pages that have no navigation key (``nav_key``) of their own.
+TITLE_KEYS = {
+    "/peringatan/<alert_id>": "nav.alerts",
+    "/camera/<code>": "nav.cameras",
+    "/pengaduan/antrian": "queue.title",
+    "/403": "auth.forbidden.title",
+    "/lapor/status": "laporstatus.title",
+    "/masuk": "app.login",
+    "/waktu-respons": "response.title",
+}
+
+
+def _html_lang(app: dash.Dash) -> None:
+    """``<html lang="id|en">`` on every page: screen readers read the right language and the
+    browser scripts (date pickers, charts, map buttons) know it before Dash renders."""
+    render = app.interpolate_index
+
+    def interpolate_index(**kwargs: str) -> str:
+        return render(**kwargs).replace("<html>", f'<html lang="{current_lang()}">', 1)
+
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+
+
+def localize_page_titles() -> None:
+    """Browser tab titles in the request's language: each page's static title becomes a
+    function of its ``title_key`` / ``nav_key`` (or :data:`TITLE_KEYS`). Pages without a key
+    keep their title."""
+    for page in dash.page_registry.values():
+        if callable(page.get("title")):
+            continue
+        path = page.get("path_template") or page.get("path")
+        key = page.get("title_key") or page.get("nav_key") or TITLE_KEYS.get(path)
+        if not key:
+            continue
+
+        def title(_key: str = key, **_path_vars: str) -> str:
+            # never the path's own text: Dash puts titles into meta tags unescaped
+            return f"{t(_key)} — Pantau"
+
+        page["title"] = title
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> dash.Dash:
     """Build the Dash app for the given settings (default: from the environment)."""
     settings = settings or get_settings()
@@ -200,6 +242,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             {"name": "theme-color", "content": "#0b1f33"},
         ],
     )
+    _html_lang(app)
     server = app.server
     server.config["PANTAU_SETTINGS"] = settings
     from store import outbox
@@ -227,6 +270,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dashboard.callbacks import register_all
 
     register_all(app)
+    localize_page_titles()
     app.layout = serve_layout
     from dashboard.api import public, wall
 

@@ -27,6 +27,8 @@ register(
     {
         "ui.updated": {"id": "Diperbarui {time}", "en": "Updated {time}"},
         "ui.period": {"id": "Periode", "en": "Period"},
+        "ui.date_start": {"id": "Tanggal awal", "en": "Start date"},
+        "ui.date_end": {"id": "Tanggal akhir", "en": "End date"},
         "ui.granularity": {"id": "Rincian", "en": "Granularity"},
         "ui.gran.hour": {"id": "Jam", "en": "Hour"},
         "ui.gran.day": {"id": "Hari", "en": "Day"},
@@ -240,6 +242,16 @@ def tz_label() -> str:
 
 # --------------------------------------------------------------------------------------------
 # filters
+def date_range(**kwargs: Any) -> dcc.DatePickerRange:
+    """A date range picker in the interface language: day-first dates, weeks from Monday,
+    placeholders in words (month and weekday names: assets/pantau_datepicker_locale.js)."""
+    kwargs.setdefault("display_format", "DD/MM/YYYY")
+    kwargs.setdefault("first_day_of_week", 1)
+    kwargs.setdefault("start_date_placeholder_text", t("ui.date_start"))
+    kwargs.setdefault("end_date_placeholder_text", t("ui.date_end"))
+    return dcc.DatePickerRange(**kwargs)
+
+
 def granularity_control(component_id: str, value: str = "day") -> Any:
     return dbc.RadioItems(
         id=component_id,
@@ -278,13 +290,11 @@ def filter_bar(
                 dbc.Col(
                     [
                         dbc.Label(t("ui.period"), className="pantau-eyebrow"),
-                        dcc.DatePickerRange(
+                        date_range(
                             id=f"{prefix}-range",
                             start_date=start.isoformat(),
                             end_date=end.isoformat(),
                             max_date_allowed=end.isoformat(),
-                            display_format="DD/MM/YYYY",
-                            first_day_of_week=1,
                             minimum_nights=0,
                             className="d-block",
                         ),

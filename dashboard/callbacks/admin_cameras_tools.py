@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from dashboard import auth, context
 from dashboard.i18n import local_time, register, t
+from dashboard.labels import area_label
 from store import cameras
 from store.models import Camera
 
@@ -112,7 +113,7 @@ def run_test(_n: int, selected: Any):
         (t("cam.test.water"), "—" if water is None else f"{water * 100:.0f} %"),
         (t("cam.test.path"), f"{c['count_path']} ({c['detector']})"),
     ]
-    facts += [(f"ROI {r['name']}", f"{r['people']} {t('unit.people')}") for r in c["rois"]]
+    facts += [(area_label(r["name"]), f"{r['people']} {t('unit.people')}") for r in c["rois"]]
     return html.Div(
         [
             html.Img(

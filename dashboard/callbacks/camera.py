@@ -12,6 +12,7 @@ from dash import Input, Output, State, html
 from dashboard import components, context
 from dashboard.i18n import local_time, t
 from dashboard.i18n import register as register_strings
+from dashboard.labels import area_label
 from dashboard.queries import cameras as camera_queries
 from store.db import Database
 
@@ -99,7 +100,7 @@ def shapes_svg(rois: list[dict[str, Any]], lines: list[dict[str, Any]]) -> Any:
             f'<polygon points="{coords}" fill="{color}" fill-opacity="0.18" stroke="{color}" '
             f'stroke-width="0.5" vector-effect="non-scaling-stroke"/>'
             f'<text x="{cx:.2f}" y="{cy:.2f}" fill="{color}" font-size="3" text-anchor="middle">'
-            f"{_esc(roi.get('name', ''))}</text>"
+            f"{_esc(area_label(roi.get('name')))}</text>"
         )
     for line in lines or []:
         a, b = line.get("a"), line.get("b")
@@ -116,7 +117,7 @@ def shapes_svg(rois: list[dict[str, Any]], lines: list[dict[str, Any]]) -> Any:
             f'stroke-width="3" vector-effect="non-scaling-stroke" stroke-dasharray="6 3"/>'
             f'<circle cx="{x2:.2f}" cy="{y2:.2f}" r="1" fill="#d63939"/>'
             f'<text x="{x1:.2f}" y="{y1 - 1.5:.2f}" fill="#ffffff" font-size="3">'
-            f"{_esc(line.get('name', ''))}</text>"
+            f"{_esc(area_label(line.get('name')))}</text>"
         )
     svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100" preserveAspectRatio="none">'

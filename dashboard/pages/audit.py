@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashboard.callbacks.audit import action_options, audit_table
-from dashboard.components import dropdown
+from dashboard.components import date_range, dropdown
 from dashboard.i18n import register, t
 
 dash.register_page(
@@ -76,11 +76,7 @@ def layout(**_kwargs) -> dbc.Container:
             dbc.Col(
                 [
                     dbc.Label(t("audit.period"), html_for="audit-dates"),
-                    html.Div(
-                        dcc.DatePickerRange(
-                            id="audit-dates", display_format="DD/MM/YYYY", clearable=True
-                        )
-                    ),
+                    html.Div(date_range(id="audit-dates", clearable=True)),
                 ],
                 md=4,
             ),

@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from dashboard import components, context
 from dashboard.i18n import fmt_number, local_time, t
+from dashboard.labels import tags_text
 from dashboard.queries import cameras as camera_queries
 
 STAFF = ("pimpinan", "operator", "analis", "admin")
@@ -63,7 +64,7 @@ def layout(code: str | None = None, **_kwargs):
                 _info_row(t("camera.address"), cam.address or "—"),
                 _info_row(t("camera.owner"), cam.owner),
                 _info_row(t("camera.public"), t("camera.yes" if cam.is_public else "camera.no")),
-                _info_row(t("camera.tags"), ", ".join(cam.tags) or "—"),
+                _info_row(t("camera.tags"), tags_text(cam.tags)),
                 _info_row("Lat, lon", f"{fmt_number(cam.lat, 5)}, {fmt_number(cam.lon, 5)}"),
             ]
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashboard import components
 from dashboard.i18n import t
@@ -24,13 +24,11 @@ dash.register_page(
 
 def layout(**_kwargs) -> dbc.Container:
     start, end = components.default_range(30)
-    picker = dcc.DatePickerRange(
+    picker = components.date_range(
         id="response-range",
         start_date=start.isoformat(),
         end_date=end.isoformat(),
         max_date_allowed=end.isoformat(),
-        display_format="DD/MM/YYYY",
-        first_day_of_week=1,
         minimum_nights=0,
     )
     return dbc.Container(

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard.labels import unit_label
 from store.indicators import period_label
 from store.models import (
     IndicatorActorKind,
@@ -99,7 +100,7 @@ def indicator_cards(
                 code=ind.code,
                 name=ind.name,
                 name_en=ind.name_en,
-                unit=ind.unit,
+                unit=unit_label(ind.unit),
                 target=ind.target,
                 higher_is_better=ind.higher_is_better,
                 frequency=ind.frequency,
