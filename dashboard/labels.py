@@ -36,6 +36,8 @@ register(
         "unit.ind.laporan": {"id": "laporan", "en": "reports"},
         "unit.ind.kejadian": {"id": "kejadian", "en": "incidents"},
         "unit.ind.unit": {"id": "unit", "en": "units"},
+        "unit.ind.× biasa": {"id": "× biasa", "en": "× usual"},
+        "unit.ind.cm": {"id": "cm", "en": "cm"},
         "roi.kind.crowd": {"id": "orang", "en": "people"},
         "roi.kind.road": {"id": "jalan", "en": "road"},
         "roi.kind.any": {"id": "semua", "en": "any"},

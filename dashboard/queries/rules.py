@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.i18n import current_lang
+from dashboard.labels import unit_label
 from store.models import AlertRule
 from store.rules.schema import Kind
-from store.rules.text import UNITS, number
+from store.rules.text import UNITS, level_label, number
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,15 @@ def _levels(kind: str, definition: dict[str, Any]) -> str:
         and (definition.get("params") or {}).get("mode", "relative") == "relative"
     ):
         unit = "× biasa"
+    unit = unit_label(unit)  # in the interface language (menit -> min, laporan -> reports)
+    english = current_lang() == "en"
     parts = []
     for lv in definition.get("levels") or []:
         at = lv.get("at")
         shown = at if isinstance(at, str) else f"{number(float(at))} {unit}".strip()
-        parts.append(f"{lv.get('name', '?').replace('_', ' ')} ≥ {shown}")
+        name = str(lv.get("name", "?"))
+        name = level_label(name, "en").lower() if english else name.replace("_", " ")
+        parts.append(f"{name} ≥ {shown}")
     return " · ".join(parts)
 
 
