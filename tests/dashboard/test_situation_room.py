@@ -234,7 +234,7 @@ def test_roi_and_lines_overlay():
     svg = base64.b64decode(img.src.split(",", 1)[1]).decode()
     assert 'points="10.00,20.00 50.00,20.00 50.00,60.00"' in svg
     assert 'x1="0.00" y1="50.00" x2="100.00" y2="50.00"' in svg
-    assert "garis &lt;1&gt;" in svg  # names are escaped
+    assert "Garis &lt;1&gt;" in svg  # names are escaped (and shown as words: dashboard/labels.py)
     assert camera.shapes_svg([], []) is None
 
 
