@@ -92,7 +92,6 @@ register(
         "unit.vehicles_per_cam": {"id": "kendaraan/kamera", "en": "vehicles/camera"},
         "unit.people_per_cam": {"id": "orang/kamera", "en": "people/camera"},
         "unit.percent": {"id": "%", "en": "%"},
-        "unit.camera_periods": {"id": "kamera-periode", "en": "camera-periods"},
         "unit.days_flooded": {"id": "hari tergenang", "en": "days flooded"},
         "unit.cm": {"id": "cm", "en": "cm"},
         "unit.alerts": {"id": "peringatan", "en": "alerts"},
