@@ -37,6 +37,15 @@ register(
             "id": "Kamera {name} offline",
             "en": "Camera {name} is offline",
         },
+        "alert.title.complaint_surge": {
+            "id": "{n} laporan {category} di {area}",
+            "en": "{n} reports of {category} in {area}",
+        },
+        "alert.title.cell": {"id": "sel peta {cell}", "en": "map cell {cell}"},
+        "alert.title.incident_cluster": {
+            "id": "Klaster {n} kejadian {kind}",
+            "en": "Cluster of {n} {kind} incidents",
+        },
         "alert.title.sensor_level": {
             "id": "{name}: {value} {unit}",
             "en": "{name}: {value} {unit}",
@@ -105,8 +114,30 @@ def _without_level(title: str) -> str:
     return title
 
 
+def counted_title(row, lang: str | None = None) -> str | None:  # type: ignore[no-untyped-def]
+    """Complaint-surge and incident-cluster titles in ``lang`` from the alert's subject
+    (``category|area``, ``kind|anchor``) and count; None for other kinds."""
+    from store.complaints import category_label
+    from store.rules.text import INCIDENT_KIND_ID
+
+    sid = getattr(row, "subject_id", None) or ""
+    if row.rule not in ("complaint_surge", "incident_cluster") or "|" not in sid:
+        return None
+    what, where = sid.split("|", 1)
+    n = fmt_number(row.value) if row.value is not None else "—"
+    if row.rule == "complaint_surge":
+        area = where if "," not in where else t("alert.title.cell", lang, cell=where)
+        cat = category_label(what, lang or "id").lower()
+        return t("alert.title.complaint_surge", lang, n=n, category=cat, area=area)
+    kind = INCIDENT_KIND_ID.get(what, what) if (lang or "id") == "id" else what.replace("_", " ")
+    return t("alert.title.incident_cluster", lang, n=n, kind=kind)
+
+
 def row_title(row, lang: str | None = None) -> str:  # type: ignore[no-untyped-def]
     """:func:`alert_title` of a ``dashboard.queries.alerts.AlertRow``."""
+    counted = counted_title(row, lang)
+    if counted is not None:
+        return counted
     subject = row.sensor_name if row.rule == "sensor_level" else row.camera_name
     return alert_title(
         row.rule,

@@ -33,6 +33,7 @@ class AlertRow:
     camera_name: str | None = None  # for titles in the reader's language (dashboard.alert_text)
     sensor_name: str | None = None
     sensor_unit: str | None = None
+    subject_id: str | None = None  # complaint surge / incident cluster titles (alert_text)
     level: str | None = None  # the word on the kind's scale (siaga, gangguan...)
 
 
@@ -71,6 +72,7 @@ def open_alerts(session: Session, limit: int = 30) -> list[AlertRow]:
             camera_name=camera_name,
             sensor_name=sensor_name,
             sensor_unit=sensor_unit,
+            subject_id=a.subject_id,
             level=a.level,
         )
         for a, code, opd, camera_name, sensor_name, sensor_unit in rows
@@ -106,6 +108,7 @@ class AlertListRow:
     camera_name: str | None = None  # for titles in the reader's language (dashboard.alert_text)
     sensor_name: str | None = None
     sensor_unit: str | None = None
+    subject_id: str | None = None  # complaint surge / incident cluster titles (alert_text)
     level: str | None = None  # the word on the kind's scale (siaga, gangguan...)
 
 
@@ -161,6 +164,7 @@ def list_alerts(
             camera_name=camera_name,
             sensor_name=sensor_name,
             sensor_unit=sensor_unit,
+            subject_id=a.subject_id,
             level=a.level,
         )
         for a, code, opd, camera_name, sensor_name, sensor_unit in rows

@@ -76,6 +76,13 @@ def test_a_surge_of_reports_is_one_alert_that_escalates_and_closes(db, settings)
     [a] = alerts(db, "complaint_surge")  # one event, one alert
     assert (a.level, a.severity, a.value) == ("lonjakan", "critical", 8.0)
     assert a.title == "8 laporan banjir / genangan di Ilir Timur I dalam 6 jam"
+    from dashboard.alert_text import row_title
+    from dashboard.queries.alerts import open_alerts
+
+    with db.session() as s:
+        [row] = open_alerts(s)
+    assert row_title(row, "en") == "8 reports of flooding in Ilir Timur I"
+    assert row_title(row, "id") == "8 laporan banjir / genangan di Ilir Timur I"
     engine = AlertEngine(settings, rules_ttl_s=0)
     with db.session() as s:
         engine.evaluate_periodic(s, T0 + 7 * H)  # 4 in the 6-hour window: still open
@@ -128,6 +135,13 @@ def test_a_cluster_of_incidents_is_one_alert(db, settings):
     _feed(db, FIRES[5:])
     [a] = alerts(db, "incident_cluster")
     assert (a.level, a.severity, a.value) == ("klaster_besar", "critical", 5.0)
+    from dashboard.alert_text import row_title
+    from dashboard.queries.alerts import open_alerts
+
+    with db.session() as s:
+        [row] = open_alerts(s)
+    assert row_title(row, "en") == "Cluster of 5 fire incidents"
+    assert row_title(row, "id") == "Klaster 5 kejadian kebakaran"
     engine = AlertEngine(settings, rules_ttl_s=0)
     with db.session() as s:
         engine.evaluate_periodic(s, T0 + 30 * H)
