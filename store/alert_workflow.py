@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from store.alert_sop import steps_for
 from store.alert_timeline import recorded
+from store.bilingual import BilingualError, pick
 from store.models import (
     Alert,
     AlertEvent,
@@ -129,23 +130,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 def message(key: str, lang: str = "id", **fmt: Any) -> str:
-    pair = MESSAGES.get(key)
-    if pair is None:
-        return key
-    text = pair[1] if lang == "en" else pair[0]
-    return text.format(**fmt) if fmt else text
+    return pick(MESSAGES, key, lang, **fmt)
 
 
-class WorkflowError(Exception):
+class WorkflowError(BilingualError):
     """A refused action with a message in both languages (``.text(lang)``)."""
 
-    def __init__(self, key: str, **fmt: Any) -> None:
-        self.key = key
-        self.fmt = fmt
-        super().__init__(message(key, "en", **fmt))
-
-    def text(self, lang: str = "id") -> str:
-        return message(self.key, lang, **self.fmt)
+    MESSAGES = MESSAGES
 
 
 class AlertNotFound(WorkflowError):

@@ -35,6 +35,7 @@ from sqlalchemy import Date, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.bilingual import BilingualError, pick
 from store.models import (
     Complaint,
     ComplaintCellMonth,
@@ -221,11 +222,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 def message(key: str, lang: str = "id", **fmt: Any) -> str:
-    pair = MESSAGES.get(key)
-    if pair is None:
-        return key
-    text = pair[1] if lang == "en" else pair[0]
-    return text.format(**fmt) if fmt else text
+    return pick(MESSAGES, key, lang, **fmt)
 
 
 def category_label(code: str | None, lang: str = "id") -> str:
@@ -249,16 +246,10 @@ def status_label(code: str | None, lang: str = "id") -> str:
 # --------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------
-class ComplaintError(Exception):
+class ComplaintError(BilingualError):
     """A refusal with a message in both languages (``.text(lang)``)."""
 
-    def __init__(self, key: str, **fmt: Any) -> None:
-        self.key = key
-        self.fmt = fmt
-        super().__init__(message(key, "en", **fmt))
-
-    def text(self, lang: str = "id") -> str:
-        return message(self.key, lang, **self.fmt)
+    MESSAGES = MESSAGES
 
 
 class ComplaintNotFound(ComplaintError):
