@@ -27,25 +27,40 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
 def _nav_links(lang: str) -> list:
-    """Links for the registered pages that ask to be in the navigation, in their order."""
-    items = []
+    """Links for the registered pages that ask to be in the navigation, in their order; the
+    administration pages (``nav_group="admin"``) sit in one "Admin" menu at the end, so the
+    bar stays one line at 1440 px in both languages."""
+    items, admin_items = [], []
     for page in sorted(
         dash.page_registry.values(), key=lambda p: 99 if p.get("order") is None else p["order"]
     ):
         nav_key = page.get("nav_key")
         if not nav_key or not auth.nav_visible(page):
             continue
+        label = [html.I(className=f"bi {page.get('icon', 'bi-circle')} me-1"), t(nav_key, lang)]
+        if page.get("nav_group") == "admin":
+            admin_items.append(
+                dbc.DropdownMenuItem(
+                    label, href=page["relative_path"], class_name="pantau-nav-admin-item"
+                )
+            )
+            continue
         items.append(
             dbc.NavItem(
-                dbc.NavLink(
-                    [
-                        html.I(className=f"bi {page.get('icon', 'bi-circle')} me-1"),
-                        t(nav_key, lang),
-                    ],
-                    href=page["relative_path"],
-                    active="exact",
-                    className="px-2",
-                )
+                dbc.NavLink(label, href=page["relative_path"], active="exact", className="px-2")
+            )
+        )
+    if admin_items:
+        items.append(
+            dbc.DropdownMenu(
+                admin_items,
+                label=[html.I(className="bi bi-gear me-1"), t("nav.admin", lang)],
+                nav=True,
+                in_navbar=True,
+                align_end=True,
+                id="pantau-nav-admin",
+                toggle_class_name="px-2",
+                menu_variant="dark",
             )
         )
     return items

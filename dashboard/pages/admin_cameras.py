@@ -23,6 +23,7 @@ dash.register_page(
     title="Kelola Kamera — Pantau",
     order=96,
     nav_key="nav.camera_admin",
+    nav_group="admin",
     icon="bi-camera-video",
     roles=("admin",),
     id_prefix=P,

@@ -18,6 +18,7 @@ dash.register_page(
     title="Ingesti — Pantau",
     order=97,
     nav_key="nav.ingestion",
+    nav_group="admin",
     icon="bi-activity",
     roles=("admin",),
     id_prefix="admin-ingestion",

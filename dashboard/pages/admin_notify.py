@@ -18,6 +18,7 @@ dash.register_page(
     title="Notifikasi — Pantau",
     order=98,
     nav_key="nav.notify",
+    nav_group="admin",
     icon="bi-send",
     roles=("admin",),
     id_prefix="admin-notify",

@@ -17,6 +17,7 @@ dash.register_page(
     title="Aturan peringatan — Pantau",
     order=98,
     nav_key="nav.rules",
+    nav_group="admin",
     icon="bi-sliders",
     roles=("admin",),
     id_prefix="admin-rules",

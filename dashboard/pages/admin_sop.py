@@ -17,6 +17,7 @@ dash.register_page(
     title="SOP peringatan — Pantau",
     order=98,
     nav_key="nav.sop",
+    nav_group="admin",
     icon="bi-list-check",
     roles=("admin",),
     id_prefix="admin-sop",

@@ -17,6 +17,7 @@ dash.register_page(
     title="Pengguna — Pantau",
     order=95,
     nav_key="nav.users",
+    nav_group="admin",
     icon="bi-people",
     roles=("admin",),
     id_prefix="admin-users",

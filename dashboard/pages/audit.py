@@ -17,6 +17,7 @@ dash.register_page(
     title="Log audit — Pantau",
     order=96,
     nav_key="nav.audit",
+    nav_group="admin",
     icon="bi-journal-text",
     roles=("admin",),
     id_prefix="audit",
