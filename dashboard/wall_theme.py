@@ -94,6 +94,15 @@ def _walk_fonts(node: Any, minimum: float, title_min: float) -> None:
             _walk_fonts(item, minimum, title_min)
 
 
+def unit_only(title: object) -> object:
+    """A vertical axis title "what (unit)" as its unit alone: at wall sizes the whole title is
+    taller than the chart ("Kamera tergenang (≥30%) (% waktu tergenang)" was cut off on a
+    1080p wall); the card's heading already says what is drawn. Other titles are kept."""
+    if not isinstance(title, str) or not title.endswith(")") or " (" not in title:
+        return title
+    return title[title.rindex(" (") + 2 : -1] or title
+
+
 def theme_figure(fig: dict, scale: float = 1.0) -> dict:
     """``fig`` (a Plotly figure as JSON) in the wall theme, in place; returns it."""
     layout = fig.setdefault("layout", {})
@@ -124,10 +133,12 @@ def theme_figure(fig: dict, scale: float = 1.0) -> dict:
             axis["zerolinecolor"] = GRID
             axis["automargin"] = True
             axis["tickfont"] = _font(axis.get("tickfont"), tick, MUTED_TEXT)
+            if isinstance(axis.get("title"), str):
+                axis["title"] = {"text": axis["title"]}
             if isinstance(axis.get("title"), dict):  # axis titles: tick size, not title size
                 axis["title"]["font"] = _font(axis["title"].get("font"), tick, None)
-            elif isinstance(axis.get("title"), str):
-                axis["title"] = {"text": axis["title"], "font": {"size": tick}}
+                if key.startswith("yaxis"):
+                    axis["title"]["text"] = unit_only(axis["title"].get("text"))
     y = legend.get("y")
     if isinstance(y, int | float) and y < 0 and isinstance(layout.get("xaxis"), dict):
         # a legend below the plot would cover the x-axis title at wall sizes: the ticks

@@ -72,3 +72,21 @@ def test_only_callbacks_of_kiosk_pages_are_themed():
     for cookie, expected in {"2": 2.0, "abc": 1.0, "0.5": 1.0, "9": 3.0, "nan": 1.0}.items():
         with app.test_request_context("/", headers={"Cookie": f"pantau_wall_scale={cookie}"}):
             assert wall_theme.wall_scale() == expected, cookie
+
+
+def test_vertical_axis_titles_keep_their_unit_only_on_the_wall():
+    """A "what (unit)" title on the y axis is longer than a wall chart is tall: the wall shows
+    the unit (the card heading names the measure); x-axis titles and plain titles stay."""
+    fig = {
+        "layout": {
+            "xaxis": {"title": {"text": "Kamera tergenang (≥30%) (hari tergenang)"}},
+            "yaxis": {"title": {"text": "Kamera tergenang (≥30%) (% waktu tergenang)"}},
+            "yaxis2": {"title": "Kendaraan (kendaraan/jam)"},
+            "yaxis3": {"title": {"text": "laporan"}},
+        }
+    }
+    layout = wall_theme.theme_figure(fig, 1.0)["layout"]
+    assert layout["yaxis"]["title"]["text"] == "% waktu tergenang"
+    assert layout["yaxis2"]["title"]["text"] == "kendaraan/jam"
+    assert layout["yaxis3"]["title"]["text"] == "laporan"
+    assert layout["xaxis"]["title"]["text"] == "Kamera tergenang (≥30%) (hari tergenang)"
