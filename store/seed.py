@@ -661,6 +661,27 @@ def seed_demo(
                    detail=f"Kamera {cameras[-1].name} offline sejak {local_time(went)} (180 menit "
                    "saat level mati tercapai). Alasan: demo.", value=180.0, started_at=went),
     ]  # fmt: skip
+    # the river sensors the flood page shows at waspada/siaga have their open alert, as the live
+    # sensor rule would have opened it (key, level, value and start of the run above the level)
+    for sensor in sensors:
+        warn, danger = sensor.warning_level, sensor.danger_level
+        run = [r for r in readings if r["sensor_id"] == sensor.id]
+        if warn is None or not run or run[-1]["value"] < warn:
+            continue
+        first = len(run) - 1
+        while first > 0 and run[first - 1]["value"] >= warn:
+            first -= 1
+        value = run[-1]["value"]
+        siaga = danger is not None and value >= danger
+        alerts.append(Alert(
+            rule="sensor_level", rule_id=rule_ids.get("sensor_level"),
+            dedup_key=f"sensor_level:sensor:{sensor.code}", level="siaga" if siaga else "waspada",
+            severity=AlertSeverity.CRITICAL if siaga else AlertSeverity.WARNING,
+            subject_type="sensor", subject_id=sensor.code, is_demo=True, value=value,
+            title=f"{sensor.name} {value:g}",
+            detail=f"{sensor.name} ({sensor.code}) membaca {value:g}, pada/di atas batas "
+            f"{'siaga' if siaga else 'waspada'} {(danger if siaga else warn):g}.",
+            started_at=run[first]["ts"]))  # fmt: skip
     taken = set(session.scalars(select(Alert.dedup_key).where(
         Alert.dedup_key.in_([a.dedup_key for a in alerts]), Alert.ended_at.is_(None))))  # fmt: skip
     alerts = [a for a in alerts if a.dedup_key not in taken]  # a live alert already says it

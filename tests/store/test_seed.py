@@ -102,3 +102,42 @@ def test_demo_history_is_deterministic_and_plausible(settings, tmp_path):
         with pytest.raises(RuntimeError):
             seed_demo(s, spec)
     database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("end", "rainy"),
+    [(datetime(2026, 11, 29, 19, tzinfo=UTC), True), (datetime(2026, 7, 10, 2, tzinfo=UTC), False)],
+)
+def test_demo_river_sensors_at_waspada_or_above_have_their_open_alert(tmp_path, end, rainy):
+    """The flood page shows each river sensor's level from its last reading; the alert list
+    must agree: one open sensor alert per sensor at or above its warning level (siaga at or
+    above its danger level), none for a sensor below it (a rainy-season and a dry-season day)."""
+    from store.db import Database
+    from store.models import Alert, Sensor
+
+    database = Database(f"sqlite:///{tmp_path}/s.db")
+    database.migrate()
+    with database.session() as s:
+        seed_demo(s, DemoSpec(days=3, raw_hours=2, complaints_per_day=2, end=end, seed=3))
+        sensors = list(s.scalars(select(Sensor).where(Sensor.kind == "water_level")))
+        alerts = {
+            a.subject_id: a
+            for a in s.scalars(
+                select(Alert).where(Alert.subject_type == "sensor", Alert.ended_at.is_(None))
+            )
+        }
+        assert sensors
+        # the demo's rain (analytics/demo_model.py) raised the rivers on the first day only
+        assert bool(alerts) is rainy
+        for sensor in sensors:
+            value, warn, danger = sensor.last_value, sensor.warning_level, sensor.danger_level
+            if warn is None or value < warn:
+                assert sensor.code not in alerts, sensor.code
+                continue
+            alert = alerts[sensor.code]
+            expected = "siaga" if danger is not None and value >= danger else "waspada"
+            assert alert.level == expected
+            assert alert.severity == ("critical" if expected == "siaga" else "warning")
+            assert alert.value == value and alert.dedup_key == f"sensor_level:sensor:{sensor.code}"
+            assert alert.is_demo and alert.started_at <= end
+    database.dispose()
