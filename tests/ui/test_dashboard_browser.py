@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import require_service
 from tests.ui.harness import (
@@ -76,12 +76,20 @@ def test_overview_map_tiles_and_acknowledge(demo_app, driver):
     for tile in ("people", "vehicles", "flood", "complaints", "incidents"):
         value = driver.find_element("css selector", f"#overview-tile-{tile}-value").text
         assert value and value != "—", tile
+    from store.models import Alert
+
+    with database.session() as s:  # the demo's open alerts: three on cameras, plus one per
+        # river sensor the seed left at waspada or above (it depends on the demo's rain)
+        n_open = s.scalar(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.ended_at.is_(None), Alert.acknowledged_at.is_(None))
+        )
     buttons = driver.find_elements("css selector", "#overview-alerts .pantau-ack")
-    assert len(buttons) == 3
+    assert len(buttons) == n_open >= 3
     buttons[0].click()
     acked = wait_text(driver, "#overview-alerts", lambda t: "Diterima" in t)
     assert "uji_operator" in acked
-    from store.models import Alert
 
     with database.session() as s:
         who = s.scalars(  # the open ones (the demo's past alerts were worked by others)
