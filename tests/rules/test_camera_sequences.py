@@ -13,42 +13,8 @@ from sqlalchemy import select
 
 from ingestion.alerts import CROWD, FLOOD, OFFLINE, AlertEngine
 from store.models import Alert, Camera, CameraStatusEvent, ObservationRollup
-from tests.rules.rule_helpers import T0, alerts, camera, install, sample
-
-MIN = timedelta(minutes=1)
-
-FLOOD_RULE = {
-    "name": "banjir-uji",
-    "kind": "flood_coverage",
-    "levels": [
-        {"name": "waspada", "severity": "warning", "at": 25},
-        {"name": "siaga", "severity": "critical", "at": 50},
-        {"name": "awas", "severity": "critical", "at": 75},
-    ],
-    "min_duration_s": 120,
-    "hysteresis": {"ratio": 0.6, "clear_s": 180},
-    "cooldown_s": 600,
-    "title": "Genangan {value} di {name}",
-    "detail": "Air menutupi {value} ROI jalan di {name}.",
-}
-
-# (minute, water coverage 0..1): rises through waspada, siaga and awas, falls, hovers above
-# the closing line (15 %), clears for 3 minutes, then the water comes back twice
-RIVER = [
-    (0, 0.10), (1, 0.30), (2, 0.32), (3, 0.35), (4, 0.55), (5, 0.8393), (6, 0.60),
-    (7, 0.20), (8, 0.10), (9, 0.12), (10, 0.05), (11, 0.08),
-    (12, 0.30), (13, 0.30), (14, 0.30), (15, 0.30), (18, 0.30), (19, 0.30),
-]  # fmt: skip
-
-
-def _run(db, engine, cam_id, code, series, **extra):  # noqa: ANN001, ANN003
-    for minute, water in series:
-        with db.session() as s:
-            engine.evaluate(
-                s,
-                [sample(cam_id, code, T0 + minute * MIN, water_coverage=water,
-                        water_confidence=0.8, **extra)],
-            )  # fmt: skip
+from tests.rules.rule_helpers import FLOOD_RULE, MIN, RIVER, T0, alerts, camera, install, sample
+from tests.rules.rule_helpers import run_water as _run
 
 
 def test_river_rising_and_falling_is_one_flood_alert(db, settings):
