@@ -215,3 +215,12 @@ def dash_idle(driver, timeout: float = 20) -> None:
 
 def random_name(prefix: str = "uji") -> str:
     return f"{prefix}_{secrets.token_hex(3)}"
+
+
+def severe_console(driver) -> list[str]:  # noqa: ANN001
+    """The browser console's error messages since the last read (a missing favicon aside)."""
+    return [
+        e["message"]
+        for e in driver.get_log("browser")
+        if e.get("level") == "SEVERE" and "favicon" not in e["message"]
+    ]

@@ -20,6 +20,7 @@ from tests.ui.harness import (
     ensure_user,
     login,
     running_app,
+    severe_console,
     wait_for,
     wait_text,
 )
@@ -67,16 +68,6 @@ def _click(driver, css_or_el) -> None:
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
     time.sleep(0.1)
     el.click()
-
-
-def _severe_console(driver) -> list[str]:
-    try:
-        logs = driver.get_log("browser")
-    except Exception:  # noqa: BLE001 - not every driver keeps logs
-        return []
-    return [
-        e["message"] for e in logs if e.get("level") == "SEVERE" and "favicon" not in e["message"]
-    ]
 
 
 def test_operator_works_an_alert_through_and_opd_sees_it(demo_app):
@@ -150,7 +141,7 @@ def test_operator_works_an_alert_through_and_opd_sees_it(demo_app):
         assert not driver.find_elements("css selector", "#alert-sop button")
         driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(str(SHOTS / "alert-detail-desktop.png"))
-        assert not _severe_console(driver)
+        assert not severe_console(driver)
 
         # English
         driver.get(base + f"/lang/en?next=/peringatan/{alert_id}")
@@ -250,4 +241,4 @@ def test_admin_edits_a_sop_and_the_alert_shows_it(demo_app):
         driver.get(base + f"/peringatan/{offline}")
         sop = wait_text(driver, "#alert-sop", lambda t: "0 dari 2 selesai" in t)
         assert "Cek listrik tiang" in sop and "Buat tiket ke Diskominfo" in sop
-        assert not _severe_console(driver)
+        assert not severe_console(driver)

@@ -16,6 +16,7 @@ from tests.ui.harness import (
     dash_idle,
     login,
     running_app,
+    severe_console,
     wait_for,
     wait_text,
 )
@@ -40,13 +41,6 @@ def rules_app(tmp_path_factory):
     with running_app(settings, database) as base:
         yield base, database
     database.dispose()
-
-
-def _severe_console(driver) -> list[str]:  # noqa: ANN001
-    logs = driver.get_log("browser")
-    return [
-        e["message"] for e in logs if e.get("level") == "SEVERE" and "favicon" not in e["message"]
-    ]
 
 
 def _set_text(driver, value: str) -> None:  # noqa: ANN001
@@ -97,7 +91,7 @@ def test_admin_edits_a_rule(rules_app):
         dash_idle(driver)
         assert "20 mnt" in driver.find_element("css selector", "#admin-rules-table").text
         driver.save_screenshot(str(SHOTS / "rules-desktop.png"))
-        assert _severe_console(driver) == []
+        assert severe_console(driver) == []
     with chrome_driver((390, 844)) as driver:
         login(driver, base, database, role="admin")
         driver.get(base + "/admin/aturan")
@@ -106,4 +100,4 @@ def test_admin_edits_a_rule(rules_app):
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390
         driver.save_screenshot(str(SHOTS / "rules-phone.png"))
-        assert _severe_console(driver) == []
+        assert severe_console(driver) == []
