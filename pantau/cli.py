@@ -418,6 +418,7 @@ for _module in (
     "ingestion.incident_commands",
     "ingestion.notify.commands",
     "store.rules.commands",
+    "ingestion.evidence_commands",
 ):
     try:
         __import__(_module)

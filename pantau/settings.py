@@ -698,6 +698,64 @@ class Settings(BaseSettings):
             raise ValueError("language must be 'id' or 'en'")
         return value
 
+    # --- recorded evidence (store.evidence, ingestion.evidence_recorder; README "Bukti") -----
+    evidence_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Recorded evidence (clips and frames) older than this many days has its "
+        "files pruned, oldest first; items held for a case are never pruned. The record and its "
+        "chain of custody stay. 0 keeps recordings until the disk quota needs the space.",
+    )
+    evidence_quota_mb: int = Field(
+        default=20_000,
+        ge=0,
+        description="Disk quota for recorded evidence (MB, 1 MB = 1,000,000 bytes). Above it the "
+        "oldest recordings not held for a case are pruned until it fits. 0: no quota.",
+    )
+    evidence_max_seconds: int = Field(
+        default=300, ge=1, le=3600, description="Longest recording one request may ask for (s)."
+    )
+    evidence_default_seconds: int = Field(
+        default=30, ge=1, le=3600, description="Length of a recording started by the Rekam button."
+    )
+    evidence_max_mb: int = Field(
+        default=200,
+        ge=1,
+        description="Largest recording (MB): the recorder stops there and marks the item partial.",
+    )
+    evidence_max_concurrent: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Recordings running at once in one recorder service; more wait in the queue.",
+    )
+    evidence_frame_fps: float = Field(
+        default=5.0,
+        gt=0,
+        le=15,
+        description="MJPEG/snapshot cameras: frames a second kept for a recording (at most).",
+    )
+    evidence_preroll_tag: str = Field(
+        default="prarekam",
+        description="Cameras with this tag keep a rolling pre-roll buffer in the recorder "
+        "service, so a recording starts before the alert or button press.",
+    )
+    evidence_preroll_seconds: int = Field(
+        default=10, ge=0, le=60, description="Length of the pre-roll buffer (s). 0: no pre-roll."
+    )
+    evidence_preroll_max_cameras: int = Field(
+        default=8,
+        ge=0,
+        le=200,
+        description="At most this many tagged cameras keep a pre-roll buffer (memory and disk).",
+    )
+    evidence_poll_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often the recorder service looks for queued work.",
+    )
+
     # --- derived -------------------------------------------------------------------------
     @property
     def city_bounds(self) -> tuple[float, float, float, float] | None:

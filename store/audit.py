@@ -48,6 +48,13 @@ class AuditAction(StrEnum):
     NOTIFY_TEST = "notify_test"  # a test message sent to a channel
     NOTIFY_RETRY = "notify_retry"  # dead-letter notifications queued again
     ALERT_RULE = "alert_rule"  # /admin/aturan, pantau rules import: a rule saved or deleted
+    # recorded evidence (store.evidence): the custody action with an "evidence_" prefix
+    EVIDENCE_CREATED = "evidence_created"  # a recording asked for (button, CLI)
+    EVIDENCE_VIEWED = "evidence_viewed"
+    EVIDENCE_EXPORTED = "evidence_exported"
+    EVIDENCE_DOWNLOADED = "evidence_downloaded"
+    EVIDENCE_HELD = "evidence_held"
+    EVIDENCE_RELEASED = "evidence_released"
 
 
 MAX_TEXT = {"username": 64, "action": 64, "target": 200, "ip": 64}

@@ -1118,3 +1118,123 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------------------------------------
+# Recorded evidence: clips and frames with their SHA-256 and a chain of custody (store.evidence)
+# --------------------------------------------------------------------------------------------
+class EvidenceStatus(StrEnum):
+    QUEUED = "queued"  # asked for (a button, a rule); the recorder service picks it up
+    RECORDING = "recording"
+    COMPLETE = "complete"  # recorded as long as asked (within a margin)
+    PARTIAL = "partial"  # the camera failed or stopped early: what was recorded is kept, hashed
+    FAILED = "failed"  # nothing usable was recorded (reason says why)
+
+
+class EvidenceTrigger(StrEnum):
+    USER = "user"  # a staff member pressed "Rekam" (camera page or alert)
+    RULE = "rule"  # an alert rule with record_seconds opened an alert
+    CLI = "cli"  # pantau evidence record
+
+
+class EvidenceFileKind(StrEnum):
+    CLIP = "clip"  # a video file (MP4)
+    FRAME = "frame"  # original camera frames (JPEG, or the camera's JPEGs one after another)
+    INDEX = "index"  # what the frames are: their capture times and hashes (JSON)
+    SUMMARY = "summary"  # a readable summary
+
+
+class CustodyAction(StrEnum):
+    CREATED = "created"
+    RECORDED = "recorded"  # recording finished (complete, partial or failed)
+    VIEWED = "viewed"
+    EXPORTED = "exported"  # a package was written (CLI)
+    DOWNLOADED = "downloaded"  # a package or file was sent to a browser
+    HELD = "held"  # held for a case: never pruned
+    RELEASED = "released"
+    PRUNED = "pruned"  # files deleted by retention or the disk quota (the record stays)
+
+
+class EvidenceItem(Base):
+    """One recording: what camera, where, when (wall clock and the clip's own timeline), who
+    or what started it, how it went. Rows are never deleted; pruning deletes the files and
+    sets ``pruned_at``."""
+
+    __tablename__ = "evidence_items"
+    __table_args__ = (Index("ix_evidence_items_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cameras.id", ondelete="SET NULL"), index=True
+    )
+    camera_code: Mapped[str] = mapped_column(String(64))
+    camera_name: Mapped[str] = mapped_column(String(200))
+    kecamatan: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(300))  # address, or "lat, lon"
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    stream_kind: Mapped[str] = mapped_column(String(16))  # CameraProtocol
+    #: how the clip was made: "stream_copy" (RTSP/HLS, no re-encode) or "frames_h264"
+    method: Mapped[str | None] = mapped_column(String(32))
+    requested_seconds: Mapped[int] = mapped_column(Integer)
+    preroll_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    trigger: Mapped[str] = mapped_column(String(8))  # EvidenceTrigger
+    started_by: Mapped[str] = mapped_column(String(100))  # username, "rule:NAME", "cli:USER"
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=EvidenceStatus.QUEUED)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: wall clock (UTC) of the first and last frame or packet received
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    #: the clip's own timeline as ffprobe reads it: first timestamp and duration (seconds)
+    stream_start_s: Mapped[float | None] = mapped_column(Float)
+    stream_duration_s: Mapped[float | None] = mapped_column(Float)
+    frames: Mapped[int | None] = mapped_column(Integer)  # frame-based recordings
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    held_for_case: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_ref: Mapped[str | None] = mapped_column(String(100))
+    pruned_at: Mapped[datetime | None]
+
+    files: Mapped[list[EvidenceFile]] = relationship(
+        back_populates="item", order_by="EvidenceFile.id"
+    )
+    alert: Mapped[Alert | None] = relationship()
+
+
+class EvidenceFile(Base):
+    """One file of an evidence item, under ``settings.evidence_dir``, with its SHA-256."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence_items.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(String(300))  # relative to settings.evidence_dir
+    kind: Mapped[str] = mapped_column(String(16))  # EvidenceFileKind
+    mime: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]  # pruned
+
+    item: Mapped[EvidenceItem] = relationship(back_populates="files")
+
+
+class EvidenceCustody(Base):
+    """The chain of custody: append-only, one row per thing done to an evidence item."""
+
+    __tablename__ = "evidence_custody"
+    __table_args__ = (Index("ix_evidence_custody_item_at", "item_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(16))  # CustodyAction
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 19:48:50.907896
+Create Date: 2026-11-29 22:20:05.532364
 """
 from __future__ import annotations
 
@@ -630,6 +630,44 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_events_complaint_id'), ['complaint_id'], unique=False)
 
+    op.create_table('evidence_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('camera_id', sa.Integer(), nullable=True),
+    sa.Column('camera_code', sa.String(length=64), nullable=False),
+    sa.Column('camera_name', sa.String(length=200), nullable=False),
+    sa.Column('kecamatan', sa.String(length=100), nullable=True),
+    sa.Column('location', sa.String(length=300), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('stream_kind', sa.String(length=16), nullable=False),
+    sa.Column('method', sa.String(length=32), nullable=True),
+    sa.Column('requested_seconds', sa.Integer(), nullable=False),
+    sa.Column('preroll_seconds', sa.Float(), nullable=False),
+    sa.Column('trigger', sa.String(length=8), nullable=False),
+    sa.Column('started_by', sa.String(length=100), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=True),
+    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stream_start_s', sa.Float(), nullable=True),
+    sa.Column('stream_duration_s', sa.Float(), nullable=True),
+    sa.Column('frames', sa.Integer(), nullable=True),
+    sa.Column('bytes_total', sa.BigInteger(), nullable=False),
+    sa.Column('held_for_case', sa.Boolean(), nullable=False),
+    sa.Column('case_ref', sa.String(length=100), nullable=True),
+    sa.Column('pruned_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('evidence_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidence_items_alert_id'), ['alert_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidence_items_camera_id'), ['camera_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidence_items_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_evidence_items_status', ['status', 'created_at'], unique=False)
+
     op.create_table('opd_indicator_value_changes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('indicator_id', sa.Integer(), nullable=False),
@@ -684,11 +722,50 @@ def upgrade() -> None:
     with op.batch_alter_table('sms_messages', schema=None) as batch_op:
         batch_op.create_index('ix_sms_messages_status_received', ['status', 'received_at'], unique=False)
 
+    op.create_table('evidence_custody',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('ip', sa.String(length=64), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['evidence_items.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('evidence_custody', schema=None) as batch_op:
+        batch_op.create_index('ix_evidence_custody_item_at', ['item_id', 'at'], unique=False)
+
+    op.create_table('evidence_files',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('path', sa.String(length=300), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('mime', sa.String(length=64), nullable=False),
+    sa.Column('bytes', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('duration_s', sa.Float(), nullable=True),
+    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['evidence_items.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('evidence_files', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidence_files_item_id'), ['item_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('evidence_files', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evidence_files_item_id'))
+
+    op.drop_table('evidence_files')
+    with op.batch_alter_table('evidence_custody', schema=None) as batch_op:
+        batch_op.drop_index('ix_evidence_custody_item_at')
+
+    op.drop_table('evidence_custody')
     with op.batch_alter_table('sms_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_sms_messages_status_received')
 
@@ -699,6 +776,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_indicator_value_changes_ind_period')
 
     op.drop_table('opd_indicator_value_changes')
+    with op.batch_alter_table('evidence_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_evidence_items_status')
+        batch_op.drop_index(batch_op.f('ix_evidence_items_created_at'))
+        batch_op.drop_index(batch_op.f('ix_evidence_items_camera_id'))
+        batch_op.drop_index(batch_op.f('ix_evidence_items_alert_id'))
+
+    op.drop_table('evidence_items')
     with op.batch_alter_table('complaint_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_events_complaint_id'))
 
