@@ -55,17 +55,16 @@ def ffprobe(path: Path) -> dict:
             "duration": float(data["format"]["duration"]), "format": data["format"]["format_name"]}  # fmt: skip
 
 
-def packet_hashes(path: Path) -> list[tuple[int, str]]:
-    """(size, MD5) of every video packet, read by stream copy (no decoding)."""
+def frame_hashes(path: Path) -> list[str]:
+    """MD5 of every decoded video frame. A clip copied from a camera decodes to exactly the
+    camera's frames; any re-encode (lossy) changes them."""
     out = subprocess.run(
         ["/usr/bin/ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
-         "-c", "copy", "-f", "framemd5", "-"],
+         "-f", "framemd5", "-"],
         capture_output=True, text=True, check=True, timeout=120,
     ).stdout  # fmt: skip
-    rows = []
-    for line in out.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        parts = [p.strip() for p in line.split(",")]
-        rows.append((int(parts[4]), parts[5]))
-    return rows
+    return [
+        line.rsplit(",", 1)[1].strip()
+        for line in out.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
