@@ -128,6 +128,7 @@
       var list = pages();
       if (list.length < 2) { return; }
       var i = list.indexOf(window.location.pathname);
+      if (i < 0) { return; }  /* a wall page outside the rotation (e.g. /dinding) stays */
       var target = list[(i + 1) % list.length];
       window.location.assign(target + window.location.search);
     }

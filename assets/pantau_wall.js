@@ -7,6 +7,8 @@
   "use strict";
   var params = new URLSearchParams(window.location.search);
   if (params.get("kiosk") !== "1") { return; }
+  /* the video wall shows new alerts itself (a pinned tile): no flash over it */
+  if (window.location.pathname === "/dinding") { return; }
   var KEY = "pantau.wall.seen";
   var POLL_MS = Math.max(2, parseInt(params.get("alertpoll") || "10", 10)) * 1000;
   var shownUntil = 0;

@@ -287,10 +287,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     register_all(app)
     localize_page_titles()
     app.layout = serve_layout
-    from dashboard.api import public, wall
+    from dashboard.api import dinding, public, wall
 
     server.register_blueprint(public.bp)
     server.register_blueprint(wall.bp)
+    server.register_blueprint(dinding.bp)  # the staff video wall's live tiles
     with server.app_context():
         public.warm_snapshots()  # /cctv's thumbnails blurred before the first visitor
     from dashboard import cache

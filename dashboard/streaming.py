@@ -138,6 +138,7 @@ class _Channel:
         self.part: bytes | None = None  # mjpeg_part(frame), built once for every viewer
         self.seq = 0
         self.frame_at = 0.0
+        self.taken_at = 0.0  # when the picture was taken (epoch s): the file's mtime or read
         self.viewers = 0
         self.idle_since = time.monotonic()
         self.running = False
@@ -168,7 +169,7 @@ class _Channel:
             if first is not None:
                 cached = hub._snap_cache.get(self.camera.code)
                 self._file_mtime = cached[0] if cached else None  # no second blur of it
-                self.publish(first)
+                self.publish(first, self._file_mtime)
             while not hub._stopped.is_set():
                 with hub._lock:
                     if self.viewers == 0 and time.monotonic() - self.idle_since > hub.idle_grace_s:
@@ -187,12 +188,12 @@ class _Channel:
                             self.running = False
                             self.cond.notify_all()
                         break
-                frame = None
+                frame, taken = None, None
                 if hub.live and self.camera.stream_url and hub.opener and started >= retry_at:
                     try:
                         if source is None:
                             source = hub.opener(self.camera)
-                        frame = source.read()
+                        frame, taken = source.read(), time.time()
                         backoff = 2.0
                     except Exception as exc:
                         logger.info("public stream %s: %s", self.camera.code, exc)
@@ -202,13 +203,13 @@ class _Channel:
                         retry_at = time.monotonic() + backoff
                         backoff = min(backoff * 2, 60.0)
                 if frame is None:
-                    frame = self._read_public_file()
+                    frame, taken = self._read_public_file(), self._file_mtime
                 if frame is not None:
                     jpeg = hub.run_privacy(frame, self.blur)  # on the shared blur pool
                     if jpeg is None:
                         self.blur_failures += 1
                     else:
-                        self.publish(jpeg)
+                        self.publish(jpeg, taken)
                 hub._stopped.wait(max(0.0, period - (time.monotonic() - started)))
         finally:
             if source is not None:
@@ -230,12 +231,13 @@ class _Channel:
             self._file_mtime = mtime
         return frame
 
-    def publish(self, jpeg: bytes) -> None:
+    def publish(self, jpeg: bytes, taken_at: float | None = None) -> None:
         part = mjpeg_part(jpeg)
         with self.cond:
             self.frame, self.part = jpeg, part
             self.seq += 1
             self.frame_at = time.monotonic()
+            self.taken_at = taken_at or time.time()
             self.frames_produced += 1
             self.cond.notify_all()
 
@@ -246,6 +248,11 @@ class _Channel:
             if self.seq == after_seq and self.running:
                 self.cond.wait(timeout)
             return self.seq, self.frame
+
+    def latest(self) -> tuple[int, bytes | None, float]:
+        """(sequence, current picture or None, when it was taken): never waits."""
+        with self.cond:
+            return self.seq, self.frame, self.taken_at
 
     def next_part(self, after_seq: int, timeout: float) -> tuple[int, bytes | None]:
         """Like :meth:`next_frame`, as the ready-made MJPEG part (shared bytes)."""

@@ -329,8 +329,9 @@ def run(
     briefing_stop = start_briefing_thread(dash_app.server.config["PANTAU_DB"], settings)
     console.print(f"[bold green]Pantau is running:[/] http://{host}:{port}  (Ctrl+C to stop)")
     try:
-        # each public live stream holds a thread: add one per allowed stream, so a full public
-        # page never starves the staff (the frame hub caps streams at public_stream_max_total)
+        # each public live stream and each video wall holds a thread: add one per allowed
+        # stream, so a full public page never starves the staff (the frame hub caps streams at
+        # public_stream_max_total, the video wall at wall_max_walls)
         from dashboard.streaming import waitress_options
 
         serve(
@@ -338,7 +339,7 @@ def run(
             host=host,
             port=port,
             ident="pantau",
-            **waitress_options(threads, settings.public_stream_max_total),
+            **waitress_options(threads, settings.public_stream_max_total + settings.wall_max_walls),
         )
     finally:
         if briefing_stop is not None:

@@ -149,6 +149,54 @@ class Settings(BaseSettings):
         description="How long the wall screen shows a new siaga alert and its camera's live "
         "picture before the rotation goes on.",
     )
+    wall_stream_fps: float = Field(
+        default=4.0,
+        gt=0,
+        le=25,
+        description="Video wall (/dinding): frames per second the frame hub reads and encodes a "
+        "non-public camera at (one decode and encode per camera however many tiles show it). "
+        "Tiles get at most this; small tiles less (see wall_tile_fps).",
+    )
+    wall_tile_fps: float = Field(
+        default=2.0,
+        gt=0,
+        le=25,
+        description="Video wall: frames per second per tile on the 3x3 and 4x4 layouts (the 1 "
+        "and 2x2 layouts get wall_stream_fps).",
+    )
+    wall_stream_width: int = Field(
+        default=640,
+        ge=160,
+        le=1920,
+        description="Video wall: width in pixels of the pictures of non-public cameras (public "
+        "cameras come blurred from the public hub at public_stream_width).",
+    )
+    wall_max_tiles: int = Field(
+        default=256,
+        ge=1,
+        description="Video wall: camera tiles streaming at once in all (every wall counts its "
+        "tiles); a tile beyond it shows 'busy' and retries.",
+    )
+    wall_max_walls: int = Field(
+        default=16,
+        ge=1,
+        description="Video wall: walls streaming at once (each holds one web server thread, "
+        "all its tiles ride on one connection); the next gets 503 + Retry-After.",
+    )
+    wall_stream_max_seconds: int = Field(
+        default=900,
+        ge=10,
+        description="A wall's live connection ends after this long (the page reconnects at once).",
+    )
+    wall_rotate_seconds: int = Field(
+        default=20, ge=5, description="Video wall: seconds each page of a group stays on screen."
+    )
+    wall_takeover_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="Video wall: a camera whose alert opened less than this many minutes ago "
+        "(and is still open) takes a tile of its own, highlighted, on every page.",
+    )
     refresh_seconds: int = Field(
         default=10, ge=2, description="How often live pages refresh their data."
     )

@@ -1031,6 +1031,21 @@ class AuditLog(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class WallGroup(Base):
+    """A camera group an operator saved for the video wall (``/dinding``, store.wall_groups):
+    a name and the camera codes in the order the wall shows them. Codes of cameras deleted
+    since are skipped when the group is shown."""
+
+    __tablename__ = "wall_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    cameras: Mapped[list[Any]] = mapped_column(JSON, default=list)  # camera codes, in order
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 # --------------------------------------------------------------------------------------------
 # Notifications: channels, routes and the outbox (store.outbox, ingestion.notify)
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 22:20:05.532364
+Create Date: 2026-11-29 22:32:05.081259
 """
 from __future__ import annotations
 
@@ -224,6 +224,16 @@ def upgrade() -> None:
     sa.Column('updated_by', sa.String(length=100), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('kind')
+    )
+    op.create_table('wall_groups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('cameras', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
     )
     op.create_table('alert_rule_states',
     sa.Column('rule_id', sa.Integer(), nullable=False),
@@ -858,6 +868,7 @@ def downgrade() -> None:
 
     op.drop_table('alerts')
     op.drop_table('alert_rule_states')
+    op.drop_table('wall_groups')
     op.drop_table('sop_templates')
     with op.batch_alter_table('sensors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sensors_code'))
