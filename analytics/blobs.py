@@ -23,6 +23,7 @@ import numpy as np
 from analytics.background import BackgroundModel, cleanup_kernels
 from analytics.detectors import Detector, PersonSizeModel, _clip_box
 from analytics.imaging import downscale
+from analytics.perspective import PERSON_HEIGHT_M
 from analytics.types import PERSON, Box, Detection, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -35,12 +36,19 @@ class BlobSplitter:
     size_model: PersonSizeModel
     person_fill: float
     min_person_frac: float
+    last_blobs: list[tuple[float, float, float, float]] = []
+    """The foreground components of the last mask (x, y, w, h in frame px): what the camera's
+    perspective learner (:mod:`analytics.perspective`) observes."""
 
     def blobs_to_detections(
         self, mask: np.ndarray, scale: float, fh: int, fw: int
     ) -> list[Detection]:
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         out: list[Detection] = []
+        self.last_blobs = [
+            (float(st[0] * scale), float(st[1] * scale), float(st[2] * scale), float(st[3] * scale))
+            for st in stats[1:]
+        ]
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
             comp = labels[y : y + h, x : x + w] == i
@@ -74,6 +82,8 @@ class BlobSplitter:
         ``0.35 * person height`` tall, return (vehicle box in full-frame px, remaining mask)."""
         h, w = comp.shape
         bottom = (y + h) * scale
+        if not self.size_model.on_ground(bottom, fh):
+            return None
         hp = self.size_model.height(bottom, fh)
         wp = hp * self.size_model.width_ratio
         if w * scale < 2.2 * wp:
@@ -102,6 +112,8 @@ class BlobSplitter:
         self, x: int, y: int, w: int, h: int, area: int, scale: float, fh: int, fw: int
     ) -> list[Detection]:
         X, Y, W, H = x * scale, y * scale, w * scale, h * scale
+        if not self.size_model.on_ground(Y + H, fh):
+            return []  # feet above the horizon (a low camera): not a person or vehicle
         hp = self.size_model.height(Y + H, fh)
         wp = hp * self.size_model.width_ratio
         fg_area = area * scale * scale
@@ -111,13 +123,20 @@ class BlobSplitter:
         box = _clip_box(X, Y, X + W, Y + H, fw, fh)
         if W > 2.2 * H and 0.8 * hp > H:
             return [Detection("motorcycle" if 1.6 * hp > W else "car", 0.4, box)]
+        if self.size_model.calibrated:
+            # a calibrated camera knows metres: a blob longer than 2.2 m and clearly wider than
+            # tall, 0.8-4 m high, is a vehicle even when its mask is hollow or cut by a fence
+            mpp = PERSON_HEIGHT_M / hp
+            if W > 1.6 * H and W * mpp >= 2.2 and 0.8 <= H * mpp <= 4.0:
+                return [Detection(self._vehicle_class(W, H, hp), 0.4, box)]
         return self._split_people(box, fg_area, hp, wp, person_area)
 
     @staticmethod
     def _vehicle_class(w: float, h: float, hp: float) -> str:
-        """Class by size relative to a person at the same row (a person ~1.7 m)."""
-        length_m = 1.7 * w / hp
-        height_m = 1.7 * h / hp
+        """Class by real size: ``hp`` is a person's height (1.7 m) in pixels at the vehicle's
+        row, from the camera's perspective (calibration marks, a learned fit or the default)."""
+        length_m = PERSON_HEIGHT_M * w / hp
+        height_m = PERSON_HEIGHT_M * h / hp
         if length_m < 2.6:
             return "motorcycle"
         if height_m > 2.4 or length_m > 7.5:
@@ -259,6 +278,8 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         """``width`` x ``height`` (default 3/4 of the width): the box the background model's
         copy of the frame fits in; ``background``: :class:`BackgroundModel` parameters."""
         self.size_model = size_model or PersonSizeModel()
+        sm = self.size_model
+        self._size_params = [sm.a, sm.b, sm.width_ratio]  # the configured model (fingerprint)
         self.person_fill = person_fill
         self.min_person_frac = min_person_frac
         self.model = BackgroundModel(
@@ -281,11 +302,10 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         return self.model.warm
 
     def params(self) -> dict[str, Any]:
-        sm = self.size_model
         return {
             "name": self.name,
             "background": self.model.params(),
-            "size_model": [sm.a, sm.b, sm.width_ratio],
+            "size_model": list(self._size_params),
             "person_fill": self.person_fill,
             "min_person_frac": self.min_person_frac,
         }

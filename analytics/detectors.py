@@ -150,6 +150,9 @@ class PersonSizeModel:
 
     def __init__(self, a: float = 0.03, b: float = 0.22, width_ratio: float = 0.42) -> None:
         self.a, self.b, self.width_ratio = a, b, width_ratio
+        self.calibrated = False
+        """True when ``a``, ``b`` come from this camera's perspective (marks or a learned
+        fit): vehicles are then also recognised by their size in metres."""
 
     @classmethod
     def from_points(cls, p1: tuple[float, float], p2: tuple[float, float]) -> PersonSizeModel:
@@ -162,6 +165,16 @@ class PersonSizeModel:
 
     def height(self, bottom_y: float, frame_h: int) -> float:
         return max(8.0, frame_h * (self.a + self.b * bottom_y / frame_h))
+
+    def on_ground(self, bottom_y: float, frame_h: int) -> bool:
+        """False for a foot row at or just below the horizon (where the model's height
+        reaches 0): nothing standing on the ground has its feet there. A pole camera's
+        horizon lies above the picture; a low camera's crosses it."""
+        return frame_h * self.a + self.b * bottom_y > 0.02 * frame_h * max(self.b, 1e-6)
+
+    def metres_per_px(self, bottom_y: float, frame_h: int) -> float:
+        """Ground scale at a row: a person (1.7 m) is :meth:`height` pixels tall there."""
+        return 1.7 / self.height(bottom_y, frame_h)
 
     def width(self, bottom_y: float, frame_h: int) -> float:
         return self.height(bottom_y, frame_h) * self.width_ratio
@@ -263,6 +276,8 @@ class HogPeopleDetector(Detector):
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
         self.size_model = size_model or PersonSizeModel()
+        sm = self.size_model
+        self._size_params = [sm.a, sm.b, sm.width_ratio]  # the configured model (fingerprint)
         self.target_height = target_height
         self.hit_threshold = hit_threshold
         self.full_frame_scale = full_frame_scale
@@ -280,10 +295,9 @@ class HogPeopleDetector(Detector):
         return out
 
     def params(self) -> dict[str, Any]:
-        sm = self.size_model
         return {
             "name": self.name,
-            "size_model": [sm.a, sm.b, sm.width_ratio],
+            "size_model": list(self._size_params),
             "target_height": self.target_height,
             "hit_threshold": self.hit_threshold,
             "full_frame": [self.full_frame_scale, self.full_frame_bands],

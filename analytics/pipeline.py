@@ -45,6 +45,7 @@ from analytics.detectors import Detector, make_detector, make_history_free_detec
 from analytics.flood import DryReference, water_coverage
 from analytics.imaging import ScaledFrame, as_array, shared_halvings
 from analytics.motion import MotionGate, MotionResult, small_gray_size
+from analytics.perspective import PERSPECTIVE_VERSION, Perspective, PerspectiveLearner, resolve
 from analytics.state import (
     FORMAT_VERSION,
     STATE_MAX_BYTES,
@@ -133,10 +134,47 @@ class Analyser:
         # a state loaded lazily: the detector's array sections, decoded on first use (a quiet
         # sample never touches the background model, so it never pays for decoding it)
         self._pending: dict[str, tuple[tuple[int, ...], int, bytes]] | None = None
+        # perspective: marks from the config win, then what the camera's own blobs teach
+        self.perspective_learner = PerspectiveLearner()
+        self._size_models = _size_models(self.detector)
+        sm = self._size_models[0] if self._size_models else None
+        self._default_perspective = Perspective(
+            "default", sm.a if sm else 0.03, sm.b if sm else 0.22
+        )
 
     @property
     def name(self) -> str:
         return self.detector.name
+
+    def perspective(self, frame_w: int, frame_h: int) -> Perspective:
+        """The perspective this camera counts with now (marks > learned > default)."""
+        return resolve(
+            self.config.perspective,
+            self.perspective_learner,
+            self._default_perspective,
+            frame_w,
+            frame_h,
+        )
+
+    def calibration(self, frame_w: int, frame_h: int) -> dict[str, Any]:
+        """What the camera is calibrated with (``source`` marks/learned/default, the
+        learner's ``observations``, person height in px with the feet on the top and bottom
+        rows)."""
+        return self.perspective(frame_w, frame_h).describe(frame_h)
+
+    def _apply_perspective(self, frame_w: int, frame_h: int) -> Perspective:
+        p = self.perspective(frame_w, frame_h)
+        for sm in self._size_models:
+            sm.a, sm.b, sm.calibrated = p.a, p.b, p.source != "default"
+        return p
+
+    def _learn_perspective(self, frame_w: int, frame_h: int) -> None:
+        """Feed the last detection's blobs to the learner: once per sample (a burst's frames
+        at video rate are one observation of the scene, not many)."""
+        src = _blob_source(self.detector)
+        if src is not None and src.last_blobs:
+            self.perspective_learner.observe(src.last_blobs, frame_w, frame_h)
+            src.last_blobs = []
 
     @property
     def warm(self) -> bool:
@@ -203,6 +241,7 @@ class Analyser:
             self._fingerprint = fingerprint(
                 {
                     "format": FORMAT_VERSION,
+                    "perspective": PERSPECTIVE_VERSION,
                     "config": cfg,
                     "detector": self.detector.params(),
                     "gate": self.motion_gate.params(),
@@ -223,6 +262,7 @@ class Analyser:
             "an": {"quiet": self._quiet},
             "det": det_meta,
             "last": self._last.to_state() if self._last is not None else None,
+            "persp": self.perspective_learner.to_state(),
         }
         fp = self.state_fingerprint()
         blob = pack(
@@ -292,6 +332,7 @@ class Analyser:
             last = st.meta.get("last")
             self._last = FrameResult.from_state(last) if last is not None else None
             self._quiet = int((st.meta.get("an") or {}).get("quiet", 0))
+            self.perspective_learner.load(st.meta.get("persp"))
             self._frame_size = st.frame_size
             self._pack_cache = st.packed
         except (StateError, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -331,6 +372,7 @@ class Analyser:
         self._quiet = 0
         self._frame_size = None
         self._pack_cache = {}
+        self.perspective_learner.reset()
 
     # ------------------------------------------------------------------
 
@@ -347,7 +389,9 @@ class Analyser:
         with _Timer(timings, "detection"):
             det_frame = self._det_frame(frame)
             if self.warm:
+                self._apply_perspective(w, h)
                 dets = self.detector.detect(det_frame, motion.regions if motion.regions else None)
+                self._learn_perspective(w, h)
             else:
                 self.detector.observe(det_frame)  # learn: a later sample counts
                 if self.cold_start == "history-free":
@@ -469,6 +513,7 @@ class Analyser:
                 if result is None:
                     with _Timer(timings, "detection"):
                         if self.warm:
+                            self._apply_perspective(w, h)
                             dets = self.detector.detect(frame, motion.regions or None)
                         else:
                             self.detector.observe(frame)
@@ -481,3 +526,21 @@ class Analyser:
         timings["total"] = round((time.perf_counter() - t_start) * 1000, 3)
         self._last = result
         return result
+
+
+def _size_models(detector: Detector) -> list[Any]:
+    """The person-size models a detector (and its parts) split and class with."""
+    out: list[Any] = []
+    for d in (detector, getattr(detector, "blob", None), getattr(detector, "hog", None)):
+        sm = getattr(d, "size_model", None)
+        if sm is not None and all(sm is not o for o in out):
+            out.append(sm)
+    return out
+
+
+def _blob_source(detector: Detector) -> Any:
+    """The part of a detector that keeps ``last_blobs`` (blob detectors), or None."""
+    for d in (detector, getattr(detector, "blob", None)):
+        if d is not None and hasattr(d, "last_blobs"):
+            return d
+    return None

@@ -67,8 +67,13 @@ class SceneTruth:
     lighting_gain: float = 1.0
 
 
-def person_height(y_bottom: float, height: int) -> float:
-    return height * (0.03 + 0.22 * y_bottom / height)
+def person_height(
+    y_bottom: float, height: int, perspective: tuple[float, float] = (0.03, 0.22)
+) -> float:
+    """A standing person's height in px with the feet at row ``y_bottom``:
+    ``height * (a + b * y_bottom / height)`` for ``perspective = (a, b)``."""
+    a, b = perspective
+    return max(4.0, height * (a + b * y_bottom / height))
 
 
 @dataclass
@@ -101,7 +106,10 @@ class SyntheticScene:
         crowd_size: int = 24,
         activity: Callable[[float], tuple[float, float]] | None = None,
         water: Callable[[float], float] | None = None,
+        perspective: tuple[float, float] = (0.03, 0.22),
     ) -> None:
+        """``perspective``: (a, b) of :func:`person_height`; the default is the pole camera
+        the blob detector assumes, others make scenes a camera has to learn."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if width < 160 or height < 90:
@@ -110,6 +118,7 @@ class SyntheticScene:
         self.flood_seconds = flood_seconds
         self.noise_sigma = noise_sigma
         self.crowd_size = crowd_size
+        self.perspective = (float(perspective[0]), float(perspective[1]))
         self._rng = np.random.default_rng(seed)
         self._background = self._render_background()
         self._movers = self._make_movers()
@@ -324,7 +333,7 @@ class SyntheticScene:
         return movers
 
     def _size(self, m: _Mover, y_bottom: float) -> tuple[float, float]:
-        hp = person_height(y_bottom, self.height)
+        hp = person_height(y_bottom, self.height, self.perspective)
         if m.label == "person":
             return 0.40 * hp, hp
         length, height = VEHICLE_SIZE_M[m.label]

@@ -13,6 +13,10 @@ JSON config can be passed straight in. Shapes (see also ``analytics/README.md``)
         {"name": "zebra", "a": [0.1, 0.7], "b": [0.9, 0.7], "directions": ["in", "out"]}
       ],
       "flood": {"points": [[0.0, 0.6], [1.0, 0.6], [1.0, 1.0], [0.0, 1.0]]},
+      "perspective": {"marks": [
+        {"foot": [0.20, 0.95], "top": [0.20, 0.45], "height_m": 1.7},
+        {"foot": [0.70, 0.40], "top": [0.70, 0.30], "height_m": 1.7}
+      ]},
       "detector": "auto"
     }
 
@@ -35,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from analytics.imaging import ScaledFrame
+from analytics.perspective import PerspectiveMarks
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +240,9 @@ class AnalyticsConfig:
     flood_region: Polygon | None = None
     detector: str = "auto"
     model_path: str | None = None
+    perspective: PerspectiveMarks | None = None
+    """Two calibration marks (``"perspective": {"marks": [...]}``, see
+    :mod:`analytics.perspective`); None: learned from the camera's own blobs, or the default."""
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> AnalyticsConfig:
@@ -248,7 +256,10 @@ class AnalyticsConfig:
         names = [r.name for r in rois]
         if len(set(names)) != len(names):
             raise ValueError(f"ROI names must be unique, got {names}")
+        persp_raw = raw.get("perspective")
+        perspective = PerspectiveMarks.from_dict(persp_raw) if persp_raw else None
         return cls(
+            perspective=perspective,
             rois=rois,
             lines=lines,
             flood_region=flood,

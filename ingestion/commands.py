@@ -372,6 +372,10 @@ def analyze(
 ) -> None:
     """Run the analytics on an image or chosen video frames (check a camera before adding it).
 
+    Each result says how the perspective was calibrated (``calibration``: ``source`` marks from
+    the config's ``perspective``, learned from the frames' own blobs, or the default pole
+    camera; ``person_px_top`` / ``person_px_bottom``: a person's height in px there).
+
     One image (or two frames) has no history: people are counted by a detector that needs
     none (MediaPipe when its model is installed, else full-frame HOG; ``count_path``
     ``history-free``). With 3 or more frames a detector that needs history (``blob``) first
@@ -454,6 +458,9 @@ def analyze(
                     "analyser": res.analyser,
                     "counts_known": res.counts_known,
                     "count_path": res.count_path,
+                    "calibration": analyser.calibration(
+                        int(images[0][1].shape[1]), int(images[0][1].shape[0])
+                    ),
                     "ms": round((time.perf_counter() - t0) * 1000, 1),
                 }
             )
@@ -484,6 +491,7 @@ def analyze(
             "analyser": res.analyser,
             "counts_known": res.counts_known,
             "count_path": res.count_path,
+            "calibration": analyser.calibration(int(img.shape[1]), int(img.shape[0])),
             "ms": round(ms, 1),
         }
         if annotate_dir:
@@ -507,6 +515,17 @@ def analyze(
             )
     if table is not None:
         console.print(table)
+        _, last = images[-1]
+        cal = analyser.calibration(int(last.shape[1]), int(last.shape[0]))
+        source = {
+            "marks": "calibration marks",
+            "learned": f"learned from {cal['observations']} observations",
+            "default": "default (pole camera)",
+        }[cal["source"]]
+        console.print(
+            f"perspective: {source}; a person is {cal['person_px_top']:.0f} px tall on the top "
+            f"row, {cal['person_px_bottom']:.0f} px on the bottom row"
+        )
 
 
 @app.command()
