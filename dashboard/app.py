@@ -302,6 +302,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from dashboard.api import evidence
 
     server.register_blueprint(evidence.bp)
+    from dashboard.api import evidence_items
+
+    server.register_blueprint(evidence_items.bp)
     from dashboard.api import metrics as metrics_api
 
     server.register_blueprint(metrics_api.bp)

@@ -15,6 +15,7 @@ from dash import dcc, html
 from dashboard import components, context
 from dashboard.callbacks import alert_detail as cb
 from dashboard.callbacks.alerts_common import OUTCOMES, WRITE_ROLES, current_actor, label
+from dashboard.callbacks.evidence_record import record_controls, recordings_list
 from dashboard.i18n import t
 from dashboard.queries import alert_detail as q
 from dashboard.queries import complaints as complaint_queries
@@ -220,6 +221,8 @@ def layout(alert_id: str | None = None, **_kwargs):
         status = d.alert.status or AlertStatus.OPEN
         has_place = d.lat is not None
         frame = cb.evidence_frame(d) if staff else None
+        recordings = recordings_list(s, alert_id=d.alert.id) if staff else None
+        recordable = can_act and d.alert.camera_id is not None
     left = [
         components.card(
             t("alert.state"), html.Div(state, id="alert-state"), fill=False, className="mb-3"
@@ -244,6 +247,18 @@ def layout(alert_id: str | None = None, **_kwargs):
     right = []
     if staff:
         right.append(components.card(t("alert.snapshot"), frame, fill=False, className="mb-3"))
+        right.append(
+            components.card(
+                t("rec.list"),
+                [
+                    record_controls("alert-act-record") if recordable else None,
+                    html.Div(recordings, className="mt-2"),
+                ],
+                fill=False,
+                className="mb-3",
+                card_id="alert-recordings",
+            )
+        )
     right.append(
         components.card(
             t("alert.readings"), cb.readings_figure(readings), fill=False, className="mb-3"

@@ -7,7 +7,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard import components, context
+from dashboard import auth, components, context
+from dashboard.callbacks.evidence_record import record_controls, recordings_list
 from dashboard.i18n import fmt_number, local_time, t
 from dashboard.labels import tags_text
 from dashboard.queries import cameras as camera_queries
@@ -32,6 +33,7 @@ def layout(code: str | None = None, **_kwargs):
     code = (code or "").strip()
     with context.db().session() as s:
         cam = camera_queries.camera_info(s, code) if camera_queries.valid_code(code) else None
+        recordings = recordings_list(s, camera_id=cam.id) if cam is not None else None
     if cam is None:
         return dbc.Container(
             [
@@ -128,6 +130,18 @@ def layout(code: str | None = None, **_kwargs):
                             components.card(t("camera.info"), info, fill=False, className="mb-3"),
                             components.card(
                                 t("camera.health"), html.Div(id="camera-health"), fill=False
+                            ),
+                            components.card(
+                                t("rec.list"),
+                                [
+                                    record_controls("camera-record")
+                                    if auth.current_role() in auth.WRITE_DEFAULT
+                                    else None,
+                                    html.Div(recordings, className="mt-2"),
+                                ],
+                                fill=False,
+                                className="mt-3",
+                                card_id="camera-recordings",
                             ),
                         ],
                         lg=5,

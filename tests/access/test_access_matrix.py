@@ -52,6 +52,8 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/peringatan":           (N,  Y,       Y,       Y,     Y,    Y),  # issue 12: opd: their OPD's
     "/peringatan/<alert_id>": (N, Y,       Y,       Y,     Y,    Y),  # opd: assigned to their OPD
     "/waktu-respons":        (N,  Y,       Y,       Y,     Y,    N),  # issue 12: response times
+    "/bukti":                (N,  Y,       Y,       Y,     Y,    N),  # issue 14: evidence
+    "/bukti/<item_id>":      (N,  Y,       Y,       Y,     Y,    N),  # issue 14: one recording
     "/cctv":                 (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor":                (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor/status":         (Y,  Y,       Y,       Y,     Y,    Y),
@@ -77,6 +79,9 @@ ACTIONS: dict[str, tuple[bool, ...]] = {
     "admin-rules":           (N,  N,       N,       N,     Y,    N),  # alert rules
     "alert-act":             (N,  N,       Y,       N,     Y,    N),  # ack/assign/escalate/resolve
     "alert-opd":             (N,  N,       Y,       N,     Y,    Y),  # alert notes, SOP ticks
+    "camera-record":         (N,  N,       Y,       N,     Y,    N),  # issue 14: Rekam button
+    "rekaman-hold":          (N,  N,       Y,       N,     Y,    N),  # evidence held for a case
+    "rekaman-release":       (N,  N,       Y,       N,     Y,    N),
 }  # fmt: skip
 
 #: Exports (dcc.Download callbacks) × role -> may download: analis may, so may every role that
@@ -115,6 +120,8 @@ COMPONENT_PAGE: dict[str, str] = {
     "alerts": "/peringatan",
     "alert": "/peringatan/<alert_id>",
     "response": "/waktu-respons",
+    "bukti": "/bukti",
+    "rekaman": "/bukti/<item_id>",
     "briefing": "/laporan-harian",
     "cctv": "/cctv",
     "lapor": "/lapor",
