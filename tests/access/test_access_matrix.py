@@ -54,6 +54,7 @@ PAGES: dict[str, tuple[bool, ...]] = {
     "/waktu-respons":        (N,  Y,       Y,       Y,     Y,    N),  # issue 12: response times
     "/bukti":                (N,  Y,       Y,       Y,     Y,    N),  # issue 14: evidence
     "/bukti/<item_id>":      (N,  Y,       Y,       Y,     Y,    N),  # issue 14: one recording
+    "/dinding":              (N,  Y,       Y,       Y,     Y,    N),  # issue 14: video wall
     "/cctv":                 (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor":                (Y,  Y,       Y,       Y,     Y,    Y),
     "/lapor/status":         (Y,  Y,       Y,       Y,     Y,    Y),
@@ -82,6 +83,8 @@ ACTIONS: dict[str, tuple[bool, ...]] = {
     "camera-record":         (N,  N,       Y,       N,     Y,    N),  # issue 14: Rekam button
     "rekaman-hold":          (N,  N,       Y,       N,     Y,    N),  # evidence held for a case
     "rekaman-release":       (N,  N,       Y,       N,     Y,    N),
+    "dinding-save":          (N,  N,       Y,       N,     Y,    N),  # save a wall camera group
+    "dinding-delete":        (N,  N,       Y,       N,     Y,    N),  # delete a wall group
 }  # fmt: skip
 
 #: Exports (dcc.Download callbacks) × role -> may download: analis may, so may every role that
@@ -123,6 +126,7 @@ COMPONENT_PAGE: dict[str, str] = {
     "bukti": "/bukti",
     "rekaman": "/bukti/<item_id>",
     "briefing": "/laporan-harian",
+    "dinding": "/dinding",
     "cctv": "/cctv",
     "lapor": "/lapor",
     "laporstatus": "/lapor/status",
