@@ -111,6 +111,9 @@ class BackgroundModel:
         self.spread: np.ndarray | None = None
         self.frames_seen = 0
         self.frame_size: tuple[int, int] | None = None
+        #: (luma, chroma) of the last frame :meth:`apply` saw, at the model's size (the
+        #: long-term background compares them without converting the frame again)
+        self.last_planes: tuple[np.ndarray, np.ndarray] | None = None
 
     def params(self) -> dict[str, Any]:
         """Everything that changes what a state means (part of the state fingerprint)."""
@@ -285,6 +288,7 @@ class BackgroundModel:
         self._check_size(w, h)
         small, scale = self.shrink(frame)
         luma, chroma = self._planes(small)
+        self.last_planes = (luma, chroma)
         if self.luma is None or self.luma.shape != luma.shape:
             if learn:
                 self._init(luma, chroma)

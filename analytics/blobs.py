@@ -23,10 +23,20 @@ import numpy as np
 from analytics.background import BackgroundModel, cleanup_kernels
 from analytics.detectors import Detector, PersonSizeModel, _clip_box
 from analytics.imaging import downscale
+from analytics.longterm import LongTermBackground, LongTermStep
 from analytics.perspective import PERSON_HEIGHT_M
-from analytics.types import PERSON, Box, Detection, validate_frame
+from analytics.types import PERSON, STATIC_OBJECT, Box, Detection, validate_frame
 
 logger = logging.getLogger(__name__)
+
+
+_K3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    """The centre of ``inner`` lies in ``outer``."""
+    cx, cy = inner[0] + inner[2] / 2.0, inner[1] + inner[3] / 2.0
+    return outer[0] <= cx <= outer[0] + outer[2] and outer[1] <= cy <= outer[1] + outer[3]
 
 
 class BlobSplitter:
@@ -273,13 +283,27 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         size_model: PersonSizeModel | None = None,
         person_fill: float = 0.62,
         min_person_frac: float = 0.22,
+        long_term: LongTermBackground | None = None,
+        object_max_height: float = 0.6,
+        min_still_s: float = 90.0,
         **background: Any,
     ) -> None:
         """``width`` x ``height`` (default 3/4 of the width): the box the background model's
-        copy of the frame fits in; ``background``: :class:`BackgroundModel` parameters."""
+        copy of the frame fits in; ``background``: :class:`BackgroundModel` parameters;
+        ``long_term``: the long-term background (default one; see
+        :mod:`analytics.longterm`); ``object_max_height``: a standing blob lower than this
+        share of a person's height at its row is a static *object* (a bag, a box), not a
+        person or vehicle."""
         self.size_model = size_model or PersonSizeModel()
         sm = self.size_model
         self._size_params = [sm.a, sm.b, sm.width_ratio]  # the configured model (fingerprint)
+        self.long_term = long_term or LongTermBackground()
+        self.object_max_height = float(object_max_height)
+        self.min_still_s = float(min_still_s)
+        #: epoch seconds of the sample being analysed (the pipeline sets it; None: one
+        #: sample a minute is assumed, counted from the long-term model's steps)
+        self.clock: float | None = None
+        self._lt_step: LongTermStep | None = None
         self.person_fill = person_fill
         self.min_person_frac = min_person_frac
         self.model = BackgroundModel(
@@ -308,10 +332,22 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
             "size_model": list(self._size_params),
             "person_fill": self.person_fill,
             "min_person_frac": self.min_person_frac,
+            "long_term": self.long_term.params(),
+            "object_max_height": self.object_max_height,
+            "min_still_s": self.min_still_s,
         }
 
     def reset(self) -> None:
+        """Forget both backgrounds (camera moved, new frame size)."""
         self.model.reset()
+        self.long_term.reset()
+        self._lt_step = None
+
+    def reset_short_term(self) -> None:
+        """Forget the short-term background only (a global lighting change: the long-term
+        one compares under a lighting gain, and keeps what has been parked for hours)."""
+        self.model.reset()
+        self._lt_step = None
 
     def reduced_size(self, width: int, height: int) -> tuple[int, int]:
         return self.model.scale_for(width, height)[0]
@@ -320,10 +356,40 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         self.model.warm_up(frames)
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return self.model.state()
+        meta, arrays = self.model.state()
+        lt_meta, lt_arrays = self.long_term.state()
+        if lt_arrays:
+            meta = {**meta, "lt": lt_meta}
+            arrays = {**arrays, **lt_arrays}
+        return meta, arrays
 
     def load(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.model.load(meta, arrays)
+        self._lt_step = None
+        size = self.model.frame_size
+        if size is None or "lt_luma" not in arrays:
+            self.long_term.reset()
+            return
+        sw, sh = self.model.scale_for(*size)[0]
+        self.long_term.load(dict(meta.get("lt") or {}), arrays, sw, sh)
+
+    def _now(self) -> float:
+        return float(self.clock) if self.clock is not None else 60.0 * self.long_term.steps
+
+    def _long_term_step(self, learn: bool = True) -> LongTermStep | None:
+        """Run the long-term background on the planes the short-term model just saw (seeded
+        from the short-term model once that is warm)."""
+        m, lt = self.model, self.long_term
+        self._lt_step = None
+        if not m.warm or m.last_planes is None or m.luma is None or m.chroma is None:
+            return None
+        if not lt.ready:
+            lt.seed(m.luma, m.chroma)
+            return None
+        assert m.spread is not None
+        luma, chroma = m.last_planes
+        self._lt_step = lt.step(luma, chroma, m.spread, self._now(), learn=learn)
+        return self._lt_step
 
     def foreground(self, frame: np.ndarray, learn: bool = True) -> tuple[np.ndarray | None, float]:
         """Clean foreground mask at model size (``None`` while there is no background yet) and
@@ -332,13 +398,15 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         mask, scale = self.model.apply(frame, learn=learn)
         if mask is None:
             return None, scale
+        self._long_term_step(learn=learn)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
         return mask, scale
 
     def observe(self, frame: np.ndarray) -> None:
         validate_frame(frame)
-        self.model.apply(frame, learn=True)
+        if self.model.apply(frame, learn=True)[0] is not None:
+            self._long_term_step()
 
     def detect(self, frame: np.ndarray, regions: Sequence[Box] | None = None) -> list[Detection]:
         validate_frame(frame)
@@ -349,4 +417,141 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         mask, scale = self.foreground(frame)
         if mask is None or not was_warm:
             return []
-        return self.blobs_to_detections(mask, scale, h, w)
+        step = self._lt_step
+        if step is None:
+            return self.blobs_to_detections(mask, scale, h, w)
+        return self._with_standing(mask, scale, h, w, step)
+
+    # ------------------------------------------------------------------ standing still
+
+    def _fresh(self, mask: np.ndarray) -> np.ndarray:
+        """Foreground pixels that were not foreground at the previous sample (bool)."""
+        age = self.model.fg_age
+        fg = mask > 0
+        return fg if age is None or age.shape != fg.shape else fg & (age <= 1)
+
+    def _with_standing(
+        self, mask: np.ndarray, scale: float, fh: int, fw: int, step: LongTermStep
+    ) -> list[Detection]:
+        """Detections of the short-term foreground plus what stands still in the long-term
+        one (absorbed by the short-term model), each marked ``still`` or moving; low standing
+        blobs are static objects."""
+        sh, sw = mask.shape
+        present = step.present
+        lh, lw = present.shape
+        m = self.model
+        absorbed = (
+            self.long_term.differs(m.luma, m.chroma, m.spread, step.gain)
+            if m.luma is not None and m.chroma is not None
+            else np.zeros_like(present)
+        )  # where the short-term background holds something the long-term one does not
+        mask = self._drop_short_term_ghosts(mask, step, absorbed)
+        fresh = self._fresh(mask)
+        fresh_lt = cv2.resize(fresh.astype(np.uint8), (lw, lh), interpolation=cv2.INTER_AREA) > 0
+        still_lt = present & ~fresh_lt
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            present.astype(np.uint8), connectivity=8
+        )
+        extra = np.zeros((sh, sw), np.uint8)
+        objects: list[Detection] = []
+        if n > 1:
+            # standing blobs the short-term foreground has (mostly) absorbed; what it still
+            # holds it counts itself (merging both would join people walking side by side)
+            area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+            st_lt = cv2.resize((mask > 0).astype(np.uint8), (lw, lh), interpolation=cv2.INTER_AREA)
+            held = np.bincount(labels[st_lt > 0], minlength=n)
+            still_px = np.bincount(labels[still_lt & absorbed], minlength=n)
+            fresh_px = np.bincount(labels[present & fresh_lt], minlength=n)
+            sx, sy = sw / float(lw), sh / float(lh)
+            now = self._now()
+            for i in range(1, n):
+                x, y, bw, bh = (int(v) for v in stats[i, :4])
+                bottom = (y + bh) * sy * scale
+                hp = self.size_model.height(bottom, fh)
+                low = bh * sy * scale < self.object_max_height * hp
+                # people and vehicles the short-term foreground still holds it counts itself
+                # (merging both would join people walking side by side); a low lump it holds
+                # is too small for its people filter: an object once it has stopped moving
+                if (not low and held[i] >= 0.3 * area[i]) or fresh_px[i] >= 0.5 * area[i]:
+                    continue
+                since = self._since((x, y, bw, bh))
+                if still_px[i] < 0.5 * area[i] and (
+                    since is None or now - since < self.min_still_s
+                ):
+                    # not absorbed by the short-term model: standing only when its spot has
+                    # been occupied for a while (a walker's trail at video rate is not)
+                    continue
+                if low:
+                    box = _clip_box(x * sx * scale, y * sy * scale, (x + bw) * sx * scale,
+                                    bottom, fw, fh)  # fmt: skip
+                    objects.append(Detection(STATIC_OBJECT, 0.5, box, True, since))
+                    continue
+                comp = (labels[y : y + bh, x : x + bw] == i).astype(np.uint8)
+                big = cv2.resize(comp, (round(bw * sx), round(bh * sy)), interpolation=0)
+                x0, y0 = round(x * sx), round(y * sy)
+                tgt = extra[y0 : y0 + big.shape[0], x0 : x0 + big.shape[1]]
+                tgt |= big[: tgt.shape[0], : tgt.shape[1]]
+        union = mask | (extra * 255) if extra.any() else mask
+        dets = self.blobs_to_detections(union, scale, fh, fw)
+        if objects and dets:  # a low part of a standing person or vehicle is not an object
+            objects = [o for o in objects if not any(_inside(o.box, d.box) for d in dets)]
+        out = []
+        for d in dets:
+            bx, by, bw_, bh_ = d.box
+            x0, y0 = int(bx / scale), int(by / scale)
+            x1, y1 = max(x0 + 1, int((bx + bw_) / scale)), max(y0 + 1, int((by + bh_) / scale))
+            fg = union[y0:y1, x0:x1] > 0
+            n_fg = int(fg.sum())
+            moving = n_fg > 0 and int(fresh[y0:y1, x0:x1][fg].sum()) >= 0.5 * n_fg
+            if moving:
+                out.append(d)
+                continue
+            # footprint: the lower third of the box, at the long-term model's size
+            fx0, fx1 = (bx + 0.25 * bw_) / scale * lw / sw, (bx + 0.75 * bw_) / scale * lw / sw
+            fy1 = (by + bh_) / scale * lh / sh
+            fy0 = fy1 - bh_ / 3.0 / scale * lh / sh
+            since = self.long_term.dwell_since((fx0, fy0, max(fx1, fx0 + 1), max(fy1, fy0 + 1)))
+            out.append(Detection(d.label, d.score, d.box, True, since))
+        return out + objects
+
+    def _drop_short_term_ghosts(
+        self, mask: np.ndarray, step: LongTermStep, differs: np.ndarray
+    ) -> np.ndarray:
+        """Short-term foreground where the frame matches the long-term background but the
+        short-term background does not (it had absorbed something that has left: a car that
+        drove off after parking, a person who walked away): removed, and the short-term
+        background healed there at once."""
+        m, lt = self.model, self.long_term
+        if m.luma is None or m.chroma is None or lt.luma is None or m.last_planes is None:
+            return mask
+        sh, sw = mask.shape
+        ghost_lt = differs & ~cv2.dilate(step.present.astype(np.uint8), _K3).astype(bool)
+        if not ghost_lt.any():
+            return mask
+        ghost = cv2.resize(ghost_lt.astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST)
+        ghost = ghost.astype(bool) & (mask > 0)
+        if not ghost.any():
+            return mask
+        # whole blobs only, when most of the blob is such a ghost: a person walking over a
+        # spot the long-term model sees less sharply keeps every pixel
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        share = np.bincount(labels[ghost], minlength=n) / np.maximum(stats[:, 4], 1)
+        drop = share >= 0.6
+        drop[0] = False
+        ghost &= drop[labels]
+        if not ghost.any():
+            return mask
+        luma, chroma = m.last_planes
+        m.luma[ghost] = luma[ghost]
+        gh = cv2.resize(ghost.astype(np.uint8), (chroma.shape[1], chroma.shape[0]),
+                        interpolation=cv2.INTER_NEAREST).astype(bool)  # fmt: skip
+        m.chroma[gh] = chroma[gh]
+        if m.fg_age is not None and m.fg_age.shape == ghost.shape:
+            m.fg_age[ghost] = 0
+        out = mask.copy()
+        out[drop[labels]] = 0
+        return out
+
+    def _since(self, comp: tuple[int, int, int, int]) -> float | None:
+        x, y, w, h = comp
+        return self.long_term.dwell_since((x, y + 2 * h / 3.0, x + w, y + h))

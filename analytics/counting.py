@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analytics.types import (
+    PEOPLE_ROI_KINDS,
     PERSON,
+    STATIC_OBJECT,
     VEHICLE_CLASSES,
+    VEHICLE_ROI_KINDS,
     CountingLine,
     Detection,
     RegionOfInterest,
@@ -28,41 +31,82 @@ class Counts:
     vehicles: dict[str, int]
     bicycles: int
     rois: list[RoiCount] = field(default_factory=list)
+    people_standing: int = 0
+    vehicles_parked: int = 0
+    static_objects: int = 0
 
 
 def _in_roi(det: Detection, roi: RegionOfInterest, width: int, height: int) -> bool:
     return roi.polygon.contains(det.bottom_center, width, height)
 
 
+def _dwell(det: Detection, ts: float | None) -> float:
+    if not det.still or det.since is None or ts is None:
+        return 0.0
+    return max(0.0, float(ts) - det.since)
+
+
 def count_objects(
-    detections: Sequence[Detection], rois: Sequence[RegionOfInterest], width: int, height: int
+    detections: Sequence[Detection],
+    rois: Sequence[RegionOfInterest],
+    width: int,
+    height: int,
+    ts: float | None = None,
 ) -> Counts:
     """People (whole frame, or inside crowd/any ROIs when any are configured), vehicles by class
-    (inside road/any ROIs when configured) and per-ROI counts and crowd density."""
-    crowd_rois = [r for r in rois if r.kind in ("crowd", "any")]
-    road_rois = [r for r in rois if r.kind in ("road", "any")]
+    (inside road/any/no_parking ROIs when configured), how many of them stand still / are
+    parked (``Detection.still``), static objects (label ``object``), and per ROI the same with
+    crowd density and the longest dwell (``ts - Detection.since``, seconds) of a parked
+    vehicle and of a static object."""
+    crowd_rois = [r for r in rois if r.kind in PEOPLE_ROI_KINDS]
+    road_rois = [r for r in rois if r.kind in VEHICLE_ROI_KINDS]
 
     def counted(det: Detection, zones: list[RegionOfInterest]) -> bool:
         return not zones or any(_in_roi(det, z, width, height) for z in zones)
 
     people = [d for d in detections if d.label == PERSON and counted(d, crowd_rois)]
     vehicles = {c: 0 for c in VEHICLE_CLASSES}
+    parked = 0
     for d in detections:
         if d.label in vehicles and counted(d, road_rois):
             vehicles[d.label] += 1
+            parked += int(d.still)
     bicycles = sum(1 for d in detections if d.label == "bicycle" and counted(d, road_rois))
 
     roi_counts: list[RoiCount] = []
     for roi in rois:
         inside = [d for d in detections if _in_roi(d, roi, width, height)]
-        n_people = sum(1 for d in inside if d.label == PERSON)
-        n_veh = sum(1 for d in inside if d.label in VEHICLE_CLASSES)
+        in_people = [d for d in inside if d.label == PERSON]
+        in_veh = [d for d in inside if d.label in VEHICLE_CLASSES]
+        in_obj = [d for d in inside if d.label == STATIC_OBJECT]
+        n_people = len(in_people)
         if roi.area_m2:
             density, unit = 100.0 * n_people / roi.area_m2, "people_per_100m2"
         else:
             density, unit = float(n_people), "people_per_roi"
-        roi_counts.append(RoiCount(roi.name, n_people, n_veh, round(density, 3), unit))
-    return Counts(people=len(people), vehicles=vehicles, bicycles=bicycles, rois=roi_counts)
+        roi_counts.append(
+            RoiCount(
+                roi.name,
+                n_people,
+                len(in_veh),
+                round(density, 3),
+                unit,
+                standing=sum(1 for d in in_people if d.still),
+                parked=sum(1 for d in in_veh if d.still),
+                dwell_s=round(max((_dwell(d, ts) for d in in_veh), default=0.0), 1),
+                objects=len(in_obj),
+                object_dwell_s=round(max((_dwell(d, ts) for d in in_obj), default=0.0), 1),
+            )
+        )
+    return Counts(
+        people=len(people),
+        vehicles=vehicles,
+        bicycles=bicycles,
+        rois=roi_counts,
+        people_standing=sum(1 for d in people if d.still),
+        vehicles_parked=parked,
+        static_objects=sum(1 for d in detections if d.label == STATIC_OBJECT),
+    )
 
 
 # --------------------------------------------------------------------------------------------

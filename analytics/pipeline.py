@@ -400,13 +400,16 @@ class Analyser:
                 else:
                     dets, known, path = [], False, "cold"
         with _Timer(timings, "counting"):
-            counts = count_objects(dets, self.config.rois, w, h)
+            counts = count_objects(dets, self.config.rois, w, h, ts)
         result = FrameResult(
             ts=ts,
             analyser=name,
             people=counts.people,
             vehicles=counts.vehicles,
             bicycles=counts.bicycles,
+            people_standing=counts.people_standing,
+            vehicles_parked=counts.vehicles_parked,
+            static_objects=counts.static_objects,
             rois=counts.rois,
             motion_ratio=round(motion.ratio, 5),
             lighting_change=motion.lighting_change,
@@ -435,11 +438,13 @@ class Analyser:
         timings: dict[str, float] = {}
         with _Timer(timings, "motion"):
             motion = self.motion_gate.update(frame)
+        self._set_clock(ts)
         if motion.lighting_change:
             # the detector's background is stale too: it re-learns from this frame (a
-            # detector that needs history is cold again: its next samples count as unknown)
-            self._pending = None
-            self.detector.reset()
+            # detector that needs history is cold again: its next samples count as unknown);
+            # a long-term background compares under a lighting gain and is kept
+            self._materialize()
+            getattr(self.detector, "reset_short_term", self.detector.reset)()
             self.detector.observe(self._det_frame(frame))
         if (
             self._last is not None
@@ -452,8 +457,7 @@ class Analyser:
                     self._materialize()
                     # keeps the background model current
                     self.detector.observe(self._det_frame(frame))
-            result = copy.copy(self._last)
-            result.ts = ts
+            result = self._still_copy(self._last, ts, frame)
             result.motion_ratio = round(motion.ratio, 5)
             result.lighting_change = motion.lighting_change
             result.reused_from_previous = True
@@ -463,6 +467,46 @@ class Analyser:
             result = self._measure(frame, ts, motion, timings)
             self._last = result
         timings["total"] = round((time.perf_counter() - t_start) * 1000, 3)
+        return result
+
+    def _set_clock(self, ts: float | None) -> None:
+        if hasattr(self.detector, "clock"):
+            self.detector.clock = ts  # dwell times are measured in the samples' own time
+
+    def _still_copy(
+        self, last: FrameResult, ts: float | None, frame: np.ndarray | ScaledFrame
+    ) -> FrameResult:
+        """The previous result for a sample where nothing moved: the same objects, all of
+        them standing / parked now (a moving one stopped after the previous sample: it has
+        stood since then at least), dwell times grown to ``ts``."""
+        result = copy.copy(last)
+        result.ts = ts
+        if not last.counts_known:
+            return result
+        result.detections = [
+            d
+            if d.still
+            else Detection(d.label, d.score, d.box, True, d.since if d.since else last.ts)
+            for d in last.detections
+        ]
+        h, w = frame.shape[:2]
+        still = count_objects(result.detections, self.config.rois, w, h, ts)
+        result.people_standing = last.people
+        result.vehicles_parked = last.vehicles_total
+        result.static_objects = still.static_objects
+        rois = []
+        for prev, now in zip(last.rois, still.rois, strict=False):
+            rois.append(
+                dataclasses.replace(
+                    prev,
+                    standing=prev.people,
+                    parked=prev.vehicles,
+                    dwell_s=now.dwell_s,
+                    objects=now.objects,
+                    object_dwell_s=now.object_dwell_s,
+                )
+            )
+        result.rois = rois
         return result
 
     def _note_size(self, frame: np.ndarray) -> None:
@@ -485,6 +529,7 @@ class Analyser:
         h, w = first.shape[:2]
         self._note_size(first)
         self._materialize()
+        self._set_clock(ts)
         if not self.warm and len(frames) >= 3:
             for i, frame in enumerate(frames):
                 validate_frame(frame, name=f"frames[{i}]")
@@ -506,7 +551,7 @@ class Analyser:
                 with _Timer(timings, "motion"):
                     motion = self.motion_gate.update(frame)
                 if motion.lighting_change:
-                    self.detector.reset()
+                    getattr(self.detector, "reset_short_term", self.detector.reset)()
                 last = i == len(frames) - 1
                 result = self._measure(frame, ts, motion, timings) if last else None
                 dets: list[Detection] = result.detections if result is not None else []

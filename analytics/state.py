@@ -39,7 +39,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 MAGIC = b"PNTS"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 STATE_MAX_BYTES = 64 * 1024
 """Budget for one camera's serialised state (issue 9)."""
 MAX_ARRAY_BYTES = 1 << 20

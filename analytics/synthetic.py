@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,26 @@ class SceneTruth:
     water_fraction: float = 0.0
     """Share of the road polygon under water (flood scenes)."""
     lighting_gain: float = 1.0
+    people_standing: int = 0
+    """Of ``people``: the scene's still objects that are people (``SyntheticScene(still=)``)."""
+    vehicles_parked: int = 0
+    """Of the vehicles: the still ones."""
+    static_objects: int = 0
+    """Still objects that are neither people nor vehicles (a dropped bag)."""
+
+
+@dataclass(frozen=True)
+class StillObject:
+    """Something that stands still in a synthetic scene from ``t0`` to ``t1`` seconds:
+    ``label`` ``person``, a vehicle class, or ``object`` (a bag ~0.5 m wide, 0.35 m high);
+    bottom-centre at (``x``, ``y``), fractions of the frame."""
+
+    label: str
+    x: float
+    y: float
+    t0: float = 0.0
+    t1: float = math.inf
+    color: tuple[int, int, int] = (40, 40, 150)
 
 
 def person_height(
@@ -107,6 +127,8 @@ class SyntheticScene:
         activity: Callable[[float], tuple[float, float]] | None = None,
         water: Callable[[float], float] | None = None,
         perspective: tuple[float, float] = (0.03, 0.22),
+        still: Sequence[StillObject] = (),
+        gain: Callable[[float], float] | None = None,
     ) -> None:
         """``perspective``: (a, b) of :func:`person_height`; the default is the pole camera
         the blob detector assumes, others make scenes a camera has to learn."""
@@ -128,6 +150,13 @@ class SyntheticScene:
         #: flood scenes: ``t -> share of the road under water``; None: a ramp over
         #: ``flood_seconds`` (analytics.demo_model.water_clock follows the demo weather)
         self.water = water
+        #: objects that stand still over a time span (standing people, parked cars, bags)
+        self.still = tuple(still)
+        for o in self.still:
+            if o.label not in ("person", "object", *VEHICLE_SIZE_M):
+                raise ValueError(f"still object label {o.label!r} is not person/object/vehicle")
+        #: ``t -> global light gain`` replacing the slow drift (e.g. a step for a lighting test)
+        self.gain = gain
         self._ranks = thinning_rank(seed, len(self._movers))
         h, w = height, width
         self.road_polygon_px = np.array(
@@ -336,6 +365,8 @@ class SyntheticScene:
         hp = person_height(y_bottom, self.height, self.perspective)
         if m.label == "person":
             return 0.40 * hp, hp
+        if m.label == "object":
+            return 0.5 / 1.7 * hp, 0.35 / 1.7 * hp
         length, height = VEHICLE_SIZE_M[m.label]
         return length / 1.7 * hp, height / 1.7 * hp
 
@@ -360,6 +391,15 @@ class SyntheticScene:
 
     def _draw(self, img: np.ndarray, m: _Mover, x: float, y: float, t: float) -> Box:
         bw, bh = self._size(m, y)
+        if m.label == "object":  # a dumped bag: a dark rounded lump
+            x0, y0 = int(round(x - bw / 2)), int(round(y - bh))
+            cv2.ellipse(
+                img,
+                (int(round(x)), int(round(y - bh / 2))),
+                (max(2, int(bw / 2)), max(2, int(bh / 2))),
+                0, 0, 360, m.color, -1, cv2.LINE_AA,
+            )  # fmt: skip
+            return (x0, y0, int(round(bw)), int(round(bh)))
         x0, y0 = int(round(x - bw / 2)), int(round(y - bh))
         x1, y1 = int(round(x + bw / 2)), int(round(y))
         if m.label == "person":
@@ -535,6 +575,10 @@ class SyntheticScene:
                 continue  # a quiet hour: this mover is not out now
             x, y = self._position(m, t)
             placed.append((y, m, x))
+        for k, o in enumerate(self.still):
+            if o.t0 <= t < o.t1:
+                m = _Mover(900 + k, o.label, o.color, o.y, 0.0, 0.0, extra=(40, 30, 20))
+                placed.append((o.y * h, m, o.x * w))
         placed.sort(key=lambda p: p[0])  # painter's order: far first
         objects: list[SceneObject] = []
         for y, m, x in placed:
@@ -545,7 +589,7 @@ class SyntheticScene:
             if vis >= 0.6:
                 objects.append(SceneObject(m.id, m.label, (cx0, cy0, cx1 - cx0, cy1 - cy0)))
 
-        gain = self.lighting_gain(t)
+        gain = self.gain(t) if self.gain is not None else self.lighting_gain(t)
         frame_no = int(round(t * 1000))
         nrng = np.random.default_rng((self.seed * 1_000_003 + frame_no) & 0x7FFFFFFF)
         noisy = img.astype(np.float32) * gain + nrng.normal(0, self.noise_sigma, img.shape).astype(
@@ -553,7 +597,12 @@ class SyntheticScene:
         )
         out = np.clip(noisy, 0, 255).astype(np.uint8)
         vehicles = {c: sum(1 for o in objects if o.label == c) for c in VEHICLE_CLASSES}
+        still_ids = {900 + k for k in range(len(self.still))}
+        still = [o for o in objects if o.id in still_ids]
         truth = SceneTruth(
+            people_standing=sum(1 for o in still if o.label == "person"),
+            vehicles_parked=sum(1 for o in still if o.label in VEHICLE_CLASSES),
+            static_objects=sum(1 for o in still if o.label == "object"),
             t=t,
             people=sum(1 for o in objects if o.label == "person"),
             vehicles=vehicles,

@@ -22,8 +22,11 @@ JSON config can be passed straight in. Shapes (see also ``analytics/README.md``)
 
 Coordinates are pixels of the frame the camera delivers, or fractions of width/height when every
 coordinate of the shape lies in [0, 1] (or when ``"normalized": true`` is given explicitly).
-``kind`` is ``"crowd"`` (people counted, density reported), ``"road"`` (vehicles counted) or
-``"any"`` (both; the default). A line's first direction name is used for crossings from the left
+``kind`` is ``"crowd"`` (people counted, density reported), ``"road"`` (vehicles counted),
+``"any"`` (both; the default), ``"no_parking"`` (a road zone where vehicles must not stand:
+vehicles counted, parked vehicles' dwell reported) or ``"no_dumping"`` (static objects that
+are neither people nor vehicles, and how long they have stayed, reported; not part of the
+people/vehicle totals). A line's first direction name is used for crossings from the left
 of the a->b arrow to its right (as seen on screen, y pointing down), the second for the reverse;
 with a left-to-right line that means ``in`` = moving down the picture.
 """
@@ -91,6 +94,11 @@ class Detection:
     label: str
     score: float
     box: Box
+    still: bool = False
+    """Standing / parked: it has not moved since the previous sample (or it is absorbed into
+    the short-term background but not into the long-term one)."""
+    since: float | None = None
+    """Still objects: since when (epoch s) its footprint has been occupied without a break."""
 
     @property
     def bottom_center(self) -> Point:
@@ -163,7 +171,13 @@ class Polygon:
         return cls(points=tuple(pts), normalized=_is_normalized(raw, pts))
 
 
-ROI_KINDS = ("crowd", "road", "any")
+ROI_KINDS = ("crowd", "road", "any", "no_parking", "no_dumping")
+PEOPLE_ROI_KINDS = ("crowd", "any")
+"""ROI kinds whose people count towards the frame's total (when any ROI is configured)."""
+VEHICLE_ROI_KINDS = ("road", "any", "no_parking")
+"""ROI kinds whose vehicles count towards the frame's total."""
+STATIC_OBJECT = "object"
+"""Label of a static object that is neither a person nor a vehicle (a dumped bag, a box)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +196,10 @@ class RegionOfInterest:
         name = str(raw.get("name") or "roi")
         kind = str(raw.get("kind", "any"))
         if kind not in ROI_KINDS:
-            raise ValueError(f"ROI {name!r}: kind must be one of {ROI_KINDS}, got {kind!r}")
+            raise ValueError(
+                f"ROI {name!r}: kind must be one of {', '.join(ROI_KINDS)}, got {kind!r}"
+                + (" (write it with an underscore)" if kind.replace("-", "_") in ROI_KINDS else "")
+            )
         area = raw.get("area_m2")
         if area is not None:
             area = float(area)
@@ -279,6 +296,16 @@ class RoiCount:
     """People per 100 m² when the ROI has ``area_m2``, else people in the ROI."""
     density_unit: str
     """``"people_per_100m2"`` or ``"people_per_roi"``."""
+    standing: int = 0
+    """Of ``people``: standing still."""
+    parked: int = 0
+    """Of ``vehicles``: parked (not moved since the previous sample, or for longer)."""
+    dwell_s: float = 0.0
+    """Longest dwell of a parked vehicle in the ROI, seconds (0: none parked)."""
+    objects: int = 0
+    """Static objects that are neither people nor vehicles (a dumped bag, a box)."""
+    object_dwell_s: float = 0.0
+    """Longest stay of such an object in the ROI, seconds (0: none)."""
 
 
 @dataclass
@@ -290,6 +317,12 @@ class FrameResult:
     people: int = 0
     vehicles: dict[str, int] = field(default_factory=lambda: {c: 0 for c in VEHICLE_CLASSES})
     bicycles: int = 0
+    people_standing: int = 0
+    """Of ``people``: standing still (``people - people_standing`` are moving)."""
+    vehicles_parked: int = 0
+    """Of ``vehicles_total``: parked (``vehicles_total - vehicles_parked`` are moving)."""
+    static_objects: int = 0
+    """Static objects that are neither people nor vehicles (not in any total)."""
     rois: list[RoiCount] = field(default_factory=list)
     motion_ratio: float = 0.0
     lighting_change: bool = False
@@ -321,6 +354,11 @@ class FrameResult:
             "vehicles": dict(self.vehicles),
             "vehicles_total": self.vehicles_total,
             "bicycles": self.bicycles,
+            "people_moving": self.people - self.people_standing,
+            "people_standing": self.people_standing,
+            "vehicles_moving": self.vehicles_total - self.vehicles_parked,
+            "vehicles_parked": self.vehicles_parked,
+            "static_objects": self.static_objects,
             "rois": [r.__dict__.copy() for r in self.rois],
             "motion_ratio": self.motion_ratio,
             "lighting_change": self.lighting_change,
@@ -347,37 +385,66 @@ class FrameResult:
             "p": self.people,
             "v": dict(self.vehicles),
             "b": self.bicycles,
-            "r": [[r.name, r.people, r.vehicles, r.density, r.density_unit] for r in self.rois],
+            "r": [
+                [r.name, r.people, r.vehicles, r.density, r.density_unit, r.standing, r.parked]
+                + [round(r.dwell_s, 1), r.objects, round(r.object_dwell_s, 1)]
+                for r in self.rois
+            ],
             "m": self.motion_ratio,
             "l": self.lighting_change,
             "w": [self.water_coverage, self.water_confidence],
             "k": self.counts_known,
             "cp": self.count_path,
-            "d": [[d.label, round(float(d.score), 3), *map(int, d.box)] for d in dets],
+            "d": [_det_state(d) for d in dets],
+            "s": [self.people_standing, self.vehicles_parked, self.static_objects],
         }
 
     @classmethod
     def from_state(cls, raw: Mapping[str, Any]) -> FrameResult:
         """Inverse of :meth:`to_state`; raises ValueError/TypeError/KeyError on bad input."""
         water = raw.get("w") or [None, None]
+        still = list(raw.get("s") or [0, 0, 0])[:3] + [0, 0, 0]
         return cls(
             ts=None if raw.get("ts") is None else float(raw["ts"]),
             analyser=str(raw["an"]),
             people=int(raw["p"]),
             vehicles={str(k): int(v) for k, v in dict(raw["v"]).items()},
             bicycles=int(raw.get("b", 0)),
-            rois=[RoiCount(str(n), int(p), int(v), float(d), str(u)) for n, p, v, d, u in raw["r"]],
+            rois=[_roi_from_state(r) for r in raw["r"]],
             motion_ratio=float(raw.get("m", 0.0)),
             lighting_change=bool(raw.get("l", False)),
             water_coverage=None if water[0] is None else float(water[0]),
             water_confidence=None if water[1] is None else float(water[1]),
             counts_known=bool(raw.get("k", True)),
             count_path=str(raw.get("cp", "warm")),
-            detections=[
-                Detection(str(d[0]), float(d[1]), (int(d[2]), int(d[3]), int(d[4]), int(d[5])))
-                for d in raw.get("d", [])
-            ],
+            detections=[_det_from_state(d) for d in raw.get("d", [])],
+            people_standing=int(still[0]),
+            vehicles_parked=int(still[1]),
+            static_objects=int(still[2]),
         )
+
+
+def _roi_from_state(r: Sequence[Any]) -> RoiCount:
+    extra = list(r[5:10]) + [0] * (10 - len(r))
+    return RoiCount(
+        str(r[0]), int(r[1]), int(r[2]), float(r[3]), str(r[4]),
+        int(extra[0]), int(extra[1]), float(extra[2]), int(extra[3]), float(extra[4]),
+    )  # fmt: skip
+
+
+def _det_state(d: Detection) -> list[Any]:
+    out: list[Any] = [d.label, round(float(d.score), 3), *map(int, d.box)]
+    if d.still:
+        out.append(None if d.since is None else int(d.since))
+    return out
+
+
+def _det_from_state(d: Sequence[Any]) -> Detection:
+    still = len(d) > 6
+    since = float(d[6]) if still and d[6] is not None else None
+    return Detection(
+        str(d[0]), float(d[1]), (int(d[2]), int(d[3]), int(d[4]), int(d[5])), still, since
+    )
 
 
 @lru_cache(maxsize=1024)

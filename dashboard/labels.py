@@ -41,6 +41,8 @@ register(
         "roi.kind.crowd": {"id": "orang", "en": "people"},
         "roi.kind.road": {"id": "jalan", "en": "road"},
         "roi.kind.any": {"id": "semua", "en": "any"},
+        "roi.kind.no_parking": {"id": "larangan parkir", "en": "no parking"},
+        "roi.kind.no_dumping": {"id": "larangan buang sampah", "en": "no dumping"},
     }
 )
 

@@ -190,11 +190,13 @@ def observation_row(
         "extra": {
             "bicycles": int(result.bicycles),
             "lighting_change": bool(result.lighting_change),
-            "rois": [
-                {"name": r.name, "people": r.people, "vehicles": r.vehicles, "density": r.density}
-                for r in result.rois
-            ],
+            "rois": [_roi_extra(r) for r in result.rois],
             "line_crossings": result.line_crossings or {},
+            # what stands still (issue 13): of ``people`` standing, of ``vehicles_total``
+            # parked, and static objects (neither, e.g. a dumped bag)
+            "people_standing": int(getattr(result, "people_standing", 0)),
+            "vehicles_parked": int(getattr(result, "vehicles_parked", 0)),
+            "static_objects": int(getattr(result, "static_objects", 0)),
         },
     }
     if not counts_known:
@@ -207,6 +209,19 @@ def observation_row(
             "rois": [{"name": r.name} for r in result.rois],
         }
     return row
+
+
+def _roi_extra(r: Any) -> dict[str, Any]:
+    """One ROI's counts for ``extra.rois``; the stillness keys only when there is something
+    (parked / standing / objects), so quiet ROIs stay small."""
+    out: dict[str, Any] = {
+        "name": r.name, "people": r.people, "vehicles": r.vehicles, "density": r.density,
+    }  # fmt: skip
+    for key in ("standing", "parked", "dwell_s", "objects", "object_dwell_s"):
+        value = getattr(r, key, 0)
+        if value:
+            out[key] = value
+    return out
 
 
 #: columns stored as NULL (unknown) for a sample without analysis history
@@ -223,7 +238,7 @@ UNKNOWN_WHEN_COLD = (
 )
 
 #: bump when the meaning of stored states changes (older ones are then not loaded)
-STATE_FORMAT = "1"
+STATE_FORMAT = "2"
 MIB = 1024 * 1024
 
 

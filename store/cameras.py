@@ -38,7 +38,7 @@ FIELDS: tuple[str, ...] = tuple(CameraRecord.model_fields)
 MAX_SHAPES = 32
 MAX_POINTS = 64
 MAX_NAME = 60
-ROI_KINDS = ("crowd", "road", "any")
+ROI_KINDS = ("crowd", "road", "any", "no_parking", "no_dumping")  # analytics.types.ROI_KINDS
 
 
 class CameraError(ValueError):

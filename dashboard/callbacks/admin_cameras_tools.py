@@ -57,6 +57,14 @@ register(
         "cam.roi.kind.crowd": {"id": "kerumunan (orang)", "en": "crowd (people)"},
         "cam.roi.kind.road": {"id": "jalan (kendaraan)", "en": "road (vehicles)"},
         "cam.roi.kind.any": {"id": "semua", "en": "any"},
+        "cam.roi.kind.no_parking": {
+            "id": "larangan parkir (lama berhenti)",
+            "en": "no parking (dwell time)",
+        },
+        "cam.roi.kind.no_dumping": {
+            "id": "larangan buang sampah (benda diam)",
+            "en": "no dumping (static objects)",
+        },
         "cam.roi.line": {"id": "garis", "en": "line"},
         "cam.roi.saved": {
             "id": "ROI dan garis tersimpan ({n} ROI, {m} garis); ingesti memakainya dalam ±30 "

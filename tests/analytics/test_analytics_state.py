@@ -70,6 +70,11 @@ def test_state_fits_64_kib_at_768x576_and_1080p(vtest_segments):
     for name in ("luma", "chroma", "spread", "fg_age"):
         arr = getattr(m, name)
         setattr(m, name, rng.integers(1, 256, arr.shape, dtype=np.uint8))
+    lt = a.detector.long_term  # the long-term background and its dwell map too
+    assert lt.luma is not None
+    lt.luma = rng.integers(1, 256, lt.luma.shape, dtype=np.uint8)
+    lt.chroma = rng.integers(1, 256, lt.chroma.shape, dtype=np.uint8)
+    lt.since = 1.7e9 + rng.integers(0, 10**6, lt.since.shape).astype(np.float64)
     a.motion_gate._bg = rng.integers(0, 256, a.motion_gate._bg.shape, dtype=np.uint8)
     from analytics.types import Detection
 
