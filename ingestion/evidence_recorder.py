@@ -108,6 +108,7 @@ def record_item(
             item.requested_seconds,
             item.camera_code,
         )
+    seconds = max(1, min(seconds, settings.evidence_max_seconds))
     workdir = item_dir(settings, item_id)
     workdir.mkdir(parents=True, exist_ok=True)
     max_bytes = settings.evidence_max_mb * 1_000_000
@@ -164,16 +165,17 @@ def _store(db: Database, settings: Settings, item_id: int, cap: Capture) -> Evid
         item.ended_at = cap.ended_at or datetime.now(UTC)
         item.frames = cap.frames
         item.preroll_seconds = round(cap.preroll_s, 3)
+        target = min(item.requested_seconds, settings.evidence_max_seconds)
         if not files:
             item.status = EvidenceStatus.FAILED
-        elif cap.reason is None and is_complete(cap.live_s, item.requested_seconds):
+        elif cap.reason is None and is_complete(cap.live_s, target):
             item.status = EvidenceStatus.COMPLETE
         else:
             item.status = EvidenceStatus.PARTIAL
             if cap.reason is None:
-                cap.reason = f"recorded {cap.live_s:.1f} s of {item.requested_seconds} s asked"
+                cap.reason = f"recorded {cap.live_s:.1f} s of {target} s asked"
         if item.status == EvidenceStatus.PARTIAL and cap.reason and "recorded" not in cap.reason:
-            cap.reason += f" (recorded {cap.live_s:.1f} s of {item.requested_seconds} s)"
+            cap.reason += f" (recorded {cap.live_s:.1f} s of {target} s)"
         item.reason = cap.reason[:500] if cap.reason else None
         custody(s, item.id, CustodyAction.RECORDED, SYSTEM, detail={
             "status": item.status, "reason": item.reason, "method": item.method,

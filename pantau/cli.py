@@ -320,6 +320,7 @@ def run(
     if ingest if ingest is not None else settings.ingest_enabled:
         background = start_local_ingestion(settings)
     notifier = start_notifications(settings)
+    recorder = start_recorder(settings)
     from dashboard.app import create_app
 
     dash_app = create_app(settings)
@@ -348,6 +349,8 @@ def run(
             background.stop()
         if notifier is not None:
             notifier.stop()
+        if recorder is not None:
+            recorder.stop()
 
 
 def start_notifications(settings: Settings):
@@ -364,6 +367,17 @@ def start_notifications(settings: Settings):
     if not settings.notify_enabled:
         return None
     return Dispatcher(settings, database).start()
+
+
+def start_recorder(settings: Settings):
+    """The evidence recorder service (ingestion.evidence_recorder) unless
+    PANTAU_EVIDENCE_RECORDER_ENABLED=false; returns it (with stop()) or None."""
+    if not settings.evidence_recorder_enabled:
+        return None
+    from ingestion.evidence_recorder import RecorderService
+    from store.db import Database
+
+    return RecorderService(settings, Database(settings.sqlalchemy_url), preroll=True).start()
 
 
 briefing_app = typer.Typer(help="The daily briefing (/laporan-harian) as a message.")

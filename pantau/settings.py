@@ -797,6 +797,12 @@ class Settings(BaseSettings):
         le=200,
         description="At most this many tagged cameras keep a pre-roll buffer (memory and disk).",
     )
+    evidence_recorder_enabled: bool = Field(
+        default=True,
+        description="`pantau run` runs the recorder service (queued recordings from the Rekam "
+        "buttons and alert rules, pre-roll buffers, pruning). Off: run `pantau evidence serve` "
+        "on another machine, or nothing is recorded.",
+    )
     evidence_poll_s: float = Field(
         default=2.0,
         gt=0,

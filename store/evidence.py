@@ -107,17 +107,19 @@ def create_item(
     *,
     trigger: str,
     started_by: str,
-    settings: Settings,
+    settings: Settings | None,
     alert_id: int | None = None,
     ip: str | None = None,
 ) -> EvidenceItem:
-    """A queued evidence item for ``cam`` (custody: created; audited when a person asked)."""
+    """A queued evidence item for ``cam`` (custody: created; audited when a person asked).
+    Without ``settings`` (an alert rule's action) the length is only checked against the rule
+    schema's bound; the recorder caps it at ``evidence_max_seconds``."""
     if trigger not in set(EvidenceTrigger):
         raise EvidenceError(f"unknown trigger {trigger!r}")
-    if not 1 <= int(seconds) <= settings.evidence_max_seconds:
+    most = settings.evidence_max_seconds if settings is not None else 3600
+    if not 1 <= int(seconds) <= most:
         raise EvidenceError(
-            f"seconds must be between 1 and {settings.evidence_max_seconds} "
-            f"(PANTAU_EVIDENCE_MAX_SECONDS), not {seconds}"
+            f"seconds must be between 1 and {most} (PANTAU_EVIDENCE_MAX_SECONDS), not {seconds}"
         )
     if not cam.stream_url:
         raise EvidenceError(f"camera {cam.code} has no stream URL to record from")

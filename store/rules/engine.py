@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store.models import Alert, AlertRule, AlertRuleState
@@ -316,4 +316,26 @@ class RuleRunner:
             logger.info("alert for %s already opened elsewhere (alert %s)", key, other)
             return None
         logger.warning("alert opened: %s", alert.title)
+        seconds = getattr(lr.rule, "record_seconds", None)
+        if seconds and alert.camera_id is not None:
+            queue_recording(session, alert, int(seconds), lr.rule.name)
         return alert
+
+
+def queue_recording(session: Session, alert: Alert, seconds: int, rule_name: str) -> None:
+    """The rule's record action: a queued evidence item in the alert's transaction; the
+    recorder service (ingestion.evidence_recorder) records it, never the ingestion path. A
+    failure here is logged and never stops the alert."""
+    from store.evidence import EvidenceError, create_item
+    from store.models import Camera, EvidenceTrigger
+
+    try:
+        with session.begin_nested():
+            cam = session.get(Camera, alert.camera_id)
+            if cam is None or not cam.stream_url:
+                logger.info("rule %s: camera %s has nothing to record", rule_name, alert.camera_id)
+                return
+            create_item(session, cam, seconds, trigger=EvidenceTrigger.RULE,
+                        started_by=f"rule:{rule_name}", settings=None, alert_id=alert.id)  # fmt: skip
+    except (EvidenceError, SQLAlchemyError):
+        logger.exception("rule %s: could not queue a recording for alert %s", rule_name, alert.id)

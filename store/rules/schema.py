@@ -189,6 +189,14 @@ class _RuleBase(BaseModel):
     )
     title: str = Field(min_length=1, max_length=300)
     detail: str = Field(default="", max_length=2000)
+    record_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=3600,
+        description="Action: when an alert on a camera opens, record a clip of this many "
+        "seconds from it (evidence; the recorder service does it, capped by "
+        "PANTAU_EVIDENCE_MAX_SECONDS). None: no recording.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> _RuleBase:
@@ -455,4 +463,7 @@ def parse_rules(items: Any) -> list[Any]:
 
 
 def dump_rule(rule: Any) -> dict[str, Any]:
-    return rule.model_dump(mode="json")
+    data = rule.model_dump(mode="json")
+    if data.get("record_seconds") is None:  # the optional action, left out when unused
+        data.pop("record_seconds", None)
+    return data
