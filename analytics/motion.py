@@ -60,6 +60,13 @@ def to_small_gray(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return gray, scale
 
 
+def _mean_std(gray: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) standard deviation of a grey image in one pass (OpenCV;
+    numpy's ``mean`` + ``std`` make four passes and a float copy)."""
+    mean, std = cv2.meanStdDev(gray)
+    return float(mean[0, 0]), float(std[0, 0])
+
+
 class MotionGate:
     """Stateful motion detector over successive samples of one camera (no I/O).
 
@@ -136,11 +143,12 @@ class MotionGate:
 
     @staticmethod
     def _normalise(gray: np.ndarray, ref_mean: float, ref_std: float) -> np.ndarray:
+        mean, std = _mean_std(gray)
+        gain = 1.0 if std < 1.0 else ref_std / std
         g = gray.astype(np.float32)
-        mean, std = float(g.mean()), float(g.std())
-        if std < 1.0:
-            return g - mean + ref_mean
-        return (g - mean) * (ref_std / std) + ref_mean
+        g *= np.float32(gain)  # (g - mean) * gain + ref_mean, in place: one float copy
+        g += np.float32(ref_mean - mean * gain)
+        return g
 
     def update(self, frame: np.ndarray) -> MotionResult:
         """Compare ``frame`` with the background, update it, and report motion."""
@@ -152,11 +160,11 @@ class MotionGate:
             return MotionResult(ratio=0.0, first_frame=True)
 
         if self._stats is None:
-            self._stats = (float(self._bg.mean()), float(self._bg.std()))
+            self._stats = _mean_std(self._bg)
         bg = self._bg.astype(np.float32)
         norm = self._normalise(gray, *self._stats)
         diff = cv2.absdiff(norm, bg)
-        mask = (diff > self.threshold).astype(np.uint8) * 255
+        mask = cv2.compare(diff, float(self.threshold), cv2.CMP_GT)  # 255 where changed
         ratio = float(np.count_nonzero(mask)) / mask.size
 
         if ratio > self.lighting_ratio:
