@@ -465,3 +465,46 @@ def test_a_cold_snapshot_sample_fetches_its_warm_up_frames_apart_and_keeps_them_
     got.decode()
     assert len(got.frames) == 1 and len(got.warmup) == 2 and got.jpegs is None
     assert got.frames[0].shape == (360, 640, 3)
+
+
+@pytest.mark.parametrize("warm_frames", [2, 0])
+def test_cameras_sharing_a_processor_do_not_see_each_others_history(
+    warm_frames, settings, sqlite_db
+):
+    """A processor reuses one Analyser per analytics configuration: two cameras with the same
+    configuration sampled in turn get exactly the counts each gets alone (nothing of one
+    camera's background, last result or quiet streak reaches the other), with and without
+    warm-up frames for a cold camera."""
+    from ingestion.process import CameraSpec, SampleProcessor
+
+    settings = settings.model_copy(update={"cold_start_frames": warm_frames})
+
+    scenes = [SyntheticScene("crowd", 21, 640, 360), SyntheticScene("street", 5, 640, 360)]
+    ids = _cameras(sqlite_db, 2)
+    cfg = {"rois": [], "detector": "blob"}
+    cams = [CameraSpec(i, f"SHARE-{i}", "", "snapshot", analytics=dict(cfg)) for i in ids]
+    alone = [_run([SampleProcessor(settings)], c, s, 6) for c, s in zip(cams, scenes, strict=True)]
+    shared = SampleProcessor(settings)
+    together: list[list[SampleResult]] = [[], []]
+    for i in range(6):  # one sample of each camera in turn, on the one processor
+        for k in (0, 1):
+            cam, scene = cams[k], scenes[k]
+            t = 30.0 + 60.0 * i
+            warmup = []
+            if shared.needs_warmup(cam):
+                warmup = [scene.frame_at(t - 2.0 + j)[0] for j in range(2)]
+            frame, _ = scene.frame_at(t)
+            ts = T0 + timedelta(seconds=t)
+            together[k].append(shared.process_burst(cam, [frame], ts, warmup=warmup))
+    assert len(shared._analysers) == 1  # one configuration: one Analyser, reset per sample
+
+    def seen(results: list[SampleResult]) -> list[tuple]:  # counts and the motion measured
+        return [
+            (*c, r.observation["motion_ratio"])
+            for c, r in zip(_counts(results), results, strict=True)
+        ]
+
+    for k in (0, 1):
+        assert seen(together[k]) == seen(alone[k])
+    # the two scenes differ: had one camera's history leaked, what it saw would have too
+    assert seen(alone[0]) != seen(alone[1])
