@@ -159,7 +159,6 @@ class _Channel:
 
     def _run(self) -> None:
         hub = self.hub
-        period = 1.0 / hub.fps
         source = None
         retry_at = 0.0
         backoff = 2.0
@@ -210,6 +209,7 @@ class _Channel:
                         self.blur_failures += 1
                     else:
                         self.publish(jpeg, taken)
+                period = hub.channel_period(self)  # its viewers may want fewer frames
                 hub._stopped.wait(max(0.0, period - (time.monotonic() - started)))
         finally:
             if source is not None:
@@ -438,6 +438,11 @@ class FrameHub:
             return self._pool.submit(self.privacy_jpeg, frame, blur).result()
         except (RuntimeError, CancelledError):  # the pool is shut down: the hub is closing
             return None
+
+    def channel_period(self, channel: _Channel) -> float:
+        """Seconds between two reads of a channel's camera: 1 / ``fps`` (a subclass may read
+        a camera less often when none of its viewers wants more)."""
+        return 1.0 / self.fps
 
     # viewers -----------------------------------------------------------------------------------
     def subscribe(self, camera: PublicCamera) -> Subscription:

@@ -61,6 +61,30 @@ class StaffFrameHub(FrameHub):
     def __init__(self, *, still_private: Callable[[str], bool] | None = None, **kwargs) -> None:
         kwargs.setdefault("blur_threads", 1)
         super().__init__(blur=_no_blur, still_public=still_private, **kwargs)
+        self._wanted: dict[object, list[float]] = {}  # channel -> its viewers' rates
+
+    def subscribe(self, camera: PublicCamera, fps: float | None = None) -> _RatedSubscription:
+        """A viewer of ``camera`` that wants at most ``fps`` pictures a second: the camera is
+        read and encoded at the most any of its viewers wants (a camera on 4x4 walls only,
+        at 2 frames/s, costs half of one enlarged at 4), never above the hub's ``fps``."""
+        sub = super().subscribe(camera)
+        rate = min(self.fps, fps) if fps and fps > 0 else self.fps
+        with self._lock:
+            self._wanted.setdefault(sub.channel, []).append(rate)
+        return _RatedSubscription(self, sub, rate)
+
+    def _unwant(self, channel, rate: float) -> None:  # noqa: ANN001
+        with self._lock:
+            rates = self._wanted.get(channel)
+            if rates and rate in rates:
+                rates.remove(rate)
+            if not rates:
+                self._wanted.pop(channel, None)
+
+    def channel_period(self, channel) -> float:  # noqa: ANN001
+        with self._lock:
+            rates = self._wanted.get(channel)
+            return 1.0 / (max(rates) if rates else self.fps)
 
     def public_file(self, code: str) -> Path:
         return self.snapshot_dir / f"{code}.jpg"
@@ -81,6 +105,22 @@ class StaffFrameHub(FrameHub):
         except Exception:
             logger.exception("wall frame encode failed")
             return None
+
+
+class _RatedSubscription:
+    """A staff hub subscription with the rate its viewer wants (released on close)."""
+
+    def __init__(self, hub: StaffFrameHub, sub: Subscription, rate: float) -> None:
+        self.hub, self.sub, self.rate = hub, sub, rate
+        self.channel = sub.channel
+        self._closed = False
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.hub._unwant(self.channel, self.rate)
+        self.sub.close()
 
 
 @dataclass(frozen=True)
@@ -117,7 +157,7 @@ class WallStream:
         self.tiles, self.fps, self.max_seconds = tiles, fps, max_seconds
         self.keepalive_s = keepalive_s
         self._on_close = on_close
-        self._subs: dict[str, Subscription | None] = {}
+        self._subs: dict[str, Subscription | _RatedSubscription | None] = {}
         self._closed = False
         self._lock = threading.Lock()
         self.parts_sent = 0
@@ -133,7 +173,10 @@ class WallStream:
         if now < retry_at.get(code, 0.0):
             return "busy"
         try:
-            sub = tile.hub.subscribe(tile.camera)
+            if isinstance(tile.hub, StaffFrameHub):
+                sub = tile.hub.subscribe(tile.camera, self.fps)
+            else:
+                sub = tile.hub.subscribe(tile.camera)
         except HubFull as full:
             retry_at[code] = now + min(BUSY_RETRY_S, float(full.retry_after))
             return "busy"
