@@ -351,7 +351,11 @@ def capture_frames(
             try:
                 jpeg = src.read_jpeg()
             except SourceError as exc:
-                cap.reason = f"camera failed after {time.time() - (first or t_open):.1f} s: {exc}"
+                cap.reason = (
+                    f"camera failed after {time.time() - first:.1f} s: {exc}"
+                    if first is not None
+                    else f"no frame from the camera: {exc}"
+                )
                 break
             now = time.time()
             if first is None:

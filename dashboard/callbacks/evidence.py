@@ -185,18 +185,25 @@ def items_table(status: Any = None, camera: Any = None) -> Any:
                 [
                     html.Td(html.A(f"#{r.id}", href=f"/bukti/{r.id}")),
                     html.Td(local_time(r.created_at, tz), className="text-nowrap"),
+                    # one child per cell: on a phone each cell is a label + value row
                     html.Td(
-                        [
-                            html.Span(r.camera_code, className="fw-semibold"),
-                            html.Br(),
-                            html.Small(r.camera_name, className="text-secondary"),
-                        ]
+                        html.Div(
+                            [
+                                html.Span(r.camera_code, className="fw-semibold"),
+                                html.Br(),
+                                html.Small(r.camera_name, className="text-secondary"),
+                            ]
+                        )
                     ),  # fmt: skip
                     html.Td(
-                        [
-                            status_badge(r.status),
-                            html.Div(r.reason or "", className="small text-secondary text-break"),
-                        ]
+                        html.Div(
+                            [
+                                status_badge(r.status),
+                                html.Div(
+                                    r.reason or "", className="small text-secondary text-break"
+                                ),
+                            ]
+                        )
                     ),  # fmt: skip
                     html.Td(
                         fmt_number(r.duration_s, 1) if r.duration_s is not None else "—",
@@ -204,11 +211,15 @@ def items_table(status: Any = None, camera: Any = None) -> Any:
                     ),  # fmt: skip
                     html.Td(fmt_number(r.bytes_total / 1e6, 2), className="text-end"),
                     html.Td(
-                        [
-                            r.started_by,
-                            html.Br(),
-                            html.Small(t(f"ev.trigger.{r.trigger}"), className="text-secondary"),
-                        ]
+                        html.Div(
+                            [
+                                r.started_by,
+                                html.Br(),
+                                html.Small(
+                                    t(f"ev.trigger.{r.trigger}"), className="text-secondary"
+                                ),
+                            ]
+                        )
                     ),  # fmt: skip
                     html.Td(hold),
                     html.Td(

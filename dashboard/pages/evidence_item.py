@@ -4,6 +4,8 @@ admins) the hold for a case. Opening the page is a "viewed" entry in the custody
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -26,6 +28,14 @@ dash.register_page(
     id_prefix="rekaman",
     write_ids=("rekaman-hold", "rekaman-release"),
 )
+
+
+def seconds_time(ts, tz: str) -> str:  # noqa: ANN001
+    """Evidence times to the second, in the display zone (e.g. ``30-11-2026 05:48:07 WIB``)."""
+    if ts is None:
+        return "—"
+    zone = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(tz, tz)
+    return ts.astimezone(ZoneInfo(tz)).strftime("%d-%m-%Y %H:%M:%S") + f" {zone}"
 
 
 def _row(label: str, value) -> html.Tr:  # noqa: ANN001
@@ -82,9 +92,11 @@ def layout(item_id: str | None = None, **_kwargs):
             item = ev.get_item(s, int(raw))
         except ev.EvidenceError:
             return _missing(raw)
+    note_view(item.id, "page")  # before the log is read: this view is on it
+    with context.db().session() as s:
+        item = ev.get_item(s, item.id)
         files = list(item.files)
         chain = ev.custody_rows(s, item.id)
-    note_view(item.id, "page")
     live = [f for f in files if f.deleted_at is None]
     clip = next((f for f in live if f.kind == "clip" and f.mime == "video/mp4"), None)
     player = (
@@ -98,7 +110,7 @@ def layout(item_id: str | None = None, **_kwargs):
         if clip
         else html.P(t("ev.no_clip"), className="text-secondary")
     )
-    wall = f"{local_time(item.started_at, tz)} – {local_time(item.ended_at, tz)}"
+    wall = f"{seconds_time(item.started_at, tz)} – {seconds_time(item.ended_at, tz)}"
     timeline = (
         f"{fmt_number(item.stream_start_s, 2)} + {fmt_number(item.stream_duration_s, 2)}"
         if item.stream_duration_s is not None
@@ -158,12 +170,12 @@ def layout(item_id: str | None = None, **_kwargs):
         [html.Thead(html.Tr([html.Th(t("ev.f.file")),
                              html.Th(t("ev.f.kind")), html.Th(t("ev.f.bytes")), html.Th("SHA-256")])),
          html.Tbody(file_rows)],
-        size="sm", className="mb-0 small",
+        size="sm", className="mb-0 small pantau-evidence-files",
     )  # fmt: skip
     chain_rows = [
         html.Tr(
             [
-                html.Td(local_time(c.at, tz), className="text-nowrap"),
+                html.Td(seconds_time(c.at, tz), className="text-nowrap"),
                 html.Td(t(f"ev.c.{c.action}")),
                 html.Td(c.actor),
             ]
@@ -209,7 +221,7 @@ def layout(item_id: str | None = None, **_kwargs):
         else None,
         components.card(
             t("ev.custody"),
-            html.Div(chain_table, className="pantau-feed"),
+            html.Div(chain_table, className="pantau-evidence-custody"),
             fill=False,
             className="mb-3",
         ),  # fmt: skip
