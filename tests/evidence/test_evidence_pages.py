@@ -145,3 +145,46 @@ def test_hold_and_release_from_the_item_page(env):
         item = s.get(EvidenceItem, item_id)
         assert not item.held_for_case
         assert [c.action for c in custody_rows(s, item_id)][-2:] == ["held", "released"]
+
+
+def test_rekam_on_an_alert_records_its_camera(env):
+    from store.models import Alert, Camera
+
+    with env.db.session() as s:
+        cam = s.scalar(select(Camera).where(Camera.code == env.private_code))
+        alert = Alert(rule="crowd_density", subject_type="camera", subject_id=cam.code,
+                      camera_id=cam.id, title="Kerumunan uji")  # fmt: skip
+        s.add(alert)
+        s.flush()
+        alert_id, cam_id = alert.id, cam.id
+    inputs = [{"id": "alert-act-record-btn", "property": "n_clicks", "value": 1}]
+    state = [{"id": "alert-act-record-seconds", "property": "value", "value": 20},
+             {"id": "alert-id", "property": "data", "value": alert_id}]  # fmt: skip
+    assert (
+        _dash(env.client("analis"), "alert-act-record-msg.children", inputs, state).status_code
+        == 403
+    )
+    assert (
+        _dash(env.client("opd"), "alert-act-record-msg.children", inputs, state).status_code == 403
+    )
+    resp = _dash(env.client("admin"), "alert-act-record-msg.children", inputs, state)
+    assert resp.status_code == 200
+    with env.db.session() as s:
+        item = s.scalar(select(EvidenceItem).where(EvidenceItem.alert_id == alert_id))
+        assert (item.camera_id, item.requested_seconds, item.started_by) == (
+            cam_id,
+            20,
+            "uji.admin",
+        )
+    # junk alert ids queue nothing
+    for junk in ("x", -1, None, 10**12, [alert_id]):
+        state[1]["value"] = junk
+        assert (
+            _dash(env.client("admin"), "alert-act-record-msg.children", inputs, state).status_code
+            == 200
+        )
+    with env.db.session() as s:
+        assert (
+            len(s.scalars(select(EvidenceItem).where(EvidenceItem.alert_id.is_not(None))).all())
+            == 1
+        )
