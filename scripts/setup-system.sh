@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages Pantau's tests use: ffmpeg (HLS/RTSP test streams),
 # GStreamer's RTSP server (a real RTSP server on loopback), Chromium + chromedriver (browser
-# tests and screenshots) and fonts. Idempotent: does nothing when all are present.
+# tests and screenshots), fonts and opencv-doc (OpenCV's sample pictures: real licence plates
+# for the privacy tests). Idempotent: does nothing when all are present.
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +11,7 @@ PACKAGES=(
   fonts-dejavu-core fonts-noto-core
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
+  opencv-doc
 )
 
 missing=()
