@@ -46,6 +46,7 @@ from analytics.flood import DryReference, water_coverage
 from analytics.imaging import ScaledFrame, as_array, shared_halvings
 from analytics.motion import MotionGate, MotionResult, small_gray_size
 from analytics.perspective import PERSPECTIVE_VERSION, Perspective, PerspectiveLearner, resolve
+from analytics.speed import SpeedTracker
 from analytics.state import (
     FORMAT_VERSION,
     STATE_MAX_BYTES,
@@ -462,6 +463,7 @@ class Analyser:
             result.lighting_change = motion.lighting_change
             result.reused_from_previous = True
             result.line_crossings = {}
+            result.speeds_kmh = []
             result.timings_ms = timings
         else:
             result = self._measure(frame, ts, motion, timings)
@@ -516,11 +518,18 @@ class Analyser:
             self.reset()
         self._frame_size = size
 
-    def analyse_burst(self, frames: Sequence[np.ndarray], ts: float | None = None) -> FrameResult:
+    def analyse_burst(
+        self,
+        frames: Sequence[np.ndarray],
+        ts: float | None = None,
+        frame_interval_s: float | None = None,
+    ) -> FrameResult:
         """Analyse consecutive frames of a short burst (e.g. 2-5 s at 5-10 fps): counts come
         from the last frame, ``line_crossings`` from Norfair tracks across all of them. A
         cold detector first warms up on the burst itself (temporal median) when it has at
-        least 3 frames."""
+        least 3 frames. With ``frame_interval_s`` (seconds between the frames) and a
+        calibrated perspective (marks or a learned fit), ``speeds_kmh`` has the tracked
+        objects' speeds (:mod:`analytics.speed`)."""
         if not frames:
             raise ValueError("analyse_burst needs at least one frame")
         frames = [as_array(f) for f in frames]  # tracking and detection on every frame
@@ -539,6 +548,10 @@ class Analyser:
                     )
             self.detector.warm_up(frames)
         counter = LineCrossingCounter(self.config.lines, w, h) if self.config.lines else None
+        speed: SpeedTracker | None = None
+        persp = self.perspective(w, h)
+        if frame_interval_s is not None and frame_interval_s > 0 and persp.source != "default":
+            speed = SpeedTracker(w, h, lambda y: persp.metres_per_px(y, h), float(frame_interval_s))
         timings: dict[str, float] = {}
         result: FrameResult | None = None
         for i, frame in enumerate(frames):
@@ -562,11 +575,15 @@ class Analyser:
                             dets = self.detector.detect(frame, motion.regions or None)
                         else:
                             self.detector.observe(frame)
-            if counter is not None:
+            if counter is not None or speed is not None:
                 with _Timer(timings, "tracking"):
-                    counter.update(dets)
+                    if counter is not None:
+                        counter.update(dets)
+                    if speed is not None:
+                        speed.update(dets)
         assert result is not None
         result.line_crossings = counter.counts if counter is not None else {}
+        result.speeds_kmh = speed.speeds_kmh()[:20] if speed is not None else []
         result.timings_ms = timings
         timings["total"] = round((time.perf_counter() - t_start) * 1000, 3)
         self._last = result

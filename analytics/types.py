@@ -336,6 +336,9 @@ class FrameResult:
     """False when the analyser had no usable history to count people/vehicles (a cold camera
     without a warm-up): ``people``, ``vehicles``, ``bicycles`` and the ROI counts are then 0 as
     placeholders and must be stored as unknown (NULL). Flood coverage needs no history."""
+    speeds_kmh: list[float] = field(default_factory=list)
+    """Bursts with a calibrated perspective and a frame interval: speeds of the tracked objects
+    in km/h, fastest first (at most 20; :mod:`analytics.speed`). Empty otherwise."""
     count_path: str = "warm"
     """How the counts were made: ``warm`` (the camera's detector, with its history when it
     needs one), ``history-free`` (a detector that needs no history, run on the whole frame
@@ -344,6 +347,15 @@ class FrameResult:
     @property
     def vehicles_total(self) -> int:
         return int(sum(self.vehicles.values()))
+
+    @property
+    def max_speed_kmh(self) -> float | None:
+        """The fastest tracked object of a burst in km/h (None: no speed measured)."""
+        return self.speeds_kmh[0] if self.speeds_kmh else None
+
+    def fast_tracks(self, kmh: float) -> int:
+        """How many tracked objects of the burst went at least ``kmh``."""
+        return sum(1 for v in self.speeds_kmh if v >= kmh)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (detections as lists) for storage or APIs."""
@@ -368,6 +380,8 @@ class FrameResult:
             "reused_from_previous": self.reused_from_previous,
             "counts_known": self.counts_known,
             "count_path": self.count_path,
+            "max_speed_kmh": self.max_speed_kmh,
+            "speeds_kmh": list(self.speeds_kmh),
             "detections": [
                 {"label": d.label, "score": round(d.score, 3), "box": list(d.box)}
                 for d in self.detections

@@ -74,6 +74,8 @@ class CameraSpec:
         }
         if config.get("flood"):
             analytics["flood"] = config["flood"]
+        if config.get("perspective"):
+            analytics["perspective"] = config["perspective"]
         burst = config.get("burst") or {}
         frames = int(burst.get("frames", 1) or 1) if isinstance(burst, dict) else 1
         interval = float(burst.get("interval_s", 0.5) or 0.5) if isinstance(burst, dict) else 0.5
@@ -87,7 +89,9 @@ class CameraSpec:
             analytics=analytics,
             tags=tuple(cam.tags or ()),
             name=str(cam.name or ""),
-            burst_frames=max(1, min(frames, 25)) if cam.lines else 1,
+            burst_frames=max(1, min(frames, 25))
+            if cam.lines or (isinstance(burst, dict) and burst.get("speed"))
+            else 1,
             burst_interval_s=max(0.05, min(interval, 5.0)),
         )
 
@@ -197,6 +201,11 @@ def observation_row(
             "people_standing": int(getattr(result, "people_standing", 0)),
             "vehicles_parked": int(getattr(result, "vehicles_parked", 0)),
             "static_objects": int(getattr(result, "static_objects", 0)),
+            **(
+                {"speeds_kmh": list(result.speeds_kmh), "max_speed_kmh": result.max_speed_kmh}
+                if getattr(result, "speeds_kmh", None)
+                else {}
+            ),
         },
     }
     if not counts_known:
@@ -480,7 +489,9 @@ class SampleProcessor:
             if warmup:
                 analyser.warm_up(list(warmup))
             if len(frames) > 1:
-                result = analyser.analyse_burst(frames, ts.timestamp())
+                result = analyser.analyse_burst(
+                    frames, ts.timestamp(), frame_interval_s=camera.burst_interval_s
+                )
             else:
                 result = analyser.analyse(frames[0], ts.timestamp())
             known = bool(result.counts_known)
