@@ -50,11 +50,15 @@ register(
             "id": "{name}: {value} {unit}",
             "en": "{name}: {value} {unit}",
         },
+        "alert.title.racing": {
+            "id": "Balap liar {kmh} km/jam di {name}",
+            "en": "Illegal racing at {kmh} km/h at {name}",
+        },
     }
 )
 
 #: Rules whose title is rendered here (others keep the stored title).
-KNOWN_RULES = ("flood_coverage", "crowd_density", "camera_offline", "sensor_level")
+KNOWN_RULES = ("flood_coverage", "crowd_density", "camera_offline", "sensor_level", "racing")
 
 
 def alert_title(
@@ -82,6 +86,10 @@ def alert_title(
         return t("alert.title.crowd_density", lang, name=subject, n=fmt_number(value))
     if rule == "camera_offline":
         return t("alert.title.camera_offline", lang, name=subject)
+    if rule == "racing" and value is not None:  # km/h, stored as shown (store.rules.text)
+        return t("alert.title.racing", lang, name=subject, kmh=fmt_number(value))
+    if rule == "racing":
+        return _without_level(stored_title)
     # sensor_level
     from store.rules.text import number
 

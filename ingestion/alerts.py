@@ -47,6 +47,7 @@ FLOOD = str(Kind.FLOOD)
 CROWD = str(Kind.CROWD)
 OFFLINE = str(Kind.OFFLINE)
 SENSOR = str(Kind.SENSOR)  # a sensor reading at/above its warning (waspada) or danger level
+RACING = str(Kind.RACING)  # balap liar: tracked speeds at night (store.rules.racing)
 
 _SPECIFIC = {ScopeType.CAMERA: 0, ScopeType.SENSOR: 0, ScopeType.TAG: 1, ScopeType.KECAMATAN: 2}
 _CHUNK = 500
@@ -222,10 +223,11 @@ class AlertEngine:
                 latest[r.camera_id] = r
         flood = self.book.rules(session, FLOOD)
         crowd = self.book.rules(session, CROWD)
-        if not latest or not (flood or crowd):
+        racing = self.book.rules(session, RACING)
+        if not latest or not (flood or crowd or racing):
             return []
         cams = self._cameras(session, list(latest))
-        fp, cp = Picker(flood), Picker(crowd)
+        fp, cp, rp = Picker(flood), Picker(crowd), Picker(racing)
         items: list[tuple[LoadedRule, Reading]] = []
         for cam_id, r in latest.items():
             cam = cams.get(cam_id) or Subject(cam_id, r.code, r.code, None)
@@ -239,7 +241,39 @@ class AlertEngine:
                 items += self._crowd(session, lr, cam, r)
             for lr, roi in cp.roi(cam.code):
                 items += self._crowd(session, lr, cam, r, roi)
+            lr = rp.whole(cam)
+            if lr is not None:
+                items += self._racing(lr, cam, r)
         return self.runner.run(session, items)
+
+    def _racing(
+        self, lr: LoadedRule, cam: Subject, r: SampleResult
+    ) -> list[tuple[LoadedRule, Reading]]:
+        from store.rules.racing import racing_measure
+
+        if r.observation.get("reused"):
+            return []
+        p, th = lr.rule.params, thresholds(lr)
+        got = racing_measure(p, th[0].at, r.observation.get("extra"), r.ts, self._zone)
+        fastest, may_open, fast = got if got is not None else (0.0, False, 0)
+        night = f"{p.night_start_hour:02d}.00-{p.night_end_hour:02d}.00"
+        return [
+            (
+                lr,
+                Reading(
+                    subject=f"camera:{cam.code}",
+                    ts=r.ts,
+                    measure=fastest,
+                    thresholds=th,
+                    unit=UNITS[RACING],
+                    decimals=0,
+                    texts={"name": cam.name, "count": str(fast), "night": night},
+                    may_open=may_open,
+                    alert={"subject_type": "camera", "subject_id": cam.code, "camera_id": cam.id},
+                    on_open=self._evidence(r, RACING),
+                ),
+            )
+        ]
 
     def _evidence(self, r: SampleResult, kind: str):
         if not r.evidence_jpeg:

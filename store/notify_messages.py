@@ -36,6 +36,7 @@ RULE_LABEL = {
     "complaint_surge": "Lonjakan pengaduan",
     "incident_cluster": "Kejadian berkelompok",
     "vehicle_dwell": "Kendaraan berhenti di zona larangan parkir",
+    "racing": "Balap liar (kecepatan malam hari)",
 }
 SEVERITY_LABEL = {"critical": "SIAGA", "warning": "WASPADA", "info": "INFO"}
 STATUS_LABEL = {

@@ -106,6 +106,7 @@ _RULE_KEYS = {
     "complaint_surge",
     "incident_cluster",
     "vehicle_dwell",
+    "racing",
 }
 
 

@@ -80,6 +80,7 @@ register_strings(
         "rules.kind.complaint_surge": {"id": "Lonjakan pengaduan", "en": "Complaint surge"},
         "rules.kind.incident_cluster": {"id": "Klaster kejadian", "en": "Incident cluster"},
         "rules.kind.vehicle_dwell": {"id": "Parkir liar (diam)", "en": "Vehicle dwell"},
+        "rules.kind.racing": {"id": "Balap liar (malam)", "en": "Illegal racing (night)"},
         "rules.scope.city": {"id": "seluruh kota", "en": "whole city"},
         "rules.scope.camera": {"id": "kamera", "en": "camera"},
         "rules.scope.roi": {"id": "ROI", "en": "ROI"},

@@ -24,6 +24,7 @@ register_strings(
         "alerts.kind.complaint_surge": {"id": "Lonjakan pengaduan", "en": "Complaint surge"},
         "alerts.kind.incident_cluster": {"id": "Kumpulan kejadian", "en": "Incident cluster"},
         "alerts.kind.no_parking": {"id": "Parkir liar", "en": "No-parking dwell"},
+        "alerts.kind.racing": {"id": "Balap liar", "en": "Illegal racing"},
         "alerts.severity.critical": {"id": "SIAGA", "en": "CRITICAL"},
         "alerts.severity.warning": {"id": "WASPADA", "en": "WARNING"},
         "alerts.severity.info": {"id": "INFO", "en": "INFO"},

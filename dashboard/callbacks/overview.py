@@ -70,6 +70,7 @@ register_strings(
         "overview.rule.complaint_surge": {"id": "Lonjakan pengaduan", "en": "Complaint surge"},
         "overview.rule.incident_cluster": {"id": "Klaster kejadian", "en": "Incident cluster"},
         "overview.rule.vehicle_dwell": {"id": "Parkir liar", "en": "Illegal parking"},
+        "overview.rule.racing": {"id": "Balap liar", "en": "Illegal racing"},
         "overview.severity.critical": {"id": "SIAGA", "en": "CRITICAL"},
         "overview.severity.warning": {"id": "WASPADA", "en": "WARNING"},
         "overview.severity.info": {"id": "INFO", "en": "INFO"},

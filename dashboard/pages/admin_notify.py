@@ -44,6 +44,7 @@ RULES = (
     "complaint_surge",
     "incident_cluster",
     "vehicle_dwell",
+    "racing",
 )
 
 register(
@@ -104,6 +105,7 @@ register(
             "en": "Incident cluster",
         },
         "notify.rule.vehicle_dwell": {"id": "Parkir liar", "en": "Illegal parking"},
+        "notify.rule.racing": {"id": "Balap liar", "en": "Illegal racing"},
         "notify.rule_named": {"id": "Aturan: {name}", "en": "Rule: {name}"},
         "notify.sev.info": {"id": "Info", "en": "Info"},
         "notify.sev.warning": {"id": "Waspada", "en": "Warning (waspada)"},

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     SURGE = "complaint_surge"  # complaints of a category in a kecamatan / map cell
     CLUSTER = "incident_cluster"  # incidents of a kind close in space and time
     DWELL = "vehicle_dwell"  # a vehicle standing in a no-parking ROI (waits on issue 13)
+    RACING = "racing"  # balap liar: objects tracked faster than X km/h at night (racing.py)
 
 
 class ScopeType(StrEnum):
@@ -51,6 +52,7 @@ SCALES: dict[str, tuple[str, ...]] = {
     Kind.SURGE: ("meningkat", "lonjakan"),
     Kind.CLUSTER: ("klaster", "klaster_besar"),
     Kind.DWELL: ("parkir_liar",),
+    Kind.RACING: ("balap_liar",),
 }
 
 #: The scopes each kind can use.
@@ -62,6 +64,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     Kind.SURGE: ("city", "kecamatan"),
     Kind.CLUSTER: ("city", "kecamatan"),
     Kind.DWELL: ("camera", "roi"),
+    Kind.RACING: ("city", "camera", "tag", "kecamatan"),
 }
 
 #: Placeholders every template may use; each kind adds its own (``PLACEHOLDERS``).
@@ -76,6 +79,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     Kind.SURGE: ("category", "area", "hours", "usual"),
     Kind.CLUSTER: ("incident_kind", "radius", "hours"),
     Kind.DWELL: ("roi",),
+    Kind.RACING: ("count", "night"),
 }
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -386,8 +390,17 @@ class DwellRule(_RuleBase):
     params: DwellParams = Field(default_factory=DwellParams)
 
 
+from store.rules.racing import RacingRule  # noqa: E402  (its own module; needs _RuleBase)
+
 Rule = Annotated[
-    FloodRule | CrowdRule | OfflineRule | SensorRule | SurgeRule | ClusterRule | DwellRule,
+    FloodRule
+    | CrowdRule
+    | OfflineRule
+    | SensorRule
+    | SurgeRule
+    | ClusterRule
+    | DwellRule
+    | RacingRule,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)

@@ -13,6 +13,7 @@ UNITS: dict[str, str] = {
     Kind.SURGE: "laporan",
     Kind.CLUSTER: "kejadian",
     Kind.DWELL: "menit",
+    Kind.RACING: "km/jam",
 }
 
 #: level words in English (Bahasa Indonesia: the word itself, upper case)
@@ -29,6 +30,7 @@ LEVEL_EN = {
     "klaster": "CLUSTER",
     "klaster_besar": "LARGE CLUSTER",
     "parkir_liar": "ILLEGAL PARKING",
+    "balap_liar": "ILLEGAL RACING",
 }
 
 
@@ -55,7 +57,15 @@ def with_unit(value: float, unit: str, decimals: int = 1) -> str:
 
 def round_value(kind: str, value: float) -> float:
     """The stored value, rounded as it is shown (percent and counts without decimals)."""
-    if kind in (Kind.FLOOD, Kind.CROWD, Kind.OFFLINE, Kind.SURGE, Kind.CLUSTER, Kind.DWELL):
+    if kind in (
+        Kind.FLOOD,
+        Kind.CROWD,
+        Kind.OFFLINE,
+        Kind.SURGE,
+        Kind.CLUSTER,
+        Kind.DWELL,
+        Kind.RACING,
+    ):
         return float(round(value))
     return round(value, 1)
 

@@ -33,6 +33,8 @@ def in_lang():
         ("en", ("camera_offline", "warning", None, "Air Mancur"), "Camera Air Mancur is offline"),
         ("id", ("camera_offline", "warning", None, "Air Mancur"), "Kamera Air Mancur offline"),
         ("en", ("sensor_level", "critical", 412.5, "Pos Musi"), "Pos Musi: 412.5 cm"),
+        ("en", ("racing", "warning", 102.0, "Jalan Sudirman"), "Illegal racing at 102 km/h at Jalan Sudirman"),
+        ("id", ("racing", "warning", 102.0, "Jalan Sudirman"), "Balap liar 102 km/jam di Jalan Sudirman"),
     ],
 )  # fmt: skip
 def test_alert_titles(in_lang, lang, args, expected):
