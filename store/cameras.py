@@ -234,6 +234,45 @@ def set_enabled(session: Session, code: str, enabled: bool, *, actor: str | None
     return True
 
 
+def save_perspective(
+    session: Session, code: str, perspective: dict[str, Any] | None, *, actor: str | None
+) -> bool:
+    """Set (or with ``None`` remove) a camera's two perspective calibration marks, kept in its
+    analytics config (``config["perspective"]``, :mod:`analytics.perspective`); audited like
+    every camera change. Returns whether anything changed. Raises CameraError (``perspective``)
+    for marks the analytics refuse."""
+    from analytics.perspective import PerspectiveMarks
+
+    cam = get(session, code)
+    if cam is None:
+        raise CameraError({"_": f"no camera with code {code}"})
+    new = None
+    if perspective is not None:
+        try:
+            new = PerspectiveMarks.from_dict(perspective).to_dict()
+        except ValueError as exc:
+            raise CameraError({"perspective": str(exc)}) from None
+    config = dict(cam.config or {})
+    old = config.get("perspective")
+    if old == new:
+        return False
+    if new is None:
+        config.pop("perspective", None)
+    else:
+        config["perspective"] = new
+    cam.config = config
+    session.flush()
+    changes = {"perspective": {"old": old, "new": new}}
+    audit.record(
+        session,
+        AuditAction.CAMERA_UPDATE,
+        username=actor,
+        target=cam.code,
+        detail={"changes": changes, "summary": summary(changes)},
+    )
+    return True
+
+
 def save_geometry(
     session: Session,
     code: str,

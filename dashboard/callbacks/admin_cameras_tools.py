@@ -66,6 +66,18 @@ register(
             "en": "no dumping (static objects)",
         },
         "cam.roi.line": {"id": "garis", "en": "line"},
+        "cam.roi.mark": {
+            "id": "tanda kalibrasi (isi tinggi m di Nama)",
+            "en": "calibration mark (height in m as Name)",
+        },
+        "cam.roi.mark_height": {
+            "id": "Tanda kalibrasi: tulis tinggi sebenarnya dalam meter di kolom Nama (mis. 1,7)",
+            "en": "Calibration mark: write the real height in metres as its Name (e.g. 1.7)",
+        },
+        "cam.roi.marks_two": {
+            "id": "Kalibrasi perspektif perlu tepat dua tanda (satu dekat, satu jauh); ada {n}.",
+            "en": "Perspective calibration needs exactly two marks (one near, one far); got {n}.",
+        },
         "cam.roi.saved": {
             "id": "ROI dan garis tersimpan ({n} ROI, {m} garis); ingesti memakainya dalam ±30 "
             "detik.",
@@ -173,8 +185,12 @@ def _to_px(value: float, size: int, normalized: bool) -> float:
     return float(value) * size if normalized else float(value)
 
 
-def items_of(rois: list[dict], lines: list[dict], w: int, h: int) -> list[dict[str, Any]]:
-    """The camera's stored shapes as editor items in pixels of a ``w`` x ``h`` frame."""
+def items_of(
+    rois: list[dict], lines: list[dict], w: int, h: int, perspective: Any = None
+) -> list[dict[str, Any]]:
+    """The camera's stored shapes (and perspective marks: lines with the role ``mark`` and the
+    height in metres as their name) as editor items in pixels of a ``w`` x ``h`` frame."""
+    from analytics.perspective import PerspectiveMarks
     from analytics.types import CountingLine, Polygon
 
     items: list[dict[str, Any]] = []
@@ -199,6 +215,14 @@ def items_of(rois: list[dict], lines: list[dict], w: int, h: int) -> list[dict[s
             for p in (line.a, line.b)
         ]
         items.append({"t": "line", "name": line.name, "kind": "", "pts": pts})
+    try:
+        marks = PerspectiveMarks.from_dict(perspective) if perspective else None
+    except (ValueError, TypeError):
+        marks = None
+    for m in marks.marks if marks else ():
+        pts = [[_to_px(x, w, marks.normalized), _to_px(y, h, marks.normalized)]
+               for x, y in (m.foot, m.top)]  # fmt: skip
+        items.append({"t": "line", "name": f"{m.height_m:g}", "kind": "mark", "pts": pts})
     return items
 
 
@@ -206,9 +230,14 @@ def _shape(item: dict[str, Any]) -> dict[str, Any]:
     pts = item["pts"]
     if item["t"] == "line":
         (x0, y0), (x1, y1) = pts[0], pts[1]
+        style = (
+            {"color": "#e040fb", "width": 3, "dash": "dot"}
+            if item.get("kind") == "mark"
+            else {"color": "#ffab00", "width": 3}
+        )
         return {
             "type": "line", "x0": x0, "y0": y0, "x1": x1, "y1": y1, "editable": True,
-            "line": {"color": "#ffab00", "width": 3},
+            "line": style,
         }  # fmt: skip
     path = "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "Z"
     colour = "#00c853" if item.get("kind") != "road" else "#2196f3"
@@ -262,8 +291,9 @@ def load_editor(selected: Any, active_tab: Any, _version: Any):
         if cam is None:
             raise PreventUpdate
         rois, lines = list(cam.rois or []), list(cam.lines or [])
+        perspective = (cam.config or {}).get("perspective")
     jpeg, w, h = _background(selected)
-    items = items_of(rois, lines, w, h)
+    items = items_of(rois, lines, w, h, perspective)
     return figure(jpeg, w, h, items, "drawclosedpath"), {
         "code": selected, "w": w, "h": h, "items": items,
     }  # fmt: skip
@@ -354,10 +384,12 @@ def shape_list(store: Any):
             if it["t"] == "roi"
             else dbc.Select(
                 id={"type": f"{P}-shape-kind", "index": i},
-                options=[{"label": t("cam.roi.line"), "value": ""}],
-                value="",
+                options=[
+                    {"label": t("cam.roi.line"), "value": ""},
+                    {"label": t("cam.roi.mark"), "value": "mark"},
+                ],
+                value=it.get("kind") or "",
                 size="sm",
-                disabled=True,
             )
         )
         rows.append(
@@ -422,7 +454,8 @@ def delete_shape(_clicks: Any, store: Any, _names: Any, _kinds: Any):
 
 
 def geometry(store: dict[str, Any]) -> tuple[list[dict], list[dict]]:
-    """Editor items -> (rois, lines) in normalised 0..1 frame coordinates (clamped)."""
+    """Editor items -> (rois, lines) in normalised 0..1 frame coordinates (clamped);
+    calibration marks are left out (:func:`marks_of`)."""
     w, h = float(store.get("w") or BLANK[0]), float(store.get("h") or BLANK[1])
 
     def norm(p: list[float]) -> list[float]:
@@ -430,6 +463,8 @@ def geometry(store: dict[str, Any]) -> tuple[list[dict], list[dict]]:
 
     rois, lines = [], []
     for it in store.get("items") or []:
+        if it.get("kind") == "mark":
+            continue
         pts = [norm(p) for p in it["pts"]]
         if it["t"] == "roi":
             rois.append({"name": it["name"] or "roi", "kind": it.get("kind") or "any",
@@ -438,6 +473,30 @@ def geometry(store: dict[str, Any]) -> tuple[list[dict], list[dict]]:
             lines.append({"name": it["name"] or "line", "a": pts[0], "b": pts[1],
                           "normalized": True})  # fmt: skip
     return rois, lines
+
+
+def marks_of(store: dict[str, Any]) -> dict[str, Any] | None:
+    """The lines with the role ``mark`` as perspective marks (normalised; the lower end is the
+    foot, the name the height in metres); None without marks. Raises ValueError with the
+    reader's words when they cannot be marks."""
+    w, h = float(store.get("w") or BLANK[0]), float(store.get("h") or BLANK[1])
+    marks = []
+    for it in store.get("items") or []:
+        if it.get("kind") != "mark":
+            continue
+        try:
+            height = float(str(it.get("name") or "").replace(",", ".").removesuffix("m"))
+        except ValueError:
+            raise ValueError(t("cam.roi.mark_height")) from None
+        (xa, ya), (xb, yb) = sorted(it["pts"][:2], key=lambda p: -float(p[1]))  # foot first
+        clamp = lambda v, s: round(min(max(float(v) / s, 0.0), 1.0), 5)  # noqa: E731
+        marks.append({"foot": [clamp(xa, w), clamp(ya, h)], "top": [clamp(xb, w), clamp(yb, h)],
+                      "height_m": height})  # fmt: skip
+    if not marks:
+        return None
+    if len(marks) != 2:
+        raise ValueError(t("cam.roi.marks_two", n=len(marks)))
+    return {"marks": marks, "normalized": True}
 
 
 def save_shapes(_n: Any, store: Any, selected: Any, _names: Any, _kinds: Any):
@@ -449,10 +508,16 @@ def save_shapes(_n: Any, store: Any, selected: Any, _names: Any, _kinds: Any):
     store = {**store, "items": _named(store)}
     try:
         rois, lines = geometry(store)
+        marks = marks_of(store)
         with context.db().session() as s:
             cameras.save_geometry(s, selected, rois, lines, actor=auth.current_username())
+            cameras.save_perspective(s, selected, marks, actor=auth.current_username())
     except (cameras.CameraError, KeyError, IndexError, TypeError, ValueError) as exc:
-        why = exc.errors.get("rois", str(exc)) if isinstance(exc, cameras.CameraError) else exc
+        why = (
+            exc.errors.get("rois") or exc.errors.get("perspective") or str(exc)
+            if isinstance(exc, cameras.CameraError)
+            else exc
+        )
         return dbc.Alert(str(why), color="danger", className="py-2 small"), no_update
     fig = Patch()  # redraw the saved shapes in their roles' colours
     fig["layout"]["shapes"] = [_shape(it) for it in store["items"]]
