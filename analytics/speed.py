@@ -21,6 +21,12 @@ from analytics.types import Detection
 
 MIN_HITS = 3
 """A track needs this many detections in the burst before it has a speed."""
+MAX_METRES_PER_PX = 0.07
+"""Points where one pixel is more than this on the ground (a person under ~24 px: far away,
+near the horizon) are not measured: a few pixels of box jitter there are metres."""
+MIN_STRAIGHTNESS = 0.7
+"""A track's net displacement over its path length: below it the track is jitter or jumps
+between objects, not something driving through."""
 
 
 class SpeedTracker:
@@ -62,6 +68,8 @@ class SpeedTracker:
             if last is None or obj.hit_counter <= 0 or last.points is None:
                 continue
             x, y = (float(v) for v in last.points[0])
+            if self.metres_per_px(y) > MAX_METRES_PER_PX:
+                continue
             pts = self._tracks.setdefault(obj.id, [])
             if pts and pts[-1][0] == self._frame:
                 continue
@@ -77,7 +85,8 @@ class SpeedTracker:
         return sum(step * self.metres_per_px(0.5 * (ys[k] + ys[k + 1])) for k in range(steps))
 
     def speeds_kmh(self) -> list[float]:
-        """Speeds of the tracks with at least ``MIN_HITS`` points, fastest first: the median
+        """Speeds of the straight tracks (``MIN_STRAIGHTNESS``) with at least ``MIN_HITS``
+        measurable points (``MAX_METRES_PER_PX``), fastest first: the median
         of a track's step speeds (ground distance between successive points over the time
         between them), so one wrong association (a jump to another object) does not make a
         racer."""
@@ -85,9 +94,12 @@ class SpeedTracker:
         for pts in self._tracks.values():
             if len(pts) < MIN_HITS:
                 continue
+            metres = [self._metres(a[1:], b[1:]) for a, b in zip(pts[:-1], pts[1:], strict=True)]
+            if self._metres(pts[0][1:], pts[-1][1:]) < MIN_STRAIGHTNESS * sum(metres):
+                continue
             steps = [
-                self._metres(a[1:], b[1:]) / ((b[0] - a[0]) * self.dt)
-                for a, b in zip(pts[:-1], pts[1:], strict=True)
+                m / ((b[0] - a[0]) * self.dt)
+                for m, a, b in zip(metres, pts[:-1], pts[1:], strict=True)
             ]
             out.append(round(float(np.median(steps)) * 3.6, 1))
         return sorted(out, reverse=True)

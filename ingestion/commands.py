@@ -378,7 +378,8 @@ def analyze(
 
     One image (or two frames) has no history: people are counted by a detector that needs
     none (MediaPipe when its model is installed, else full-frame HOG; ``count_path``
-    ``history-free``). With 3 or more frames a detector that needs history (``blob``) first
+    ``history-free``). ``--burst`` over evenly spaced video frames adds ``speeds_kmh`` on a
+    calibrated camera (``perspective`` marks in ``--config``). With 3 or more frames a detector that needs history (``blob``) first
     learns the background from all of them (temporal median) and then counts each frame as a
     camera would (``count_path`` ``warm``; the motion gate and background carry over)."""
     import cv2
@@ -410,7 +411,8 @@ def analyze(
     except Exception as exc:
         raise fail(f"analytics config rejected: {exc}") from exc
     images: list[tuple[int, object]] = []
-    if file.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}:
+    is_image, fps = file.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}, 0.0
+    if is_image:
         try:
             images.append((0, decode_jpeg(file.read_bytes(), settings.frame_max_width)))
         except CorruptFrame as exc:
@@ -420,6 +422,7 @@ def analyze(
         if not cap.isOpened():
             raise fail(f"{file}: not a readable image or video")
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         bad = [i for i in indices if total and i >= total]
         if bad:
             raise fail(f"{file} has {total} frames; frame(s) {bad} do not exist")
@@ -445,7 +448,13 @@ def analyze(
     if burst and len(images) > 1:
         t0 = time.perf_counter()
         try:
-            res = analyser.analyse_burst([img for _, img in images], ts=None)
+            steps = {b - a for (a, _), (b, _) in zip(images, images[1:], strict=False)}
+            interval = (  # evenly spaced video frames: speeds in km/h when calibrated
+                steps.pop() / fps if len(steps) == 1 and not is_image and fps > 0 else None
+            )
+            res = analyser.analyse_burst(
+                [img for _, img in images], ts=None, frame_interval_s=interval
+            )
         except ValueError as exc:
             raise fail(str(exc)) from exc
         print(
@@ -455,6 +464,8 @@ def analyze(
                     "people": res.people,
                     "vehicles": dict(res.vehicles),
                     "line_crossings": res.line_crossings,
+                    "speeds_kmh": res.speeds_kmh,
+                    "max_speed_kmh": res.max_speed_kmh,
                     "analyser": res.analyser,
                     "counts_known": res.counts_known,
                     "count_path": res.count_path,
