@@ -15,21 +15,13 @@ from typing import Any
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from dashboard import auth, context
-from dashboard.i18n import register, t
+from dashboard.i18n import t
 from dashboard.queries import wall as wall_queries
 from dashboard.wall_layout import columns, compose, parse_group, parse_layout, tile_count
 from store import wall_groups
 from store.wall_groups import WallGroupError
 
 logger = logging.getLogger(__name__)
-
-register(
-    {
-        "wall.sev.info": {"id": "INFO", "en": "INFO"},
-        "wall.sev.warning": {"id": "WASPADA", "en": "WARNING"},
-        "wall.sev.critical": {"id": "SIAGA", "en": "CRITICAL"},
-    }
-)
 
 STATUS_CLASS = {"online": "ok", "degraded": "warn", "offline": "down"}
 
@@ -40,9 +32,15 @@ def _status_label(status: str) -> str:
 
 
 def alert_label(severity: str, level: str | None) -> str:
+    """The alert's own level word (SIAGA, GANGGUAN…, in the page's language), else its
+    severity, as on the alert pages."""
+    from dashboard.callbacks.alerts_common import label
+    from dashboard.i18n import current_lang
+    from store.rules.text import level_label
+
     if level:
-        return str(level).upper()[:24]
-    return t(f"wall.sev.{severity}") if severity in ("info", "warning", "critical") else "!"
+        return level_label(str(level), current_lang())[:24]
+    return label("severity", severity if severity in ("info", "warning", "critical") else "info")
 
 
 def tile(info: wall_queries.TileInfo, fps: float, alert: tuple | None, pinned: bool) -> html.Div:
