@@ -16,6 +16,8 @@
   var enc = new TextEncoder();
   var dec = new TextDecoder();
   var SEP = enc.encode("\r\n\r\n");
+  /* what the wall's connection did (read by the browser test) */
+  window.pantauDinding = {starts: []};
 
   function grid() { return document.getElementById("dinding-grid"); }
   function tiles() {
@@ -45,6 +47,7 @@
     if (img && entry.url && img.getAttribute("src") !== entry.url) { img.setAttribute("src", entry.url); }
     var shown = entry.url ? "live" : entry.state;
     if (entry.state === "busy" || entry.state === "gone") { shown = entry.state; }
+    if (entry.state === "none" && !entry.url) { shown = "none"; }
     tile.setAttribute("data-state", shown);
     var box = tile.querySelector(".dinding-state");
     if (box) { box.textContent = stateText(shown); }
@@ -108,6 +111,7 @@
 
   function start(codes, fps, key) {
     var controller = new AbortController();
+    window.pantauDinding.starts.push(key);
     current = {key: key, controller: controller};
     var url = "/api/dinding/live?codes=" + encodeURIComponent(codes.join(",")) + "&fps=" + fps;
     fetch(url, {signal: controller.signal, credentials: "same-origin", cache: "no-store"})
@@ -151,7 +155,18 @@
     clearTimeout(retryTimer);
   }
 
+  function fitBelowNavbar() {
+    /* the wall fills the screen below whatever is above it (the navbar wraps on narrow
+       screens); assets/dinding.css reads --dinding-top */
+    var page = document.getElementById("dinding-page");
+    if (page) {
+      var top = Math.round(page.getBoundingClientRect().top + window.scrollY);
+      page.style.setProperty("--dinding-top", top + "px");
+    }
+  }
+
   function sync() {
+    fitBelowNavbar();
     var list = tiles();
     if (!list.length) { if (!grid()) { stop(); } return; }
     var codes = [];
@@ -192,6 +207,7 @@
         }
       }
     }).observe(document.body, {childList: true, subtree: true});
+    window.addEventListener("resize", fitBelowNavbar);
     setInterval(function () {
       tiles().forEach(function (tile) { updateAge(tile, cache[tile.getAttribute("data-code")]); });
     }, 1000);

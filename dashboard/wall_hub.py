@@ -15,7 +15,7 @@ of all the wall's tiles over one response instead, as parts of a ``multipart/mix
 
     --pantauwall\\r\\n
     X-Camera: PLG-BKB-01\\r\\n
-    X-State: live            (live | wait: no picture yet | busy: hub full, retrying | gone)
+    X-State: live            (live | wait: none yet | none: none for 10 s | busy | gone)
     X-Taken: 1764450000.123  (when the picture was taken, epoch seconds; its age on screen)
     Content-Type: image/jpeg\\r\\n
     Content-Length: 23512\\r\\n\\r\\n
@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 WALL_BOUNDARY = "pantauwall"
 #: seconds a tile waits before asking a full hub again
 BUSY_RETRY_S = 10.0
+#: seconds without any picture after which a tile says "no picture" instead of "waiting"
+NO_PICTURE_S = 10.0
 
 
 def _no_blur(frame: np.ndarray) -> tuple[np.ndarray, int, int]:  # never called: see below
@@ -227,7 +229,7 @@ class WallStream:
         last_seq: dict[str, int] = {}
         reported: dict[str, str] = {}  # last state sent without a picture
         retry_at: dict[str, float] = {}
-        last_sent = time.monotonic()
+        last_sent = opened = time.monotonic()
         while time.monotonic() < deadline and not self._closed:
             started = time.monotonic()
             out: list[bytes] = []
@@ -247,7 +249,7 @@ class WallStream:
                             reported.pop(code, None)
                         continue
                     else:
-                        state = "wait"
+                        state = "wait" if started - opened < NO_PICTURE_S else "none"
                 if state and reported.get(code) != state:
                     reported[code] = state
                     out.append(wall_part(code, state))

@@ -72,6 +72,10 @@ register(
         "wall.enlarge": {"id": "Klik untuk memperbesar", "en": "Click to enlarge"},
         "wall.waiting": {"id": "Menunggu gambar…", "en": "Waiting for a picture…"},
         "wall.busy": {"id": "Server penuh, mencoba lagi…", "en": "Server busy, retrying…"},
+        "wall.none": {
+            "id": "Belum ada gambar dari kamera ini",
+            "en": "No picture from this camera yet",
+        },
         "wall.gone": {"id": "Kamera tidak tersedia", "en": "Camera not available"},
         "wall.public": {"id": "publik · disamarkan", "en": "public · blurred"},
         "wall.new_alert": {"id": "PERINGATAN BARU", "en": "NEW ALERT"},
@@ -264,6 +268,7 @@ def layout(layout: str | None = None, group: str | None = None, every: str | Non
                 className=f"dinding-grid dinding-cols-{LAYOUTS[chosen][1]}",
                 **{
                     "data-wait": t("wall.waiting"),
+                    "data-none": t("wall.none"),
                     "data-busy": t("wall.busy"),
                     "data-gone": t("wall.gone"),
                 },
