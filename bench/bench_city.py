@@ -1,7 +1,7 @@
 """City-scale ingestion benchmark, measured at full size and never extrapolated.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_city.py [--cameras 10693] [--minutes 10]
-        [--warmup 120] [--only local|celery|ratio] [--db sqlite|postgresql]
+        [--warmup 300] [--only local|celery|ratio] [--db sqlite|postgresql]
 
 1. Starts ``bench/camera_farm.py`` (its own process): N JPEG snapshot cameras on loopback, most
    of them quiet streets, 10 % busy, 3 % faulty (refused, closed, hang, 1 B/s drip, 404, 500,
@@ -10,6 +10,10 @@
    with N cameras at one sample per ``--interval`` (60 s), and the real local pool as a
    subprocess (``pantau ingest``, PANTAU_* environment); after ``--warmup`` seconds it measures a
    window of ``--minutes``, then waits one interval (+15 s) for the window's samples to land.
+   The warm-up (300 s by default) covers a city's first start: every camera is cold then and
+   its first sample fetches and learns from 3 frames (~3x a warm sample's CPU), which the
+   2-core box worked off in about 4 minutes at full size (29 Nov 2026: lateness p95 per minute
+   after a 120 s warm-up 85, 62, 34, 17, 3, 2 ... s); the per-minute table shows the rest.
 3. **celery**: the same with ``pantau ingest --celery`` and ``pantau worker`` (2 processes),
    broker Redis DB 6 or BENCH_REDIS_URL (flushed first), no result backend.
 4. **ratio**: Celery throughput with 1, then 2 analysis processes on a saturated load
@@ -566,7 +570,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--cameras", type=int, default=CITY, help="cameras in the city (10,693)")
     ap.add_argument("--minutes", type=float, default=10.0, help="measured window per path")
-    ap.add_argument("--warmup", type=float, default=120.0, help="seconds before the window")
+    ap.add_argument(
+        "--warmup",
+        type=float,
+        default=300.0,
+        help="seconds before the window (300: a city's first start, every camera cold, takes "
+        "about 4 minutes to catch up at full size)",
+    )
     ap.add_argument("--interval", type=int, default=60, help="seconds between a camera's samples")
     ap.add_argument("--only", choices=PHASES, action="append", help="run only these phases")
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
