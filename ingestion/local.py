@@ -53,6 +53,8 @@ from store.models import Camera
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
+#: the scheduler dispatches what is due at most this often (a batch per worker per round)
+DISPATCH_TICK_S = 0.05
 STATUS_FILE = "ingest_status.json"
 
 
@@ -80,6 +82,41 @@ class Success:
     result: SampleResult
     fetch_ms: float
     reopened: bool
+
+
+class Outbox:
+    """A worker's answers to the supervisor, sent as lists: one queue message (one pickle, one
+    pipe write, one wake-up of the supervisor's collector) per ``max_delay_s`` instead of one
+    per sample (a wake-up cost the supervisor ~0.3 ms of CPU, about what the rest of its work
+    on a sample costs). An answer waits at most ``max_delay_s``."""
+
+    def __init__(self, queue_: Any, max_delay_s: float = 0.1) -> None:
+        self._q = queue_
+        self.max_delay_s = max_delay_s
+        self._items: list[Any] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        self._thread.start()
+
+    def put(self, item: Any) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+        if items:
+            self._q.put(items)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.max_delay_s):
+            self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2 * self.max_delay_s + 1)
+        self.flush()
 
 
 def _worker_main(
@@ -118,6 +155,7 @@ def _worker_main(
         user_agent=USER_AGENT,
     )
     analysis_lock = threading.Lock()  # CPU work: one at a time per process
+    outbox = Outbox(results)  # answers go to the supervisor in batches
     pool = ThreadPoolExecutor(max_workers=settings.fetch_threads, thread_name_prefix="fetch")
     # a cold camera's sample mostly waits (cold_start_interval_s between its warm-up frames):
     # those samples run here, so a city's first start (every camera cold) keeps its cadence
@@ -136,13 +174,13 @@ def _worker_main(
                     return
             got = fetch_sample(sources, cam, settings, client, warmup=warm_n)
         except SourceError as exc:
-            results.put(
+            outbox.put(
                 Failure(cam.id, task.due, exc.kind, str(exc), (time.perf_counter() - t0) * 1000)
             )
             return
         except Exception as exc:
             logger.exception("fetch of %s crashed", cam.code)
-            results.put(Failure(cam.id, task.due, "error", f"{type(exc).__name__}: {exc}"))
+            outbox.put(Failure(cam.id, task.due, "error", f"{type(exc).__name__}: {exc}"))
             return
         fetch_ms = (time.perf_counter() - t0) * 1000
         try:
@@ -152,7 +190,7 @@ def _worker_main(
                     # reduced-scale decode (the full frame is decoded if a stage asks for it)
                     got.decode(processor.reduced_size(cam))
                 except SourceError as exc:
-                    results.put(Failure(cam.id, task.due, exc.kind, str(exc), fetch_ms))
+                    outbox.put(Failure(cam.id, task.due, exc.kind, str(exc), fetch_ms))
                     return
                 result = processor.process_burst(
                     cam,
@@ -162,10 +200,10 @@ def _worker_main(
                     warmup=got.warmup,
                 )
             result.timings_ms["fetch"] = round(fetch_ms, 3)
-            results.put(Success(cam.id, task.due, result, fetch_ms, got.reopened))
+            outbox.put(Success(cam.id, task.due, result, fetch_ms, got.reopened))
         except Exception as exc:
             logger.exception("analysis of %s failed", cam.code)
-            results.put(Failure(cam.id, task.due, "analysis", f"{type(exc).__name__}: {exc}"[:200]))
+            outbox.put(Failure(cam.id, task.due, "analysis", f"{type(exc).__name__}: {exc}"[:200]))
 
     last_beat = 0.0
     parent = os.getppid()
@@ -184,7 +222,8 @@ def _worker_main(
                 continue
             if task is None:
                 break
-            pool.submit(run, task)
+            for one in task if isinstance(task, list) else (task,):  # a batch of tasks
+                pool.submit(run, one)
     except KeyboardInterrupt:
         pass
     finally:
@@ -194,6 +233,7 @@ def _worker_main(
             with contextlib.suppress(Exception):
                 src.close()
         client.close()
+        outbox.close()
         try:  # a restart resumes warm
             with analysis_lock:
                 processor.close()
@@ -405,6 +445,7 @@ class Supervisor:
             wait = 0.5
             with self._lock:
                 for i, heap in enumerate(self._heaps):
+                    batch: list[Task] = []  # one queue message per worker and round
                     while heap and heap[0][0] <= now and self._inflight[i] < self.max_inflight:
                         due, cam_id, gen = heapq.heappop(heap)
                         slot = self.slots.get(cam_id)
@@ -414,12 +455,15 @@ class Supervisor:
                         slot.inflight_since = time.monotonic()
                         slot.inflight_due = due
                         self._inflight[i] += 1
-                        self._task_qs[i].put(Task(slot.spec, due))
+                        batch.append(Task(slot.spec, due))
                         self.dispatched += 1
+                    if batch:
+                        self._task_qs[i].put(batch)
                     if heap and self._inflight[i] < self.max_inflight:
                         wait = min(wait, heap[0][0] - time.time())
-            # woken early by an answer (a worker at its in-flight limit has room again)
-            self._wake.wait(max(0.01, wait))
+            # woken early by an answer (a worker at its in-flight limit has room again); samples
+            # due within DISPATCH_TICK_S of each other leave together
+            self._wake.wait(max(DISPATCH_TICK_S, wait))
             self._wake.clear()
 
     def _reschedule(self, slot: _Slot, due: float) -> None:
@@ -450,10 +494,11 @@ class Supervisor:
                 continue
             except (EOFError, OSError):
                 return
-            try:
-                self._handle(msg)
-            except Exception:
-                logger.exception("handling a worker message failed")
+            for one in msg if isinstance(msg, list) else (msg,):  # an Outbox batch
+                try:
+                    self._handle(one)
+                except Exception:
+                    logger.exception("handling a worker message failed")
 
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, tuple) and msg and msg[0] == "heartbeat":
