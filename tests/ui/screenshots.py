@@ -44,6 +44,7 @@ PAGES = [
     ("queue", "/pengaduan/antrian", "#queue-table .dash-spreadsheet"),
     ("lapor", "/lapor", "#lapor-category"),
     ("cctv", "/cctv", "#cctv-grid img"),
+    ("dinding", "/dinding", "#dinding-grid [data-code]"),
 ]
 #: pages of the OPD role, taken signed in as an OPD account
 OPD_PAGES = [
