@@ -284,7 +284,10 @@ def capture_hls(
         lines += [f"#EXTINF:{dur:.3f},", name]
     listing.write_text("\n".join(lines + ["#EXT-X-ENDLIST"]) + "\n")
     _finish_clip(cap, listing, workdir)
-    if cap.clip is not None and cap.clip.parent == segdir:  # remux failed: keep the segments
+    if cap.clip == listing:  # the join failed: keep the camera's segments as they came
+        cap.clip = None
+        cap.extra = [(segdir / name, "clip", "video/mp2t") for name, _ in kept]
+        cap.extra.append((listing, "index", "application/vnd.apple.mpegurl"))
         return cap
     shutil.rmtree(segdir, ignore_errors=True)
     return cap

@@ -223,7 +223,7 @@ class RecorderService:
         return self
 
     def _loop(self) -> None:
-        last_prune = 0.0
+        last_prune = float("-inf")  # prune once at start, then hourly
         import time
 
         while not self.stop_event.is_set():
