@@ -115,7 +115,7 @@ def test_hog_detector_gets_the_full_frame_only_on_motion() -> None:
 
 
 def test_vtest_counts_match_full_decode() -> None:
-    """People counts on the 20 hand-counted vtest frames at the production cadence (one
+    """People counts on the first 20 hand-counted vtest frames (batch 1) at the production cadence (one
     sample a counted frame, --sparse): reduced decode vs full decode of the same JPEGs. The
     background model learns from 1/4-scale DCT pixels instead of area-averaged ones, which
     differ by a grey level or two, so a blob on the detection threshold may split
@@ -124,7 +124,7 @@ def test_vtest_counts_match_full_decode() -> None:
     sys.path.insert(0, str(HERE))
     import vtest_eval as v
 
-    segments = v.load_segments()
+    segments = v.load_segments(batch=1)
     full = v.jpeg_segments(segments, scaled=False)
     reduced = v.jpeg_segments(segments, scaled=True)
     assert all(isinstance(f, ScaledFrame) for _, _, fs in reduced for f in fs)

@@ -180,9 +180,10 @@ def test_state_of_a_cold_camera_stays_cold_on_the_next_worker():
     assert not b.warm and not b.analyse(scene.frame_at(1.0)[0]).counts_known
 
 
-# measured on the 6 held-out frames (warm_up k=3, 1.2 s apart): MAE 1.33, worst frame off by 2
-WARMUP_HELDOUT_MAE = 2.0
-WARMUP_HELDOUT_WORST = 3
+# measured on the 29 held-out frames (warm_up k=3, 1.2 s apart, 2026-11-29): MAE 1.48, worst
+# frame off by 5 (people standing still through the burst are in its median)
+WARMUP_HELDOUT_MAE = 1.8
+WARMUP_HELDOUT_WORST = 6
 
 
 def test_warm_up_on_a_short_burst_counts_held_out_frames(vtest_segments, data_dir):
@@ -200,7 +201,7 @@ def test_warm_up_on_a_short_burst_counts_held_out_frames(vtest_segments, data_di
         r = a.analyse(frames[-1], ts=0.0)
         assert r.counts_known and r.count_path == "warm"
         errs.append(abs(r.people - truth))
-    assert len(errs) == 6
+    assert len(errs) == len(held) == 29
     assert max(errs) <= WARMUP_HELDOUT_WORST, errs
     assert np.mean(errs) <= WARMUP_HELDOUT_MAE, errs
 
@@ -217,10 +218,10 @@ def test_warm_up_rejects_bad_bursts():
     assert not a.warm
 
 
-# measured on the 6 held-out frames as single cold images (HOG in 5 perspective bands):
-# MAE 0.67, worst frame off by 2 (counting nobody, as before, scores 6.67 there)
-SINGLE_HELDOUT_MAE = 1.5
-SINGLE_HELDOUT_WORST = 3
+# measured on the 29 held-out frames as single cold images (HOG in 5 perspective bands,
+# 2026-11-29): MAE 0.93, worst frame off by 3 (counting nobody, as before, scores 6.55 there)
+SINGLE_HELDOUT_MAE = 1.2
+SINGLE_HELDOUT_WORST = 4
 
 
 def test_single_image_gets_a_real_count_from_the_history_free_path(vtest_segments, data_dir):
@@ -234,7 +235,7 @@ def test_single_image_gets_a_real_count_from_the_history_free_path(vtest_segment
         assert r.counts_known and r.count_path == "history-free" and r.analyser == "hog"
         assert r.people > 0
         errs.append(abs(r.people - truth))
-    assert len(errs) == 6
+    assert len(errs) == len(held) == 29
     assert max(errs) <= SINGLE_HELDOUT_WORST, errs
     assert np.mean(errs) <= SINGLE_HELDOUT_MAE, errs
 
