@@ -41,6 +41,10 @@ register_strings(
             "en": "There is no camera to record.",
         },
         "rec.error": {"id": "Tidak dapat merekam: {why}", "en": "Cannot record: {why}"},
+        "rec.no_stream": {
+            "id": "Kamera {code} tidak punya URL aliran untuk direkam.",
+            "en": "Camera {code} has no stream URL to record from.",
+        },
         "rec.list": {"id": "Rekaman", "en": "Recordings"},
         "rec.none": {"id": "Belum ada rekaman.", "en": "No recordings yet."},
         "rec.hint": {
@@ -143,6 +147,9 @@ def start(camera_code: Any = None, alert_id: Any = None, seconds: Any = None) ->
             cam = s.scalar(select(Camera).where(Camera.code == camera_code))
         if cam is None:
             return dbc.Alert(t("rec.no_camera"), color="warning", className="py-1 px-2 mb-0")
+        if not cam.stream_url:
+            return dbc.Alert(t("rec.no_stream", code=cam.code), color="warning",
+                             className="py-1 px-2 mb-0")  # fmt: skip
         try:
             item = create_item(s, cam, n, trigger=EvidenceTrigger.USER,
                                started_by=auth.current_username() or "?", settings=settings,
