@@ -180,3 +180,22 @@ def test_centerface_sizes_rounding_and_threads(centerface_model, frames):
     assert len(results) == 2
     for got in results.values():
         assert min(got) >= COVER, got
+
+
+def test_public_hub_uses_the_installed_model(centerface_model, frames, tmp_path, monkeypatch):
+    """The wiring: settings pointing at a models folder with centerface.onnx give the public
+    frame hub (/cctv snapshots and live streams) the CenterFace blur."""
+    from dashboard.streaming import FrameHub
+    from pantau.settings import Settings
+
+    monkeypatch.delenv("PANTAU_FACE_MODEL_PATH", raising=False)
+    cfg = Settings(var_dir=tmp_path / "var", models_dir=centerface_model.parent)
+    assert cfg.face_model_path == centerface_model
+    hub = FrameHub(snapshot_dir=tmp_path, face_model_path=cfg.face_model_path)
+    try:
+        assert hub.stream_blur().face_backend == "centerface"
+        frame, box = paste(frames[FRAMES[4]], HELD_OUT[0], 24, POSITIONS[4])
+        out, n_faces, _ = hub.blur(frame)
+        assert n_faces >= 1 and _check(out, frame, box)[0]
+    finally:
+        hub.close()
