@@ -501,4 +501,8 @@ for _module in (
             raise
 
 if __name__ == "__main__":  # python -m pantau.cli ... (same as the pantau command)
-    app()
+    # Subsystems register their commands on the imported module ``pantau.cli``, not on this
+    # ``__main__`` copy: run that module's app, or their commands would be missing.
+    import pantau.cli as _cli
+
+    _cli.main()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dashboard.app import create_app
 from store.db import Database
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_create_app_serves_shell_and_health(settings):
@@ -58,6 +63,23 @@ def test_cli_lists_its_commands():
     assert result.exit_code == 0
     for command in ("run", "seed", "import", "db"):
         assert command in result.output
+
+
+@pytest.mark.parametrize("group", ["evidence", "notify", "sop", "rules", "models", "briefing"])
+def test_python_m_pantau_cli_has_the_subsystem_commands(tmp_path, group):
+    """``python -m pantau.cli`` (README) knows the commands the subsystems register, as the
+    installed ``pantau`` script does (they used to be missing: "No such command")."""
+    env = {**os.environ, "PANTAU_VAR_DIR": str(tmp_path / "var")}
+    out = subprocess.run(
+        [sys.executable, "-m", "pantau.cli", group, "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Usage:" in out.stdout and group in out.stdout
 
 
 def test_cli_seed_refuses_demo_twice(settings, monkeypatch):
