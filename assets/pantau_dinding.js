@@ -196,7 +196,19 @@
     setTimeout(function () { scheduled = false; sync(); }, 50);
   }
 
+  function onClick(event) {
+    /* a click on a tile enlarges it, a click on the enlarged tile returns to the wall:
+       written straight into the page's dinding-focus store (the callbacks re-render the
+       tiles every few seconds, so the click is not tied to a tile component) */
+    var tile = event.target.closest && event.target.closest("#dinding-grid [data-code]");
+    if (!tile || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
+    var focused = grid().classList.contains("dinding-focused");
+    window.dash_clientside.set_props("dinding-focus",
+      {data: focused ? null : tile.getAttribute("data-code")});
+  }
+
   function init() {
+    document.addEventListener("click", onClick);
     new MutationObserver(function (records) {
       for (var i = 0; i < records.length; i++) {
         var t = records[i].target;

@@ -17,6 +17,7 @@ public are refused by the guard before these functions run).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
 import threading
@@ -61,6 +62,9 @@ def staff_hub() -> StaffFrameHub:
                     url_policy=UrlPolicy.from_settings(cfg),
                 )
                 ext["pantau_wall_slots"] = WallSlots(cfg.wall_max_walls)
+                # producers own camera readers (FFmpeg threads): stop them before the
+                # interpreter does, or a reader still running aborts the process at exit
+                atexit.register(ext["pantau_wall_hub"].close)
     return ext["pantau_wall_hub"]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
 from dashboard import auth, context
 from dashboard.i18n import t
@@ -89,8 +89,6 @@ def tile(info: wall_queries.TileInfo, fps: float, alert: tuple | None, pinned: b
                 className="dinding-cap dinding-cap-bottom",
             ),
         ],
-        id={"type": "dinding-tile", "code": info.code},
-        n_clicks=0,
         className=classes,
         title=t("wall.enlarge"),
         **{"data-code": info.code, "data-fps": f"{fps:g}"},
@@ -171,20 +169,11 @@ def value_choices(kind: Any, _version: Any) -> tuple[list[dict], Any, bool]:
     return options, keep, False
 
 
-def set_focus(clicks: Any, _back: Any, current: Any) -> Any:
-    """A click on a tile enlarges it; the back button (or a click on the enlarged tile)
-    returns to the wall."""
-    trigger = ctx.triggered_id
-    if trigger == "dinding-back":
-        return None
-    if isinstance(trigger, dict) and trigger.get("type") == "dinding-tile":
-        if not any((item.get("value") or 0) for item in ctx.triggered or []):
-            return no_update  # tiles re-rendered with n_clicks=0: not a click
-        code = trigger.get("code")
-        if not isinstance(code, str) or len(code) > 64:
-            return no_update
-        return None if code == current else code
-    return no_update
+def back_to_wall(_back: Any) -> None:
+    """The back button returns from an enlarged tile to the wall. (A click on a tile sets
+    ``dinding-focus`` in the browser, assets/pantau_dinding.js: the tiles are re-rendered every
+    few seconds, and a click counted on a tile that is being replaced was lost or replayed.)"""
+    return None
 
 
 def toggle_pause(n_clicks: Any) -> tuple[bool, list]:
@@ -259,11 +248,9 @@ def register(app) -> None:
     )(value_choices)
     app.callback(
         Output("dinding-focus", "data"),
-        Input({"type": "dinding-tile", "code": ALL}, "n_clicks"),
         Input("dinding-back", "n_clicks"),
-        State("dinding-focus", "data"),
         prevent_initial_call=True,
-    )(set_focus)
+    )(back_to_wall)
     app.callback(
         Output("dinding-rotate", "disabled"),
         Output("dinding-pause", "children"),

@@ -94,6 +94,21 @@ def wait_tiles(driver, n: int, timeout: float = 60, live: bool = True) -> list[d
     raise AssertionError(f"{n} live tiles expected, got {got}")
 
 
+def click_tile(driver, index: int) -> None:
+    """Click a tile; the wall re-renders its tiles every few seconds (status, alerts), so a
+    tile found just before may be gone: find it again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(5):
+        try:
+            driver.find_elements("css selector", "#dinding-grid [data-code]")[index].click()
+            return
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
+            time.sleep(0.3)
+
+
 def scroll(driver) -> dict:
     return driver.execute_script(
         "return {h: document.documentElement.scrollHeight, ih: window.innerHeight,"
@@ -119,7 +134,7 @@ def test_live_tiles_receive_changing_pictures_and_enlarge(wall_app, tmp_path):
         text = driver.find_element("css selector", "#dinding-status").text
         assert "Halaman 1/1" in text and "4 kamera" in text
         # a click enlarges the tile, the back button returns to the wall
-        driver.find_elements("css selector", "#dinding-grid [data-code]")[2].click()
+        click_tile(driver, 2)
         one = wait_tiles(driver, 1)
         assert one[0]["code"] == codes[2]
         assert one[0]["width"] > 1800  # the whole width of the wall
