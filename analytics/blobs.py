@@ -285,7 +285,7 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         min_person_frac: float = 0.22,
         long_term: LongTermBackground | None = None,
         object_max_height: float = 0.6,
-        min_still_s: float = 90.0,
+        min_still_s: float = 45.0,
         **background: Any,
     ) -> None:
         """``width`` x ``height`` (default 3/4 of the width): the box the background model's
@@ -384,7 +384,7 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         if not m.warm or m.last_planes is None or m.luma is None or m.chroma is None:
             return None
         if not lt.ready:
-            lt.seed(m.luma, m.chroma)
+            lt.seed(m.luma, m.chroma, self._now())
             return None
         assert m.spread is not None
         luma, chroma = m.last_planes
@@ -420,7 +420,7 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         step = self._lt_step
         if step is None:
             return self.blobs_to_detections(mask, scale, h, w)
-        return self._with_standing(mask, scale, h, w, step)
+        return self._with_standing(mask, scale, h, w, step, self.long_term.mature(self._now()))
 
     # ------------------------------------------------------------------ standing still
 
@@ -431,21 +431,30 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         return fg if age is None or age.shape != fg.shape else fg & (age <= 1)
 
     def _with_standing(
-        self, mask: np.ndarray, scale: float, fh: int, fw: int, step: LongTermStep
+        self,
+        mask: np.ndarray,
+        scale: float,
+        fh: int,
+        fw: int,
+        step: LongTermStep,
+        mature: bool = True,
     ) -> list[Detection]:
         """Detections of the short-term foreground plus what stands still in the long-term
         one (absorbed by the short-term model), each marked ``still`` or moving; low standing
-        blobs are static objects."""
+        blobs are static objects. Before the long-term model is ``mature`` only the marking."""
         sh, sw = mask.shape
         present = step.present
         lh, lw = present.shape
+        if not mature:
+            present = np.zeros_like(present)
         m = self.model
         absorbed = (
             self.long_term.differs(m.luma, m.chroma, m.spread, step.gain)
-            if m.luma is not None and m.chroma is not None
+            if mature and m.luma is not None and m.chroma is not None
             else np.zeros_like(present)
         )  # where the short-term background holds something the long-term one does not
-        mask = self._drop_short_term_ghosts(mask, step, absorbed)
+        if mature:
+            mask = self._drop_short_term_ghosts(mask, step, absorbed)
         fresh = self._fresh(mask)
         fresh_lt = cv2.resize(fresh.astype(np.uint8), (lw, lh), interpolation=cv2.INTER_AREA) > 0
         still_lt = present & ~fresh_lt

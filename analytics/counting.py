@@ -46,6 +46,14 @@ def _dwell(det: Detection, ts: float | None) -> float:
     return max(0.0, float(ts) - det.since)
 
 
+def _by_class(vehicles: list[Detection], ts: float | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for d in vehicles:
+        if d.still:
+            out[d.label] = round(max(out.get(d.label, 0.0), _dwell(d, ts)), 1)
+    return out
+
+
 def count_objects(
     detections: Sequence[Detection],
     rois: Sequence[RegionOfInterest],
@@ -96,6 +104,8 @@ def count_objects(
                 dwell_s=round(max((_dwell(d, ts) for d in in_veh), default=0.0), 1),
                 objects=len(in_obj),
                 object_dwell_s=round(max((_dwell(d, ts) for d in in_obj), default=0.0), 1),
+                kind=roi.kind,
+                dwell_by_class=_by_class(in_veh, ts),
             )
         )
     return Counts(

@@ -34,6 +34,10 @@ colour (ratio 0.6-1) is a shadow, not an object. When more than ``reset_share`` 
 the picture still differs after that (camera moved, IR mode switch), the long-term background
 restarts from the short-term one and the dwell times with it.
 
+For ``mature_s`` (600 s: ten minutes) after seeding the model only learns and keeps the dwell
+map (ghosts of the short-term model's start heal); the detector adds standing blobs and
+objects from it after that.
+
 Dwell: each cell remembers since when it has been occupied without a break (``since``, epoch
 seconds); an object's dwell is the time since its footprint's cells were first occupied.
 """
@@ -46,6 +50,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from analytics.background import _dither
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +90,7 @@ class LongTermBackground:
         ghost_ratio: float = 1.25,
         reset_share: float = 0.55,
         min_area: int = 4,
+        mature_s: float = 600.0,
     ) -> None:
         self.var_threshold = float(var_threshold)
         self.rel_noise = float(rel_noise)
@@ -94,6 +101,8 @@ class LongTermBackground:
         self.ghost_ratio = float(ghost_ratio)
         self.reset_share = float(reset_share)
         self.min_area = int(min_area)
+        self.mature_s = float(mature_s)
+        self.seeded_at: float | None = None
         self.luma: np.ndarray | None = None
         self.chroma: np.ndarray | None = None
         self.since: np.ndarray | None = None  # float64 epoch s per cell, NaN = free
@@ -116,6 +125,7 @@ class LongTermBackground:
                 "ghost_ratio",
                 "reset_share",
                 "min_area",
+                "mature_s",
             )
         }
 
@@ -123,10 +133,22 @@ class LongTermBackground:
         self.luma = self.chroma = self.since = None
         self.steps = 0
         self.last_ts = None
+        self.seeded_at = None
 
     @property
     def ready(self) -> bool:
         return self.luma is not None
+
+    def mature(self, now: float) -> bool:
+        """Seeded at least ``mature_s`` seconds (of the samples' clock) ago and stepped twice:
+        only then does the detector add what it sees standing (what the short-term model
+        still held of the scene's start has been told apart from what stands)."""
+        return (
+            self.luma is not None
+            and self.steps >= 2
+            and self.seeded_at is not None
+            and now - self.seeded_at >= self.mature_s
+        )
 
     @staticmethod
     def sizes(model_w: int, model_h: int) -> tuple[tuple[int, int], tuple[int, int], tuple]:
@@ -137,7 +159,7 @@ class LongTermBackground:
 
     # ------------------------------------------------------------------ one step
 
-    def seed(self, st_luma: np.ndarray, st_chroma: np.ndarray) -> None:
+    def seed(self, st_luma: np.ndarray, st_chroma: np.ndarray, ts: float) -> None:
         """Start from the short-term background (when it is warm: its ghosts have healed)."""
         sh, sw = st_luma.shape
         (lw, lh), (cw, ch), cells = self.sizes(sw, sh)
@@ -145,6 +167,8 @@ class LongTermBackground:
         self.chroma = _half(st_chroma, cw, ch)
         self.since = np.full(cells[:2], np.nan)
         self.steps = 0
+        self.seeded_at = float(ts)
+        self.last_ts = float(ts)
 
     def step(
         self,
@@ -169,13 +193,12 @@ class LongTermBackground:
         bg = self.luma.astype(np.float32)
         # lighting: smooth gain map from 3x3 blocks of medians, clipped around the global gain
         ratio = (fy + 4.0) / (bg + 4.0)
-        g_all = float(np.median(ratio))
-        blocks = np.empty((3, 3), np.float32)
-        for i in range(3):
-            for j in range(3):
-                blk = ratio[i * lh // 3 : (i + 1) * lh // 3, j * lw // 3 : (j + 1) * lw // 3]
-                blocks[i, j] = np.median(blk) if blk.size else g_all
-        blocks = np.clip(blocks, 0.7 * g_all, 1.3 * g_all)
+        bh, bw = lh // 3, lw // 3  # 3x3 blocks, every other pixel (medians are the cost)
+        sub = ratio[: 3 * bh : 2, : 3 * bw : 2]
+        g_all = float(np.median(sub))
+        blk = ratio[: 3 * bh, : 3 * bw].reshape(3, bh, 3, bw)[:, ::2, :, ::2]
+        blocks = np.median(blk.transpose(0, 2, 1, 3).reshape(9, -1), axis=1).reshape(3, 3)
+        blocks = np.clip(blocks.astype(np.float32), 0.7 * g_all, 1.3 * g_all)
         gain = cv2.resize(blocks, (lw, lh), interpolation=cv2.INTER_LINEAR)
         fy_n = (fy + 4.0) / gain - 4.0
         dy = fy_n - bg
@@ -199,6 +222,7 @@ class LongTermBackground:
             self.chroma = np.clip(np.rint(fc), 0, 255).astype(np.uint8)
             self.since = np.full(cells[:2], np.nan)
             self.steps = 0
+            self.seeded_at = float(ts)
             return LongTermStep(np.zeros((lh, lw), bool), g_all)
         mask = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_CLOSE, self._close)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
@@ -285,20 +309,19 @@ class LongTermBackground:
         guard = cv2.dilate((present | raw).astype(np.uint8), self._kernel).astype(bool)
         rate = np.where(guard, 0.0, track).astype(np.float32)
         # occupied for longer than absorb_after_s: becomes part of the empty scene
-        age = float(ts) - self.since
-        old = np.nan_to_num(age, nan=0.0) >= self.absorb_after_s
+        with np.errstate(invalid="ignore"):
+            old = (float(ts) - self.since) >= self.absorb_after_s  # NaN (free): False
         if old.any():
             old_px = np.kron(old, np.ones((CELL, CELL), bool))[:lh, :lw] & present
             rate[old_px] = 0.5
             self.since[old] = np.nan
-        rnd = ((np.arange(lh)[:, None] * 7 + np.arange(lw)[None, :] * 13 + self.steps * 5) % 16
-               + 0.5) / 16.0  # fmt: skip
+        rnd = _dither((lh, lw), self.steps * 7)
         bg = self.luma.astype(np.float32)
         self.luma = np.clip(np.floor(bg + (fy_n - bg) * rate + rnd), 0, 255).astype(np.uint8)
         rate_c = _half(rate, cw, ch)[..., None]
         bc = self.chroma.astype(np.float32)
         self.chroma = np.clip(
-            np.floor(bc + (fc - bc) * rate_c + rnd[:ch, :cw, None]), 0, 255
+            np.floor(bc + (fc - bc) * rate_c + _dither((ch, cw), self.steps * 7)[..., None]), 0, 255
         ).astype(np.uint8)
 
     def dwell_since(self, box_small: tuple[float, float, float, float]) -> float | None:
@@ -321,7 +344,7 @@ class LongTermBackground:
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         if self.luma is None or self.chroma is None or self.since is None:
             return {}, {}
-        meta: dict[str, Any] = {"steps": self.steps, "t": self.last_ts}
+        meta: dict[str, Any] = {"steps": self.steps, "t": self.last_ts, "s0": self.seeded_at}
         occupied = ~np.isnan(self.since)
         base = int(np.floor(self.since[occupied].min())) if occupied.any() else 0
         off = np.full(self.since.shape, _NO_SINCE, np.int64)
@@ -350,5 +373,6 @@ class LongTermBackground:
         off = (p[..., 0] << 16) | (p[..., 1] << 8) | p[..., 2]
         self.since = np.where(off == _NO_SINCE, np.nan, float(int(meta.get("base", 0))) + off)
         self.steps = int(meta.get("steps", 0))
-        t = meta.get("t")
+        t, s0 = meta.get("t"), meta.get("s0")
         self.last_ts = None if t is None else float(t)
+        self.seeded_at = None if s0 is None else float(s0)

@@ -120,6 +120,7 @@ class Analyser:
         self.always_detect = always_detect
         self.quiet_observe_every = max(1, int(quiet_observe_every))
         self._quiet = 0
+        self._settle = False
         if cold_start not in COLD_START_MODES:
             raise ValueError(f"cold_start must be one of {COLD_START_MODES}, got {cold_start!r}")
         self.cold_start = cold_start
@@ -260,7 +261,7 @@ class Analyser:
         arrays = {} if self._pending is not None else {f"det.{k}": v for k, v in det_arrays.items()}
         gate = {f"gate.{k}": v for k, v in self.motion_gate.state().items()}
         meta: dict[str, Any] = {
-            "an": {"quiet": self._quiet},
+            "an": {"quiet": self._quiet, "settle": self._settle},
             "det": det_meta,
             "last": self._last.to_state() if self._last is not None else None,
             "persp": self.perspective_learner.to_state(),
@@ -333,6 +334,7 @@ class Analyser:
             last = st.meta.get("last")
             self._last = FrameResult.from_state(last) if last is not None else None
             self._quiet = int((st.meta.get("an") or {}).get("quiet", 0))
+            self._settle = bool((st.meta.get("an") or {}).get("settle", False))
             self.perspective_learner.load(st.meta.get("persp"))
             self._frame_size = st.frame_size
             self._pack_cache = st.packed
@@ -371,6 +373,7 @@ class Analyser:
         self.detector.reset()
         self._last = None
         self._quiet = 0
+        self._settle = False
         self._frame_size = None
         self._pack_cache = {}
         self.perspective_learner.reset()
@@ -447,10 +450,12 @@ class Analyser:
             self._materialize()
             getattr(self.detector, "reset_short_term", self.detector.reset)()
             self.detector.observe(self._det_frame(frame))
+        settle, self._settle = self._settle, False
         if (
             self._last is not None
             and self._last.counts_known
             and (motion.lighting_change or (not motion.moving and not self.always_detect))
+            and not (settle and not motion.lighting_change)
         ):
             if not motion.lighting_change:
                 self._quiet += 1
@@ -468,6 +473,9 @@ class Analyser:
         else:
             result = self._measure(frame, ts, motion, timings)
             self._last = result
+            # something moved: the first quiet sample after it is measured too, so what
+            # arrived and stopped (a dropped bag, a car that parked) is seen standing still
+            self._settle = motion.moving and not settle and hasattr(self.detector, "long_term")
         timings["total"] = round((time.perf_counter() - t_start) * 1000, 3)
         return result
 
@@ -506,6 +514,7 @@ class Analyser:
                     dwell_s=now.dwell_s,
                     objects=now.objects,
                     object_dwell_s=now.object_dwell_s,
+                    dwell_by_class=now.dwell_by_class,
                 )
             )
         result.rois = rois

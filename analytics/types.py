@@ -306,6 +306,10 @@ class RoiCount:
     """Static objects that are neither people nor vehicles (a dumped bag, a box)."""
     object_dwell_s: float = 0.0
     """Longest stay of such an object in the ROI, seconds (0: none)."""
+    kind: str = "any"
+    """The ROI's kind (``crowd``, ``road``, ``any``, ``no_parking``, ``no_dumping``)."""
+    dwell_by_class: dict[str, float] = field(default_factory=dict)
+    """Longest dwell (s) of a parked vehicle per class, classes with one parked only."""
 
 
 @dataclass
@@ -401,7 +405,8 @@ class FrameResult:
             "b": self.bicycles,
             "r": [
                 [r.name, r.people, r.vehicles, r.density, r.density_unit, r.standing, r.parked]
-                + [round(r.dwell_s, 1), r.objects, round(r.object_dwell_s, 1)]
+                + [round(r.dwell_s, 1), r.objects, round(r.object_dwell_s, 1), r.kind]
+                + [dict(r.dwell_by_class)]
                 for r in self.rois
             ],
             "m": self.motion_ratio,
@@ -440,9 +445,11 @@ class FrameResult:
 
 def _roi_from_state(r: Sequence[Any]) -> RoiCount:
     extra = list(r[5:10]) + [0] * (10 - len(r))
+    kind = str(r[10]) if len(r) > 10 else "any"
+    by = {str(k): float(v) for k, v in dict(r[11]).items()} if len(r) > 11 else {}
     return RoiCount(
         str(r[0]), int(r[1]), int(r[2]), float(r[3]), str(r[4]),
-        int(extra[0]), int(extra[1]), float(extra[2]), int(extra[3]), float(extra[4]),
+        int(extra[0]), int(extra[1]), float(extra[2]), int(extra[3]), float(extra[4]), kind, by,
     )  # fmt: skip
 
 

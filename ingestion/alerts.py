@@ -1,5 +1,5 @@
-"""Camera and sensor alert rules, applied where their data arrives: flood coverage and crowds
-on freshly written samples (local writer and Celery workers), cameras offline too long (the
+"""Camera and sensor alert rules, applied where their data arrives: flood coverage, crowds,
+illegal parking and dumping on freshly written samples (local writer and Celery workers), cameras offline too long (the
 periodic check), sensor levels on ingested readings.
 
 The rules themselves are data (``store.rules``: the ``alert_rules`` table, seeded from
@@ -36,6 +36,7 @@ from store.models import (
     RollupPeriod,
     Sensor,
 )
+from store.rules import stillness
 from store.rules.catalog import LoadedRule, RuleBook
 from store.rules.engine import Reading, RuleRunner, Threshold
 from store.rules.schema import Kind, ScopeType
@@ -48,6 +49,8 @@ CROWD = str(Kind.CROWD)
 OFFLINE = str(Kind.OFFLINE)
 SENSOR = str(Kind.SENSOR)  # a sensor reading at/above its warning (waspada) or danger level
 RACING = str(Kind.RACING)  # balap liar: tracked speeds at night (store.rules.racing)
+DWELL = stillness.DWELL  # a vehicle parked in a no-parking ROI (illegal parking)
+DUMPING = stillness.DUMPING  # a new static object in a no-dumping ROI (illegal dumping)
 
 _SPECIFIC = {ScopeType.CAMERA: 0, ScopeType.SENSOR: 0, ScopeType.TAG: 1, ScopeType.KECAMATAN: 2}
 _CHUNK = 500
@@ -224,10 +227,12 @@ class AlertEngine:
         flood = self.book.rules(session, FLOOD)
         crowd = self.book.rules(session, CROWD)
         racing = self.book.rules(session, RACING)
-        if not latest or not (flood or crowd or racing):
+        still = self.book.rules(session, DWELL) + self.book.rules(session, DUMPING)
+        if not latest or not (flood or crowd or racing or still):
             return []
         cams = self._cameras(session, list(latest))
         fp, cp, rp = Picker(flood), Picker(crowd), Picker(racing)
+        sp = {k: Picker([lr for lr in still if lr.kind == k]) for k in (DWELL, DUMPING)}
         items: list[tuple[LoadedRule, Reading]] = []
         for cam_id, r in latest.items():
             cam = cams.get(cam_id) or Subject(cam_id, r.code, r.code, None)
@@ -244,6 +249,10 @@ class AlertEngine:
             lr = rp.whole(cam)
             if lr is not None:
                 items += self._racing(lr, cam, r)
+            for kind, picker in sp.items():
+                items += self._still(picker.whole(cam), cam, r, kind)
+                for lr, roi in picker.roi(cam.code):
+                    items += self._still(lr, cam, r, kind, roi)
         return self.runner.run(session, items)
 
     def _racing(
@@ -274,6 +283,18 @@ class AlertEngine:
                 ),
             )
         ]
+
+    def _still(
+        self, lr: LoadedRule | None, cam: Subject, r: SampleResult, kind: str, roi=None
+    ) -> list[tuple[LoadedRule, Reading]]:
+        """Illegal parking / dumping (``store.rules.stillness``)."""
+        if lr is None:
+            return []
+        found = stillness.readings(
+            lr, thresholds(lr), (cam.id, cam.code, cam.name), r.ts, r.observation, roi,
+            self._evidence(r, kind), self.settings.timezone,
+        )  # fmt: skip
+        return [(lr, reading) for reading in found]
 
     def _evidence(self, r: SampleResult, kind: str):
         if not r.evidence_jpeg:

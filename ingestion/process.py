@@ -230,6 +230,10 @@ def _roi_extra(r: Any) -> dict[str, Any]:
         value = getattr(r, key, 0)
         if value:
             out[key] = value
+    if getattr(r, "kind", "any") in ("no_parking", "no_dumping"):
+        out["kind"] = r.kind  # whole-camera dwell / dumping rules watch these ROIs
+    if getattr(r, "dwell_by_class", None):
+        out["dwell_by"] = dict(r.dwell_by_class)
     return out
 
 
@@ -445,7 +449,13 @@ class SampleProcessor:
         s = self.settings
         water = result.water_coverage or 0.0
         crowd = counts_known and result.people >= s.crowd_alert_min_people
-        return water >= s.flood_alert_coverage or crowd
+        # something standing in a no-parking / no-dumping ROI: a dwell rule may open
+        still = counts_known and any(
+            getattr(r, "dwell_s", 0) or getattr(r, "objects", 0)
+            for r in result.rois
+            if getattr(r, "kind", "any") in ("no_parking", "no_dumping")
+        )
+        return water >= s.flood_alert_coverage or crowd or still
 
     def process_sample(
         self, camera: CameraSpec, frame: np.ndarray, ts: datetime, *, slot: datetime | None = None

@@ -37,6 +37,7 @@ RULE_LABEL = {
     "incident_cluster": "Kejadian berkelompok",
     "vehicle_dwell": "Kendaraan berhenti di zona larangan parkir",
     "racing": "Balap liar (kecepatan malam hari)",
+    "illegal_dumping": "Benda baru diam di zona larangan buang sampah",
 }
 SEVERITY_LABEL = {"critical": "SIAGA", "warning": "WASPADA", "info": "INFO"}
 STATUS_LABEL = {

@@ -107,6 +107,7 @@ _RULE_KEYS = {
     "incident_cluster",
     "vehicle_dwell",
     "racing",
+    "illegal_dumping",
 }
 
 

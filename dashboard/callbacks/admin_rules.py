@@ -18,7 +18,7 @@ from dashboard.queries.rules import rule_definition, rule_rows
 from store import audit
 from store.audit import AuditAction
 from store.rules.catalog import delete_rule, save_rule, seed_rules, template_for
-from store.rules.schema import Kind, RuleInvalid, parse_rule
+from store.rules.schema import EVALUATED, Kind, RuleInvalid, parse_rule
 
 register_strings(
     {
@@ -81,6 +81,7 @@ register_strings(
         "rules.kind.incident_cluster": {"id": "Klaster kejadian", "en": "Incident cluster"},
         "rules.kind.vehicle_dwell": {"id": "Parkir liar (diam)", "en": "Vehicle dwell"},
         "rules.kind.racing": {"id": "Balap liar (malam)", "en": "Illegal racing (night)"},
+        "rules.kind.illegal_dumping": {"id": "Buang sampah liar", "en": "Illegal dumping"},
         "rules.scope.city": {"id": "seluruh kota", "en": "whole city"},
         "rules.scope.camera": {"id": "kamera", "en": "camera"},
         "rules.scope.roi": {"id": "ROI", "en": "ROI"},
@@ -128,7 +129,7 @@ def rules_table() -> Any:
             dbc.Badge(t("rules.on") if r.enabled else t("rules.off"),
                       color="success" if r.enabled else "secondary", className="me-1")
         ]  # fmt: skip
-        if r.kind == Kind.DWELL:
+        if r.kind not in EVALUATED:
             status.append(dbc.Badge(t("rules.waits"), color="warning", text_color="dark"))
         timing = " / ".join(_duration(x) for x in (r.min_duration_s, r.clear_s, r.cooldown_s))
         body.append(

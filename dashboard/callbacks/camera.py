@@ -73,10 +73,38 @@ register_strings(
             "en": "No status changes recorded yet.",
         },
         "camera.water": {"id": "Genangan tertinggi", "en": "Highest water coverage"},
+        "camera.sample": {"id": "Sampel {at}", "en": "Sample {at}"},
+        "camera.sample.none": {"id": "Belum ada sampel.", "en": "No sample yet."},
+        "camera.sample.unknown": {
+            "id": "hitungan belum diketahui (kamera baru mulai)",
+            "en": "counts not known yet (camera just started)",
+        },
+        "camera.sample.people": {
+            "id": "{n} orang ({moving} bergerak, {standing} berdiri)",
+            "en": "{n} people ({moving} moving, {standing} standing)",
+        },
+        "camera.sample.vehicles": {
+            "id": "{n} kendaraan ({moving} bergerak, {parked} parkir)",
+            "en": "{n} vehicles ({moving} moving, {parked} parked)",
+        },
+        "camera.sample.dwell": {
+            "id": "{roi}: kendaraan berhenti {min} menit",
+            "en": "{roi}: vehicle stopped {min} min",
+        },
+        "camera.sample.objects": {
+            "id": "{roi}: {n} benda diam {min} menit",
+            "en": "{roi}: {n} static object(s) for {min} min",
+        },
     }
 )
 
-ROI_COLORS = {"crowd": "#f2b705", "road": "#4dabf7", "flood": "#20c997"}
+ROI_COLORS = {
+    "crowd": "#f2b705",
+    "road": "#4dabf7",
+    "flood": "#20c997",
+    "no_parking": "#e8590c",
+    "no_dumping": "#ae3ec9",
+}
 STATUS_COLORS = {"online": "#2fb344", "degraded": "#f59f00", "offline": "#d63939"}
 
 
@@ -153,18 +181,48 @@ def _esc(text: str) -> str:
 def update_snapshot(
     _n: int | None, overlay: bool, code: str | None, *, db: Database | None = None
 ) -> tuple:
-    """Refresh the snapshot (cache-busting query), overlay and the 'taken at' line."""
+    """Refresh the snapshot (cache-busting query), overlay, the 'taken at' line and the
+    latest sample's counts (moving / standing / parked, dwell per ROI)."""
     if not camera_queries.valid_code(code):
-        return "", None, ""
+        return "", None, "", ""
     with _db(db).session() as s:
         cam = camera_queries.camera_info(s, code)
+        obs = camera_queries.latest_sample(s, cam.id) if cam is not None else None
     if cam is None:
-        return "", None, ""
+        return "", None, "", ""
     tz = context.settings().timezone
     stamp = int(cam.last_seen_at.timestamp()) if cam.last_seen_at else 0
     shapes = shapes_svg(cam.rois, cam.lines) if overlay else None
     taken = f"{t('camera.last_seen')}: {local_time(cam.last_seen_at, tz)}"
-    return f"/snapshots/{cam.code}.jpg?v={stamp}", shapes, taken
+    return f"/snapshots/{cam.code}.jpg?v={stamp}", shapes, taken, sample_line(obs, tz)
+
+
+def sample_line(obs: dict[str, Any] | None, tz: str) -> str:
+    """The latest sample in one line: people moving / standing, vehicles moving / parked, and
+    the ROIs where a vehicle is parked or a static object stays (minutes)."""
+    if obs is None:
+        return t("camera.sample.none")
+    parts = [t("camera.sample", at=local_time(obs["ts"], tz))]
+    extra = obs.get("extra") or {}
+    if obs.get("people") is None or extra.get("cold"):
+        return f"{parts[0]}: {t('camera.sample.unknown')}"
+    people, vehicles = int(obs["people"] or 0), int(obs.get("vehicles") or 0)
+    standing = min(people, int(extra.get("people_standing") or 0))
+    parked = min(vehicles, int(extra.get("vehicles_parked") or 0))
+    parts.append(t("camera.sample.people", n=people, moving=people - standing, standing=standing))
+    parts.append(t("camera.sample.vehicles", n=vehicles, moving=vehicles - parked, parked=parked))
+    for roi in extra.get("rois") or []:
+        if not isinstance(roi, dict):
+            continue
+        name = str(roi.get("name", ""))[:40]
+        if roi.get("dwell_s"):
+            parts.append(t("camera.sample.dwell", roi=name, min=round(roi["dwell_s"] / 60)))
+        if roi.get("objects"):
+            parts.append(
+                t("camera.sample.objects", roi=name, n=int(roi["objects"]),
+                  min=round(float(roi.get("object_dwell_s") or 0) / 60))
+            )  # fmt: skip
+    return f"{parts[0]}: " + " · ".join(parts[1:])
 
 
 def health_timeline(
@@ -320,6 +378,7 @@ def register(app) -> None:
         Output("camera-snapshot", "src"),
         Output("camera-shapes", "children"),
         Output("camera-snapshot-time", "children"),
+        Output("camera-sample", "children"),
         Input("camera-interval", "n_intervals"),
         Input("camera-overlay", "value"),
         State("camera-code", "data"),

@@ -71,6 +71,7 @@ register_strings(
         "overview.rule.incident_cluster": {"id": "Klaster kejadian", "en": "Incident cluster"},
         "overview.rule.vehicle_dwell": {"id": "Parkir liar", "en": "Illegal parking"},
         "overview.rule.racing": {"id": "Balap liar", "en": "Illegal racing"},
+        "overview.rule.illegal_dumping": {"id": "Buang sampah liar", "en": "Illegal dumping"},
         "overview.severity.critical": {"id": "SIAGA", "en": "CRITICAL"},
         "overview.severity.warning": {"id": "WASPADA", "en": "WARNING"},
         "overview.severity.info": {"id": "INFO", "en": "INFO"},

@@ -45,6 +45,7 @@ RULES = (
     "incident_cluster",
     "vehicle_dwell",
     "racing",
+    "illegal_dumping",
 )
 
 register(
@@ -106,6 +107,7 @@ register(
         },
         "notify.rule.vehicle_dwell": {"id": "Parkir liar", "en": "Illegal parking"},
         "notify.rule.racing": {"id": "Balap liar", "en": "Illegal racing"},
+        "notify.rule.illegal_dumping": {"id": "Buang sampah liar", "en": "Illegal dumping"},
         "notify.rule_named": {"id": "Aturan: {name}", "en": "Rule: {name}"},
         "notify.sev.info": {"id": "Info", "en": "Info"},
         "notify.sev.warning": {"id": "Waspada", "en": "Warning (waspada)"},

@@ -120,6 +120,7 @@ def layout(code: str | None = None, **_kwargs):
                                 html.Div(
                                     id="camera-snapshot-time", className="pantau-footnote mt-1"
                                 ),
+                                html.Div(id="camera-sample", className="pantau-footnote"),
                             ],
                         ),
                         lg=7,

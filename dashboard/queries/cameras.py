@@ -11,7 +11,14 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import Alert, AlertSeverity, Camera, CameraStatusEvent, ObservationRollup
+from store.models import (
+    Alert,
+    AlertSeverity,
+    Camera,
+    CameraStatusEvent,
+    Observation,
+    ObservationRollup,
+)
 
 SEVERITY_RANK = {
     str(AlertSeverity.INFO): 1,
@@ -119,6 +126,21 @@ def camera_info(session: Session, code: str) -> CameraInfo | None:
         lat=cam.lat,
         lon=cam.lon,
     )
+
+
+def latest_sample(session: Session, camera_id: int) -> dict[str, Any] | None:
+    """The camera's newest observation: ts, people, vehicles_total and ``extra`` (standing,
+    parked, per-ROI dwell); None when it has none."""
+    row = session.execute(
+        select(Observation.ts, Observation.people, Observation.vehicles_total, Observation.extra)
+        .where(Observation.camera_id == camera_id)
+        .order_by(Observation.slot.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    ts, people, vehicles, extra = row
+    return {"ts": ts, "people": people, "vehicles": vehicles, "extra": dict(extra or {})}
 
 
 def status_history(

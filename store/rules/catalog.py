@@ -123,23 +123,8 @@ def delete_rule(session: Session, rule_id: int) -> bool:
     return True
 
 
-#: a starting point for a vehicle_dwell rule (not in the seed: it waits on dwell times, #13)
-_DWELL_TEMPLATE = {
-    "name": "parkir-liar-baru",
-    "kind": "vehicle_dwell",
-    "enabled": False,
-    "description": "Kendaraan berhenti di ROI larangan parkir (menunggu waktu diam dari "
-    "analitik, issue 13).",
-    "scope": {"type": "roi", "value": "CCTV-001/bahu jalan"},
-    "levels": [{"name": "parkir_liar", "severity": "warning", "at": 10}],
-    "title": "Kendaraan berhenti {value} di {name}",
-}
-
-
 def template_for(kind: str, path: Path = SEED_FILE) -> dict[str, Any]:
     """A new rule's starting definition for ``kind`` (the seed file's rule of that kind)."""
-    if kind == "vehicle_dwell":
-        return dict(_DWELL_TEMPLATE)
     for rule in read_file(path):
         if str(rule.kind) == kind:
             data = dump_rule(rule)

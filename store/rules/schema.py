@@ -30,8 +30,9 @@ class Kind(StrEnum):
     SENSOR = "sensor_level"  # a sensor reading against its waspada/siaga levels
     SURGE = "complaint_surge"  # complaints of a category in a kecamatan / map cell
     CLUSTER = "incident_cluster"  # incidents of a kind close in space and time
-    DWELL = "vehicle_dwell"  # a vehicle standing in a no-parking ROI (waits on issue 13)
+    DWELL = "vehicle_dwell"  # minutes a vehicle has stood in a no-parking ROI
     RACING = "racing"  # balap liar: objects tracked faster than X km/h at night (racing.py)
+    DUMPING = "illegal_dumping"  # minutes a new static object has stayed in a no-dumping ROI
 
 
 class ScopeType(StrEnum):
@@ -53,6 +54,7 @@ SCALES: dict[str, tuple[str, ...]] = {
     Kind.CLUSTER: ("klaster", "klaster_besar"),
     Kind.DWELL: ("parkir_liar",),
     Kind.RACING: ("balap_liar",),
+    Kind.DUMPING: ("sampah_liar",),
 }
 
 #: The scopes each kind can use.
@@ -63,8 +65,9 @@ SCOPES: dict[str, tuple[str, ...]] = {
     Kind.SENSOR: ("city", "sensor", "kecamatan"),
     Kind.SURGE: ("city", "kecamatan"),
     Kind.CLUSTER: ("city", "kecamatan"),
-    Kind.DWELL: ("camera", "roi"),
+    Kind.DWELL: ("city", "camera", "roi", "tag", "kecamatan"),
     Kind.RACING: ("city", "camera", "tag", "kecamatan"),
+    Kind.DUMPING: ("city", "camera", "roi", "tag", "kecamatan"),
 }
 
 #: Placeholders every template may use; each kind adds its own (``PLACEHOLDERS``).
@@ -78,8 +81,9 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     Kind.SENSOR: ("code",),
     Kind.SURGE: ("category", "area", "hours", "usual"),
     Kind.CLUSTER: ("incident_kind", "radius", "hours"),
-    Kind.DWELL: ("roi",),
+    Kind.DWELL: ("roi", "since"),
     Kind.RACING: ("count", "night"),
+    Kind.DUMPING: ("roi", "since", "objects"),
 }
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -382,12 +386,48 @@ class DwellParams(BaseModel):
     )
 
 
+def _minutes(levels: list[Level], what: str) -> None:
+    for i, lv in enumerate(levels):
+        if not 0 < float(lv.at) <= 24 * 60:
+            raise ValueError(f"levels.{i}.at: minutes {what}, in (0, 1440]")
+
+
 class DwellRule(_RuleBase):
-    """A vehicle standing in a no-parking ROI (levels.at: minutes). Defined, not evaluated:
-    the analytics do not measure dwell times yet (issue 13)."""
+    """The longest-parked vehicle of the chosen classes in a ROI (levels.at: minutes it has
+    stood). A whole-camera (city, tag, kecamatan, camera) scope watches the camera's ROIs of
+    kind ``no_parking``; a ROI scope watches that ROI whatever its kind. Evaluated by
+    ``store.rules.stillness`` on each sample (``extra.rois[].dwell_s``, issue 13)."""
 
     kind: Literal[Kind.DWELL] = Kind.DWELL
     params: DwellParams = Field(default_factory=DwellParams)
+
+    @model_validator(mode="after")
+    def _range(self) -> DwellRule:
+        _minutes(self.levels, "a vehicle has stood")
+        return self
+
+
+class DumpingParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_objects: int = Field(
+        default=1, ge=1, le=50, description="At least this many static objects in the ROI."
+    )
+
+
+class DumpingRule(_RuleBase):
+    """A new static object (neither person nor vehicle: a bag, a heap) that has stayed in a
+    ROI (levels.at: minutes since it appeared). A whole-camera scope watches the camera's
+    ROIs of kind ``no_dumping``; a ROI scope that ROI. Evaluated by ``store.rules.stillness``
+    (``extra.rois[].objects`` / ``object_dwell_s``)."""
+
+    kind: Literal[Kind.DUMPING] = Kind.DUMPING
+    params: DumpingParams = Field(default_factory=DumpingParams)
+
+    @model_validator(mode="after")
+    def _range(self) -> DumpingRule:
+        _minutes(self.levels, "an object has stayed")
+        return self
 
 
 from store.rules.racing import RacingRule  # noqa: E402  (its own module; needs _RuleBase)
@@ -400,14 +440,15 @@ Rule = Annotated[
     | SurgeRule
     | ClusterRule
     | DwellRule
-    | RacingRule,
+    | RacingRule
+    | DumpingRule,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
 _LIST_ADAPTER: TypeAdapter[Any] = TypeAdapter(list[Rule])
 
-#: Kinds the engine evaluates today (vehicle_dwell waits on dwell times from analytics).
-EVALUATED = frozenset(k for k in Kind if k != Kind.DWELL)
+#: Kinds the engine evaluates (all of them since issue 13 measured dwell times).
+EVALUATED = frozenset(Kind)
 
 
 class RuleInvalid(ValueError):

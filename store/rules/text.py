@@ -14,6 +14,7 @@ UNITS: dict[str, str] = {
     Kind.CLUSTER: "kejadian",
     Kind.DWELL: "menit",
     Kind.RACING: "km/jam",
+    Kind.DUMPING: "menit",
 }
 
 #: level words in English (Bahasa Indonesia: the word itself, upper case)
@@ -31,6 +32,7 @@ LEVEL_EN = {
     "klaster_besar": "LARGE CLUSTER",
     "parkir_liar": "ILLEGAL PARKING",
     "balap_liar": "ILLEGAL RACING",
+    "sampah_liar": "ILLEGAL DUMPING",
 }
 
 
@@ -65,6 +67,7 @@ def round_value(kind: str, value: float) -> float:
         Kind.CLUSTER,
         Kind.DWELL,
         Kind.RACING,
+        Kind.DUMPING,
     ):
         return float(round(value))
     return round(value, 1)

@@ -246,6 +246,6 @@ def test_camera_counts_and_health(known_db):
         "CAM-A", db=known_db, now=datetime(2026, 11, 30, 17, tzinfo=UTC)
     )
     assert "100 %" in str(health)  # every hour of the week has data
-    src, _shapes, taken = camera.update_snapshot(1, True, "CAM-A", db=known_db)
+    src, _shapes, taken, _sample = camera.update_snapshot(1, True, "CAM-A", db=known_db)
     assert src.startswith("/snapshots/CAM-A.jpg")
-    assert camera.update_snapshot(1, True, "../../x", db=known_db) == ("", None, "")
+    assert camera.update_snapshot(1, True, "../../x", db=known_db) == ("", None, "", "")
