@@ -61,6 +61,9 @@ from analytics.state import (
 from analytics.types import AnalyticsConfig, Detection, FrameResult, validate_frame
 
 COLD_START_MODES = ("unknown", "history-free")
+SETTLE_MIN_GAP_S = 10.0
+"""A quiet sample right after one with motion is measured (not reused) only when samples
+are at least this far apart (the sampling cadence, not the frames of a video)."""
 
 logger = logging.getLogger(__name__)
 
@@ -471,11 +474,19 @@ class Analyser:
             result.speeds_kmh = []
             result.timings_ms = timings
         else:
+            prev = self._last.ts if self._last is not None else None
             result = self._measure(frame, ts, motion, timings)
             self._last = result
             # something moved: the first quiet sample after it is measured too, so what
-            # arrived and stopped (a dropped bag, a car that parked) is seen standing still
-            self._settle = motion.moving and not settle and hasattr(self.detector, "long_term")
+            # arrived and stopped (a dropped bag, a car that parked) is seen standing still;
+            # only at the sampling cadence (frames of a video measure often enough anyway)
+            self._settle = (
+                motion.moving
+                and not settle
+                and hasattr(self.detector, "long_term")
+                and ts is not None
+                and (prev is None or ts - prev >= SETTLE_MIN_GAP_S)
+            )
         timings["total"] = round((time.perf_counter() - t_start) * 1000, 3)
         return result
 
