@@ -41,7 +41,8 @@ cv2.setNumThreads(1)  # one camera per core: that is how the worker pool runs an
 
 from analytics.flood import build_dry_reference  # noqa: E402
 from analytics.pipeline import Analyser  # noqa: E402
-from analytics.privacy import StreamBlur, blur_private  # noqa: E402
+from analytics.privacy import blur_private  # noqa: E402
+from analytics.privacy_stream import StreamBlur  # noqa: E402
 from analytics.synthetic import SyntheticScene  # noqa: E402
 
 STAGES = ("motion", "detection", "counting", "flood", "privacy", "priv_fast", "priv_strm")

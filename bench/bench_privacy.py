@@ -38,7 +38,8 @@ cv2.setNumThreads(1)
 from face_paste import FRAMES, POSITIONS, SIZES, cases, covered, paste, vtest_frames  # noqa: E402
 from privacy_stream_eval import clip_frames, with_faces  # noqa: E402
 
-from analytics.privacy import StreamBlur, blur_private, detect_faces, detect_plates  # noqa: E402
+from analytics.privacy import blur_private, detect_faces, detect_plates  # noqa: E402
+from analytics.privacy_stream import StreamBlur  # noqa: E402
 
 PLATE_PICTURE = Path("/usr/share/doc/opencv-doc/examples/data/licenseplate_motion.jpg")
 PLATE_BOX = (228, 225, 129, 72)

@@ -6,7 +6,7 @@ encodes. The hub keeps one *channel* per camera that somebody watches:
 * one producer thread per watched camera reads frames (the camera itself through
   ``ingestion.sources.open_source`` when it has a stream URL, else the latest
   ``<code>.public.jpg`` that ingestion writes); the CPU work - downsizing to the public width,
-  blurring faces and licence plates with the channel's own ``analytics.privacy.StreamBlur``
+  blurring faces and licence plates with the channel's own ``analytics.privacy_stream.StreamBlur``
   (strict full search on the first frame and every ``full_search_s``, moving areas in between,
   everything found kept blurred) and encoding the JPEG **once** - runs on a small pool of
   ``blur_threads`` workers (one per core by default) shared by all channels and by snapshots;
@@ -368,7 +368,7 @@ class FrameHub:
         self.still_public, self.recheck_s = still_public, recheck_s
         self.idle_grace_s, self.keepalive_s = idle_grace_s, keepalive_s
         #: ``blur`` given: used for every frame (stateless); else the strict full search for
-        #: snapshots and one :class:`analytics.privacy.StreamBlur` per live channel
+        #: snapshots and one :class:`analytics.privacy_stream.StreamBlur` per live channel
         self._custom_blur = blur is not None
         self.blur = blur or _default_blur(face_model_path)
         self.face_model_path, self.full_search_s = face_model_path, full_search_s
@@ -399,10 +399,10 @@ class FrameHub:
 
     def stream_blur(self) -> BlurFn:
         """The blur for one live channel: the hub's own ``blur`` when one was given, else a
-        fresh :class:`~analytics.privacy.StreamBlur` (full search every ``full_search_s``)."""
+        fresh :class:`~analytics.privacy_stream.StreamBlur` (full search every ``full_search_s``)."""
         if self._custom_blur:
             return self.blur
-        from analytics.privacy import StreamBlur
+        from analytics.privacy_stream import StreamBlur
 
         return StreamBlur(
             self.face_model_path,

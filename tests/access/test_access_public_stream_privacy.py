@@ -9,7 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analytics.privacy import StreamBlur, detect_faces
+from analytics.privacy import detect_faces
+from analytics.privacy_stream import StreamBlur
 from dashboard.streaming import BOUNDARY, FrameHub, PublicCamera
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analytics"))  # eval helpers

@@ -1,4 +1,4 @@
-"""Live-stream privacy blur (``analytics.privacy.StreamBlur``) against the strict full search.
+"""Live-stream privacy blur (``analytics.privacy_stream.StreamBlur``) against the strict full search.
 
 For every frame of a clip the reference is what the strict full search finds there (faces and
 plates: what ``blur_private(frame)`` pixelates); the stream mode runs over the same frames in
@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analytics.privacy import StreamBlur, detect_faces, detect_plates  # noqa: E402
+from analytics.privacy import detect_faces, detect_plates  # noqa: E402
+from analytics.privacy_stream import StreamBlur  # noqa: E402
 from analytics.types import Box  # noqa: E402
 
 DATA = ROOT / "tests" / "data"

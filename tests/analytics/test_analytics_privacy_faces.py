@@ -26,7 +26,8 @@ from face_paste import (
 )
 
 from analytics.faces import CenterFace
-from analytics.privacy import StreamBlur, blur_private, detect_faces, face_backend
+from analytics.privacy import blur_private, detect_faces, face_backend
+from analytics.privacy_stream import StreamBlur
 
 COVER = 0.9
 """Share of the marked face box that must lie in the pixelated area."""

@@ -22,8 +22,9 @@ from privacy_stream_eval import (
     with_faces,
 )
 
-from analytics import privacy
-from analytics.privacy import StreamBlur, detect_faces, detect_plates
+from analytics import privacy_stream
+from analytics.privacy import detect_faces, detect_plates
+from analytics.privacy_stream import StreamBlur
 
 MIN_COVERAGE = 0.95
 """Share of the full search's boxes the stream mode must pixelate (it reaches ~98-99 %)."""
@@ -84,7 +85,7 @@ def test_stream_blur_fails_closed_and_recovers(clip, monkeypatch):
         raise RuntimeError("cascade crashed")
 
     with monkeypatch.context() as m:
-        m.setattr(privacy, "_haar", boom)
+        m.setattr(privacy_stream, "_haar", boom)
         out, n_faces, n_plates = blur(clip[1])
     assert (n_faces, n_plates) == (-1, -1)
     assert cv2.Laplacian(out, cv2.CV_64F).var() < 0.3 * cv2.Laplacian(clip[1], cv2.CV_64F).var()

@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from analytics.privacy import StreamBlur, blur_private
+from analytics.privacy import blur_private
+from analytics.privacy_stream import StreamBlur
 
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "vtest_trim.avi"
 PLATE = (300, 300, 180, 45)  # x, y, w, h in the 768x576 frame
