@@ -26,22 +26,40 @@ logger = logging.getLogger(__name__)
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
+#: Navigation menus: pages registered with ``nav_group=<key>`` sit in one dropdown (icon, label
+#: key). "public" holds the public pages (complaint form, public CCTV) for a signed-in user, who
+#: has the staff pages beside them; a visitor sees those two as plain links.
+NAV_GROUPS = {"public": ("bi-globe2", "nav.group.public"), "admin": ("bi-gear", "nav.admin")}
+
+
 def _nav_links(lang: str) -> list:
     """Links for the registered pages that ask to be in the navigation, in their order; the
-    administration pages (``nav_group="admin"``) sit in one "Admin" menu at the end, so the
-    bar stays one line at 1440 px in both languages."""
-    items, admin_items = [], []
-    for page in sorted(
-        dash.page_registry.values(), key=lambda p: 99 if p.get("order") is None else p["order"]
-    ):
-        nav_key = page.get("nav_key")
-        if not nav_key or not auth.nav_visible(page):
-            continue
-        label = [html.I(className=f"bi {page.get('icon', 'bi-circle')} me-1"), t(nav_key, lang)]
-        if page.get("nav_group") == "admin":
-            admin_items.append(
+    public pages (for staff) and the administration pages sit in one menu each, the admin one
+    at the end, so the bar stays one line at 1440 px in both languages."""
+    pages = [
+        page
+        for page in sorted(
+            dash.page_registry.values(), key=lambda p: 99 if p.get("order") is None else p["order"]
+        )
+        if page.get("nav_key") and auth.nav_visible(page)
+    ]
+    staff = any(p.get("nav_group") != "public" for p in pages)
+    items: list = []
+    menus: dict[str, list] = {}
+    for page in pages:
+        label = [
+            html.I(className=f"bi {page.get('icon', 'bi-circle')} me-1"),
+            t(page["nav_key"], lang),
+        ]
+        group = page.get("nav_group")
+        if group in NAV_GROUPS and (group != "public" or staff):
+            if group not in menus:
+                menus[group] = []
+                if group != "admin":  # the menu stands where its first page would
+                    items.append(group)
+            menus[group].append(
                 dbc.DropdownMenuItem(
-                    label, href=page["relative_path"], class_name="pantau-nav-admin-item"
+                    label, href=page["relative_path"], class_name=f"pantau-nav-{group}-item"
                 )
             )
             continue
@@ -50,20 +68,23 @@ def _nav_links(lang: str) -> list:
                 dbc.NavLink(label, href=page["relative_path"], active="exact", className="px-2")
             )
         )
-    if admin_items:
-        items.append(
-            dbc.DropdownMenu(
-                admin_items,
-                label=[html.I(className="bi bi-gear me-1"), t("nav.admin", lang)],
-                nav=True,
-                in_navbar=True,
-                align_end=True,
-                id="pantau-nav-admin",
-                toggle_class_name="px-2",
-                menu_variant="dark",
-            )
+    if "admin" in menus:
+        items.append("admin")
+
+    def menu(group: str):
+        icon, key = NAV_GROUPS[group]
+        return dbc.DropdownMenu(
+            menus[group],
+            label=[html.I(className=f"bi {icon} me-1"), t(key, lang)],
+            nav=True,
+            in_navbar=True,
+            align_end=True,
+            id=f"pantau-nav-{group}",
+            toggle_class_name="px-2",
+            menu_variant="dark",
         )
-    return items
+
+    return [menu(item) if isinstance(item, str) else item for item in items]
 
 
 def _has_demo_data() -> bool:

@@ -43,6 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav.cameras": {"id": "Kamera", "en": "Cameras"},
     "nav.public": {"id": "CCTV Publik", "en": "Public CCTV"},
     "nav.admin": {"id": "Admin", "en": "Admin"},
+    "nav.group.public": {"id": "Publik", "en": "Public"},
     # 404
     "404.title": {"id": "Halaman tidak ditemukan", "en": "Page not found"},
     "404.body": {

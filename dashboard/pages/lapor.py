@@ -17,6 +17,7 @@ dash.register_page(
     path="/lapor",
     title="Lapor — Pantau",
     order=80,
+    nav_group="public",
     nav_key="lapor.nav",
     icon="bi-megaphone",
     roles="public",

@@ -23,6 +23,7 @@ dash.register_page(
     path="/cctv",
     title="CCTV Publik — Pantau",
     order=90,
+    nav_group="public",
     nav_key="nav.public",
     icon="bi-camera-video",
     roles="public",
