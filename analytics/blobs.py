@@ -376,7 +376,9 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
     def _now(self) -> float:
         return float(self.clock) if self.clock is not None else 60.0 * self.long_term.steps
 
-    def _long_term_step(self, learn: bool = True) -> LongTermStep | None:
+    def _long_term_step(
+        self, learn: bool = True, moving: np.ndarray | None = None
+    ) -> LongTermStep | None:
         """Run the long-term background on the planes the short-term model just saw (seeded
         from the short-term model once that is warm)."""
         m, lt = self.model, self.long_term
@@ -388,7 +390,7 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
             return None
         assert m.spread is not None
         luma, chroma = m.last_planes
-        self._lt_step = lt.step(luma, chroma, m.spread, self._now(), learn=learn)
+        self._lt_step = lt.step(luma, chroma, m.spread, self._now(), learn=learn, moving=moving)
         return self._lt_step
 
     def foreground(self, frame: np.ndarray, learn: bool = True) -> tuple[np.ndarray | None, float]:
@@ -398,15 +400,16 @@ class BackgroundBlobDetector(BlobSplitter, Detector):
         mask, scale = self.model.apply(frame, learn=learn)
         if mask is None:
             return None, scale
-        self._long_term_step(learn=learn)
+        self._long_term_step(learn=learn, moving=mask)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
         return mask, scale
 
     def observe(self, frame: np.ndarray) -> None:
         validate_frame(frame)
-        if self.model.apply(frame, learn=True)[0] is not None:
-            self._long_term_step()
+        mask = self.model.apply(frame, learn=True)[0]
+        if mask is not None:
+            self._long_term_step(moving=mask)
 
     def detect(self, frame: np.ndarray, regions: Sequence[Box] | None = None) -> list[Detection]:
         validate_frame(frame)

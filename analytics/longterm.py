@@ -25,7 +25,13 @@ minute):
   as parked after 3 hours);
 - a difference whose outline is in the long-term background and not in the frame is a
   *ghost* (the model learnt something that has since left, e.g. a person who stood there
-  when the model started): it is copied from the frame at once.
+  when the model started): it is copied from the frame at once -- but only where the
+  short-term model agrees that the frame shows the empty scene (most of the difference is
+  not short-term foreground). A person walking over textured ground (a railing, paving
+  joints) can have a weaker outline than the background behind them; without that check
+  such a walker was copied into the long-term background and, once gone, stood there as a
+  false standing person for hours (vtest, left edge). A true ghost is still healed, a few
+  samples later, once the short-term model has healed it too.
 
 Lighting: before comparing, the frame is divided by a smooth gain map (the median ratio
 frame / background over 3x3 blocks, each held within +-30 % of the whole frame's gain): a
@@ -177,10 +183,12 @@ class LongTermBackground:
         spread: np.ndarray,
         ts: float,
         learn: bool = True,
+        moving: np.ndarray | None = None,
     ) -> LongTermStep | None:
         """Compare a frame's planes (luma at the short-term model's size, chroma at half) with
-        the long-term background, update the dwell map and (``learn``) the model. Returns
-        None while there is no model yet."""
+        the long-term background, update the dwell map and (``learn``) the model. ``moving``:
+        the short-term foreground (at the short-term model's size; None: unknown), where a
+        difference is not healed as a ghost. Returns None while there is no model yet."""
         if self.luma is None or self.chroma is None or self.since is None:
             return None
         sh, sw = luma.shape
@@ -226,7 +234,10 @@ class LongTermBackground:
             return LongTermStep(np.zeros((lh, lw), bool), g_all)
         mask = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_CLOSE, self._close)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
-        present = self._drop_ghosts(mask, fy_n, bg)
+        st_fg = None
+        if moving is not None:
+            st_fg = cv2.resize(moving.astype(np.uint8), (lw, lh), interpolation=cv2.INTER_AREA) > 0
+        present = self._drop_ghosts(mask, fy_n, bg, st_fg)
         # dwell map: a cell is occupied when a fifth of it is present
         occ = self._cells(present, cells[:2])
         self.since[~occ] = np.nan
@@ -267,9 +278,16 @@ class LongTermBackground:
         pad[:h, :w] = mask
         return pad.reshape(gh, CELL, gw, CELL).mean(axis=(1, 3)) >= 0.2
 
-    def _drop_ghosts(self, mask: np.ndarray, fy_n: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    def _drop_ghosts(
+        self,
+        mask: np.ndarray,
+        fy_n: np.ndarray,
+        bg: np.ndarray,
+        st_fg: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Components whose outline is in the background but not in the frame (something the
-        model learnt that has left): healed at once and not reported."""
+        model learnt that has left): healed at once and not reported -- unless most of the
+        component is short-term foreground (``st_fg``): something is there now."""
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         if n <= 1:
             return mask.astype(bool)
@@ -286,6 +304,9 @@ class LongTermBackground:
         ef = np.bincount(lab, weights=gf[inner], minlength=n)
         eb = np.bincount(lab, weights=gb[inner], minlength=n)
         ghost = keep & (eb > self.ghost_ratio * ef)
+        if st_fg is not None and ghost.any():
+            held = np.bincount(labels[st_fg], minlength=n)
+            ghost &= held < 0.5 * stats[:, cv2.CC_STAT_AREA]
         if ghost.any():
             gmask = ghost[labels]
             assert self.luma is not None
