@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 datetime.fromtimestamp(got.frame_ts, UTC),
                 slot=datetime.fromtimestamp(due, UTC),
                 warmup=got.warmup,
+                jpeg=got.last_jpeg,
             )
             t = st.add("process_burst", t)  # its own timings_ms are wall clock: not used
             msg = pickle.loads(pickle.dumps(Success(cam.id, due, result, 1.0, False)))

@@ -31,6 +31,8 @@ class Fetched:
     jpegs: list[bytes] | None = None
     counted: int = 1
     max_width: int | None = None
+    #: the last counted frame as the camera sent it (JPEG), kept by ``decode()`` for the snapshot
+    last_jpeg: bytes | None = None
 
     def decode(self, need: Callable[[int, int], tuple[int, int]] | None = None) -> Fetched:
         """Decode JPEGs kept for later (just before the analysis). Raises SourceError.
@@ -46,6 +48,7 @@ class Fetched:
             else:
                 frames = [decode_jpeg(j, self.max_width) for j in self.jpegs]
             self.frames, self.warmup = frames[-self.counted :], frames[: -self.counted]
+            self.last_jpeg = self.jpegs[-1] if self.jpegs else None
             self.jpegs = None
         return self
 

@@ -198,6 +198,7 @@ def _worker_main(
                     datetime.fromtimestamp(got.frame_ts, UTC),
                     slot=datetime.fromtimestamp(task.due, UTC),
                     warmup=got.warmup,
+                    jpeg=got.last_jpeg,
                 )
             result.timings_ms["fetch"] = round(fetch_ms, 3)
             outbox.put(Success(cam.id, task.due, result, fetch_ms, got.reopened))

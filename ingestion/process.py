@@ -5,7 +5,8 @@ analysis state (process cache -> database or Redis, see ``ingestion.state_store`
 into an :class:`analytics.pipeline.Analyser` built around the process's shared detector (HOG
 descriptors, MediaPipe models and cascades are loaded once per process, not per camera), warm a
 cold camera up with the extra frames the caller fetched, analyse, export the new state and put
-it back. Then write the annotated snapshot (and a privacy-blurred public one for public cameras)
+it back. Then write the snapshot (the camera's own JPEG with its annotations as data, drawn when
+viewed: ``ingestion.snapshots``; and a privacy-blurred public one for public cameras)
 atomically and return a picklable :class:`SampleResult` whose ``observation`` is a row for
 ``store.writes.write_observations``: ``slot`` (the schedule slot, the idempotency key) and
 ``ts`` (when the frame was taken). A camera still without history is stored with its counts
@@ -458,12 +459,18 @@ class SampleProcessor:
         return water >= s.flood_alert_coverage or crowd or still
 
     def process_sample(
-        self, camera: CameraSpec, frame: np.ndarray, ts: datetime, *, slot: datetime | None = None
+        self,
+        camera: CameraSpec,
+        frame: np.ndarray,
+        ts: datetime,
+        *,
+        slot: datetime | None = None,
+        jpeg: bytes | None = None,
     ) -> SampleResult:
         """Analyse ``frame`` of ``camera`` taken at ``ts`` (UTC) for schedule ``slot`` (default
         ``ts``); write snapshots; return the observation. Raises ValueError for a frame that is
         not an image."""
-        return self.process_burst(camera, [frame], ts, slot=slot)
+        return self.process_burst(camera, [frame], ts, slot=slot, jpeg=jpeg)
 
     def process_burst(
         self,
@@ -473,14 +480,18 @@ class SampleProcessor:
         *,
         slot: datetime | None = None,
         warmup: list[np.ndarray] | tuple = (),
+        jpeg: bytes | None = None,
     ) -> SampleResult:
         """Like :meth:`process_sample` for a short burst: counts from the last frame, line
         crossings (flow_in/flow_out) tracked over all of them. ``warmup``: earlier frames of a
         cold camera, fed to the analyser's history before the counted ones. ``ts``: when the
-        last frame was taken."""
-        from analytics.annotate import annotate
+        last frame was taken. ``jpeg``: the last frame as the camera sent it; when it is the
+        analysed size it becomes the snapshot byte for byte (no decode or encode here)."""
+        from analytics.annotate import draw, overlay_of
         from analytics.imaging import as_array
         from analytics.types import AnalyticsConfig
+        from ingestion.snapshots import write_snapshot
+        from ingestion.sources import jpeg_size
 
         if not frames:
             raise ValueError("no frames to process")
@@ -521,20 +532,22 @@ class SampleProcessor:
         snapshot = f"{camera.code}.jpg"
         now = time.monotonic()
         last_snap = self._snapshot_at.get(camera.id)
-        jpeg: bytes | None = None
         candidate = self.alert_candidate(result, known)
         static = (
             result.reused_from_previous
             and last_snap is not None
             and now - last_snap < self.settings.static_snapshot_every_s
         )
+        evidence: bytes | None = None
         if not static or candidate:
-            annotated = annotate(
-                as_array(frame), result, config, ts, tz_label=self._tz_label, tz=self._tz
-            )
-            jpeg = _encode(annotated)
-            atomic_write(snap_dir / snapshot, jpeg)
+            # the camera's JPEG with the annotations as data: drawn when somebody views it
+            fh, fw = frame.shape[:2]
+            ov = overlay_of(result, config, ts, (fw, fh), tz_label=self._tz_label, tz=self._tz)
+            own = jpeg is not None and jpeg_size(jpeg) == (fw, fh)
+            write_snapshot(snap_dir / snapshot, jpeg if own else _encode(as_array(frame)), ov)
             self._snapshot_at[camera.id] = now
+            if candidate:  # kept in case an alert opens on this sample: drawn now
+                evidence = _encode(draw(as_array(frame), ov))
         public = None
         if camera.is_public:
             public = f"{camera.code}.public.jpg"
@@ -565,7 +578,7 @@ class SampleProcessor:
             observation=row,
             snapshot=snapshot,
             public_snapshot=public,
-            evidence_jpeg=jpeg if jpeg is not None and candidate else None,
+            evidence_jpeg=evidence,
             timings_ms=timings,
             slot=slot,
             cold=not known,

@@ -365,6 +365,7 @@ def run_analysis(
                 datetime.fromtimestamp(frame_ts, UTC),  # ts: when the frame was read
                 slot=datetime.fromtimestamp(slot, UTC),  # the idempotency key
                 warmup=images[:warmup],
+                jpeg=jpegs[-1],
             )
         except (CorruptFrame, ValueError) as exc:
             return _failure(w, spec, slot, "corrupt", str(exc))
