@@ -45,6 +45,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -461,6 +462,7 @@ def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str
         "demand_per_s": demand,
         "path": args.ratio_path,
         "fetch_threads": threads,
+        "worker_args": args.ratio_worker_args,
     }
     window = args.ratio_minutes * 60
     rpid = redis_pid()
@@ -482,7 +484,8 @@ def phase_ratio(args: argparse.Namespace, farm: Farm, run_dir: Path) -> dict[str
                         [d / f"ingest{n}.log"],
                     )
                 say(f"ratio: purged {purge_queues()} queue keys (analysis states kept)")
-                worker = spawn(celery_worker_cmd(n, threads), env, d / f"worker{n}.log", d)
+                wcmd = celery_worker_cmd(n, threads, shlex.split(args.ratio_worker_args))
+                worker = spawn(wcmd, env, d / f"worker{n}.log", d)
                 cmd = PANTAU + ["ingest", "--celery", "--duration", str(backstop)]
                 sched = spawn(cmd, env, d / f"scheduler{n}.log", d)
                 return Run(
@@ -533,7 +536,8 @@ def _warm_every_camera(
     # ones need to warm up: the pass samples every --ratio-warm-interval instead
     set_intervals(url, args.ratio_warm_interval)
     t0 = time.time()
-    worker = spawn(celery_worker_cmd(2, threads), env, d / "worker-warm.log", d)
+    wcmd = celery_worker_cmd(2, threads, shlex.split(args.ratio_worker_args))
+    worker = spawn(wcmd, env, d / "worker-warm.log", d)
     cmd = PANTAU + ["ingest", "--celery", "--duration", str(args.ratio_warm_timeout + 60)]
     sched = spawn(cmd, env, d / "scheduler-warm.log", d)
     warm = 0
@@ -595,6 +599,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=128,
         help="threads of the fetch role in the ratio runs (fetch must not be the limit)",
+    )
+    ap.add_argument(
+        "--ratio-worker-args",
+        default="",
+        help="more `pantau worker` options for the ratio runs, e.g. '--pool prefork' or "
+        "'--prefetch 2'",
     )
     ap.add_argument(
         "--ratio-warm-interval",

@@ -258,13 +258,16 @@ def redis_pid() -> int | None:
     return None
 
 
-def celery_worker_cmd(processes: int, fetch_threads: int | None = None) -> list[str]:
+def celery_worker_cmd(
+    processes: int, fetch_threads: int | None = None, extra: list[str] | None = None
+) -> list[str]:
     """``pantau worker``: a fetch worker (threads; ``fetch_threads`` of them, else the setting)
-    and an analysis worker with ``processes`` prefork processes."""
+    and ``processes`` analysis processes (solo workers unless ``extra`` says
+    ``--pool prefork``; ``extra``: more ``pantau worker`` options, e.g. ``--prefetch 2``)."""
     cmd = PANTAU + ["worker", "--analyse-concurrency", str(processes), "--loglevel", "warning"]
     if fetch_threads:
         cmd += ["--fetch-concurrency", str(fetch_threads)]
-    return cmd
+    return cmd + list(extra or [])
 
 
 def set_intervals(url: str, interval: int) -> None:

@@ -23,7 +23,10 @@ from ingest_helpers import require_service, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PANTAU = str(Path(sys.executable).parent / "pantau")
-PRIVATE_PORTS = range(21000, 22000)  # this engineer's port range on the shared box
+# ports for private servers (a redis-server per broker-restart test): a shared box gives each
+# engineer a range, e.g. PANTAU_TEST_PORTS=24450-24499
+_lo, _, _hi = os.environ.get("PANTAU_TEST_PORTS", "21000-21999").partition("-")
+PRIVATE_PORTS = range(int(_lo), int(_hi) + 1)
 
 
 def jpeg(seed: int = 0, width: int = 640, height: int = 360) -> bytes:
