@@ -2,7 +2,7 @@
 
 ::
 
-    pantau ingest --celery (scheduler)         pantau.fetch (thread pool, I/O)      pantau.analyse (prefork, CPU)
+    pantau ingest --celery (scheduler)         pantau.fetch (thread pool, I/O)      pantau.analyse (solo processes, CPU)
     one task per camera slot  ───────────────> fetch JPEG(s), hard deadline ───────> decode, analyse, write
     skips cameras in backoff                   failure -> shared health              success -> shared health
 
@@ -14,6 +14,9 @@ are unique per (camera, slot). Camera health (failure count, next attempt) lives
 the database, shared by every worker; a camera's analysis is serialised by a short Redis lock.
 
 Start workers with ``pantau worker`` (both roles) or ``pantau worker --role fetch|analyse``.
+An analysis "process" is a solo Celery worker of its own by default (it consumes the queue
+itself; :class:`TimeLimits` enforces the analysis time limits there), or a child of one prefork
+worker with ``--pool prefork``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from pantau.settings import Settings
 
@@ -44,6 +47,88 @@ def _one_opencv_thread_per_process(**_kwargs: Any) -> None:
     import cv2
 
     cv2.setNumThreads(1)
+
+
+_pool = {"name": ""}
+
+
+@worker_init.connect
+def _remember_pool(sender: Any = None, **_kwargs: Any) -> None:
+    _pool["name"] = str(getattr(sender, "pool_cls", "") or "")
+
+
+def solo_pool() -> bool:
+    """This process is a Celery worker with the solo pool: tasks run in its main thread and
+    Celery enforces no time limits there (:class:`TimeLimits` does)."""
+    return "solo" in _pool["name"].lower()
+
+
+class TimeLimits:
+    """Soft and hard time limits of a task run in a solo worker's main thread (the prefork
+    pool's parent enforces them otherwise). At the soft limit SIGALRM raises Celery's
+    ``SoftTimeLimitExceeded`` in the task, as the prefork pool's SIGUSR1 does; a task stuck
+    past the hard limit (inside C code, where a signal waits) ends the process like the prefork
+    parent kills its child: ``on_hard()`` runs first (e.g. marks the sample as done so its
+    redelivery is dropped, as the prefork pool acknowledges a task past its hard limit), then
+    ``os._exit(HARD_LIMIT_EXIT)``; ``pantau worker`` starts the process again. A watchdog
+    thread per process looks at the running task's deadline every ``poll_s`` (a task only sets
+    two attributes: no lock, no wake-up per task)."""
+
+    def __init__(self, poll_s: float = 0.5) -> None:
+        self.poll_s = poll_s
+        self._task: tuple[float, Any] | None = None  # (hard deadline, on_hard) of the task
+        self._thread: threading.Thread | None = None
+
+    def _watch(self) -> None:
+        import os
+        import time
+
+        while True:
+            time.sleep(self.poll_s)
+            task = self._task
+            if task is None or time.monotonic() < task[0]:
+                continue
+            logger.error("analysis task past its hard time limit: ending this worker process")
+            try:
+                if task[1] is not None:
+                    task[1]()
+            except Exception as exc:
+                logger.error("hard time limit bookkeeping failed: %s", exc)
+            finally:
+                logging.shutdown()
+                os._exit(HARD_LIMIT_EXIT)
+
+    def run(self, fn: Any, soft_s: float, hard_s: float, on_hard: Any = None) -> Any:
+        """``fn()`` under the limits (in the main thread; elsewhere it just runs ``fn()``)."""
+        import signal
+        import time
+
+        if threading.current_thread() is not threading.main_thread():
+            return fn()
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        def _soft(_signum: int, _frame: Any) -> None:
+            raise SoftTimeLimitExceeded(f"soft time limit ({soft_s:g} s) exceeded")
+
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._watch, name="pantau-hard-limit", daemon=True
+            )
+            self._thread.start()
+        self._task = (time.monotonic() + hard_s, on_hard)
+        previous = signal.signal(signal.SIGALRM, _soft)
+        signal.setitimer(signal.ITIMER_REAL, soft_s)
+        try:
+            return fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            self._task = None
+
+
+#: exit status of a solo analysis worker that ended itself at a task's hard time limit
+HARD_LIMIT_EXIT = 70
+time_limits = TimeLimits()
 
 
 def _lost_connection_is_a_connection_error() -> None:

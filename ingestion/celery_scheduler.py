@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 ROLLUP_EVERY_S = 60.0
 DAY_ROLLUP_EVERY_S = 600.0
 OFFLINE_CHECK_S = 30.0
+PUBLISH_BATCH = 500  # fetch tasks per pipelined publish
 #: hour rollups are recomputed over this much past time (late and redelivered samples)
 ROLLUP_LOOKBACK = timedelta(minutes=15)
 
@@ -120,6 +121,29 @@ def _log_overload(stats: dict, gate: Any, last: tuple[float, int, int]) -> tuple
     return now, stats["skipped_overload"], stats["enqueued"]
 
 
+def _publish(app: Any, settings: Settings, send: list[tuple[int, int, float]], now: float) -> None:
+    """One fetch task per (camera, interval, slot) in ``send``, published in one pipelined
+    Redis round trip per ``PUBLISH_BATCH`` tasks (kombu's publish batch) instead of one round
+    trip each. A failed batch raises (delivery uncertain: the caller sends the slots again;
+    a task delivered twice is harmless, the second analysis of a slot is dropped and writes
+    are unique per camera and slot)."""
+    from ingestion.celery_app import FETCH_QUEUE, FETCH_TASK
+
+    if not send:
+        return
+    with app.producer_or_acquire() as producer, producer.batch(max_size=PUBLISH_BATCH):
+        for cam_id, interval, slot in send:
+            app.send_task(
+                FETCH_TASK,
+                args=(cam_id, slot),
+                queue=FETCH_QUEUE,
+                producer=producer,
+                # a redelivered fetch (its worker died) must still be accepted
+                expires=slot + settings.celery_visibility_timeout_s + 2 * interval - now,
+                retry_policy={"max_retries": 1, "interval_start": 0.2},
+            )
+
+
 def run_scheduler(
     settings: Settings,
     database: Database,
@@ -136,7 +160,6 @@ def run_scheduler(
     from ingestion.celery_app import (
         ANALYSE_QUEUE,
         FETCH_QUEUE,
-        FETCH_TASK,
         make_celery,
         redis_client,
     )
@@ -209,44 +232,40 @@ def run_scheduler(
                 except Exception as exc:  # Redis away: the publish below will tell
                     logger.debug("cannot read queue lengths: %s", exc)
             overloaded = 0
-            for i, (cam_id, interval, slot) in enumerate(due):
+            room = gate.room() if settings.celery_admission else len(due)
+            send: list[tuple[int, int, float]] = []
+            for cam_id, interval, slot in due:
                 if backoff.get(cam_id, 0.0) > slot + 0.001:
                     # in backoff: try again at the first slot after its next attempt
                     heapq.heappush(heap, (slot + interval, cam_id, interval))
                     stats["skipped_backoff"] += 1
-                    continue
-                if settings.celery_admission and gate.room() <= 0:
+                elif len(send) >= room:
                     # the workers cannot take it in time: skip this slot, keep the queue fresh
                     heapq.heappush(heap, (slot + interval, cam_id, interval))
                     stats["skipped_overload"] += 1
                     overloaded += 1
-                    continue
-                try:
-                    app.send_task(
-                        FETCH_TASK,
-                        args=(cam_id, slot),
-                        queue=FETCH_QUEUE,
-                        # a redelivered fetch (its worker died) must still be accepted
-                        expires=slot + settings.celery_visibility_timeout_s + 2 * interval - now,
-                        retry_policy={"max_retries": 1, "interval_start": 0.2},
-                    )
-                except Exception as exc:
-                    stats["broker_errors"] += 1
-                    if broker_down_since is None:
-                        broker_down_since = time.time()
-                        logger.error("broker unreachable (%s); retrying every second", exc)
-                    for cam, ival, sl in due[i:]:  # not sent: due again next round
-                        heapq.heappush(heap, (sl, cam, ival))
-                    break
-                if broker_down_since is not None:
+                else:
+                    send.append((cam_id, interval, slot))
+            try:
+                _publish(app, settings, send, now)
+            except Exception as exc:
+                stats["broker_errors"] += 1
+                if broker_down_since is None:
+                    broker_down_since = time.time()
+                    logger.error("broker unreachable (%s); retrying every second", exc)
+                for cam, ival, sl in send:  # not (surely) sent: due again next round
+                    heapq.heappush(heap, (sl, cam, ival))
+            else:
+                if send and broker_down_since is not None:
                     logger.warning(
                         "broker back after %.0fs; scheduling resumes",
                         time.time() - broker_down_since,
                     )
                     broker_down_since = None
-                heapq.heappush(heap, (slot + interval, cam_id, interval))
-                stats["enqueued"] += 1
-                gate.enqueued()
+                for cam_id, interval, slot in send:
+                    heapq.heappush(heap, (slot + interval, cam_id, interval))
+                stats["enqueued"] += len(send)
+                gate.enqueued(len(send))
             if overloaded:
                 _count_overload(settings, overloaded)
             overload_logged = _log_overload(stats, gate, overload_logged)

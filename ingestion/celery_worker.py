@@ -1,9 +1,11 @@
 """``pantau worker``: start the Celery workers of one box (fetch, analysis or both).
 
-Each role is its own ``celery worker`` process: the fetch worker (queue ``pantau.fetch``,
-thread pool of ``celery_fetch_concurrency``) waits on cameras; the analysis worker (queue
-``pantau.analyse``, prefork, ``celery_analyse_concurrency`` processes, one OpenCV thread each)
-does the CPU work. This process supervises them: SIGTERM/SIGINT are passed on (Celery's warm
+Each role runs as its own ``celery worker`` process(es): the fetch worker (queue
+``pantau.fetch``, thread pool of ``celery_fetch_concurrency``) waits on cameras; the analysis
+role (queue ``pantau.analyse``, ``celery_analyse_concurrency`` processes, one OpenCV thread
+each) does the CPU work, by default as that many solo workers that each consume the queue
+directly (``celery_analyse_pool = "prefork"``: one worker whose parent hands tasks to its
+children over pipes). This process supervises them: SIGTERM/SIGINT are passed on (Celery's warm
 shutdown finishes the tasks in hand), and a worker that exits on its own is started again.
 """
 
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 ROLES = ("all", "fetch", "analyse")
 
 
+ANALYSE_POOLS = ("solo", "prefork")
+
+
 def worker_argv(
     settings: Settings,
     role: str,
@@ -33,11 +38,17 @@ def worker_argv(
     queues: str | None = None,
     loglevel: str = "info",
     name: str | None = None,
+    pool: str | None = None,
+    prefetch: int | None = None,
 ) -> list[str]:
-    """The ``celery`` command line of one role (``fetch`` or ``analyse``)."""
+    """The ``celery`` command line of one worker process of a role (``fetch`` or ``analyse``).
+    An analysis worker with the solo pool is one process that runs one task at a time
+    (``concurrency`` is ignored: see :func:`worker_argvs`)."""
     if role not in ("fetch", "analyse"):
         raise ValueError(f"unknown worker role {role!r}; expected fetch or analyse")
     tag = name or f"{role}-{os.getpid()}"
+    # fetch: a thread per task in hand, prefetching would only hold tasks back
+    multiplier = 1 if role == "fetch" else prefetch or settings.celery_analyse_prefetch
     argv = [
         sys.executable,
         "-m",
@@ -47,7 +58,7 @@ def worker_argv(
         "worker",
         f"--loglevel={loglevel}",
         f"--hostname={tag}@%h",
-        "--prefetch-multiplier=1",
+        f"--prefetch-multiplier={multiplier}",
         "--without-gossip",
         "--without-mingle",
     ]
@@ -57,15 +68,67 @@ def worker_argv(
             "--pool=threads",
             f"--concurrency={concurrency or settings.celery_fetch_concurrency}",
         ]
+        return argv
+    pool = pool or settings.celery_analyse_pool
+    if pool not in ANALYSE_POOLS:
+        raise ValueError(f"unknown analysis pool {pool!r}; expected solo or prefork")
+    argv.append(f"--queues={queues or ANALYSE_QUEUE}")
+    if pool == "solo":
+        argv += ["--pool=solo"]
     else:
         argv += [
-            f"--queues={queues or ANALYSE_QUEUE}",
             "--pool=prefork",
             "-O",
             "fair",
             f"--concurrency={concurrency or settings.celery_analyse_concurrency}",
         ]
     return argv
+
+
+def worker_argvs(
+    settings: Settings,
+    role: str,
+    *,
+    concurrency: int | None = None,
+    queues: str | None = None,
+    loglevel: str = "info",
+    name: str | None = None,
+    pool: str | None = None,
+    prefetch: int | None = None,
+) -> list[list[str]]:
+    """The command lines of a role: one for fetch (a thread pool) and for a prefork analysis
+    worker; ``concurrency`` of them for solo analysis workers (the default), each its own
+    process consuming the queue directly, named ``NAME-1``, ``NAME-2`` ...: no prefork parent
+    between the broker and the analysis, which cost ~2.5 ms of CPU a sample and a pipe round
+    trip (parent -> child -> parent -> ack) before the next task could start."""
+    pool = pool or settings.celery_analyse_pool
+    if role != "analyse" or pool != "solo":
+        return [
+            worker_argv(
+                settings,
+                role,
+                concurrency=concurrency,
+                queues=queues,
+                loglevel=loglevel,
+                name=name,
+                pool=pool,
+                prefetch=prefetch,
+            )
+        ]
+    n = concurrency or settings.celery_analyse_concurrency
+    tag = name or f"analyse-{os.getpid()}"
+    return [
+        worker_argv(
+            settings,
+            role,
+            queues=queues,
+            loglevel=loglevel,
+            name=f"{tag}-{i + 1}" if n > 1 else tag,
+            pool="solo",
+            prefetch=prefetch,
+        )
+        for i in range(n)
+    ]
 
 
 RESTART_BACKOFF_MAX_S = 30.0

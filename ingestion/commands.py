@@ -219,7 +219,7 @@ def _celery_scheduler(settings, database, duration: float, quiet: bool) -> None:
 def worker(
     role: str = typer.Option(
         "all",
-        help="all: a fetch worker and an analysis worker (two processes); fetch: only camera "
+        help="all: a fetch worker and the analysis worker process(es); fetch: only camera "
         "fetches (queue pantau.fetch, threads, I/O); analyse: only analysis (queue "
         "pantau.analyse, one process per core). A city may run fetchers and analysers on "
         "different machines.",
@@ -244,13 +244,24 @@ def worker(
     loglevel: str = typer.Option(
         "warning", help="Celery log level (info logs a line per task: two per sample)."
     ),
+    pool: str | None = typer.Option(
+        None,
+        help="Analysis pool (default PANTAU_CELERY_ANALYSE_POOL, solo): solo starts one "
+        "worker process per analysis process, each consuming pantau.analyse directly; "
+        "prefork starts one worker with that many child processes.",
+    ),
+    prefetch: int | None = typer.Option(
+        None,
+        help="Analysis tasks a process may hold unacknowledged, the running one included "
+        "(default PANTAU_CELERY_ANALYSE_PREFETCH, 1).",
+    ),
 ) -> None:
     """Start Celery workers for scaled-out ingestion (`pantau ingest --celery` schedules).
 
     Broker: PANTAU_CELERY_BROKER_URL (Redis). Database: PANTAU_DATABASE_URL (PostgreSQL when
     several machines write). Tasks are acknowledged after they finish: a worker that dies
     leaves its tasks to be redone by another after PANTAU_CELERY_VISIBILITY_TIMEOUT_S."""
-    from ingestion.celery_worker import ROLES, run_workers, worker_argv
+    from ingestion.celery_worker import ANALYSE_POOLS, ROLES, run_workers, worker_argvs
 
     settings = get_settings()
     if role not in ROLES:
@@ -260,35 +271,40 @@ def worker(
     for value in (concurrency, fetch_concurrency, analyse_concurrency):
         if value is not None and value < 1:
             raise fail("concurrency must be at least 1")
+    if pool is not None and pool not in ANALYSE_POOLS:
+        raise fail(f"unknown pool {pool!r}: use one of {', '.join(ANALYSE_POOLS)}")
+    if prefetch is not None and not 1 <= prefetch <= 16:
+        raise fail("--prefetch must be between 1 and 16")
+    analysis = {"pool": pool, "prefetch": prefetch}
     if role == "all":
         argvs = [
-            worker_argv(
+            *worker_argvs(
                 settings,
                 "fetch",
                 concurrency=fetch_concurrency,
                 loglevel=loglevel,
                 name=f"{name}-fetch" if name else None,
             ),
-            worker_argv(
+            *worker_argvs(
                 settings,
                 "analyse",
                 concurrency=analyse_concurrency,
                 loglevel=loglevel,
                 name=f"{name}-analyse" if name else None,
+                **analysis,
             ),
         ]
     else:
         per_role = fetch_concurrency if role == "fetch" else analyse_concurrency
-        argvs = [
-            worker_argv(
-                settings,
-                role,
-                concurrency=concurrency or per_role,
-                queues=queues,
-                loglevel=loglevel,
-                name=name,
-            )
-        ]
+        argvs = worker_argvs(
+            settings,
+            role,
+            concurrency=concurrency or per_role,
+            queues=queues,
+            loglevel=loglevel,
+            name=name,
+            **(analysis if role == "analyse" else {}),
+        )
     raise typer.Exit(run_workers(argvs))
 
 

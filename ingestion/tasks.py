@@ -3,10 +3,11 @@
 ``pantau.fetch(camera_id, slot)`` runs on a fetch worker (thread pool): it fetches the camera's
 JPEG(s) under a hard deadline and hands them, in a short-lived Redis key, to
 ``pantau.analyse(camera_id, slot, frame_ts, fetch_ms, frames_key, warmup)`` on an analysis
-worker (prefork, one process per core), which decodes, runs ``process_burst`` (the same code as
-the local pool, with the camera's analysis state loaded from and saved to Redis) and writes the
-observation, camera status and alerts in one transaction. A camera without a warm state gets
-``cold_start_frames`` extra frames fetched first (``warmup``), fed to its history only.
+process (a solo worker per core, or prefork children), which decodes, runs ``process_burst``
+(the same code as the local pool, with the camera's analysis state loaded from and saved to
+Redis) and writes the observation, camera status and alerts in one transaction. A camera
+without a warm state gets ``cold_start_frames`` extra frames fetched first (``warmup``), fed
+to its history only.
 
 ``slot`` is the sample's schedule slot chosen by the scheduler (``ingestion.celery_scheduler``)
 and the observation's idempotency key, so a redelivered task writes nothing new; ``frame_ts``
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +37,8 @@ from ingestion.celery_app import (
     key,
     make_celery,
     redis_client,
+    solo_pool,
+    time_limits,
 )
 from ingestion.celery_scheduler import run_scheduler, slot_for  # noqa: F401 - public API
 from ingestion.metrics import celery_sink, count_expired_celery_tasks
@@ -57,7 +61,7 @@ ORDER_TTL_S = 7 * 86400
 
 @dataclass
 class _Worker:
-    """What one worker process keeps between tasks (built lazily, after the prefork fork)."""
+    """What one worker process keeps between tasks (built lazily, after a prefork fork)."""
 
     settings: Settings
     database: Any
@@ -339,14 +343,25 @@ def run_analysis(
         timeout=s.celery_analyse_time_limit_s + HARD_LIMIT_GRACE_S,
         blocking_timeout=LOCK_WAIT_S,
     )
-    if not lock.acquire():
+    order_key = key(s, "cam", camera_id, "slot")
+    # the usual case in one round trip: take the lock (as Lock.acquire does), read the
+    # camera's last slot and the frames; a camera busy elsewhere falls back to waiting
+    token = uuid.uuid4().hex.encode()
+    pipe = w.redis.pipeline(transaction=False)
+    pipe.set(lock.name, token, nx=True, px=int(lock.timeout * 1000))
+    pipe.get(order_key)
+    pipe.lrange(frames_key, 0, -1)
+    locked, last, jpegs = pipe.execute()
+    if locked:
+        lock.local.token = token
+    elif lock.acquire():
+        last, jpegs = w.redis.get(order_key), take(w.redis, frames_key)
+    else:
         raise CameraBusy(f"camera {spec.code} is being analysed elsewhere")
+    released = False
     try:
-        order_key = key(s, "cam", camera_id, "slot")
-        last = w.redis.get(order_key)
         if last is not None and float(last) >= slot:
             return {"camera_id": camera_id, "slot": slot, "skipped": "not newer than the state"}
-        jpegs = take(w.redis, frames_key)
         if not jpegs:  # expired (a very late redelivery) or lost with a broker restart
             logger.warning("analysis of %s: its frames are gone (%s)", spec.code, frames_key)
             return {"camera_id": camera_id, "slot": slot, "skipped": "frames gone"}
@@ -385,7 +400,15 @@ def run_analysis(
         pipe = w.redis.pipeline(transaction=False)
         pipe.set(order_key, repr(float(slot)), ex=ORDER_TTL_S)
         pipe.delete(frames_key)
-        pipe.execute()
+        # and the lock's release (its script by SHA: Script objects add a SCRIPT EXISTS
+        # round trip in pipelines; a Redis that lost the script makes lock.release() below
+        # load it)
+        pipe.evalsha(lock.lua_release.sha, 1, lock.name, lock.local.token)
+        done = pipe.execute(raise_on_error=False)
+        for res in done[:2]:
+            if isinstance(res, Exception):
+                raise res
+        released = not isinstance(done[2], Exception)
         return {
             "camera_id": camera_id,
             "code": spec.code,
@@ -396,7 +419,8 @@ def run_analysis(
             "status": outcome.status,
         }
     finally:
-        _quietly(lock.release)
+        if not released:
+            _quietly(lock.release)
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,6 +453,31 @@ def analyse_sample(
     frames_key: str,
     warmup: int = 0,
 ) -> dict[str, Any]:
-    return run_analysis(
-        camera_id, slot, frame_ts, fetch_ms, frames_key, warmup, redelivered=_redelivered(self)
+    def run() -> dict[str, Any]:
+        return run_analysis(
+            camera_id, slot, frame_ts, fetch_ms, frames_key, warmup, redelivered=_redelivered(self)
+        )
+
+    if not solo_pool():  # the prefork pool enforces the task's time limits
+        return run()
+    s = get_settings()
+    soft = s.celery_analyse_time_limit_s
+    return time_limits.run(
+        run, soft, soft + HARD_LIMIT_GRACE_S, _drop_redelivery(s, camera_id, slot)
     )
+
+
+def _drop_redelivery(settings: Settings, camera_id: int, slot: float) -> Any:
+    """At a solo worker's hard time limit: record the sample's slot as the camera's last, so
+    the redelivery of the task (its process is ending, unacknowledged) is dropped instead of
+    hanging the next process too; the prefork pool acknowledges a task past its hard limit."""
+
+    def mark() -> None:
+        r = redis_client(settings)
+        order_key = key(settings, "cam", camera_id, "slot")
+        last = r.get(order_key)
+        if last is None or float(last) < slot:
+            r.set(order_key, repr(float(slot)), ex=ORDER_TTL_S)
+        logger.error("analysis of camera %s slot %s passed its hard time limit", camera_id, slot)
+
+    return mark

@@ -11,6 +11,7 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -421,6 +422,22 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 2,
         ge=1,
         description="Processes of a Celery analysis worker (queue pantau.analyse): one per core.",
+    )
+    celery_analyse_pool: Literal["solo", "prefork"] = Field(
+        default="solo",
+        description="How `pantau worker` runs the analysis role: solo = "
+        "celery_analyse_concurrency separate worker processes, each consuming the queue "
+        "directly and running one task at a time (no prefork parent between broker and "
+        "analysis; time limits enforced in the process); prefork = one Celery worker with that "
+        "many child processes.",
+    )
+    celery_analyse_prefetch: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Celery prefetch multiplier of an analysis worker process: tasks it may "
+        "hold unacknowledged per process (the one running included). Tasks held by a worker "
+        "that dies are redelivered after celery_visibility_timeout_s.",
     )
     celery_fetch_deadline_s: float = Field(
         default=20.0,

@@ -1,4 +1,4 @@
-"""The Celery path for real: ``pantau worker`` subprocesses (fetch: threads, analyse: prefork)
+"""The Celery path for real: ``pantau worker`` subprocesses (fetch: threads, analyse: solo)
 on Redis, PostgreSQL (and SQLite), loopback HTTP cameras.
 
 Issue 9 item 4: a worker SIGKILLed mid-task has its sample redone and stored exactly once; a
@@ -340,8 +340,119 @@ def test_worker_command_rejects_bad_options():
         (["--role", "bogus"], "unknown role"),
         (["--concurrency", "4"], "need a single --role"),
         (["--role", "fetch", "--concurrency", "0"], "at least 1"),
+        (["--role", "analyse", "--pool", "gevent"], "unknown pool"),
+        (["--prefetch", "0"], "between 1 and 16"),
     ):
         out = subprocess.run(
             [PANTAU, "worker", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
         )
         assert out.returncode == 1 and message in out.stdout + out.stderr, (args, out)
+
+
+def test_solo_analysis_role_is_one_consuming_process_each(settings):
+    """`pantau worker` runs N analysis processes as N solo workers that each consume the queue
+    directly (no prefork parent in between), with distinct names; prefork stays available."""
+    from ingestion.celery_worker import worker_argvs
+
+    solo = worker_argvs(settings, "analyse", concurrency=3, name="city")
+    assert len(solo) == 3
+    assert all("--pool=solo" in a and "--queues=pantau.analyse" in a for a in solo)
+    names = [next(x for x in a if x.startswith("--hostname=")) for a in solo]
+    assert len(set(names)) == 3 and names[0] == "--hostname=city-1@%h"
+    assert all("--prefetch-multiplier=1" in a for a in solo)
+    two = worker_argvs(settings, "analyse", concurrency=2, prefetch=3)
+    assert all("--prefetch-multiplier=3" in a for a in two)
+    (prefork,) = worker_argvs(settings, "analyse", concurrency=2, pool="prefork")
+    assert "--pool=prefork" in prefork and "--concurrency=2" in prefork
+    (fetch,) = worker_argvs(settings, "fetch", concurrency=8, prefetch=3)
+    assert "--pool=threads" in fetch and "--prefetch-multiplier=1" in fetch
+
+
+def test_solo_time_limits_soft_raises_hard_ends_the_process(tmp_path):
+    """In a solo worker Celery enforces no time limits: the analysis task's own limits raise
+    SoftTimeLimitExceeded at the soft limit, and a task that ignores it (stuck) ends its
+    process at the hard limit after the bookkeeping callback ran."""
+    import subprocess
+    import sys
+
+    from celery_helpers import ROOT
+
+    script = tmp_path / "stuck.py"
+    marker = tmp_path / "hard.txt"
+    script.write_text(
+        "import time\n"
+        "from celery.exceptions import SoftTimeLimitExceeded\n"
+        "from ingestion.celery_app import time_limits\n"
+        "try:\n"
+        "    time_limits.run(lambda: time.sleep(30), 0.3, 5)\n"
+        "except SoftTimeLimitExceeded:\n"
+        "    print('soft', flush=True)\n"
+        "assert time_limits.run(lambda: 7, 0.3, 1) == 7\n"
+        "time.sleep(1.5)  # past the earlier hard limit: a finished task never fires it\n"
+        "print('alive', flush=True)\n"
+        "def stuck():\n"
+        "    while True:\n"
+        "        try:\n"
+        "            time.sleep(30)\n"
+        "        except SoftTimeLimitExceeded:\n"
+        "            print('ignored', flush=True)\n"
+        f"time_limits.run(stuck, 0.3, 1.5, lambda: open({str(marker)!r}, 'w').write('x'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.split() == ["soft", "alive", "ignored"], out
+    assert out.returncode == 70, out
+    assert marker.read_text() == "x"
+
+
+def test_hard_limited_sample_is_not_redone(celery_setup):
+    """What a solo worker records before ending itself at the hard limit: the sample's slot as
+    the camera's last, so the task's redelivery is dropped (the prefork pool acks it)."""
+    from ingestion.tasks import ORDER_TTL_S, _drop_redelivery
+
+    s, _ = celery_setup
+    r = _redis(s)
+    _drop_redelivery(s, 41, 1000.0)()
+    assert float(r.get(key(s, "cam", 41, "slot"))) == 1000.0
+    assert r.ttl(key(s, "cam", 41, "slot")) > ORDER_TTL_S - 60
+    r.set(key(s, "cam", 42, "slot"), "2000.0")
+    _drop_redelivery(s, 42, 1000.0)()  # never moves a camera back in time
+    assert float(r.get(key(s, "cam", 42, "slot"))) == 2000.0
+
+
+def test_scheduler_publishes_a_tick_in_one_batch(celery_setup):
+    """The scheduler's fetch tasks of one tick go out through one pipelined batch: every one
+    arrives, once, with its camera, slot and expiry; an unreachable broker raises (the
+    scheduler then sends the slots again next round)."""
+    from ingestion.celery_scheduler import PUBLISH_BATCH, _publish
+
+    s, _ = celery_setup
+    app = make_celery(s)
+    now = time.time()
+    n = PUBLISH_BATCH + 37  # more than one batch
+    try:
+        _publish(app, s, [(i, 10, now + i) for i in range(n)], now)
+    finally:
+        app.close()
+    raw = _redis(s).lrange(s.celery_namespace + FETCH_QUEUE, 0, -1)
+    assert len(raw) == n
+    import base64
+
+    bodies = [json.loads(base64.b64decode(json.loads(m)["body"]))[0] for m in raw]
+    assert sorted(b[0] for b in bodies) == list(range(n))
+    assert all(b[1] == now + b[0] for b in bodies)
+    heads = [json.loads(m)["headers"] for m in raw]
+    assert all(h["task"] == FETCH_TASK and h["expires"] for h in heads)
+    down = s.model_copy(update={"celery_broker_url": "redis://127.0.0.1:1/0"})
+    app = make_celery(down)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - kombu/redis connection error
+            _publish(app, down, [(1, 10, now)], now)
+    finally:
+        app.close()
