@@ -167,35 +167,8 @@ class UrlPolicy:
             raise UrlRejected("syntax", f"URL longer than {MAX_URL_LENGTH} characters")
         if protocol == "file":
             return self._check_file(url)
-        if _CONTROL.search(url):
-            raise UrlRejected("syntax", "URL contains spaces, control characters or backslashes")
-        try:
-            parts = urlsplit(url)
-        except ValueError as exc:
-            raise UrlRejected("syntax", f"not a URL ({exc})") from exc
-        scheme = parts.scheme.lower()
-        allowed = SCHEMES[protocol]
-        if scheme and scheme not in allowed:
-            raise UrlRejected(
-                "scheme",
-                f"scheme {scheme!r} is not allowed for protocol {protocol!r} "
-                f"(use {' or '.join(allowed)})",
-            )
-        if not scheme or not parts.netloc:
-            raise UrlRejected(
-                "syntax", f"not a URL: expected {' or '.join(s + '://' for s in allowed)}host/..."
-            )
-        self._check_userinfo(parts.netloc, parts.username, parts.password)
-        host = (parts.hostname or "").rstrip(".")
-        if not host:
-            raise UrlRejected("host", "URL has no host")
-        try:
-            port = parts.port
-        except ValueError as exc:
-            raise UrlRejected("port", f"bad port ({exc})") from exc
-        if scheme in ("http", "https"):
-            self._check_httpx_agrees(url, host)
-        self._check_address(host, port or DEFAULT_PORTS.get(scheme, 80), resolve)
+        host, port = _syntax(url, protocol)  # cached: a camera's URL is checked every sample
+        self._check_address(host, port, resolve)
         return url
 
     def check_follow(self, camera_url: str, target: str, protocol: str, what: str) -> str:
@@ -352,6 +325,42 @@ def _within(seconds: float, fn: Callable[[str, int], list[str]], host: str, port
 
 def _redact(url: str) -> str:
     return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+@lru_cache(maxsize=65536)
+def _syntax(url: str, protocol: str) -> tuple[str, int]:
+    """(host, port) of a network camera URL that passes every syntactic rule (scheme for the
+    protocol, user info, host, port, HTTP parsers agreeing); raises UrlRejected. Pure: cached
+    per (URL, protocol); the address rules (which may resolve the name) run every time."""
+    if _CONTROL.search(url):
+        raise UrlRejected("syntax", "URL contains spaces, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise UrlRejected("syntax", f"not a URL ({exc})") from exc
+    scheme = parts.scheme.lower()
+    allowed = SCHEMES[protocol]
+    if scheme and scheme not in allowed:
+        raise UrlRejected(
+            "scheme",
+            f"scheme {scheme!r} is not allowed for protocol {protocol!r} "
+            f"(use {' or '.join(allowed)})",
+        )
+    if not scheme or not parts.netloc:
+        raise UrlRejected(
+            "syntax", f"not a URL: expected {' or '.join(s + '://' for s in allowed)}host/..."
+        )
+    UrlPolicy._check_userinfo(parts.netloc, parts.username, parts.password)
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise UrlRejected("host", "URL has no host")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise UrlRejected("port", f"bad port ({exc})") from exc
+    if scheme in ("http", "https"):
+        UrlPolicy._check_httpx_agrees(url, host)
+    return host, port or DEFAULT_PORTS.get(scheme, 80)
 
 
 @lru_cache(maxsize=16)
