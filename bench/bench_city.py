@@ -71,6 +71,7 @@ from city_setup import (  # noqa: E402
     celery_worker_cmd,
     create_cameras,
     decode_floor,
+    floor_jpegs,
     flush_redis,
     ingest_env,
     make_database,
@@ -149,6 +150,8 @@ def measure(
     )
     m0 = m1 = None
     n0 = n1 = 0
+    floor_in_window: dict[str, Any] | None = None
+    mid = w0 + window_s / 2
     last_n, last_t = 0, time.time()
     next_progress = time.time() + args.progress
     while time.time() < end and mon.aborted is None:
@@ -157,6 +160,9 @@ def measure(
             m0 = mon.mark()
             n0 = poller.count()
             say(f"{name}: warm-up done, measuring ({n0:,} observations so far)")
+        if floor_in_window is None and now >= mid:  # the floor under the run's own load
+            floor_in_window = decode_floor(farm, jpegs=farm_floor_jpegs(farm))
+            say(f"{name}: JPEG-decode floor in the window: {floor_in_window}")
         if m1 is None and now >= w1:
             m1 = mon.mark()
             n1 = poller.count()
@@ -189,7 +195,20 @@ def measure(
     say(f"{name}: " + "; ".join(stops))
     mon.stop()
     poller.stop()
-    return summarise(args, name, poller, mon, m0, m1, farm, cam_index, interval, w0, w1, run, stops)
+    out = summarise(args, name, poller, mon, m0, m1, farm, cam_index, interval, w0, w1, run, stops)
+    if floor_in_window is not None:
+        out["decode_floor_in_window"] = floor_in_window
+    return out
+
+
+_floor_jpegs: dict[int, dict[str, list[bytes]]] = {}
+
+
+def farm_floor_jpegs(farm: Farm) -> dict[str, list[bytes]]:
+    """The floor's JPEGs, fetched once per farm (before any window)."""
+    if id(farm) not in _floor_jpegs:
+        _floor_jpegs[id(farm)] = floor_jpegs(farm)
+    return _floor_jpegs[id(farm)]
 
 
 def summarise(
@@ -648,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     farm = start_farm(args, run_dir)
     try:
         doc["farm"] = farm.info
-        doc["decode_floor"] = decode_floor(farm)
+        doc["decode_floor"] = decode_floor(farm, jpegs=farm_floor_jpegs(farm))
         say(f"JPEG-decode floor: {doc['decode_floor']}")
         for name in phases:
             fn = {"local": phase_local, "celery": phase_celery, "ratio": phase_ratio}[name]
@@ -662,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
             doc["farm_stats"] = farm.stats()
             out.write_text(json.dumps(doc, indent=2, default=str))
             say(f"{name} done; figures so far in {out}")
-        doc["decode_floor_after"] = decode_floor(farm)
+        doc["decode_floor_after"] = decode_floor(farm, jpegs=farm_floor_jpegs(farm))
     finally:
         doc["farm_stats"] = farm.stats()
         stop(farm.proc, signal.SIGTERM, 10, "camera farm")

@@ -83,9 +83,8 @@ def start_farm(args: argparse.Namespace, run_dir: Path) -> Farm:
     return Farm(proc, info["port"], info["refuse_port"], layout(cfg), info)
 
 
-def decode_floor(farm: Farm, n: int = 300, repeat: int = 3) -> dict[str, Any]:
-    """CPU ms of cv2.imdecode on JPEGs fetched from the farm's healthy cameras (this thread's
-    CPU time only: the probes run in other threads of this process)."""
+def floor_jpegs(farm: Farm, n: int = 300) -> dict[str, list[bytes]]:
+    """JPEGs of ``n`` of the farm's healthy cameras, by kind (quiet / busy)."""
     import httpx
 
     healthy = [c for c in farm.cameras if c.kind != "faulty"]
@@ -97,6 +96,17 @@ def decode_floor(farm: Farm, n: int = 300, repeat: int = 3) -> dict[str, Any]:
             r = client.get(farm.url(c.index))
             if r.status_code == 200:
                 jpegs[c.kind].append(r.content)
+    return jpegs
+
+
+def decode_floor(
+    farm: Farm, n: int = 300, repeat: int = 3, jpegs: dict[str, list[bytes]] | None = None
+) -> dict[str, Any]:
+    """CPU ms of cv2.imdecode on JPEGs fetched from the farm's healthy cameras (this thread's
+    CPU time only: the probes run in other threads of this process). ``jpegs``: fetched
+    already (:func:`floor_jpegs`), e.g. to measure the floor again in the middle of a window,
+    under the same load as the ingestion it is compared with."""
+    jpegs = jpegs if jpegs is not None else floor_jpegs(farm, n)
     out: dict[str, Any] = {}
     all_ms: list[float] = []
     for kind, blobs in jpegs.items():

@@ -191,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             prof.disable()
             prof.dump_stats(str(args.cprofile))
         # the snapshot redraw of a static camera, every static_snapshot_every_s
-        processor.settings = settings.model_copy(update={"static_snapshot_every_s": 0})
+        # (forgetting when each snapshot was written makes every one due: replacing the settings
+        # would change the analytics configuration's key and make every camera cold)
+        processor._snapshot_at.clear()
         redraw = Stages()
         for cam_id in order:
             if kind[cam_id] == "quiet":
