@@ -49,6 +49,9 @@ def settings(tmp_path: Path) -> Settings:
         workers=1,
         secret_key="test-secret",
         ingest_enabled=False,
+        # no map tiles from the internet: a browser test that lands on a map would log each
+        # tile as a console error on a machine without a route to tile.openstreetmap.org
+        map_tile_url="",
     )
     s.ensure_dirs()
     return s
