@@ -193,14 +193,3 @@ def snapshot(code: str) -> Response:
             "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(path.stat().st_mtime)
         )
     return resp
-    data = _renderer.annotated(path)  # drawn here: ingestion stores the annotations as data
-    if data is None:  # replaced or removed since
-        return (
-            snapshot(code) if path.exists() else Response(placeholder_jpeg(), mimetype="image/jpeg")
-        )
-    resp = Response(data, mimetype="image/jpeg")
-    resp.headers["Cache-Control"] = "private, max-age=2"
-    resp.headers["Last-Modified"] = time.strftime(
-        "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(path.stat().st_mtime)
-    )
-    return resp

@@ -44,9 +44,6 @@ def _fits(driver) -> tuple[int, int, int, int]:  # noqa: ANN001
 
 
 def test_evidence_pages_in_the_browser(sqlite_db, settings, sim):
-    # no map tiles: the sign-in lands on the situation room's map, and a machine without a
-    # route to tile.openstreetmap.org logs each tile as a console error
-    settings = settings.model_copy(update={"map_tile_url": ""})
     with sqlite_db.session() as s:
         seed_reference(s)
         bkb = s.scalar(select(Camera).where(Camera.code == "PLG-BKB-01"))
